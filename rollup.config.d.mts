@@ -1,0 +1,2 @@
+declare const configs: Array<import('rollup').RollupOptions>;
+export default configs;

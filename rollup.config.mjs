@@ -1,0 +1,82 @@
+// One graph, three entries: `core`, `node` and `browser` as ESM (.js) and CJS (.cjs) with
+// shared chunks, bundled types (.d.ts / .d.cts) per entry, and the browser entry as an IIFE
+// (`Sockline` global) in which any unresolved import is a build error.
+import { builtinModules } from 'node:module';
+import esbuild, { minify } from 'rollup-plugin-esbuild';
+import { dts } from 'rollup-plugin-dts';
+
+const input = {
+  core: 'src/core/index.ts',
+  node: 'src/node/index.ts',
+  browser: 'src/browser/index.ts',
+};
+
+const external = ['ws', 'isomorphic-ws', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+const transpile = () => esbuild({ target: 'es2022', tsconfig: 'tsconfig.build.json', sourceMap: true });
+
+/** Turns every warning that means "something is missing from the graph" into an error. */
+function strict(warning, warn) {
+  if (
+    warning.code === 'UNRESOLVED_IMPORT' ||
+    warning.code === 'MISSING_GLOBAL_NAME' ||
+    warning.code === 'MISSING_NODE_BUILTINS' ||
+    warning.code === 'MISSING_EXPORT' ||
+    warning.code === 'CIRCULAR_DEPENDENCY'
+  ) {
+    throw new Error(`build error: ${warning.message}`);
+  }
+  warn(warning);
+}
+
+export default [
+  {
+    input,
+    external,
+    onwarn: strict,
+    plugins: [transpile()],
+    output: [
+      {
+        dir: 'dist',
+        format: 'es',
+        entryFileNames: '[name].js',
+        chunkFileNames: 'chunks/[name]-[hash].js',
+        sourcemap: true,
+      },
+      {
+        dir: 'dist',
+        format: 'cjs',
+        entryFileNames: '[name].cjs',
+        chunkFileNames: 'chunks/[name]-[hash].cjs',
+        sourcemap: true,
+        interop: 'auto',
+      },
+    ],
+  },
+  // The CDN build: no externals at all, so a Node module reaching the browser graph
+  // cannot resolve and fails the build.
+  {
+    input: 'src/browser/index.ts',
+    onwarn: strict,
+    plugins: [transpile()],
+    output: [
+      { file: 'dist/sockline.js', format: 'iife', name: 'Sockline', sourcemap: true },
+      {
+        file: 'dist/sockline.min.js',
+        format: 'iife',
+        name: 'Sockline',
+        sourcemap: true,
+        plugins: [minify({ target: 'es2022' })],
+      },
+    ],
+  },
+  ...Object.entries(input).flatMap(([name, file]) =>
+    ['d.ts', 'd.cts'].map((ext) => ({
+      input: file,
+      external,
+      onwarn: strict,
+      plugins: [dts({ tsconfig: 'tsconfig.build.json' })],
+      output: { file: `dist/${name}.${ext}`, format: 'es' },
+    })),
+  ),
+];
