@@ -1,0 +1,136 @@
+import { BaseTransport, transportError } from '../core/transport-base.js';
+import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
+import type { SocklineError } from '../core/errors.js';
+
+/** The part of the WHATWG `WebSocket` API this transport uses (browsers, `ws`, undici). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
+  send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A `WebSocket` constructor: the global one by default, or injected (e.g. `ws` under Node). */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface BrowserWsTransportOptions extends BaseTransportOptions {
+  /** @default globalThis.WebSocket */
+  readonly WebSocket?: WebSocketConstructor | undefined;
+  /** WebSocket subprotocols offered in the handshake. */
+  readonly protocols?: string | string[] | undefined;
+  /** How often `bufferedAmount` is polled while above the high-water mark, in ms. @default 20 */
+  readonly drainPollInterval?: number;
+}
+
+const OPEN = 1;
+
+/**
+ * The native `WebSocket` as a transport. Browsers give no drain event, so backpressure is
+ * read from `bufferedAmount` and polled while it is above the high-water mark.
+ */
+export class BrowserWsTransport extends BaseTransport {
+  readonly kind = 'message' as const;
+  readonly #ws: WebSocketLike;
+  readonly #highWaterMark: number;
+  readonly #pollInterval: number;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(url: URL, handlers: TransportHandlers, options: BrowserWsTransportOptions) {
+    super(handlers);
+    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    this.#highWaterMark = options.highWaterMark;
+    this.#pollInterval = options.drainPollInterval ?? 20;
+    if (Ctor === undefined) {
+      throw new TypeError('No WebSocket constructor: pass options.WebSocket (e.g. the `ws` package)');
+    }
+    this.#ws = new Ctor(url.href, options.protocols);
+    this.#ws.binaryType = 'arraybuffer';
+    this.#ws.onopen = this.#onOpen;
+    this.#ws.onmessage = this.#onMessage;
+    this.#ws.onerror = this.#onError;
+    this.#ws.onclose = this.#onClose;
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  send(data: Uint8Array | string): boolean {
+    if (this.finished || this.#ws.readyState !== OPEN) return false;
+    try {
+      this.#ws.send(data);
+    } catch (err) {
+      this.destroy(transportError(err, 'send failed'));
+      return false;
+    }
+    if (this.#ws.bufferedAmount > this.#highWaterMark) {
+      this.#drainTimer ??= setTimeout(this.#pollDrain, this.#pollInterval);
+      return false;
+    }
+    return true;
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.finished) return;
+    try {
+      this.#ws.close(code, reason);
+    } catch {
+      this.#ws.close();
+    }
+  }
+
+  destroy(error?: SocklineError): void {
+    if (this.finished) return;
+    this.finish(error ? { error } : {});
+  }
+
+  protected detach(): void {
+    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    const ws = this.#ws;
+    ws.onopen = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    ws.onerror = () => {};
+    // 1000 is the only code a script may always send; a CONNECTING socket is closed too.
+    if (ws.readyState <= OPEN) ws.close();
+  }
+
+  #pollDrain = (): void => {
+    this.#drainTimer = undefined;
+    if (this.finished) return;
+    if (this.#ws.bufferedAmount > this.#highWaterMark) {
+      this.#drainTimer = setTimeout(this.#pollDrain, this.#pollInterval);
+      return;
+    }
+    this.emitDrain();
+  };
+
+  #onOpen = (): void => {
+    this.emitOpen();
+  };
+
+  #onMessage = (ev: { data: unknown }): void => {
+    const data = ev.data;
+    if (typeof data === 'string') this.emitData(data);
+    else if (data instanceof ArrayBuffer) this.emitData(new Uint8Array(data));
+    else if (ArrayBuffer.isView(data))
+      this.emitData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  };
+
+  #error: SocklineError | undefined;
+
+  #onError = (): void => {
+    // Browsers hide the reason of a WebSocket error on purpose; the close follows.
+    this.#error ??= transportError(this.opened ? 'WebSocket error' : 'WebSocket connection failed');
+  };
+
+  #onClose = (ev: { code: number; reason: string }): void => {
+    const info = { code: ev.code, reason: ev.reason };
+    this.finish(this.#error ? { ...info, error: this.#error } : info);
+  };
+}
