@@ -1,0 +1,82 @@
+import { lengthFraming } from './length.js';
+import { linesFraming } from './lines.js';
+import { noneFraming } from './none.js';
+import type { Framing, FramingName } from './types.js';
+
+export { lengthFraming } from './length.js';
+export type { LengthFramingOptions } from './length.js';
+export { linesFraming } from './lines.js';
+export type { LinesFramingOptions } from './lines.js';
+export { noneFraming } from './none.js';
+export type { NoneFramingOptions } from './none.js';
+export { framingDefaults } from './types.js';
+export type { FrameDecoder, FrameSink, Framing, FramingName } from './types.js';
+
+/**
+ * What a `framing` option may be: a name (with default options), a name with options, or
+ * a ready {@link Framing} (including one the application wrote itself).
+ */
+export type FramingSpec =
+  | FramingName
+  | {
+      readonly type: FramingName;
+      /** See the option of each framing. @default 1048576 for `length` and `lines`, Infinity for `none` */
+      readonly maxFrameSize?: number;
+      /** Only for `lines`. @default '\n' */
+      readonly delimiter?: string | Uint8Array;
+    }
+  | Framing;
+
+/**
+ * Resolves a `framing` option into a {@link Framing}, validating it once at the public
+ * boundary: an unknown name, or a `delimiter` given to a framing other than `lines`,
+ * throws a `TypeError`; a bad `maxFrameSize` (not a positive integer, over 2^32 - 1 for
+ * `length`, `Infinity` for `length`) throws a `RangeError` naming the option and the value.
+ *
+ * @example
+ * ```ts
+ * createFraming('length');                                  // u32 prefix, 1 MiB limit
+ * createFraming({ type: 'lines', delimiter: '\r\n\r\n' });  // a custom delimiter
+ * createFraming({ type: 'length', maxFrameSize: 16 << 20 }); // 16 MiB frames
+ * ```
+ */
+export function createFraming(spec: FramingSpec): Framing {
+  if (typeof spec === 'string') return byName(spec, {});
+  if (typeof spec !== 'object' || spec === null) {
+    throw new TypeError(
+      `Invalid option framing: expected a name, an options object or a Framing, got ${describe(spec)}`,
+    );
+  }
+  if ('createDecoder' in spec) {
+    if (typeof spec.createDecoder !== 'function' || typeof spec.encode !== 'function') {
+      throw new TypeError('Invalid option framing: a Framing needs encode() and createDecoder() methods');
+    }
+    return spec;
+  }
+  const { type, maxFrameSize, delimiter } = spec;
+  if (delimiter !== undefined && type !== 'lines') {
+    throw new TypeError(
+      `Invalid option framing.delimiter: only 'lines' framing has a delimiter, not '${String(type)}'`,
+    );
+  }
+  return byName(type, { maxFrameSize, delimiter });
+}
+
+function byName(name: unknown, options: { maxFrameSize?: number; delimiter?: string | Uint8Array }): Framing {
+  switch (name) {
+    case 'length':
+      return lengthFraming({ maxFrameSize: options.maxFrameSize });
+    case 'lines':
+      return linesFraming(options);
+    case 'none':
+      return noneFraming({ maxFrameSize: options.maxFrameSize });
+    default:
+      throw new TypeError(
+        `Invalid option framing: unknown framing ${describe(name)} (expected 'length', 'lines' or 'none')`,
+      );
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(value);
+}

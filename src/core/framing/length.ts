@@ -1,0 +1,135 @@
+import { ErrorCodes, SocklineError } from '../errors.js';
+import { ChunkBuffer } from './chunk-buffer.js';
+import { MAX_UINT32, framingDefaults, resolveMaxFrameSize } from './types.js';
+import type { FrameDecoder, FrameSink, Framing } from './types.js';
+
+/** Bytes of the length prefix. */
+const HEADER_SIZE = 4;
+
+/** Options of {@link lengthFraming}. */
+export interface LengthFramingOptions {
+  /**
+   * The largest payload, in bytes (the 4-byte prefix is not counted), that `encode`
+   * accepts and the decoder buffers. A positive integer up to 2^32 - 1; `Infinity` is not
+   * accepted because the limit is what protects a decoder from a hostile length prefix.
+   * @default 1048576
+   */
+  readonly maxFrameSize?: number;
+}
+
+/**
+ * Length-prefixed framing, sockline's default: each frame is a u32 big-endian payload
+ * length followed by the payload. Binary-safe, and a decoder knows a frame's size from its
+ * first 4 bytes, so an oversized frame is refused before any of its payload is kept.
+ *
+ * ```
+ * +--------+--------+--------+--------+----------------------+
+ * |   payload length (u32, big-endian) |  payload (0..2^32-1) |
+ * +--------+--------+--------+--------+----------------------+
+ * ```
+ *
+ * @example
+ * ```ts
+ * const framing = lengthFraming({ maxFrameSize: 64 * 1024 });
+ * socket.write(framing.encode(new TextEncoder().encode('hello'))); // 00 00 00 05 68 65 6c 6c 6f
+ * const decoder = framing.createDecoder((frame) => console.log(frame.length));
+ * socket.on('data', (chunk) => decoder.push(chunk));
+ * socket.on('end', () => decoder.end()); // throws ERR_TRUNCATED if a frame was cut short
+ * ```
+ */
+export function lengthFraming(options: LengthFramingOptions = {}): Framing {
+  const maxFrameSize = resolveMaxFrameSize(options.maxFrameSize, framingDefaults.maxFrameSize, MAX_UINT32);
+  return Object.freeze({
+    name: 'length' as const,
+    encode: (payload: Uint8Array): Uint8Array => encodeLengthFrame(payload, maxFrameSize),
+    createDecoder: (sink: FrameSink): FrameDecoder => new LengthDecoder(sink, maxFrameSize),
+  });
+}
+
+function encodeLengthFrame(payload: Uint8Array, maxFrameSize: number): Uint8Array {
+  const size = payload.length;
+  if (size > maxFrameSize) {
+    throw new SocklineError(
+      ErrorCodes.FRAME_TOO_LARGE,
+      `Cannot send a frame of ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
+    );
+  }
+  const frame = new Uint8Array(HEADER_SIZE + size);
+  frame[0] = size >>> 24;
+  frame[1] = size >>> 16;
+  frame[2] = size >>> 8;
+  frame[3] = size;
+  frame.set(payload, HEADER_SIZE);
+  return frame;
+}
+
+/**
+ * Decodes length-prefixed frames. There is no "header read" state between pushes: the
+ * prefix is peeked again until the whole frame is there, which costs 4 byte reads per
+ * chunk and keeps every state change before the sink is called.
+ */
+class LengthDecoder implements FrameDecoder {
+  readonly #sink: FrameSink;
+  readonly #maxFrameSize: number;
+  readonly #buffer = new ChunkBuffer();
+  /** The error that made the decoder unusable, until `reset()`. */
+  #failure: { readonly error: unknown } | undefined;
+
+  constructor(sink: FrameSink, maxFrameSize: number) {
+    this.#sink = sink;
+    this.#maxFrameSize = maxFrameSize;
+  }
+
+  get bufferedBytes(): number {
+    return this.#buffer.length;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#failure !== undefined) throw this.#failure.error;
+    const buffer = this.#buffer;
+    const sink = this.#sink;
+    const maxFrameSize = this.#maxFrameSize;
+    buffer.push(chunk);
+    try {
+      // A loop, never recursion: a chunk of a million empty frames must not grow the stack.
+      while (buffer.length >= HEADER_SIZE) {
+        const size = buffer.peekUint32BE();
+        // Checked the moment the prefix is complete, before waiting for (and keeping) any
+        // of the payload: a 4-byte header must not be able to reserve 4 GiB.
+        if (size > maxFrameSize) {
+          throw new SocklineError(
+            ErrorCodes.FRAME_TOO_LARGE,
+            `Frame length prefix declares ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
+          );
+        }
+        if (buffer.length - HEADER_SIZE < size) return;
+        buffer.skip(HEADER_SIZE);
+        // A view when the payload lies in one chunk; a copy only when it straddles chunks.
+        sink(buffer.consume(size));
+      }
+    } catch (error) {
+      // The rest of the stream cannot be trusted (or was not parsed): refuse it all.
+      this.#failure = { error };
+      buffer.clear();
+      throw error;
+    }
+  }
+
+  end(): void {
+    const buffer = this.#buffer;
+    const held = buffer.length;
+    const declared = held >= HEADER_SIZE ? ` of the ${buffer.peekUint32BE() + HEADER_SIZE} declared` : '';
+    this.reset();
+    if (held > 0) {
+      throw new SocklineError(
+        ErrorCodes.TRUNCATED,
+        `Stream ended inside a frame: ${held} bytes${declared} were received and discarded`,
+      );
+    }
+  }
+
+  reset(): void {
+    this.#buffer.clear();
+    this.#failure = undefined;
+  }
+}
