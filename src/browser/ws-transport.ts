@@ -1,6 +1,6 @@
 import { BaseTransport, transportError } from '../core/transport-base.js';
 import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
-import type { SocklineError } from '../core/errors.js';
+import { ErrorCodes, SocklineError } from '../core/errors.js';
 
 /** The part of the WHATWG `WebSocket` API this transport uses (browsers, `ws`, undici). */
 export interface WebSocketLike {
@@ -35,7 +35,8 @@ const OPEN = 1;
  */
 export class BrowserWsTransport extends BaseTransport {
   readonly kind = 'message' as const;
-  readonly #ws: WebSocketLike;
+  /** Null when the constructor threw (a blocked port, mixed content): the attempt failed. */
+  readonly #ws: WebSocketLike | null = null;
   readonly #highWaterMark: number;
   readonly #pollInterval: number;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
@@ -48,27 +49,37 @@ export class BrowserWsTransport extends BaseTransport {
     if (Ctor === undefined) {
       throw new TypeError('No WebSocket constructor: pass options.WebSocket (e.g. the `ws` package)');
     }
-    this.#ws = new Ctor(url.href, options.protocols);
-    this.#ws.binaryType = 'arraybuffer';
-    this.#ws.onopen = this.#onOpen;
-    this.#ws.onmessage = this.#onMessage;
-    this.#ws.onerror = this.#onError;
-    this.#ws.onclose = this.#onClose;
+    let ws: WebSocketLike;
+    try {
+      ws = new Ctor(url.href, options.protocols);
+    } catch (err) {
+      // A browser throws a SecurityError for a blocked port or for ws:// from an https page:
+      // that is a failed attempt, reported like any other (and never inside the factory).
+      queueMicrotask(() => this.finish({ error: transportError(err, 'WebSocket connection failed') }));
+      return;
+    }
+    this.#ws = ws;
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = this.#onOpen;
+    ws.onmessage = this.#onMessage;
+    ws.onerror = this.#onError;
+    ws.onclose = this.#onClose;
   }
 
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    return this.#ws?.bufferedAmount ?? 0;
   }
 
   send(data: Uint8Array | string): boolean {
-    if (this.finished || this.#ws.readyState !== OPEN) return false;
+    const ws = this.#ws;
+    if (this.finished || ws === null || ws.readyState !== OPEN) return false;
     try {
-      this.#ws.send(data);
+      ws.send(data);
     } catch (err) {
       this.destroy(transportError(err, 'send failed'));
       return false;
     }
-    if (this.#ws.bufferedAmount > this.#highWaterMark) {
+    if (ws.bufferedAmount > this.#highWaterMark) {
       this.#drainTimer ??= setTimeout(this.#pollDrain, this.#pollInterval);
       return false;
     }
@@ -77,6 +88,12 @@ export class BrowserWsTransport extends BaseTransport {
 
   close(code = 1000, reason = ''): void {
     if (this.finished) return;
+    // Closing a CONNECTING socket fails the connection and reports an error; the caller
+    // asked for the end, so abort the attempt quietly instead.
+    if (!this.opened || this.#ws === null) {
+      this.destroy();
+      return;
+    }
     try {
       this.#ws.close(code, reason);
     } catch {
@@ -92,6 +109,7 @@ export class BrowserWsTransport extends BaseTransport {
   protected detach(): void {
     if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
     const ws = this.#ws;
+    if (ws === null) return;
     ws.onopen = null;
     ws.onmessage = null;
     ws.onclose = null;
@@ -103,7 +121,7 @@ export class BrowserWsTransport extends BaseTransport {
   #pollDrain = (): void => {
     this.#drainTimer = undefined;
     if (this.finished) return;
-    if (this.#ws.bufferedAmount > this.#highWaterMark) {
+    if (this.bufferedAmount > this.#highWaterMark) {
       this.#drainTimer = setTimeout(this.#pollDrain, this.#pollInterval);
       return;
     }
@@ -131,6 +149,17 @@ export class BrowserWsTransport extends BaseTransport {
 
   #onClose = (ev: { code: number; reason: string }): void => {
     const info = { code: ev.code, reason: ev.reason };
-    this.finish(this.#error ? { ...info, error: this.#error } : info);
+    const error = this.#error ?? abnormalClosure(ev.code);
+    this.finish(error ? { ...info, error } : info);
   };
+}
+
+/**
+ * 1006: the connection ended without a closing handshake (RFC 6455 §7.1.5): the peer
+ * crashed, a proxy cut it, or a reset. Browsers and `ws` may fire no 'error' for that, yet it
+ * is a failure rather than a close, so both WebSocket transports report it as one.
+ */
+export function abnormalClosure(code: number): SocklineError | undefined {
+  if (code !== 1006) return undefined;
+  return new SocklineError(ErrorCodes.TRANSPORT, 'WebSocket closed abnormally (1006): no closing handshake');
 }

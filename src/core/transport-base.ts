@@ -53,8 +53,12 @@ export abstract class BaseTransport implements Transport {
     const handlers = this.#handlers;
     if (handlers === null) return;
     this.#handlers = null;
-    this.detach();
-    handlers.onClose({ ...info, wasOpen: this.#opened });
+    try {
+      this.detach();
+    } finally {
+      // Even if tearing the socket down throws, the close is reported: exactly once.
+      handlers.onClose({ ...info, wasOpen: this.#opened });
+    }
   }
 
   /** Removes listeners from the socket and installs a no-op error listener. */

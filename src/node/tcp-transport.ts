@@ -3,17 +3,8 @@ import * as tls from 'node:tls';
 import { BaseTransport, transportError } from '../core/transport-base.js';
 import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
 import type { SocklineError } from '../core/errors.js';
-
-/** TLS settings; certificates are verified unless `rejectUnauthorized` is false. */
-export interface TlsOptions {
-  ca?: string | Buffer | Array<string | Buffer>;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  /** SNI name and the name checked against the certificate. @default the URL's host */
-  servername?: string;
-  /** @default true */
-  rejectUnauthorized?: boolean;
-}
+import type { TlsOptions } from '../core/connect-options.js';
+import { nodeTlsOptions } from './tls-options.js';
 
 export interface TcpTransportOptions extends BaseTransportOptions {
   /** Use TLS (`tls://`). */
@@ -37,15 +28,12 @@ export class TcpTransport extends BaseTransport {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const port = Number(url.port);
     if (options.tls) {
-      const t = options.tls;
+      const t = nodeTlsOptions(options.tls);
       this.#socket = tls.connect({
+        ...t,
         host,
         port,
-        ca: t.ca,
-        cert: t.cert,
-        key: t.key,
         servername: t.servername ?? (net.isIP(host) ? undefined : host),
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
       });
       this.#socket.once('secureConnect', this.#onConnect);
     } else {
@@ -55,7 +43,6 @@ export class TcpTransport extends BaseTransport {
     this.#socket.setNoDelay(true);
     if (options.keepAlive !== false) this.#socket.setKeepAlive(true, options.keepAlive);
     this.#socket.on('data', this.#onData);
-    this.#socket.on('drain', this.#onDrain);
     this.#socket.on('error', this.#onError);
     this.#socket.on('close', this.#onClose);
     this.#socket.on('end', this.#onEnd);
@@ -66,8 +53,10 @@ export class TcpTransport extends BaseTransport {
   }
 
   send(data: Uint8Array | string): boolean {
-    if (this.finished || this.#socket.destroyed) return false;
-    this.#socket.write(data);
+    // `writable` is false once close() ended our side: a write then would fail the socket
+    // with ERR_STREAM_WRITE_AFTER_END and cut the graceful close short.
+    if (this.finished || !this.#socket.writable) return false;
+    this.#socket.write(data, this.#afterWrite);
     if (this.#socket.writableLength > this.#highWaterMark) {
       this.#needDrain = true;
       return false;
@@ -77,6 +66,12 @@ export class TcpTransport extends BaseTransport {
 
   close(): void {
     if (this.finished) return;
+    // Before the connect there is nothing to close gracefully (and end() would wait for the
+    // connect, report onOpen after close(), then close): abort the attempt instead.
+    if (!this.opened) {
+      this.destroy();
+      return;
+    }
     // Half-close our side; the peer's FIN (or a reset) ends the socket and fires 'close'.
     this.#socket.end();
   }
@@ -108,7 +103,6 @@ export class TcpTransport extends BaseTransport {
     s.off('connect', this.#onConnect);
     s.off('secureConnect', this.#onConnect);
     s.off('data', this.#onData);
-    s.off('drain', this.#onDrain);
     s.off('error', this.#onError);
     s.off('close', this.#onClose);
     s.off('end', this.#onEnd);
@@ -124,8 +118,13 @@ export class TcpTransport extends BaseTransport {
     this.emitData(chunk);
   };
 
-  #onDrain = (): void => {
-    if (!this.#needDrain) return;
+  /**
+   * After each write is flushed to the kernel. The socket's own 'drain' cannot serve: it
+   * fires only after write() returned false, i.e. above the socket's 16 KiB mark, so with
+   * a smaller highWaterMark onDrain would never come.
+   */
+  #afterWrite = (): void => {
+    if (!this.#needDrain || this.#socket.writableLength > this.#highWaterMark / 2) return;
     this.#needDrain = false;
     this.emitDrain();
   };

@@ -1,8 +1,11 @@
 import WebSocket from 'isomorphic-ws';
+import type { ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ClientOptions, RawData } from 'ws';
 import { BaseTransport, transportError } from '../core/transport-base.js';
 import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
 import type { SocklineError } from '../core/errors.js';
+import { abnormalClosure } from '../browser/ws-transport.js';
 
 export interface NodeWsTransportOptions extends BaseTransportOptions {
   /** WebSocket subprotocols offered in the handshake. */
@@ -19,6 +22,7 @@ export class NodeWsTransport extends BaseTransport {
   readonly #ws: WebSocket;
   readonly #highWaterMark: number;
   #needDrain = false;
+  #unref = false;
   #error: SocklineError | undefined;
 
   constructor(url: URL, handlers: TransportHandlers, options: NodeWsTransportOptions) {
@@ -29,6 +33,7 @@ export class NodeWsTransport extends BaseTransport {
     this.#ws.on('message', this.#onMessage);
     this.#ws.on('error', this.#onError);
     this.#ws.on('close', this.#onClose);
+    (this.#ws as unknown as { _req?: ClientRequest | null })._req?.once('socket', this.#onRequestSocket);
   }
 
   get bufferedAmount(): number {
@@ -47,6 +52,12 @@ export class NodeWsTransport extends BaseTransport {
 
   close(code = 1000, reason = ''): void {
     if (this.finished) return;
+    // Closing a CONNECTING socket makes `ws` abort the handshake and report it as an error;
+    // the caller asked for the end, so abort the attempt quietly instead.
+    if (!this.opened) {
+      this.destroy();
+      return;
+    }
     this.#ws.close(code, reason);
   }
 
@@ -63,13 +74,27 @@ export class NodeWsTransport extends BaseTransport {
     this.#ws.resume();
   }
 
+  // `ws` has no public handle on its socket: during the handshake it is the HTTP request's
+  // (which may not exist yet), then `_socket`. Remember the wish and apply it as they appear,
+  // so an unref() right after creation also covers a handshake that hangs.
   override ref(): void {
-    (this.#ws as unknown as { _socket?: { ref(): void } })._socket?.ref();
+    this.#unref = false;
+    this.#netSocket()?.ref();
   }
 
   override unref(): void {
-    (this.#ws as unknown as { _socket?: { unref(): void } })._socket?.unref();
+    this.#unref = true;
+    this.#netSocket()?.unref();
   }
+
+  #netSocket(): Socket | undefined {
+    const ws = this.#ws as unknown as { _socket?: Socket; _req?: { socket: Socket | null } | null };
+    return ws._socket ?? ws._req?.socket ?? undefined;
+  }
+
+  #onRequestSocket = (socket: Socket): void => {
+    if (this.#unref) socket.unref();
+  };
 
   protected detach(): void {
     const ws = this.#ws;
@@ -88,6 +113,7 @@ export class NodeWsTransport extends BaseTransport {
   };
 
   #onOpen = (): void => {
+    if (this.#unref) this.#netSocket()?.unref();
     this.emitOpen();
   };
 
@@ -103,6 +129,7 @@ export class NodeWsTransport extends BaseTransport {
 
   #onClose = (code: number, reason: Buffer): void => {
     const info = { code, reason: reason.toString('utf8') };
-    this.finish(this.#error ? { ...info, error: this.#error } : info);
+    const error = this.#error ?? abnormalClosure(code);
+    this.finish(error ? { ...info, error } : info);
   };
 }
