@@ -1,0 +1,677 @@
+import { unrefTimer, type TimerHandle } from '../clock.js';
+import { Emitter } from '../emitter.js';
+import { ErrorCodes, SocklineError } from '../errors.js';
+import type { FrameDecoder, Framing } from '../framing/types.js';
+import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
+import { backoffDelay } from './backoff.js';
+import type { DisconnectInfo, ResolvedLinkOptions } from './options.js';
+import { Outbox, type QueuedMessage } from './outbox.js';
+import { canTransition, type LinkState } from './state.js';
+
+/** A message as the link carries it: bytes, or text (WebSocket text frames, `lines` framing). */
+export type LinkMessage = Uint8Array | string;
+
+/** What `send()` did with the message. */
+export type SendResult = 'sent' | 'queued' | 'dropped';
+
+/** Why a message was dropped without being sent. */
+export type DropReason = 'overflow' | 'volatile' | 'closed' | 'invalid';
+
+export interface SendOptions {
+  /** Never queue: if the link is not open, drop the message (and emit `drop`). @default false */
+  volatile?: boolean;
+  /** How long the message may wait in the outbox, in ms. @default the outbox's `ttl` */
+  ttl?: number;
+}
+
+export interface LinkEvents {
+  [event: string]: (...args: never[]) => void;
+  /** A transport opened (after the outbox was flushed into it). */
+  open: () => void;
+  message: (data: LinkMessage) => void;
+  /** Fired only on a real change. */
+  state: (change: { from: LinkState; to: LinkState }) => void;
+  /** A transport ended or an attempt failed. */
+  disconnect: (info: DisconnectInfo) => void;
+  /** A retry is scheduled: `attempt` counts from 1, `delay` in ms. */
+  reconnecting: (info: { attempt: number; delay: number; error?: Error | undefined }) => void;
+  /** The link reached `closed`. `error` says why when it was not `close()`. */
+  close: (info: { error?: Error | undefined }) => void;
+  error: (error: SocklineError) => void;
+  drain: () => void;
+  /** A message left the outbox unsent (or was refused by it). */
+  drop: (message: LinkMessage, reason: DropReason) => void;
+  /** A queued message outlived its `ttl`. */
+  expire: (message: LinkMessage) => void;
+}
+
+/** Opens one transport for one attempt; may be async so URLs and tokens are fresh per attempt. */
+export type Connector = (handlers: TransportHandlers, attempt: number) => Transport | Promise<Transport>;
+
+export interface LinkConfig extends ResolvedLinkOptions {
+  readonly connector: Connector;
+  /**
+   * Framing used over `stream` transports; message and datagram transports keep boundaries.
+   * `null` where no stream transport can appear (the browser build).
+   */
+  readonly framing: Framing | null;
+  /** Deliver stream frames as UTF-8 strings rather than bytes. */
+  readonly text: boolean;
+}
+
+type TimerName = 'connect' | 'retry' | 'uptime' | 'idle' | 'close' | 'expiry';
+
+const encoder = new TextEncoder();
+const utf8 = new TextDecoder();
+
+/**
+ * The reconnecting socket: one transport at a time, replaced on failure with exponential
+ * backoff and jitter; a bounded outbox while down; backpressure; liveness. It works with
+ * any peer (raw mode) and is the base of the protocol session.
+ *
+ * @example
+ * const link = new Link(config);
+ * link.on('message', (m) => console.log(m));
+ * await link.opened;
+ * link.send('hello');
+ */
+export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessage> {
+  /** Resolves when the link first opens; rejects if it closes before that. */
+  readonly opened: Promise<void>;
+
+  readonly #config: LinkConfig;
+  readonly #outbox: Outbox<LinkMessage>;
+  #state: LinkState = 'connecting';
+  #transport: Transport | null = null;
+  #decoder: FrameDecoder | null = null;
+  /** Identifies the current attempt; callbacks from older transports are ignored. */
+  #attemptId = 0;
+  /** Consecutive failures since the link last stayed up for `minUptime`. */
+  #failures = 0;
+  readonly #timers: Record<TimerName, TimerHandle | undefined> = {
+    connect: undefined,
+    retry: undefined,
+    uptime: undefined,
+    idle: undefined,
+    close: undefined,
+    expiry: undefined,
+  };
+  #idleDue = 0;
+  #lastReceived = 0;
+  #needDrain = false;
+  #paused = false;
+  #unref = false;
+  #closeError: Error | undefined;
+  #closedWaiters: Array<() => void> = [];
+  #writableWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  #resolveOpened!: () => void;
+  #rejectOpened!: (e: unknown) => void;
+
+  constructor(config: LinkConfig) {
+    super();
+    this.#config = config;
+    this.#outbox = new Outbox(config.outbox);
+    this.opened = new Promise<void>((resolve, reject) => {
+      this.#resolveOpened = resolve;
+      this.#rejectOpened = reject;
+    });
+    // `opened` is often not awaited (an app that only listens for events); never unhandled.
+    this.opened.catch(() => {});
+    const signal = config.signal;
+    if (signal?.aborted) {
+      this.#state = 'closed';
+      this.#closeError = this.#abortError(signal);
+      this.#rejectOpened(this.#closeError);
+      return;
+    }
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    // Starting in a microtask lets the caller attach listeners before the first event.
+    queueMicrotask(() => {
+      if (this.#state === 'connecting' && this.#transport === null) this.#attempt();
+    });
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  /** Bytes waiting: in the transport's buffer plus in the outbox. */
+  get bufferedAmount(): number {
+    return (this.#transport?.bufferedAmount ?? 0) + this.#outbox.bytes;
+  }
+
+  /** Messages waiting in the outbox for the link to open. */
+  get queued(): number {
+    return this.#outbox.length;
+  }
+
+  /**
+   * Sends a message: written now if the link is open, queued if it is down (bounded by the
+   * outbox), dropped if `volatile` and down. Throws `ERR_QUEUE_FULL` under the `reject`
+   * policy, `ERR_FRAME_TOO_LARGE`/`ERR_DATAGRAM_TOO_LARGE` for a message the transport can
+   * never carry, `ERR_CLIENT_CLOSED` after `close()`. Never throws on I/O errors.
+   */
+  send(message: LinkMessage, options?: SendOptions): SendResult {
+    if (typeof message !== 'string' && !(message instanceof Uint8Array)) {
+      throw new TypeError(`send() takes a Uint8Array or a string, got ${describe(message)}`);
+    }
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the link is ${this.#state}`);
+    }
+    if (this.#state === 'open' && this.#outbox.length === 0 && this.#transport !== null) {
+      this.#write(this.#encode(message, this.#transport));
+      return 'sent';
+    }
+    const size = sizeOf(message);
+    if (options?.volatile) {
+      this.emit('drop', message, 'volatile');
+      return 'dropped';
+    }
+    const { clock, outbox } = this.#config;
+    const ttl = options?.ttl ?? outbox.ttl;
+    if (!(ttl > 0)) throw new RangeError(`Invalid option ttl: ${String(ttl)}`);
+    const item: QueuedMessage<LinkMessage> = { message, size, expiresAt: clock.now() + ttl };
+    const dropped = this.#outbox.push(item);
+    for (const d of dropped) this.emit('drop', d.message, 'overflow');
+    if (dropped.includes(item)) return 'dropped';
+    this.#armExpiry();
+    return 'queued';
+  }
+
+  /** Resolves when the link is open and its buffer is below the high-water mark. */
+  writable(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') {
+      return Promise.reject(new SocklineError(ErrorCodes.CLIENT_CLOSED, `the link is ${this.#state}`));
+    }
+    if (this.#state === 'open' && !this.#needDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#writableWaiters.push({ resolve, reject }));
+  }
+
+  /** Stops reading from the transport (and from the ones that replace it). */
+  pause(): void {
+    this.#paused = true;
+    this.#transport?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#transport?.resume();
+  }
+
+  /** As on `net.Socket`: lets a Node process exit while only this link is alive. */
+  unref(): this {
+    this.#unref = true;
+    this.#transport?.unref();
+    for (const t of Object.values(this.#timers)) if (t !== undefined) unrefTimer(t);
+    return this;
+  }
+
+  ref(): this {
+    this.#unref = false;
+    this.#transport?.ref();
+    // Timers created from now on keep the process alive again; existing ones are short-lived.
+    return this;
+  }
+
+  /**
+   * Drops the current connection or attempt (if any) and starts a new attempt at once,
+   * with the retry count reset. Callable in every state; from `closed` it starts again.
+   */
+  reconnect(): void {
+    if (this.#state === 'closing') this.#finishClose(undefined);
+    this.#failures = 0;
+    this.#discardTransport();
+    this.#clearTimer('retry');
+    this.#attempt();
+  }
+
+  /**
+   * Skips the backoff wait: used when the runtime says the network is back (browser
+   * `online`, page visible again). Does nothing unless the link is waiting to reconnect.
+   */
+  wake(): void {
+    if (this.#state !== 'reconnecting') return;
+    this.#failures = 0;
+    this.#clearTimer('retry');
+    this.#attempt();
+  }
+
+  /**
+   * Closes the link: an open transport is closed gracefully (buffered bytes flushed, up to
+   * `closeTimeout`), attempts and timers are cancelled, queued messages are dropped with
+   * reason `closed`. Idempotent; resolves once the link is `closed`.
+   */
+  close(): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.#closedWaiters.push(resolve));
+    if (this.#state === 'closing') return done;
+    if (this.#state === 'open' && this.#transport !== null) {
+      this.#setState('closing');
+      this.#clearTimer('uptime');
+      this.#clearTimer('idle');
+      this.#setTimer('close', () => this.#finishClose(undefined), this.#config.closeTimeout);
+      this.#transport.close(1000, '');
+    } else {
+      this.#finishClose(undefined);
+    }
+    return done;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<LinkMessage, void, undefined> {
+    const buffer: LinkMessage[] = [];
+    let wake: (() => void) | null = null;
+    let done = this.#state === 'closed';
+    const limit = 1024;
+    const offMessage = this.on('message', (m) => {
+      buffer.push(m);
+      // Bound the iterator's buffer: stop reading from the socket until the consumer catches up.
+      if (buffer.length >= limit && !this.#paused) this.pause();
+      wake?.();
+    });
+    const offClose = this.on('close', () => {
+      done = true;
+      wake?.();
+    });
+    try {
+      for (;;) {
+        if (buffer.length > 0) {
+          yield buffer.shift()!;
+          if (buffer.length < limit / 2 && this.#paused) this.resume();
+          continue;
+        }
+        if (done) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
+    } finally {
+      offMessage();
+      offClose();
+    }
+  }
+
+  // --- attempts ---------------------------------------------------------------------------
+
+  #attempt(): void {
+    this.#setState('connecting');
+    const id = ++this.#attemptId;
+    this.#setTimer(
+      'connect',
+      () => {
+        const error = new SocklineError(
+          ErrorCodes.CONNECT_TIMEOUT,
+          `connection attempt did not open within ${this.#config.connectTimeout} ms`,
+        );
+        this.#killAttempt(id, error);
+      },
+      this.#config.connectTimeout,
+    );
+    let result: Transport | Promise<Transport>;
+    try {
+      result = this.#config.connector(this.#handlers(id), this.#failures);
+    } catch (err) {
+      this.#onTransportClose(id, { error: toError(err), wasOpen: false });
+      return;
+    }
+    if (isPromise(result)) {
+      result.then(
+        (t) => this.#adopt(id, t),
+        (err: unknown) => this.#onTransportClose(id, { error: toError(err), wasOpen: false }),
+      );
+    } else {
+      this.#adopt(id, result);
+    }
+  }
+
+  #adopt(id: number, transport: Transport): void {
+    if (id !== this.#attemptId) {
+      // The attempt was abandoned (close, reconnect, timeout) while it was being created.
+      transport.destroy();
+      return;
+    }
+    this.#transport = transport;
+    if (this.#unref) transport.unref();
+  }
+
+  /** Per-attempt callbacks: created once per attempt, never per message. */
+  #handlers(id: number): TransportHandlers {
+    return {
+      onOpen: () => {
+        if (id === this.#attemptId) this.#onTransportOpen();
+      },
+      onData: (data) => {
+        if (id === this.#attemptId) this.#onData(data);
+      },
+      onDrain: () => {
+        if (id === this.#attemptId) this.#onDrain();
+      },
+      onSoftError: (error) => {
+        if (id === this.#attemptId) this.emit('error', error);
+      },
+      onClose: (info) => this.#onTransportClose(id, info),
+    };
+  }
+
+  #onTransportOpen(): void {
+    if (this.#state !== 'connecting') return;
+    this.#clearTimer('connect');
+    const transport = this.#transport;
+    if (transport === null) return;
+    if (this.#paused) transport.pause();
+    this.#decoder = transport.kind === 'stream' ? this.#streamFraming().createDecoder(this.#onFrame) : null;
+    this.#needDrain = false;
+    this.#setState('open');
+    const reconnect = this.#config.reconnect;
+    if (reconnect !== false && this.#failures > 0) {
+      this.#setTimer('uptime', () => (this.#failures = 0), reconnect.minUptime);
+    }
+    this.#lastReceived = this.#config.clock.now();
+    this.#armIdle(this.#config.idleTimeout === false ? 0 : this.#config.idleTimeout);
+    this.#flushOutbox(transport);
+    this.#resolveOpened();
+    if (!this.#needDrain) this.#releaseWritable();
+    // The flush may have ended this transport already (a write error); then there is no open.
+    if (this.#transport === transport) this.emit('open');
+  }
+
+  #onTransportClose(id: number, info: TransportCloseInfo | DisconnectInfo): void {
+    if (id !== this.#attemptId) return;
+    this.#attemptId++;
+    this.#transport = null;
+    this.#clearTimer('connect');
+    this.#clearTimer('uptime');
+    this.#clearTimer('idle');
+    this.#endDecoder();
+    const disconnect: DisconnectInfo = {
+      code: info.code,
+      reason: info.reason,
+      error: info.error,
+      wasOpen: info.wasOpen,
+    };
+    if (info.error instanceof SocklineError) this.emit('error', info.error);
+    this.emit('disconnect', disconnect);
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      this.#finishClose(undefined);
+      return;
+    }
+    const reconnect = this.#config.reconnect;
+    if (reconnect === false || !this.#config.shouldReconnect(disconnect)) {
+      this.#finishClose(info.error ?? this.#disconnectError(disconnect));
+      return;
+    }
+    this.#failures++;
+    if (this.#failures > reconnect.maxRetries) {
+      const error = new SocklineError(
+        ErrorCodes.MAX_RETRIES,
+        `gave up after ${reconnect.maxRetries} reconnect attempts`,
+        info.error ? { cause: info.error } : undefined,
+      );
+      this.#finishClose(error);
+      return;
+    }
+    const delay = backoffDelay(this.#failures - 1, reconnect, this.#config.random);
+    this.#setState('reconnecting');
+    this.#setTimer('retry', () => this.#state === 'reconnecting' && this.#attempt(), delay);
+    this.emit('reconnecting', { attempt: this.#failures, delay, error: info.error });
+  }
+
+  /**
+   * Ends attempt `id` with `error`, through the transport's own close when there is one, so
+   * the transport is torn down and the usual close path (error, disconnect, retry) runs once.
+   */
+  #killAttempt(id: number, error: SocklineError): void {
+    if (id !== this.#attemptId) return;
+    this.#transport?.destroy(error);
+    // No transport yet (an async connector still pending), or one that did not report.
+    if (id === this.#attemptId) this.#onTransportClose(id, { error, wasOpen: false });
+  }
+
+  /** Ends the current transport without the reconnect logic (the caller decides what follows). */
+  #discardTransport(): void {
+    const transport = this.#transport;
+    this.#attemptId++;
+    this.#transport = null;
+    this.#clearTimer('connect');
+    this.#clearTimer('uptime');
+    this.#clearTimer('idle');
+    this.#decoder = null;
+    transport?.destroy();
+  }
+
+  #finishClose(error: Error | undefined): void {
+    if (this.#state === 'closed') return;
+    this.#discardTransport();
+    this.#clearTimer('retry');
+    this.#clearTimer('close');
+    this.#clearTimer('expiry');
+    this.#config.signal?.removeEventListener('abort', this.#onAbort);
+    this.#closeError = error;
+    this.#setState('closed');
+    for (const item of this.#outbox.clear()) this.emit('drop', item.message, 'closed');
+    const reason = error ?? new SocklineError(ErrorCodes.CLIENT_CLOSED, 'the link was closed');
+    this.#rejectOpened(reason);
+    const waiters = this.#writableWaiters;
+    this.#writableWaiters = [];
+    for (const w of waiters) w.reject(reason);
+    this.emit('close', { error });
+    const closed = this.#closedWaiters;
+    this.#closedWaiters = [];
+    for (const resolve of closed) resolve();
+  }
+
+  // --- data ---------------------------------------------------------------------------------
+
+  /**
+   * Puts a message in the form the transport carries: framed bytes on a stream, text or
+   * bytes on a message transport, bytes within the datagram limit on a datagram transport.
+   */
+  #encode(message: LinkMessage, transport: Transport): Uint8Array | string {
+    if (transport.kind === 'message' && typeof message === 'string') return message;
+    const bytes = typeof message === 'string' ? encoder.encode(message) : message;
+    if (transport.kind === 'stream') return this.#streamFraming().encode(bytes);
+    if (bytes.byteLength > transport.maxMessageSize) {
+      throw new SocklineError(
+        ErrorCodes.DATAGRAM_TOO_LARGE,
+        `message of ${bytes.byteLength} bytes is over the datagram limit of ${transport.maxMessageSize} bytes`,
+      );
+    }
+    return bytes;
+  }
+
+  #streamFraming(): Framing {
+    const framing = this.#config.framing;
+    if (framing === null)
+      throw new TypeError('a byte-stream transport needs a framing, and none was configured');
+    return framing;
+  }
+
+  #write(wire: Uint8Array | string): void {
+    if (this.#transport !== null && !this.#transport.send(wire)) this.#needDrain = true;
+  }
+
+  /** Writes the outbox in order. A message the transport cannot carry is dropped as `invalid`. */
+  #flushOutbox(transport: Transport): void {
+    this.#expireNow();
+    let item = this.#outbox.shift();
+    while (item !== undefined && this.#transport === transport) {
+      let wire: Uint8Array | string;
+      try {
+        wire = this.#encode(item.message, transport);
+      } catch (err) {
+        this.emit('error', toSocklineError(err));
+        this.emit('drop', item.message, 'invalid');
+        item = this.#outbox.shift();
+        continue;
+      }
+      this.#write(wire);
+      item = this.#outbox.shift();
+    }
+    this.#clearTimer('expiry');
+  }
+
+  #onFrame = (frame: Uint8Array): void => {
+    this.emit('message', this.#config.text ? utf8.decode(frame) : frame);
+  };
+
+  #onData(data: Uint8Array | string): void {
+    this.#lastReceived = this.#config.clock.now();
+    const decoder = this.#decoder;
+    if (decoder === null || typeof data === 'string') {
+      this.emit('message', data);
+      return;
+    }
+    try {
+      decoder.push(data);
+    } catch (err) {
+      // A framing violation poisons the stream: nothing after it can be trusted.
+      this.#killAttempt(this.#attemptId, toSocklineError(err));
+    }
+  }
+
+  #endDecoder(): void {
+    const decoder = this.#decoder;
+    this.#decoder = null;
+    if (decoder === null) return;
+    try {
+      decoder.end();
+    } catch (err) {
+      this.emit('error', toSocklineError(err));
+    }
+  }
+
+  #onDrain(): void {
+    if (!this.#needDrain) return;
+    this.#needDrain = false;
+    this.emit('drain');
+    this.#releaseWritable();
+  }
+
+  #releaseWritable(): void {
+    const waiters = this.#writableWaiters;
+    if (waiters.length === 0) return;
+    this.#writableWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  // --- liveness and expiry -----------------------------------------------------------------
+
+  /** One timer for idleness, re-armed only when it fires: receiving costs a clock read. */
+  #armIdle(ms: number): void {
+    if (ms <= 0) return;
+    this.#idleDue = this.#config.clock.now() + ms;
+    this.#setTimer('idle', this.#checkIdle, ms);
+  }
+
+  #checkIdle = (): void => {
+    const limit = this.#config.idleTimeout;
+    if (limit === false || this.#state !== 'open') return;
+    const now = this.#config.clock.now();
+    if (now - this.#idleDue > limit) {
+      // The timer fired far too late: the runtime was suspended or throttled (a hidden tab,
+      // a laptop asleep). That says nothing about the peer, so start measuring again.
+      this.#lastReceived = now;
+    }
+    const silent = now - this.#lastReceived;
+    if (silent < limit) {
+      this.#armIdle(limit - silent);
+      return;
+    }
+    this.#killAttempt(
+      this.#attemptId,
+      new SocklineError(
+        ErrorCodes.IDLE_TIMEOUT,
+        `nothing received for ${silent} ms (idleTimeout ${limit} ms)`,
+      ),
+    );
+  };
+
+  #armExpiry(): void {
+    const next = this.#outbox.nextExpiry;
+    if (next === Infinity || this.#timers.expiry !== undefined) return;
+    const delay = Math.max(0, next - this.#config.clock.now());
+    this.#setTimer(
+      'expiry',
+      () => {
+        this.#expireNow();
+        this.#armExpiry();
+      },
+      delay,
+    );
+  }
+
+  #expireNow(): void {
+    for (const item of this.#outbox.expire(this.#config.clock.now())) this.emit('expire', item.message);
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------
+
+  #setState(to: LinkState): void {
+    const from = this.#state;
+    if (from === to) return;
+    if (!canTransition(from, to)) throw new Error(`internal: illegal link transition ${from} -> ${to}`);
+    this.#state = to;
+    this.emit('state', { from, to });
+  }
+
+  /** Starts the named timer (replacing a running one); it forgets itself before the callback. */
+  #setTimer(name: TimerName, callback: () => void, ms: number): void {
+    const { clock } = this.#config;
+    const running = this.#timers[name];
+    if (running !== undefined) clock.clearTimeout(running);
+    // Beyond 2**31-1 ms runtimes fire at once; such a deadline means "never".
+    if (!(ms <= 0x7fffffff)) return;
+    const handle = clock.setTimeout(() => {
+      this.#timers[name] = undefined;
+      callback();
+    }, ms);
+    if (this.#unref) unrefTimer(handle);
+    this.#timers[name] = handle;
+  }
+
+  #clearTimer(name: TimerName): void {
+    const handle = this.#timers[name];
+    if (handle === undefined) return;
+    this.#timers[name] = undefined;
+    this.#config.clock.clearTimeout(handle);
+  }
+
+  #onAbort = (): void => {
+    const signal = this.#config.signal;
+    const error = signal ? this.#abortError(signal) : undefined;
+    if (this.#state === 'closed') return;
+    this.#finishClose(error);
+  };
+
+  #abortError(signal: AbortSignal): SocklineError {
+    return new SocklineError(ErrorCodes.ABORTED, 'the link was aborted', { cause: signal.reason });
+  }
+
+  #disconnectError(info: DisconnectInfo): SocklineError {
+    const detail =
+      info.code !== undefined ? ` (code ${info.code}${info.reason ? `: ${info.reason}` : ''})` : '';
+    return new SocklineError(ErrorCodes.CONNECTION_CLOSED, `the connection closed${detail}`);
+  }
+}
+
+/** Outbox accounting: bytes for binary, UTF-16 code units for text (encoded when written). */
+function sizeOf(message: LinkMessage): number {
+  return typeof message === 'string' ? message.length : message.byteLength;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function toSocklineError(err: unknown): SocklineError {
+  if (err instanceof SocklineError) return err;
+  return new SocklineError(ErrorCodes.TRANSPORT, toError(err).message, { cause: err });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
