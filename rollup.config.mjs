@@ -1,5 +1,5 @@
-// One graph, three entries: `core`, `node` and `browser` as ESM (.js) and CJS (.cjs) with
-// shared chunks, bundled types (.d.ts / .d.cts) per entry, and the browser entry as an IIFE
+// One graph, three entries: `core`, `node` and `browser` as ESM (.js) and CJS (.cjs), one
+// file per module, bundled types (.d.ts / .d.cts) per entry, and the browser entry as an IIFE
 // (`Sockline` global) in which any unresolved import is a build error.
 import { builtinModules } from 'node:module';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
@@ -36,18 +36,22 @@ export default [
     onwarn: strict,
     plugins: [transpile()],
     output: [
+      // One file per module, so a bundler drops every module an app does not reach
+      // (`sideEffects: false`) instead of picking statements out of one shared chunk.
       {
         dir: 'dist',
         format: 'es',
+        preserveModules: true,
+        preserveModulesRoot: 'src',
         entryFileNames: '[name].js',
-        chunkFileNames: 'chunks/[name]-[hash].js',
         sourcemap: true,
       },
       {
         dir: 'dist',
         format: 'cjs',
+        preserveModules: true,
+        preserveModulesRoot: 'src',
         entryFileNames: '[name].cjs',
-        chunkFileNames: 'chunks/[name]-[hash].cjs',
         sourcemap: true,
         interop: 'auto',
       },

@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { chromiumLaunchOptions } from './test/support/chromium.js';
 import { SummaryReporter } from './test/support/summary-reporter.js';
+import { startWsServer, stopWsServer } from './test/browser/commands.js';
 
 export default defineConfig({
   test: {
@@ -26,6 +27,7 @@ export default defineConfig({
             headless: true,
             provider: playwright({ launchOptions: chromiumLaunchOptions }),
             instances: [{ browser: 'chromium' }],
+            commands: { stopWsServer, startWsServer },
           },
         },
       },

@@ -1,37 +1,43 @@
+import { createLink, type TransportResolver } from '../core/connect.js';
+import type { ConnectOptions, ConnectTarget } from '../core/connect-options.js';
 import { ErrorCodes, SocklineError } from '../core/errors.js';
-import { RawConnection } from '../core/raw-connection.js';
-import { parseUrl } from '../core/url.js';
-import type { TransportFactory } from '../core/transport.js';
+import type { Link } from '../core/link/link.js';
+import { linkDefaults } from '../core/link/options.js';
+import { watchLifecycle } from './lifecycle.js';
 import { BrowserWsTransport, type WebSocketConstructor } from './ws-transport.js';
 
-export interface ConnectOptions {
-  /** Only `raw` exists so far. @default 'raw' */
-  protocol?: 'raw';
-  /** The WebSocket constructor. @default globalThis.WebSocket */
-  WebSocket?: WebSocketConstructor;
-  /** `send()` returns false above this many buffered bytes. @default 1048576 */
-  highWaterMark?: number;
-}
-
-/**
- * Opens a WebSocket connection (`ws://` or `wss://`). Browsers cannot open raw TCP or UDP
- * sockets, so other schemes are refused with `ERR_UNSUPPORTED_SCHEME`.
- *
- * @example
- * const conn = connect('wss://example.com/ws');
- * conn.on('message', (data) => console.log(data));
- */
-export function connect(url: string | URL, options: ConnectOptions = {}): RawConnection {
-  const parsed = parseUrl(url);
-  if (parsed.scheme !== 'ws' && parsed.scheme !== 'wss') {
+const browserTransports: TransportResolver = {
+  framing: () => null,
+  check(scheme) {
+    if (scheme === 'ws' || scheme === 'wss') return;
     throw new SocklineError(
       ErrorCodes.UNSUPPORTED_SCHEME,
-      `${parsed.scheme}:// is not available in browsers, which cannot open raw TCP or UDP sockets: ` +
-        'connect to a sockline server through its WebSocket listener (ws:// or wss://) instead',
+      `${scheme}:// is not available in browsers, which cannot open raw TCP or UDP sockets: ` +
+        'connect to the server through its WebSocket listener (ws:// or wss://) instead',
     );
-  }
-  const highWaterMark = options.highWaterMark ?? 1 << 20;
-  const factory: TransportFactory = (u, h) =>
-    new BrowserWsTransport(u, h, { highWaterMark, WebSocket: options.WebSocket });
-  return new RawConnection(factory, parsed.url, { highWaterMark });
+  },
+  open(url, _scheme, handlers, options) {
+    return new BrowserWsTransport(url, handlers, {
+      highWaterMark: options.highWaterMark ?? linkDefaults.highWaterMark,
+      WebSocket: options.WebSocket as WebSocketConstructor | undefined,
+      protocols: options.protocols,
+    });
+  },
+};
+
+/**
+ * Connects over WebSocket (`ws://`, `wss://`) and keeps the link up: reconnects with
+ * backoff and jitter, at once when the browser comes back online or the page becomes
+ * visible again, queues while down (bounded) and reports backpressure. Browsers cannot open
+ * raw TCP or UDP sockets, so other schemes throw `ERR_UNSUPPORTED_SCHEME`.
+ *
+ * @example
+ * const link = connect('wss://example.com/ws');
+ * link.on('message', (data) => console.log(data));
+ * link.send('hello');
+ */
+export function connect(target: ConnectTarget, options: ConnectOptions = {}): Link {
+  const link = createLink(target, options, browserTransports);
+  watchLifecycle(link);
+  return link;
 }

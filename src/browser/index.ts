@@ -1,5 +1,4 @@
 export * from '../core/index.js';
 export { connect } from './connect.js';
-export type { ConnectOptions } from './connect.js';
 export { BrowserWsTransport } from './ws-transport.js';
 export type { BrowserWsTransportOptions, WebSocketConstructor, WebSocketLike } from './ws-transport.js';

@@ -15,4 +15,43 @@ export type {
 } from './transport.js';
 export { parseUrl } from './url.js';
 export type { Scheme } from './url.js';
-export { RawConnection } from './raw-connection.js';
+export { createFraming, framingDefaults, lengthFraming, linesFraming, noneFraming } from './framing/index.js';
+export type {
+  Framing,
+  FrameDecoder,
+  FrameSink,
+  FramingName,
+  FramingSpec,
+  LengthFramingOptions,
+  LinesFramingOptions,
+  NoneFramingOptions,
+} from './framing/index.js';
+export { Link } from './link/link.js';
+export type {
+  Connector,
+  DropReason,
+  LinkConfig,
+  LinkEvents,
+  LinkMessage,
+  SendOptions,
+  SendResult,
+} from './link/link.js';
+export { LinkStates } from './link/state.js';
+export type { LinkState } from './link/state.js';
+export { backoffDelay } from './link/backoff.js';
+export type { BackoffOptions } from './link/backoff.js';
+export { linkDefaults, resolveLinkOptions } from './link/options.js';
+export type { DisconnectInfo, LinkOptions, OutboxOptions, ReconnectOptions } from './link/options.js';
+export type { OverflowPolicy } from './link/outbox.js';
+export { createLink } from './connect.js';
+export type { TransportResolver } from './connect.js';
+export type {
+  ConnectOptions,
+  ConnectTarget,
+  TlsOptions,
+  UrlInput,
+  UrlProvider,
+  WebSocketConstructorLike,
+} from './connect-options.js';
+export { MemoryServer } from './memory-transport.js';
+export type { MemoryFaults, MemoryServerEnd } from './memory-transport.js';

@@ -1,45 +1,70 @@
-import { RawConnection } from '../core/raw-connection.js';
-import { parseUrl } from '../core/url.js';
-import type { TransportFactory } from '../core/transport.js';
-import { TcpTransport, type TlsOptions } from './tcp-transport.js';
+import type { ClientOptions } from 'ws';
+import { createLink, type TransportResolver } from '../core/connect.js';
+import { createFraming } from '../core/framing/index.js';
+import type { ConnectOptions, ConnectTarget } from '../core/connect-options.js';
+import type { Link } from '../core/link/link.js';
+import { linkDefaults } from '../core/link/options.js';
+import { BrowserWsTransport, type WebSocketConstructor } from '../browser/ws-transport.js';
+import { TcpTransport } from './tcp-transport.js';
+import { UdpTransport } from './udp-transport.js';
 import { NodeWsTransport } from './ws-transport.js';
+import { nodeTlsOptions } from './tls-options.js';
 
-export interface ConnectOptions {
-  /** Only `raw` exists so far. @default 'raw' */
-  protocol?: 'raw';
-  /** TLS settings for `tls://` and `wss://`. */
-  tls?: TlsOptions;
-  /** `send()` returns false above this many buffered bytes. @default 1048576 */
-  highWaterMark?: number;
-}
+/** The safe UDP payload size: under common path MTUs once IP and UDP headers are added. */
+const DEFAULT_MAX_DATAGRAM = 1200;
+
+const nodeTransports: TransportResolver = {
+  framing(options) {
+    const spec = options.framing ?? 'length';
+    return typeof spec === 'string'
+      ? createFraming({ type: spec, maxFrameSize: options.maxFrameSize })
+      : createFraming(spec);
+  },
+  check() {
+    // Node opens every scheme sockline knows.
+  },
+  open(url, scheme, handlers, options) {
+    const highWaterMark = options.highWaterMark ?? linkDefaults.highWaterMark;
+    switch (scheme) {
+      case 'tcp':
+      case 'tls':
+        return new TcpTransport(url, handlers, {
+          highWaterMark,
+          tls: scheme === 'tls' ? (options.tls ?? {}) : false,
+          keepAlive: options.keepAlive ?? false,
+        });
+      case 'udp':
+        return new UdpTransport(url, handlers, {
+          highWaterMark,
+          maxMessageSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
+        });
+      case 'ws':
+      case 'wss':
+        if (options.WebSocket !== undefined) {
+          return new BrowserWsTransport(url, handlers, {
+            highWaterMark,
+            WebSocket: options.WebSocket as WebSocketConstructor,
+            protocols: options.protocols,
+          });
+        }
+        return new NodeWsTransport(url, handlers, {
+          highWaterMark,
+          protocols: options.protocols,
+          ws: options.tls ? (nodeTlsOptions(options.tls) as ClientOptions) : undefined,
+        });
+    }
+  },
+};
 
 /**
- * Opens a connection to `tcp://`, `tls://`, `ws://` or `wss://`.
+ * Connects to `tcp://`, `tls://`, `udp://`, `ws://` or `wss://` and keeps the link up:
+ * reconnects with backoff and jitter, queues while down (bounded), reports backpressure.
  *
  * @example
- * const conn = connect('tcp://127.0.0.1:7000');
- * conn.on('message', (chunk) => console.log(chunk));
- * await conn.opened;
- * conn.send('hello\n');
+ * const link = connect('tcp://127.0.0.1:7000', { protocol: 'raw', framing: 'lines' });
+ * link.on('message', (line) => console.log(line));
+ * link.send('PING');
  */
-export function connect(url: string | URL, options: ConnectOptions = {}): RawConnection {
-  const parsed = parseUrl(url);
-  const highWaterMark = options.highWaterMark ?? 1 << 20;
-  switch (parsed.scheme) {
-    case 'tcp':
-    case 'tls': {
-      const tls = parsed.scheme === 'tls' ? (options.tls ?? {}) : false;
-      const factory: TransportFactory = (u, h) =>
-        new TcpTransport(u, h, { highWaterMark, tls, keepAlive: false });
-      return new RawConnection(factory, parsed.url, { highWaterMark });
-    }
-    case 'ws':
-    case 'wss': {
-      const factory: TransportFactory = (u, h) =>
-        new NodeWsTransport(u, h, { highWaterMark, ws: options.tls ? { ...options.tls } : undefined });
-      return new RawConnection(factory, parsed.url, { highWaterMark });
-    }
-    case 'udp':
-      throw new TypeError('udp:// is not available yet');
-  }
+export function connect(target: ConnectTarget, options: ConnectOptions = {}): Link {
+  return createLink(target, options, nodeTransports);
 }

@@ -1,7 +1,10 @@
 export * from '../core/index.js';
 export { connect } from './connect.js';
-export type { ConnectOptions } from './connect.js';
 export { TcpTransport } from './tcp-transport.js';
-export type { TcpTransportOptions, TlsOptions } from './tcp-transport.js';
+export type { TcpTransportOptions } from './tcp-transport.js';
+export { UdpTransport } from './udp-transport.js';
+export type { UdpTransportOptions } from './udp-transport.js';
 export { NodeWsTransport } from './ws-transport.js';
 export type { NodeWsTransportOptions } from './ws-transport.js';
+export { BrowserWsTransport } from '../browser/ws-transport.js';
+export type { WebSocketConstructor, WebSocketLike } from '../browser/ws-transport.js';

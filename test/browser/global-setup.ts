@@ -1,15 +1,64 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { startWsEcho } from '../support/servers.js';
+import { WebSocketServer } from 'ws';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     wsEchoUrl: string;
+    restartableWsUrl: string;
   }
+}
+
+/** A WebSocket echo that the browser tests can stop and start again on the same port. */
+export interface Restartable {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+const registry = globalThis as { __socklineRestartable?: Restartable };
+
+function echo(wss: WebSocketServer): void {
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+}
+
+async function listen(server: http.Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+function shut(server: http.Server, wss: WebSocketServer): Promise<void> {
+  for (const client of wss.clients) client.terminate();
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 /** Real servers for the browser tests, on ephemeral ports, handed to the page by `inject`. */
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const echo = await startWsEcho();
-  project.provide('wsEchoUrl', echo.url);
-  return () => echo.close();
+  const fixed = http.createServer();
+  const fixedWss = new WebSocketServer({ server: fixed });
+  echo(fixedWss);
+  project.provide('wsEchoUrl', `ws://127.0.0.1:${await listen(fixed)}`);
+
+  let server = http.createServer();
+  let wss = new WebSocketServer({ server });
+  echo(wss);
+  const port = await listen(server);
+  project.provide('restartableWsUrl', `ws://127.0.0.1:${port}`);
+  registry.__socklineRestartable = {
+    stop: () => shut(server, wss),
+    async start() {
+      server = http.createServer();
+      wss = new WebSocketServer({ server });
+      echo(wss);
+      await listen(server, port);
+    },
+  };
+
+  return async () => {
+    await shut(fixed, fixedWss);
+    if (server.listening) await shut(server, wss);
+  };
 }
