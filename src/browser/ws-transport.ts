@@ -101,11 +101,6 @@ export class BrowserWsTransport extends BaseTransport {
     }
   }
 
-  destroy(error?: SocklineError): void {
-    if (this.finished) return;
-    this.finish(error ? { error } : {});
-  }
-
   protected detach(): void {
     if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
     const ws = this.#ws;

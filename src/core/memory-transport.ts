@@ -231,7 +231,7 @@ class MemoryTransport extends BaseTransport {
     else this.#side.close();
   }
 
-  destroy(error?: SocklineError): void {
+  override destroy(error?: SocklineError): void {
     if (this.#side === null) this.finish(error ? { error } : {});
     else this.#side.destroy(error);
   }

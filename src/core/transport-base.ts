@@ -66,7 +66,10 @@ export abstract class BaseTransport implements Transport {
 
   abstract send(data: Uint8Array | string): boolean;
   abstract close(code?: number, reason?: string): void;
-  abstract destroy(error?: SocklineError): void;
+  /** Immediate: `detach()` tears the socket down and `onClose` reports `error`. Idempotent. */
+  destroy(error?: SocklineError): void {
+    this.finish(error ? { error } : {});
+  }
   pause(): void {}
   resume(): void {}
   ref(): void {}

@@ -76,12 +76,6 @@ export class TcpTransport extends BaseTransport {
     this.#socket.end();
   }
 
-  destroy(error?: SocklineError): void {
-    if (this.finished) return;
-    this.#socket.destroy();
-    this.finish(error ? { error } : {});
-  }
-
   override pause(): void {
     this.#socket.pause();
   }

@@ -114,10 +114,6 @@ export class UdpTransport extends BaseTransport {
     if (this.#buffered === 0) this.#socket.close();
   }
 
-  destroy(error?: SocklineError): void {
-    this.finish(error ? { error } : {});
-  }
-
   override ref(): void {
     this.#socket.ref();
   }

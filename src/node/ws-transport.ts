@@ -61,11 +61,6 @@ export class NodeWsTransport extends BaseTransport {
     this.#ws.close(code, reason);
   }
 
-  destroy(error?: SocklineError): void {
-    if (this.finished) return;
-    this.finish(error ? { error } : {});
-  }
-
   override pause(): void {
     this.#ws.pause();
   }

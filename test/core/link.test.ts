@@ -73,7 +73,7 @@ describe('Link: opening and state', () => {
       close(): void {
         this.destroy();
       }
-      destroy(error?: SocklineError): void {
+      override destroy(error?: SocklineError): void {
         this.destroyed++;
         this.finish(error ? { error } : {});
       }
@@ -294,6 +294,61 @@ describe('Link: receiving', () => {
     await settle();
     expect(got).toEqual(['complete']);
     expect(errors).toEqual(['ERR_TRUNCATED']);
+  });
+
+  it('discards a partial frame when the connection is reset mid-frame, then reconnects', async () => {
+    const h = harness({ reconnect: { initialDelay: 10, jitter: 0 } });
+    const got: string[] = [];
+    const errors: string[] = [];
+    h.link.on('message', (m) => got.push(text(m)));
+    h.link.on('error', (e) => errors.push(e.code));
+    await settle();
+    h.ends[0]!.send(concat([frame('whole'), frame('half of this frame').subarray(0, 10)]));
+    await settle();
+    h.server.resetAll();
+    await settle();
+    expect(got).toEqual(['whole']);
+    expect(errors).toEqual(['ERR_TRUNCATED', 'ERR_TRANSPORT']);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.link.state).toBe('open');
+    h.ends[1]!.send(frame('after'));
+    await settle();
+    expect(got).toEqual(['whole', 'after']);
+    await h.link.close();
+  });
+
+  it('refuses a line that grows past maxFrameSize without a delimiter, delivers nothing of it, and reconnects', async () => {
+    const h = harness({ framing: 'lines', text: true, reconnect: { initialDelay: 10, jitter: 0 } });
+    const errors: string[] = [];
+    h.link.on('error', (e) => errors.push(e.code));
+    const got: string[] = [];
+    h.link.on('message', (m) => got.push(text(m)));
+    await settle();
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    for (let i = 0; i < 20 && errors.length === 0; i++) {
+      h.ends[0]!.send(chunk);
+      await settle();
+    }
+    expect(errors[0]).toBe('ERR_FRAME_TOO_LARGE');
+    expect(got).toEqual([]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.link.state).toBe('open');
+    await h.link.close();
+  });
+
+  it('stops delivering while paused and delivers in order on resume', async () => {
+    const h = harness({ framing: 'lines', text: true });
+    const got: string[] = [];
+    h.link.on('message', (m) => got.push(text(m)));
+    await settle();
+    h.link.pause();
+    h.ends[0]!.send(bytes('one\ntwo\n'));
+    await settle();
+    expect(got).toEqual([]);
+    h.link.resume();
+    await settle();
+    expect(got).toEqual(['one', 'two']);
+    await h.link.close();
   });
 
   it('iterates messages with for await and ends when the link closes', async () => {
