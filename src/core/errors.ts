@@ -18,6 +18,17 @@
  * | `ERR_IDLE_TIMEOUT` | nothing was received for `idleTimeout` ms; the link was treated as dead |
  * | `ERR_TRANSPORT` | an I/O error from the underlying socket (the original error is the `cause`) |
  * | `ERR_ABORTED` | an `AbortSignal` fired |
+ * | `ERR_PROTOCOL` | the peer sent a frame that breaks the sockline protocol (malformed, unknown type, bad varint) |
+ * | `ERR_BAD_PAYLOAD` | a payload the codec refuses: invalid JSON or UTF-8, forbidden keys (`__proto__`…), nesting too deep |
+ * | `ERR_VERSION_UNSUPPORTED` | no protocol version in common; `versions` lists what the server speaks |
+ * | `ERR_AUTH_FAILED` | the server refused the credentials |
+ * | `ERR_HANDSHAKE_TIMEOUT` | HELLO/WELCOME did not complete within the handshake deadline |
+ * | `ERR_HEARTBEAT_TIMEOUT` | the peer stayed silent past heartbeat interval + timeout |
+ * | `ERR_REQUEST_TIMEOUT` | a request got no response within its timeout |
+ * | `ERR_TOO_MANY_REQUESTS` | the cap on requests in flight was reached |
+ * | `ERR_REMOTE` | the peer answered a request with an error (its code and message are kept) |
+ * | `ERR_UNKNOWN_METHOD` | no handler for the requested method |
+ * | `ERR_SESSION_LOST` | the session could not be resumed; messages in flight may be missing |
  */
 export const ErrorCodes = {
   INVALID_URL: 'ERR_INVALID_URL',
@@ -34,6 +45,17 @@ export const ErrorCodes = {
   IDLE_TIMEOUT: 'ERR_IDLE_TIMEOUT',
   TRANSPORT: 'ERR_TRANSPORT',
   ABORTED: 'ERR_ABORTED',
+  PROTOCOL: 'ERR_PROTOCOL',
+  BAD_PAYLOAD: 'ERR_BAD_PAYLOAD',
+  VERSION_UNSUPPORTED: 'ERR_VERSION_UNSUPPORTED',
+  AUTH_FAILED: 'ERR_AUTH_FAILED',
+  HANDSHAKE_TIMEOUT: 'ERR_HANDSHAKE_TIMEOUT',
+  HEARTBEAT_TIMEOUT: 'ERR_HEARTBEAT_TIMEOUT',
+  REQUEST_TIMEOUT: 'ERR_REQUEST_TIMEOUT',
+  TOO_MANY_REQUESTS: 'ERR_TOO_MANY_REQUESTS',
+  REMOTE: 'ERR_REMOTE',
+  UNKNOWN_METHOD: 'ERR_UNKNOWN_METHOD',
+  SESSION_LOST: 'ERR_SESSION_LOST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
