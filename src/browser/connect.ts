@@ -1,4 +1,6 @@
-import { createLink, type TransportResolver } from '../core/connect.js';
+import { createConnection, type TransportResolver } from '../core/connect.js';
+import type { SocklineClient } from '../core/protocol/client.js';
+import type { ProtocolOptions } from '../core/protocol/options.js';
 import type { ConnectOptions, ConnectTarget } from '../core/connect-options.js';
 import { ErrorCodes, SocklineError } from '../core/errors.js';
 import type { Link } from '../core/link/link.js';
@@ -36,8 +38,13 @@ const browserTransports: TransportResolver = {
  * link.on('message', (data) => console.log(data));
  * link.send('hello');
  */
-export function connect(target: ConnectTarget, options: ConnectOptions = {}): Link {
-  const link = createLink(target, options, browserTransports);
-  watchLifecycle(link);
-  return link;
+export function connect(target: ConnectTarget, options: ConnectOptions & { protocol: 'raw' }): Link;
+export function connect(target: ConnectTarget, options?: ConnectOptions & ProtocolOptions): SocklineClient;
+export function connect(
+  target: ConnectTarget,
+  options: ConnectOptions & ProtocolOptions = {},
+): Link | SocklineClient {
+  const connection = createConnection(target, options, browserTransports);
+  watchLifecycle(connection);
+  return connection;
 }

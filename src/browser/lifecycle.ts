@@ -1,4 +1,10 @@
-import type { Link } from '../core/link/link.js';
+import type { LinkState } from '../core/link/state.js';
+
+/** What the lifecycle watcher needs: a link or a protocol client. */
+export interface Wakeable {
+  wake(): void;
+  on(event: 'state', listener: (change: { from: LinkState; to: LinkState }) => void): () => void;
+}
 
 interface EventTargetLike {
   addEventListener(type: string, listener: () => void): void;
@@ -11,7 +17,7 @@ interface EventTargetLike {
  * user is looking at the page now, and the wait was only guessing at the network. Listeners
  * are removed while the link is closed.
  */
-export function watchLifecycle(link: Link): void {
+export function watchLifecycle(link: Wakeable): void {
   const win = globalThis as unknown as Partial<EventTargetLike>;
   const doc = (globalThis as { document?: EventTargetLike & { visibilityState?: string } }).document;
   if (typeof win.addEventListener !== 'function') return;

@@ -31,10 +31,11 @@ export type WebSocketConstructorLike = new (url: string, protocols?: string | st
  */
 export interface ConnectOptions extends LinkOptions {
   /**
-   * `raw`: framing and the reconnecting link only, to talk to any peer that is not sockline.
-   * @default 'raw'
+   * `sockline`: the session protocol (handshake, exactly-once delivery, requests, pub/sub)
+   * with a sockline server. `raw`: framing and the reconnecting link only, to talk to any
+   * peer that is not sockline. @default 'sockline'
    */
-  protocol?: 'raw';
+  protocol?: 'sockline' | 'raw';
   /**
    * How a byte stream (`tcp://`, `tls://`) is cut into messages; message transports
    * (WebSocket, UDP) keep boundaries and ignore it. @default 'length'

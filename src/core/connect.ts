@@ -1,5 +1,7 @@
 import { ErrorCodes, SocklineError } from './errors.js';
-import { Link } from './link/link.js';
+import { Link, type Handshake } from './link/link.js';
+import { SocklineClient } from './protocol/client.js';
+import { resolveProtocolOptions, type ProtocolOptions } from './protocol/options.js';
 import { resolveLinkOptions } from './link/options.js';
 import type { ConnectOptions, ConnectTarget, UrlInput } from './connect-options.js';
 import type { Framing } from './framing/types.js';
@@ -26,19 +28,18 @@ export function createLink(
   target: ConnectTarget,
   options: ConnectOptions,
   resolver: TransportResolver,
+  handshake: Handshake | null = null,
 ): Link {
-  if (options.protocol !== undefined && options.protocol !== 'raw') {
-    throw new RangeError(`Invalid option protocol: ${String(options.protocol)} (only 'raw' is available)`);
-  }
   const pick = targetPicker(target, resolver);
   const resolved = resolveLinkOptions(options);
   const framing = resolver.framing(options);
-  const text = options.text ?? framing?.name === 'lines';
+  const text = handshake === null && (options.text ?? framing?.name === 'lines');
   let rotation = 0;
   return new Link({
     ...resolved,
     framing,
     text,
+    handshake,
     connector: (handlers, attempt) => {
       const input = pick(rotation++, attempt);
       const open = (value: UrlInput): Transport => {
@@ -49,6 +50,30 @@ export function createLink(
       return typeof input === 'string' || input instanceof URL ? open(input) : input.then(open);
     },
   });
+}
+
+/**
+ * `connect()` for every runtime: protocol mode (the default) wraps the link in a session;
+ * `protocol: 'raw'` returns the link itself.
+ */
+export function createConnection(
+  target: ConnectTarget,
+  options: ConnectOptions & ProtocolOptions,
+  resolver: TransportResolver,
+): Link | SocklineClient {
+  const protocol = options.protocol ?? 'sockline';
+  if (protocol === 'raw') return createLink(target, options, resolver);
+  if (protocol !== 'sockline') {
+    throw new RangeError(`Invalid option protocol: ${String(protocol)} (expected 'sockline' or 'raw')`);
+  }
+  if (options.framing !== undefined && options.framing !== 'length') {
+    throw new RangeError("Invalid option framing: the sockline protocol uses 'length' framing on streams");
+  }
+  const protocolOptions = resolveProtocolOptions(options);
+  return new SocklineClient(
+    (handshake) => createLink(target, { ...options, framing: 'length' }, resolver, handshake),
+    protocolOptions,
+  );
 }
 
 function targetPicker(

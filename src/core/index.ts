@@ -55,3 +55,35 @@ export type {
 } from './connect-options.js';
 export { MemoryServer } from './memory-transport.js';
 export type { MemoryFaults, MemoryServerEnd } from './memory-transport.js';
+export { SocklineClient } from './protocol/client.js';
+export type {
+  ClientEvents,
+  MessageMeta,
+  ProtocolSendOptions,
+  RequestHandler,
+  RequestOptions,
+  SubscriptionHandler,
+} from './protocol/client.js';
+export { protocolDefaults, resolveProtocolOptions } from './protocol/options.js';
+export type { ProtocolOptions, TokenProvider } from './protocol/options.js';
+export { jsonCodec } from './protocol/codec.js';
+export type { Codec } from './protocol/codec.js';
+export { CloseCodes, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from './protocol/frames.js';
+export type { Frame, PayloadKind } from './protocol/frames.js';
+export { encodeFrame } from './protocol/frames-encode.js';
+export { decodeFrame } from './protocol/frames-decode.js';
+export { topicMatches } from './protocol/topics.js';
+export {
+  localHub,
+  MemorySessionStore,
+  ServerSession,
+  serverSessionDefaults,
+  SessionState,
+} from './protocol/server-session.js';
+export type {
+  HelloInfo,
+  Hub,
+  ServerConnection,
+  ServerRequestHandler,
+  ServerSessionOptions,
+} from './protocol/server-session.js';

@@ -1,5 +1,7 @@
 import type { ClientOptions } from 'ws';
-import { createLink, type TransportResolver } from '../core/connect.js';
+import { createConnection, type TransportResolver } from '../core/connect.js';
+import type { SocklineClient } from '../core/protocol/client.js';
+import type { ProtocolOptions } from '../core/protocol/options.js';
 import { createFraming } from '../core/framing/index.js';
 import type { ConnectOptions, ConnectTarget } from '../core/connect-options.js';
 import type { Link } from '../core/link/link.js';
@@ -65,6 +67,11 @@ const nodeTransports: TransportResolver = {
  * link.on('message', (line) => console.log(line));
  * link.send('PING');
  */
-export function connect(target: ConnectTarget, options: ConnectOptions = {}): Link {
-  return createLink(target, options, nodeTransports);
+export function connect(target: ConnectTarget, options: ConnectOptions & { protocol: 'raw' }): Link;
+export function connect(target: ConnectTarget, options?: ConnectOptions & ProtocolOptions): SocklineClient;
+export function connect(
+  target: ConnectTarget,
+  options: ConnectOptions & ProtocolOptions = {},
+): Link | SocklineClient {
+  return createConnection(target, options, nodeTransports);
 }

@@ -9,7 +9,7 @@ describe('connect() in Chromium', () => {
   });
 
   it('echoes text and binary over the native WebSocket', async () => {
-    const conn = connect(inject('wsEchoUrl'));
+    const conn = connect(inject('wsEchoUrl'), { protocol: 'raw' });
     const messages: Array<Uint8Array | string> = [];
     const two = new Promise<void>((resolve) =>
       conn.on('message', (data) => {

@@ -16,7 +16,10 @@ function waitState(link: Link, state: string): Promise<void> {
 
 describe('the reconnecting link in Chromium', () => {
   it('queues while the server is down and delivers in order after it restarts', async () => {
-    const link = connect(inject('restartableWsUrl'), { reconnect: { initialDelay: 20, maxDelay: 100 } });
+    const link = connect(inject('restartableWsUrl'), {
+      protocol: 'raw',
+      reconnect: { initialDelay: 20, maxDelay: 100 },
+    });
     const got: LinkMessage[] = [];
     link.on('message', (m) => got.push(m));
     await link.opened;
@@ -35,7 +38,10 @@ describe('the reconnecting link in Chromium', () => {
   });
 
   it('reconnects at once, with the backoff reset, when the browser comes back online', async () => {
-    const link = connect(inject('restartableWsUrl'), { reconnect: { initialDelay: 60_000, jitter: 0 } });
+    const link = connect(inject('restartableWsUrl'), {
+      protocol: 'raw',
+      reconnect: { initialDelay: 60_000, jitter: 0 },
+    });
     await link.opened;
     await commands.stopWsServer();
     await waitState(link, 'reconnecting');
@@ -47,7 +53,7 @@ describe('the reconnecting link in Chromium', () => {
   });
 
   it('stops listening to page lifecycle events once closed', async () => {
-    const link = connect(inject('wsEchoUrl'));
+    const link = connect(inject('wsEchoUrl'), { protocol: 'raw' });
     await link.opened;
     await link.close();
     window.dispatchEvent(new Event('online'));

@@ -15,7 +15,7 @@ const page = `<!doctype html>
 <script src="/sockline.min.js"></script>
 <script>
   window.result = new Promise((resolve, reject) => {
-    const conn = Sockline.connect('ws://' + location.host + '/');
+    const conn = Sockline.connect('ws://' + location.host + '/', { protocol: 'raw' });
     conn.on('message', (m) => conn.close().then(() => resolve(m)));
     conn.opened.then(() => conn.send('hello from the CDN build'), reject);
   });

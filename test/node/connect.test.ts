@@ -40,7 +40,7 @@ describe('connect() in Node', () => {
 
   it('echoes text and binary over WebSocket, through ws or an injected WebSocket constructor', async () => {
     server = await startWsEcho();
-    for (const options of [{}, { WebSocket }]) {
+    for (const options of [{ protocol: 'raw' as const }, { protocol: 'raw' as const, WebSocket }]) {
       link = connect(server.url, options);
       const replies = next(link, 2);
       await link.opened;
@@ -56,7 +56,7 @@ describe('connect() in Node', () => {
   it('rejects `opened` with a typed error when nothing listens and reconnecting is off', async () => {
     const tmp = await startTcpEcho();
     await tmp.close();
-    link = connect(tmp.url, { reconnect: false });
+    link = connect(tmp.url, { protocol: 'raw', reconnect: false });
     await expect(link.opened).rejects.toMatchObject({ code: 'ERR_TRANSPORT' });
     expect(link.state).toBe('closed');
   });
@@ -65,7 +65,7 @@ describe('connect() in Node', () => {
     server = await startTcpEcho();
     const dead = await startTcpEcho();
     await dead.close();
-    link = connect([dead.url, server.url], { reconnect: { initialDelay: 1 } });
+    link = connect([dead.url, server.url], { protocol: 'raw', reconnect: { initialDelay: 1 } });
     await link.opened;
     expect(link.state).toBe('open');
   });
@@ -80,7 +80,7 @@ describe('connect() in Node', () => {
         seen.push(attempt);
         return seen.length < 3 ? dead.url : server!.url;
       },
-      { reconnect: { initialDelay: 1 } },
+      { protocol: 'raw', reconnect: { initialDelay: 1 } },
     );
     await link.opened;
     expect(seen).toEqual([0, 1, 2]);

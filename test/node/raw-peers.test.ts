@@ -77,7 +77,7 @@ describe('raw mode against real peers that are not sockline', () => {
 
   it('echoes text and binary with a Python websockets server, and survives its restart', async () => {
     peer = await startPythonWsEcho();
-    link = connect(peer.url, fast);
+    link = connect(peer.url, { protocol: 'raw', ...fast });
     const got: LinkMessage[] = [];
     link.on('message', (m) => got.push(m));
     await link.opened;
@@ -117,7 +117,7 @@ describe('raw mode against real peers that are not sockline', () => {
 
   it('refuses a UDP message over the datagram limit with ERR_DATAGRAM_TOO_LARGE and sends nothing', async () => {
     peer = await startNodeUdpEcho();
-    link = connect(peer.url, { maxDatagramSize: 512 });
+    link = connect(peer.url, { protocol: 'raw', maxDatagramSize: 512 });
     await link.opened;
     expect(() => link!.send(new Uint8Array(513))).toThrowError(
       expect.objectContaining({ code: 'ERR_DATAGRAM_TOO_LARGE' }),

@@ -48,6 +48,23 @@ export interface LinkEvents {
 /** Opens one transport for one attempt; may be async so URLs and tokens are fresh per attempt. */
 export type Connector = (handlers: TransportHandlers, attempt: number) => Transport | Promise<Transport>;
 
+/** What a handshake can do with a freshly opened transport, before the link counts as open. */
+export interface HandshakeContext {
+  /** Writes a message straight to the transport, ahead of the outbox. */
+  send(message: LinkMessage): void;
+  /** The peer accepted: the link opens and flushes its outbox. */
+  complete(): void;
+  /** The peer refused or misbehaved: ends this attempt; `retry: false` closes the link for good. */
+  fail(error: SocklineError, retry: boolean): void;
+}
+
+/**
+ * A protocol's opening exchange, run on every transport that opens. Until it calls
+ * `complete()`, messages go to the receiver it returns instead of the `message` event, and
+ * `connectTimeout` still runs: it bounds the connection and the handshake together.
+ */
+export type Handshake = (context: HandshakeContext) => (message: LinkMessage) => void;
+
 export interface LinkConfig extends ResolvedLinkOptions {
   readonly connector: Connector;
   /**
@@ -57,6 +74,8 @@ export interface LinkConfig extends ResolvedLinkOptions {
   readonly framing: Framing | null;
   /** Deliver stream frames as UTF-8 strings rather than bytes. */
   readonly text: boolean;
+  /** Run on every transport that opens, before the link is `open`; `null` for none (raw mode). */
+  readonly handshake?: Handshake | null;
 }
 
 type TimerName = 'connect' | 'retry' | 'uptime' | 'idle' | 'close' | 'expiry';
@@ -98,6 +117,10 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   };
   #idleDue = 0;
   #lastReceived = 0;
+  #idleTimeout: number | false;
+  #deferredDelay: number | undefined;
+  /** Set while a handshake runs on the current transport: it gets the messages. */
+  #handshakeReceiver: ((message: LinkMessage) => void) | null = null;
   #needDrain = false;
   #paused = false;
   #unref = false;
@@ -110,6 +133,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   constructor(config: LinkConfig) {
     super();
     this.#config = config;
+    this.#idleTimeout = config.idleTimeout;
     this.#outbox = new Outbox(config.outbox);
     this.opened = new Promise<void>((resolve, reject) => {
       this.#resolveOpened = resolve;
@@ -353,19 +377,44 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
 
   #onTransportOpen(): void {
     if (this.#state !== 'connecting') return;
-    this.#clearTimer('connect');
     const transport = this.#transport;
     if (transport === null) return;
     if (this.#paused) transport.pause();
     this.#decoder = transport.kind === 'stream' ? this.#streamFraming().createDecoder(this.#onFrame) : null;
     this.#needDrain = false;
+    this.#lastReceived = this.#config.clock.now();
+    const handshake = this.#config.handshake;
+    if (handshake) {
+      const id = this.#attemptId;
+      this.#handshakeReceiver = handshake({
+        send: (message) => {
+          if (id === this.#attemptId && this.#transport !== null)
+            this.#write(this.#encode(message, this.#transport));
+        },
+        complete: () => {
+          if (id === this.#attemptId && this.#handshakeReceiver !== null) this.#ready(transport);
+        },
+        fail: (error, retry) => {
+          if (id !== this.#attemptId) return;
+          if (retry) this.#killAttempt(id, error);
+          else this.#finishClose(error);
+        },
+      });
+      return;
+    }
+    this.#ready(transport);
+  }
+
+  /** The transport is open (and the handshake, if any, done): the link is `open`. */
+  #ready(transport: Transport): void {
+    this.#handshakeReceiver = null;
+    this.#clearTimer('connect');
     this.#setState('open');
     const reconnect = this.#config.reconnect;
     if (reconnect !== false && this.#failures > 0) {
       this.#setTimer('uptime', () => (this.#failures = 0), reconnect.minUptime);
     }
-    this.#lastReceived = this.#config.clock.now();
-    this.#armIdle(this.#config.idleTimeout === false ? 0 : this.#config.idleTimeout);
+    this.#armIdle(this.#idleTimeout === false ? 0 : this.#idleTimeout);
     this.#flushOutbox(transport);
     this.#resolveOpened();
     if (!this.#needDrain) this.#releaseWritable();
@@ -373,10 +422,30 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     if (this.#transport === transport) this.emit('open');
   }
 
+  /**
+   * The peer asked to be left alone for `ms` (a server restarting with a drain): the next
+   * reconnect waits that long instead of the backoff delay. Used once.
+   */
+  deferReconnect(ms: number): void {
+    if (ms >= 0 && ms <= 0x7fffffff) this.#deferredDelay = ms;
+  }
+
+  /**
+   * Changes the liveness deadline (a protocol learns it in its handshake): no inbound byte
+   * for `ms` means the link is dead. `false` turns it off.
+   */
+  setIdleTimeout(ms: number | false): void {
+    if (ms !== false && !(ms > 0)) throw new RangeError(`Invalid option idleTimeout: ${String(ms)}`);
+    this.#idleTimeout = ms;
+    this.#clearTimer('idle');
+    if (this.#state === 'open' && ms !== false) this.#armIdle(ms);
+  }
+
   #onTransportClose(id: number, info: TransportCloseInfo | DisconnectInfo): void {
     if (id !== this.#attemptId) return;
     this.#attemptId++;
     this.#transport = null;
+    this.#handshakeReceiver = null;
     this.#clearTimer('connect');
     this.#clearTimer('uptime');
     this.#clearTimer('idle');
@@ -408,7 +477,8 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       this.#finishClose(error);
       return;
     }
-    const delay = backoffDelay(this.#failures - 1, reconnect, this.#config.random);
+    const delay = this.#deferredDelay ?? backoffDelay(this.#failures - 1, reconnect, this.#config.random);
+    this.#deferredDelay = undefined;
     this.#setState('reconnecting');
     this.#setTimer('retry', () => this.#state === 'reconnecting' && this.#attempt(), delay);
     this.emit('reconnecting', { attempt: this.#failures, delay, error: info.error });
@@ -430,6 +500,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     const transport = this.#transport;
     this.#attemptId++;
     this.#transport = null;
+    this.#handshakeReceiver = null;
     this.#clearTimer('connect');
     this.#clearTimer('uptime');
     this.#clearTimer('idle');
@@ -509,14 +580,20 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   }
 
   #onFrame = (frame: Uint8Array): void => {
-    this.emit('message', this.#config.text ? utf8.decode(frame) : frame);
+    this.#deliver(this.#config.text ? utf8.decode(frame) : frame);
   };
+
+  #deliver(message: LinkMessage): void {
+    const receiver = this.#handshakeReceiver;
+    if (receiver !== null) receiver(message);
+    else this.emit('message', message);
+  }
 
   #onData(data: Uint8Array | string): void {
     this.#lastReceived = this.#config.clock.now();
     const decoder = this.#decoder;
     if (decoder === null || typeof data === 'string') {
-      this.emit('message', data);
+      this.#deliver(data);
       return;
     }
     try {
@@ -562,7 +639,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   }
 
   #checkIdle = (): void => {
-    const limit = this.#config.idleTimeout;
+    const limit = this.#idleTimeout;
     if (limit === false || this.#state !== 'open') return;
     const now = this.#config.clock.now();
     if (now - this.#idleDue > limit) {

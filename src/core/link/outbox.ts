@@ -113,6 +113,21 @@ export class Outbox<T> {
     return expired;
   }
 
+  /**
+   * Puts messages that were already admitted once back at the head, in order (a session
+   * that must send them again). The limits are not applied a second time: refusing now
+   * would lose what the caller was told was accepted.
+   */
+  requeue(items: ReadonlyArray<QueuedMessage<T>>): void {
+    if (items.length === 0) return;
+    this.#items = [...items, ...this.#items.slice(this.#head)];
+    this.#head = 0;
+    for (const item of items) {
+      this.#bytes += item.size;
+      if (item.expiresAt < this.#nextExpiry) this.#nextExpiry = item.expiresAt;
+    }
+  }
+
   /** Empties the queue and returns what it held, in order. */
   clear(): Array<QueuedMessage<T>> {
     const all = this.#items.slice(this.#head) as Array<QueuedMessage<T>>;

@@ -1,0 +1,247 @@
+import { unrefTimer, type Clock, type TimerHandle } from '../clock.js';
+import { Outbox, type OutboxLimits } from '../link/outbox.js';
+import type { PayloadKind } from './frames.js';
+import { encodeFrame } from './frames-encode.js';
+
+/** A message that must arrive exactly once: data, or a publish to a topic. */
+export interface OutgoingMessage {
+  readonly topic: string | undefined;
+  readonly kind: PayloadKind;
+  readonly payload: Uint8Array;
+  /** What the user passed, handed back in `drop`/`expire` events. */
+  readonly original: unknown;
+}
+
+export interface DeliveryLimits extends OutboxLimits {
+  /** Sent but unacknowledged messages kept for retransmission (count). */
+  readonly replayMessages: number;
+  /** ... and bytes. Above either, sending pauses until the peer acknowledges. */
+  readonly replayBytes: number;
+  /** How long a received message may wait for an acknowledgement, in ms. */
+  readonly ackDelay: number;
+}
+
+export interface DeliveryHooks {
+  /** Writes one encoded frame to the current connection. */
+  write(frame: Uint8Array): void;
+  /** A message left the pending queue unsent (overflow policy) or expired. */
+  dropped(message: OutgoingMessage, reason: 'overflow' | 'expired'): void;
+}
+
+interface Sent {
+  readonly seq: number;
+  readonly frame: Uint8Array;
+  readonly message: OutgoingMessage;
+}
+
+/** Acknowledge at once after this many unacknowledged receipts, without waiting for the delay. */
+const ACK_EVERY = 32;
+
+/**
+ * One direction pair of a session's exactly-once delivery, the same on both sides:
+ *
+ * - outbound: messages wait in a bounded `pending` queue until the connection is up, get a
+ *   sequence number when written, and stay in a bounded `replay` buffer until the peer's
+ *   cumulative ack covers them; on resume, whatever the peer had not received is written
+ *   again, in order;
+ * - inbound: `accept(seq)` lets through only the next sequence number, so duplicates from a
+ *   retransmission are dropped; acks ride on outgoing frames or follow after `ackDelay`.
+ *
+ * The state outlives connections: it is what a resumed session resumes.
+ */
+export class Delivery {
+  readonly #limits: DeliveryLimits;
+  readonly #clock: Clock;
+  readonly #hooks: DeliveryHooks;
+  readonly #pending: Outbox<OutgoingMessage>;
+  #replay: Sent[] = [];
+  #replayHead = 0;
+  #replayBytes = 0;
+  #nextSeq = 1;
+  /** Highest sequence number received in order. */
+  #received = 0;
+  /** Highest sequence number we have acknowledged to the peer. */
+  #ackSent = 0;
+  #ackTimer: TimerHandle | undefined;
+  #attached = false;
+  #unref = false;
+
+  constructor(limits: DeliveryLimits, clock: Clock, hooks: DeliveryHooks) {
+    this.#limits = limits;
+    this.#clock = clock;
+    this.#hooks = hooks;
+    this.#pending = new Outbox(limits);
+  }
+
+  /** The highest sequence number received in order: sent as `lastSeq` when resuming. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Messages not yet written plus messages written but not acknowledged. */
+  get outstanding(): number {
+    return this.#pending.length + this.#replay.length - this.#replayHead;
+  }
+
+  /** Bytes held for the peer: pending plus unacknowledged. */
+  get bufferedBytes(): number {
+    return this.#pending.bytes + this.#replayBytes;
+  }
+
+  unref(): void {
+    this.#unref = true;
+  }
+
+  /**
+   * Queues a message (throws `ERR_QUEUE_FULL` under the `reject` policy) and writes it at
+   * once if the connection is up. Returns whether it was written now.
+   */
+  enqueue(message: OutgoingMessage, ttl: number): boolean {
+    const dropped = this.#pending.push({
+      message,
+      size: message.payload.byteLength,
+      expiresAt: ttl === Infinity ? Infinity : this.#clock.now() + ttl,
+    });
+    for (const d of dropped) this.#hooks.dropped(d.message, 'overflow');
+    if (dropped.some((d) => d.message === message)) return false;
+    const before = this.#nextSeq;
+    this.pump();
+    return this.#nextSeq !== before && this.#pending.length === 0;
+  }
+
+  /** Writes pending messages while the connection is up and the replay buffer has room. */
+  pump(): void {
+    if (!this.#attached) return;
+    for (const item of this.#pending.expire(this.#clock.now())) this.#hooks.dropped(item.message, 'expired');
+    const { replayMessages, replayBytes } = this.#limits;
+    while (this.#attached && this.#pending.length > 0) {
+      if (this.#replay.length - this.#replayHead >= replayMessages || this.#replayBytes >= replayBytes)
+        return;
+      const message = this.#pending.shift()!.message;
+      const seq = this.#nextSeq++;
+      const ack = this.#takeAck();
+      const frame = encodeFrame(
+        message.topic === undefined
+          ? { type: 'data', seq, ack, kind: message.kind, payload: message.payload }
+          : { type: 'publish', seq, ack, topic: message.topic, kind: message.kind, payload: message.payload },
+      );
+      this.#replay.push({ seq, frame, message });
+      this.#replayBytes += frame.byteLength;
+      this.#hooks.write(frame);
+    }
+  }
+
+  /**
+   * The peer's cumulative acknowledgement: frees the replay buffer up to `seq`. Returns false
+   * for an ack of a sequence number never sent (a broken peer).
+   */
+  acknowledged(seq: number): boolean {
+    if (seq >= this.#nextSeq) return false;
+    while (this.#replayHead < this.#replay.length && this.#replay[this.#replayHead]!.seq <= seq) {
+      this.#replayBytes -= this.#replay[this.#replayHead]!.frame.byteLength;
+      this.#replay[this.#replayHead++] = undefined as unknown as Sent;
+    }
+    if (this.#replayHead === this.#replay.length) {
+      this.#replay = [];
+      this.#replayHead = 0;
+    } else if (this.#replayHead > 1024 && this.#replayHead * 2 > this.#replay.length) {
+      this.#replay = this.#replay.slice(this.#replayHead);
+      this.#replayHead = 0;
+    }
+    this.pump();
+    return true;
+  }
+
+  /**
+   * An inbound sequenced message: `deliver` if it is the next one, `duplicate` if already
+   * received (a retransmission), `gap` if messages are missing before it.
+   */
+  accept(seq: number): 'deliver' | 'duplicate' | 'gap' {
+    if (seq <= this.#received) return 'duplicate';
+    if (seq !== this.#received + 1) return 'gap';
+    this.#received = seq;
+    if (seq - this.#ackSent >= ACK_EVERY) this.flushAck();
+    else if (this.#ackTimer === undefined && this.#attached) {
+      this.#ackTimer = this.#clock.setTimeout(() => {
+        this.#ackTimer = undefined;
+        this.flushAck();
+      }, this.#limits.ackDelay);
+      if (this.#unref) unrefTimer(this.#ackTimer);
+    }
+    return 'deliver';
+  }
+
+  /** Sends a standalone ACK if one is owed. */
+  flushAck(): void {
+    const ack = this.#takeAck();
+    if (ack !== undefined && this.#attached) this.#hooks.write(encodeFrame({ type: 'ack', seq: ack }));
+  }
+
+  /**
+   * A connection is up and the session was resumed: everything the peer had not received
+   * (after its `lastSeq`) is written again in order, then the pending queue.
+   */
+  attach(peerReceived: number): void {
+    this.#attached = true;
+    this.acknowledged(Math.min(peerReceived, this.#nextSeq - 1));
+    for (let i = this.#replayHead; i < this.#replay.length && this.#attached; i++) {
+      this.#hooks.write(this.#replay[i]!.frame);
+    }
+    this.pump();
+  }
+
+  /** The connection went down: nothing is written until the next `attach`. */
+  detach(): void {
+    this.#attached = false;
+    this.#clearAckTimer();
+    // Whatever we had acknowledged may not have reached the peer; it is in `lastSeq` anyway.
+    this.#ackSent = Math.min(this.#ackSent, this.#received);
+  }
+
+  /**
+   * The peer lost the session: numbering starts again. Unacknowledged messages go back to
+   * the front of the pending queue, so they are sent again in the new session (at least
+   * once: the peer may have had some). Returns how many that was.
+   */
+  restart(): number {
+    const unacked = this.#replay.slice(this.#replayHead);
+    this.#replay = [];
+    this.#replayHead = 0;
+    this.#replayBytes = 0;
+    this.#nextSeq = 1;
+    this.#received = 0;
+    this.#ackSent = 0;
+    this.#clearAckTimer();
+    this.#pending.requeue(
+      unacked.map((s) => ({ message: s.message, size: s.message.payload.byteLength, expiresAt: Infinity })),
+    );
+    return unacked.length;
+  }
+
+  /** Everything still held, for `drop` events when the session ends for good. */
+  drain(): OutgoingMessage[] {
+    const held = [
+      ...this.#replay.slice(this.#replayHead).map((s) => s.message),
+      ...this.#pending.clear().map((i) => i.message),
+    ];
+    this.#replay = [];
+    this.#replayHead = 0;
+    this.#replayBytes = 0;
+    this.#clearAckTimer();
+    return held;
+  }
+
+  /** The ack to piggyback on an outgoing frame, if one is owed. */
+  #takeAck(): number | undefined {
+    if (this.#received <= this.#ackSent) return undefined;
+    this.#ackSent = this.#received;
+    this.#clearAckTimer();
+    return this.#received;
+  }
+
+  #clearAckTimer(): void {
+    if (this.#ackTimer === undefined) return;
+    this.#clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+}

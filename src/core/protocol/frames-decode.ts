@@ -1,0 +1,354 @@
+import { ErrorCodes, SocklineError } from '../errors.js';
+import type { DataFrame, Frame, HelloFrame, PayloadKind, PublishFrame, ResponseFrame } from './frames.js';
+import { ByteReader } from './varint.js';
+
+/*
+ * The wire constants live here, with the decoder that is their main reader, rather than in
+ * frames.ts: frames.ts re-exports this module, so importing values from it would be a cycle.
+ */
+
+/** At most this many versions in a HELLO or REFUSE (docs/protocol.md §4.1). */
+export const MAX_VERSIONS = 16;
+
+/** Numeric frame types: byte 0 of every frame body. */
+export const FrameTypes = {
+  hello: 0x01,
+  welcome: 0x02,
+  refuse: 0x03,
+  data: 0x10,
+  publish: 0x11,
+  subscribe: 0x12,
+  unsubscribe: 0x13,
+  request: 0x20,
+  response: 0x21,
+  ack: 0x30,
+  ping: 0x31,
+  pong: 0x32,
+  close: 0x3f,
+} as const;
+
+/** The name of a frame type, the `type` of a {@link Frame}. */
+export type FrameType = keyof typeof FrameTypes;
+
+/**
+ * Flag bits (byte 1). Bits 0-1 mean something different per type; a bit a type does not
+ * define must be 0, or the frame is refused (so a version 1 peer never misreads a frame of
+ * a later version as one it knows).
+ */
+export const FrameFlags = {
+  /** hello: a token follows the codec. */
+  TOKEN: 0x01,
+  /** hello: a resume block (sessionId, lastSeq) follows. */
+  RESUME: 0x02,
+  /** welcome: the session was resumed. */
+  RESUMED: 0x01,
+  /** data/publish: an `ack` varint follows the seq. */
+  ACK: 0x01,
+  /** data/publish: a `seq` varint is present (the message is sequenced and replayed). */
+  SEQUENCED: 0x02,
+  /** response: the request failed; an error code and message follow the id. */
+  ERROR: 0x04,
+  /** close: a `reconnectAfter` varint follows the reason. */
+  RECONNECT_AFTER: 0x01,
+  /** data, publish, request, response: the 2-bit payload kind (see {@link PayloadKinds}). */
+  KIND_MASK: 0x30,
+} as const;
+
+/** Bit position of the payload kind inside the flags. */
+export const KIND_SHIFT = 4;
+
+/** The 2-bit payload kind codes (flags bits 4-5); 3 is reserved and refused. */
+export const PayloadKinds = {
+  binary: 0,
+  text: 1,
+  value: 2,
+} as const;
+
+/**
+ * Limits `decodeFrame` applies to the strings it reads, in bytes of UTF-8. A string whose
+ * declared length is over its limit is refused (ERR_PROTOCOL) before a byte of it is read.
+ * A positive integer or `Infinity`.
+ */
+export interface DecodeLimits {
+  /**
+   * Names: method, topic, codec, sessionId, and error codes (RESPONSE, REFUSE).
+   * @default 256
+   */
+  readonly maxNameBytes: number;
+  /**
+   * Human-readable text: the `message` of RESPONSE and REFUSE, the `reason` of CLOSE.
+   * @default 1024
+   */
+  readonly maxTextBytes: number;
+  /**
+   * The token of HELLO.
+   * @default 4096
+   */
+  readonly maxTokenBytes: number;
+}
+
+/** The defaults of {@link DecodeLimits}. */
+export const decodeLimitDefaults: DecodeLimits = Object.freeze({
+  maxNameBytes: 256,
+  maxTextBytes: 1024,
+  maxTokenBytes: 4096,
+});
+
+/** Limits objects returned by {@link resolveDecodeLimits}, so they are not validated again. */
+const resolvedLimits = new WeakSet<DecodeLimits>([decodeLimitDefaults]);
+
+/**
+ * Validates `limits` once and fills in the defaults. Pass the result to every
+ * `decodeFrame` call of a connection: a resolved object is recognised and used as it is,
+ * while any other object is validated on each call.
+ *
+ * Throws RangeError naming the option when a value is not a positive integer or `Infinity`.
+ *
+ * @example
+ * ```ts
+ * const limits = resolveDecodeLimits({ maxTokenBytes: 16_384 });
+ * transport.on('message', (bytes) => handle(decodeFrame(bytes, limits)));
+ * ```
+ */
+export function resolveDecodeLimits(limits: Partial<DecodeLimits> = {}): DecodeLimits {
+  if (resolvedLimits.has(limits as DecodeLimits)) return limits as DecodeLimits;
+  const resolved: DecodeLimits = Object.freeze({
+    maxNameBytes: limit(limits, 'maxNameBytes'),
+    maxTextBytes: limit(limits, 'maxTextBytes'),
+    maxTokenBytes: limit(limits, 'maxTokenBytes'),
+  });
+  resolvedLimits.add(resolved);
+  return resolved;
+}
+
+function limit(limits: Partial<DecodeLimits>, name: keyof DecodeLimits): number {
+  const value = limits[name];
+  if (value === undefined) return decodeLimitDefaults[name];
+  if (value === Infinity || (Number.isSafeInteger(value) && value > 0)) return value;
+  throw new RangeError(`${name} must be a positive integer or Infinity, got ${String(value)}`);
+}
+
+/** How one frame type is read: which flag bits it defines, and its fields. */
+interface FrameSpec {
+  readonly name: FrameType;
+  /** Error messages say `Malformed <what>: ...`. */
+  readonly what: string;
+  /** The flag bits this type defines; any other bit set is refused. */
+  readonly flags: number;
+  /** Reads the fields after the 2-byte header; must consume every byte (or take the rest as payload). */
+  readonly read: (r: ByteReader, flags: number, limits: DecodeLimits) => Frame;
+}
+
+/** Payload kind by its 2-bit code; `undefined` at 3, the reserved code. */
+const KINDS: readonly (PayloadKind | undefined)[] = ['binary', 'text', 'value', undefined];
+
+const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, ERROR, RECONNECT_AFTER, KIND_MASK } = FrameFlags;
+
+/** The flags of DATA and PUBLISH. */
+const MESSAGE_FLAGS = ACK | SEQUENCED | KIND_MASK;
+
+/**
+ * Decodes one frame body. The payload of DATA, PUBLISH, REQUEST and RESPONSE is a view of
+ * `bytes` (zero-copy): copy it to keep it long, since a view pins its whole parent buffer.
+ *
+ * Throws SocklineError `ERR_PROTOCOL`, with a message naming the field and byte offset, when
+ * the body is malformed: unknown type, flag bits the type does not define, the reserved
+ * payload kind, a bad varint (over 8 bytes, cut off, above 2^53 - 1, non-minimal), a
+ * string over its limit, past the end or not UTF-8, a count over 16, a seq or request id
+ * of 0, or trailing bytes after the last field of a type without payload. Nothing is
+ * allocated for a declared length before it is checked against the bytes left.
+ *
+ * @param limits string limits; pass the result of `resolveDecodeLimits` to skip
+ *   re-validating them on every call. @default decodeLimitDefaults
+ *
+ * @example
+ * ```ts
+ * const frame = decodeFrame(bytes);
+ * if (frame.type === 'data' && frame.seq !== undefined) deliver(frame.seq, frame.payload);
+ * ```
+ */
+export function decodeFrame(bytes: Uint8Array, limits?: Partial<DecodeLimits>): Frame {
+  const resolved = limits === undefined ? decodeLimitDefaults : resolveDecodeLimits(limits);
+  if (bytes.length < 2) {
+    throw new SocklineError(
+      ErrorCodes.PROTOCOL,
+      `Malformed frame: ${bytes.length} byte(s), shorter than the 2-byte header (type, flags)`,
+    );
+  }
+  const type = bytes[0]!;
+  const flags = bytes[1]!;
+  const spec = specs[type];
+  if (spec === undefined) {
+    throw new SocklineError(ErrorCodes.PROTOCOL, `Malformed frame: unknown type 0x${hex(type)} at byte 0`);
+  }
+  const unknown = flags & ~spec.flags;
+  if (unknown !== 0) {
+    throw new SocklineError(
+      ErrorCodes.PROTOCOL,
+      `Malformed ${spec.what}: flags 0x${hex(flags)} at byte 1 set bits 0x${hex(unknown)} that ${spec.name} does not define`,
+    );
+  }
+  return spec.read(new ByteReader(bytes, 2, spec.what), flags, resolved);
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).padStart(2, '0');
+}
+
+function kindOf(r: ByteReader, flags: number): PayloadKind {
+  const kind = KINDS[(flags & KIND_MASK) >> KIND_SHIFT];
+  if (kind === undefined) r.fail('payload kind', 'is 3, which is reserved', 1);
+  return kind;
+}
+
+function readVersions(r: ByteReader): number[] {
+  const start = r.offset;
+  const count = r.varint('versions count');
+  // Both checks before the array exists: a 5-byte count of 2^40 allocates nothing.
+  if (count > MAX_VERSIONS) r.fail('versions count', `is ${count}: over ${MAX_VERSIONS}`, start);
+  if (count > r.remaining)
+    r.fail('versions count', `is ${count} but only ${r.remaining} bytes remain`, start);
+  const versions: number[] = [];
+  for (let i = 0; i < count; i++) versions.push(r.varint('version'));
+  return versions;
+}
+
+function readHello(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
+  const frame: HelloFrame = {
+    type: 'hello',
+    versions: readVersions(r),
+    capabilities: r.varint('capabilities'),
+    codec: r.string('codec', limits.maxNameBytes, 'maxNameBytes'),
+  };
+  if ((flags & TOKEN) !== 0) frame.token = r.string('token', limits.maxTokenBytes, 'maxTokenBytes');
+  if ((flags & RESUME) !== 0) {
+    const sessionId = r.string('sessionId', limits.maxNameBytes, 'maxNameBytes');
+    frame.resume = { sessionId, lastSeq: r.varint('lastSeq') };
+  }
+  r.end();
+  return frame;
+}
+
+function readWelcome(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
+  // Object literal properties are evaluated in source order: the wire order.
+  const frame: Frame = {
+    type: 'welcome',
+    version: r.varint('version'),
+    sessionId: r.string('sessionId', limits.maxNameBytes, 'maxNameBytes'),
+    resumed: (flags & RESUMED) !== 0,
+    heartbeatInterval: r.varint('heartbeatInterval'),
+    heartbeatTimeout: r.varint('heartbeatTimeout'),
+    lastSeq: r.varint('lastSeq'),
+    maxFrameSize: r.varint('maxFrameSize'),
+    maxInFlight: r.varint('maxInFlight'),
+    resumeWindow: r.varint('resumeWindow'),
+  };
+  r.end();
+  return frame;
+}
+
+function readRefuse(r: ByteReader, _flags: number, limits: DecodeLimits): Frame {
+  const frame: Frame = {
+    type: 'refuse',
+    code: r.string('code', limits.maxNameBytes, 'maxNameBytes'),
+    message: r.string('message', limits.maxTextBytes, 'maxTextBytes'),
+    versions: readVersions(r),
+  };
+  r.end();
+  return frame;
+}
+
+/** DATA and PUBLISH share everything but the topic. */
+function readMessage(r: ByteReader, flags: number, limits: DecodeLimits, isPublish: boolean): Frame {
+  const kind = kindOf(r, flags);
+  // Sequence numbers start at 1 (docs/protocol.md §6): 0 is never a message.
+  const seq = (flags & SEQUENCED) !== 0 ? r.varint('seq', 1) : undefined;
+  const ack = (flags & ACK) !== 0 ? r.varint('ack') : undefined;
+  let frame: DataFrame | PublishFrame;
+  if (isPublish) {
+    const topic = r.string('topic', limits.maxNameBytes, 'maxNameBytes');
+    frame = { type: 'publish', topic, kind, payload: r.rest() };
+  } else {
+    frame = { type: 'data', kind, payload: r.rest() };
+  }
+  if (seq !== undefined) frame.seq = seq;
+  if (ack !== undefined) frame.ack = ack;
+  return frame;
+}
+
+function readTopic(name: 'subscribe' | 'unsubscribe') {
+  return (r: ByteReader, _flags: number, limits: DecodeLimits): Frame => {
+    const frame: Frame = { type: name, topic: r.string('topic', limits.maxNameBytes, 'maxNameBytes') };
+    r.end();
+    return frame;
+  };
+}
+
+function readRequest(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
+  const kind = kindOf(r, flags);
+  const id = r.varint('id', 1);
+  const method = r.string('method', limits.maxNameBytes, 'maxNameBytes');
+  return { type: 'request', id, method, kind, payload: r.rest() };
+}
+
+function readResponse(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
+  const kind = kindOf(r, flags);
+  const id = r.varint('id', 1);
+  if ((flags & ERROR) === 0) return { type: 'response', id, kind, payload: r.rest() };
+  const code = r.string('error code', limits.maxNameBytes, 'maxNameBytes');
+  const message = r.string('error message', limits.maxTextBytes, 'maxTextBytes');
+  const frame: ResponseFrame = { type: 'response', id, error: { code, message }, kind, payload: r.rest() };
+  return frame;
+}
+
+function readVarintFrame(name: 'ack' | 'ping' | 'pong') {
+  const field = name === 'ack' ? 'seq' : 'nonce';
+  return (r: ByteReader): Frame => {
+    const value = r.varint(field);
+    r.end();
+    return name === 'ack' ? { type: 'ack', seq: value } : { type: name, nonce: value };
+  };
+}
+
+function readClose(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
+  const frame: Frame = {
+    type: 'close',
+    code: r.varint('code'),
+    reason: r.string('reason', limits.maxTextBytes, 'maxTextBytes'),
+  };
+  if ((flags & RECONNECT_AFTER) !== 0) frame.reconnectAfter = r.varint('reconnectAfter');
+  r.end();
+  return frame;
+}
+
+/** One entry per frame type: the table `decodeFrame` dispatches on. */
+const specList: readonly FrameSpec[] = [
+  { name: 'hello', flags: TOKEN | RESUME, read: readHello },
+  { name: 'welcome', flags: RESUMED, read: readWelcome },
+  { name: 'refuse', flags: 0, read: readRefuse },
+  {
+    name: 'data',
+    flags: MESSAGE_FLAGS,
+    read: (r: ByteReader, f: number, l: DecodeLimits) => readMessage(r, f, l, false),
+  },
+  {
+    name: 'publish',
+    flags: MESSAGE_FLAGS,
+    read: (r: ByteReader, f: number, l: DecodeLimits) => readMessage(r, f, l, true),
+  },
+  { name: 'subscribe', flags: 0, read: readTopic('subscribe') },
+  { name: 'unsubscribe', flags: 0, read: readTopic('unsubscribe') },
+  { name: 'request', flags: KIND_MASK, read: readRequest },
+  { name: 'response', flags: ERROR | KIND_MASK, read: readResponse },
+  { name: 'ack', flags: 0, read: readVarintFrame('ack') },
+  { name: 'ping', flags: 0, read: readVarintFrame('ping') },
+  { name: 'pong', flags: 0, read: readVarintFrame('pong') },
+  { name: 'close', flags: RECONNECT_AFTER, read: readClose },
+].map((spec) => ({ ...spec, what: `${spec.name} frame` }) as FrameSpec);
+
+/** Specs indexed by type byte: an array of 256, so any byte indexes it without a bounds test. */
+const specs: readonly (FrameSpec | undefined)[] = (() => {
+  const table = new Array<FrameSpec | undefined>(256).fill(undefined);
+  for (const spec of specList) table[FrameTypes[spec.name]] = spec;
+  return table;
+})();

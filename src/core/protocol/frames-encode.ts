@@ -1,0 +1,190 @@
+import { FrameFlags, FrameTypes, KIND_SHIFT, MAX_VERSIONS, PayloadKinds } from './frames-decode.js';
+import type { DataFrame, Frame, HelloFrame, PayloadKind, PublishFrame, ResponseFrame } from './frames.js';
+import { ByteWriter } from './varint.js';
+
+const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, ERROR, RECONNECT_AFTER } = FrameFlags;
+
+/** Past this capacity the shared writer is dropped after use, so one huge frame does not pin memory. */
+const SCRATCH_KEEP_MAX = 64 * 1024;
+
+/**
+ * The writer every `encodeFrame` call fills with the fields before the payload, then copies
+ * once into the result. `busy` covers re-entry (a getter on a frame that encodes a frame):
+ * the inner call gets a writer of its own.
+ */
+let scratch = new ByteWriter(256);
+let busy = false;
+
+/**
+ * Encodes one frame body. The result is one allocation of the exact size: the fields are
+ * written to a reused buffer, then copied with the payload into the result.
+ *
+ * Throws TypeError or RangeError, naming the frame type and the field, for a frame the
+ * peer would refuse: an unknown `type`, a number that is not an integer from 0 to 2^53 - 1
+ * (a seq or request id of 0 included), more than 16 versions, an unknown payload kind, a
+ * payload that is not a Uint8Array, a string holding a lone surrogate. String length limits
+ * are the receiver's (see `DecodeLimits`) and are not checked here.
+ *
+ * @example
+ * ```ts
+ * encodeFrame({ type: 'data', seq: 1, kind: 'text', payload: new TextEncoder().encode('hi') });
+ * // 10 12 01 68 69
+ * ```
+ */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const shared = !busy;
+  const w = shared ? scratch : new ByteWriter();
+  busy = true;
+  w.reset();
+  try {
+    const payload = writeFields(w, frame);
+    const head = w.length;
+    const out = new Uint8Array(payload === undefined ? head : head + payload.length);
+    w.copyTo(out, 0);
+    if (payload !== undefined && payload.length !== 0) out.set(payload, head);
+    return out;
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) {
+      const type = typeof frame === 'object' && frame !== null ? String(frame.type) : String(frame);
+      const Kind = error instanceof RangeError ? RangeError : TypeError;
+      throw new Kind(`Cannot encode a ${type} frame: ${error.message}`, { cause: error });
+    }
+    throw error;
+  } finally {
+    if (shared) {
+      busy = false;
+      if (scratch.capacity > SCRATCH_KEEP_MAX) scratch = new ByteWriter(256);
+    }
+  }
+}
+
+/** Writes type, flags and every field before the payload; returns the payload, if the type has one. */
+function writeFields(w: ByteWriter, frame: Frame): Uint8Array | undefined {
+  if (typeof frame !== 'object' || frame === null) throw new TypeError('a frame must be an object');
+  switch (frame.type) {
+    case 'hello':
+      return writeHello(w, frame);
+    case 'welcome':
+      w.byte(FrameTypes.welcome);
+      w.byte(frame.resumed ? RESUMED : 0);
+      w.varint(frame.version, 'version');
+      w.string(frame.sessionId, 'sessionId');
+      w.varint(frame.heartbeatInterval, 'heartbeatInterval');
+      w.varint(frame.heartbeatTimeout, 'heartbeatTimeout');
+      w.varint(frame.lastSeq, 'lastSeq');
+      w.varint(frame.maxFrameSize, 'maxFrameSize');
+      w.varint(frame.maxInFlight, 'maxInFlight');
+      w.varint(frame.resumeWindow, 'resumeWindow');
+      return undefined;
+    case 'refuse':
+      w.byte(FrameTypes.refuse);
+      w.byte(0);
+      w.string(frame.code, 'code');
+      w.string(frame.message, 'message');
+      writeVersions(w, frame.versions);
+      return undefined;
+    case 'data':
+    case 'publish':
+      return writeMessage(w, frame);
+    case 'subscribe':
+    case 'unsubscribe':
+      w.byte(FrameTypes[frame.type]);
+      w.byte(0);
+      w.string(frame.topic, 'topic');
+      return undefined;
+    case 'request':
+      w.byte(FrameTypes.request);
+      w.byte(kindBits(frame.kind));
+      w.varint(frame.id, 'id', 1);
+      w.string(frame.method, 'method');
+      return payloadOf(frame.payload);
+    case 'response':
+      return writeResponse(w, frame);
+    case 'ack':
+      w.byte(FrameTypes.ack);
+      w.byte(0);
+      w.varint(frame.seq, 'seq');
+      return undefined;
+    case 'ping':
+    case 'pong':
+      w.byte(FrameTypes[frame.type]);
+      w.byte(0);
+      w.varint(frame.nonce, 'nonce');
+      return undefined;
+    case 'close':
+      w.byte(FrameTypes.close);
+      w.byte(frame.reconnectAfter === undefined ? 0 : RECONNECT_AFTER);
+      w.varint(frame.code, 'code');
+      w.string(frame.reason, 'reason');
+      if (frame.reconnectAfter !== undefined) w.varint(frame.reconnectAfter, 'reconnectAfter');
+      return undefined;
+    default:
+      throw new TypeError(`unknown frame type ${String((frame as { type?: unknown }).type)}`);
+  }
+}
+
+function writeHello(w: ByteWriter, frame: HelloFrame): undefined {
+  const { token, resume } = frame;
+  w.byte(FrameTypes.hello);
+  w.byte((token === undefined ? 0 : TOKEN) | (resume === undefined ? 0 : RESUME));
+  writeVersions(w, frame.versions);
+  w.varint(frame.capabilities, 'capabilities');
+  w.string(frame.codec, 'codec');
+  if (token !== undefined) w.string(token, 'token');
+  if (resume !== undefined) {
+    w.string(resume.sessionId, 'resume.sessionId');
+    w.varint(resume.lastSeq, 'resume.lastSeq');
+  }
+  return undefined;
+}
+
+function writeMessage(w: ByteWriter, frame: DataFrame | PublishFrame): Uint8Array {
+  const { seq, ack } = frame;
+  w.byte(FrameTypes[frame.type]);
+  w.byte(kindBits(frame.kind) | (seq === undefined ? 0 : SEQUENCED) | (ack === undefined ? 0 : ACK));
+  // Sequence numbers start at 1 (docs/protocol.md §6).
+  if (seq !== undefined) w.varint(seq, 'seq', 1);
+  if (ack !== undefined) w.varint(ack, 'ack');
+  if (frame.type === 'publish') w.string(frame.topic, 'topic');
+  return payloadOf(frame.payload);
+}
+
+function writeResponse(w: ByteWriter, frame: ResponseFrame): Uint8Array {
+  const { error } = frame;
+  w.byte(FrameTypes.response);
+  w.byte(kindBits(frame.kind) | (error === undefined ? 0 : ERROR));
+  w.varint(frame.id, 'id', 1);
+  if (error !== undefined) {
+    w.string(error.code, 'error.code');
+    w.string(error.message, 'error.message');
+  }
+  return payloadOf(frame.payload);
+}
+
+function writeVersions(w: ByteWriter, versions: readonly number[]): void {
+  if (!Array.isArray(versions)) throw new TypeError('versions must be an array of numbers');
+  if (versions.length > MAX_VERSIONS) {
+    throw new RangeError(`versions has ${versions.length} entries: at most ${MAX_VERSIONS} are allowed`);
+  }
+  w.varint(versions.length, 'versions count');
+  for (let i = 0; i < versions.length; i++) w.varint(versions[i]!, 'versions[i]');
+}
+
+function kindBits(kind: PayloadKind): number {
+  // A switch, not PayloadKinds[kind]: an own-property lookup would also accept 'toString'.
+  switch (kind) {
+    case 'binary':
+      return PayloadKinds.binary << KIND_SHIFT;
+    case 'text':
+      return PayloadKinds.text << KIND_SHIFT;
+    case 'value':
+      return PayloadKinds.value << KIND_SHIFT;
+    default:
+      throw new TypeError(`kind must be 'binary', 'text' or 'value', got ${String(kind)}`);
+  }
+}
+
+function payloadOf(payload: Uint8Array): Uint8Array {
+  if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
+  return payload;
+}

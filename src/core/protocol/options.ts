@@ -1,0 +1,95 @@
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { linkDefaults } from '../link/options.js';
+import type { OverflowPolicy } from '../link/outbox.js';
+import { jsonCodec, type Codec } from './codec.js';
+import type { DeliveryLimits } from './delivery.js';
+
+/** A token, or a function that yields one before every connection attempt. */
+export type TokenProvider = string | (() => string | undefined | Promise<string | undefined>);
+
+/** Options of protocol mode (the default mode of `connect()`). */
+export interface ProtocolOptions {
+  /** Sent in HELLO; a function is called again before every attempt (fresh tokens). */
+  token?: TokenProvider;
+  /** How structured values are encoded. @default JSON */
+  codec?: Codec;
+  /** Default timeout of `request()`, in ms. @default 10000 */
+  requestTimeout?: number;
+  /** Requests this client may have in flight. @default 1000 */
+  maxInFlight?: number;
+  /** Resume the session after a reconnect, so nothing is lost or duplicated. @default true */
+  resume?: boolean;
+  /** Sent-but-unacknowledged messages kept for retransmission. @default { maxMessages: 10000, maxBytes: 8388608 } */
+  replay?: { maxMessages?: number; maxBytes?: number };
+  /** Delay before a standalone acknowledgement, in ms. @default 20 */
+  ackDelay?: number;
+  /** Largest handshake reply accepted, in bytes. @default 16384 */
+  maxHandshakeSize?: number;
+  /** Identical consecutive authentication refusals before giving up. @default 3 */
+  authRetries?: number;
+}
+
+export interface ResolvedProtocolOptions {
+  readonly token: () => string | undefined | Promise<string | undefined>;
+  readonly codec: Codec;
+  readonly requestTimeout: number;
+  readonly maxInFlight: number;
+  readonly resume: boolean;
+  readonly maxHandshakeSize: number;
+  readonly authRetries: number;
+  readonly clock: Clock;
+  readonly delivery: DeliveryLimits & { readonly ttl: number };
+}
+
+export const protocolDefaults = Object.freeze({
+  requestTimeout: 10_000,
+  maxInFlight: 1000,
+  replayMessages: 10_000,
+  replayBytes: 8 << 20,
+  ackDelay: 20,
+  maxHandshakeSize: 16 << 10,
+  authRetries: 3,
+});
+
+function positive(name: string, value: number | undefined, fallback: number, allowInfinity = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || (!allowInfinity && !Number.isFinite(value))) {
+    throw new RangeError(`Invalid option ${name}: ${String(value)}`);
+  }
+  return value;
+}
+
+/** Applies defaults and validates once, at the public boundary. */
+export function resolveProtocolOptions(
+  options: ProtocolOptions & {
+    clock?: Clock;
+    outbox?: { maxMessages?: number; maxBytes?: number; overflow?: OverflowPolicy; ttl?: number };
+  },
+): ResolvedProtocolOptions {
+  const d = protocolDefaults;
+  const token = options.token;
+  if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
+    throw new TypeError(`Invalid option token: expected a string or a function, got ${typeof token}`);
+  }
+  const o = options.outbox ?? {};
+  return Object.freeze({
+    token: typeof token === 'function' ? token : () => token,
+    codec: options.codec ?? jsonCodec(),
+    requestTimeout: positive('requestTimeout', options.requestTimeout, d.requestTimeout, true),
+    maxInFlight: positive('maxInFlight', options.maxInFlight, d.maxInFlight),
+    resume: options.resume ?? true,
+    maxHandshakeSize: positive('maxHandshakeSize', options.maxHandshakeSize, d.maxHandshakeSize),
+    authRetries: positive('authRetries', options.authRetries, d.authRetries),
+    clock: options.clock ?? systemClock,
+    delivery: Object.freeze({
+      maxMessages: positive('outbox.maxMessages', o.maxMessages, linkDefaults.outbox.maxMessages, true),
+      maxBytes: positive('outbox.maxBytes', o.maxBytes, linkDefaults.outbox.maxBytes, true),
+      overflow: o.overflow ?? linkDefaults.outbox.overflow,
+      ttl: positive('outbox.ttl', o.ttl, linkDefaults.outbox.ttl, true),
+      replayMessages: positive('replay.maxMessages', options.replay?.maxMessages, d.replayMessages),
+      replayBytes: positive('replay.maxBytes', options.replay?.maxBytes, d.replayBytes),
+      ackDelay: positive('ackDelay', options.ackDelay, d.ackDelay),
+    }),
+  });
+}

@@ -1,0 +1,206 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from '../../src/node/index.js';
+import type { SocklineClient } from '../../src/core/protocol/client.js';
+import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
+
+function waitFor(
+  client: SocklineClient,
+  event: 'open' | 'close' | 'sessionlost' | 'reconnecting',
+): Promise<unknown> {
+  return new Promise((resolve) => {
+    const off = client.on(event, ((info: unknown) => {
+      off();
+      resolve(info);
+    }) as never);
+  });
+}
+
+describe('protocol mode against a sockline server session', () => {
+  let server: ProtocolTestServer | undefined;
+  const clients: SocklineClient[] = [];
+  const open = (url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient => {
+    const c = connect(url, { reconnect: { initialDelay: 10, maxDelay: 100 }, ...options });
+    clients.push(c);
+    return c;
+  };
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await server?.close();
+    server = undefined;
+  });
+
+  for (const transport of ['tcp', 'ws'] as const) {
+    describe(`over ${transport}`, () => {
+      const url = (s: ProtocolTestServer): string => (transport === 'tcp' ? s.tcpUrl : s.wsUrl);
+
+      it('handshakes, then carries values both ways', async () => {
+        server = await startProtocolServer();
+        const client = open(url(server));
+        const got: unknown[] = [];
+        client.on('message', (v) => got.push(v));
+        await client.opened;
+        expect(client.sessionId).toBeTruthy();
+        client.send({ hello: 'server' });
+        client.send('text');
+        client.send(new Uint8Array([1, 2, 3]));
+        await expect.poll(() => server!.received.length).toBe(3);
+        const values = server.received.map((r) => (r.value instanceof Uint8Array ? [...r.value] : r.value));
+        expect(values).toEqual([{ hello: 'server' }, 'text', [1, 2, 3]]);
+        expect(server.received[2]!.value).toBeInstanceOf(Uint8Array);
+        const [session] = [...server.sessions];
+        session!.send({ hello: 'client' });
+        await expect.poll(() => got).toEqual([{ hello: 'client' }]);
+      });
+
+      it('answers requests, and reports remote errors, unknown methods and timeouts as typed errors', async () => {
+        server = await startProtocolServer();
+        server.handlers.set('sum', (params) => (params as number[]).reduce((a, b) => a + b, 0));
+        server.handlers.set('fail', () => {
+          throw Object.assign(new Error('nope'), { code: 'E_NOPE' });
+        });
+        server.handlers.set('slow', () => new Promise((r) => setTimeout(r, 500)));
+        const client = open(url(server));
+        expect(await client.request('sum', [1, 2, 3])).toBe(6);
+        await expect(client.request('fail')).rejects.toMatchObject({
+          code: 'ERR_REMOTE',
+          remoteCode: 'E_NOPE',
+        });
+        await expect(client.request('missing')).rejects.toMatchObject({ remoteCode: 'ERR_UNKNOWN_METHOD' });
+        await expect(client.request('slow', null, { timeout: 50 })).rejects.toMatchObject({
+          code: 'ERR_REQUEST_TIMEOUT',
+        });
+        const ac = new AbortController();
+        const aborted = client.request('slow', null, { signal: ac.signal });
+        ac.abort();
+        await expect(aborted).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      });
+
+      it('settles every pending request exactly once when the connection drops or the client closes', async () => {
+        server = await startProtocolServer();
+        server.handlers.set('hang', () => new Promise(() => {}));
+        const client = open(url(server));
+        await client.opened;
+        const settled: string[] = [];
+        const track = (p: Promise<unknown>): Promise<void> =>
+          p.then(
+            () => void settled.push('resolved'),
+            (e: { code: string }) => void settled.push(e.code),
+          );
+        const a = track(client.request('hang'));
+        const b = track(client.request('hang'));
+        await new Promise((r) => setTimeout(r, 20));
+        server.dropAll();
+        await Promise.all([a, b]);
+        expect(settled).toEqual(['ERR_CONNECTION_CLOSED', 'ERR_CONNECTION_CLOSED']);
+        await client.opened;
+        const c = track(client.request('hang'));
+        await client.close();
+        await c;
+        expect(settled).toEqual(['ERR_CONNECTION_CLOSED', 'ERR_CONNECTION_CLOSED', 'ERR_CLIENT_CLOSED']);
+      });
+
+      it('refuses more requests than maxInFlight with ERR_TOO_MANY_REQUESTS', async () => {
+        server = await startProtocolServer();
+        server.handlers.set('hang', () => new Promise(() => {}));
+        const client = open(url(server), { maxInFlight: 2 });
+        await client.opened;
+        void client.request('hang').catch(() => {});
+        void client.request('hang').catch(() => {});
+        await expect(client.request('hang')).rejects.toMatchObject({ code: 'ERR_TOO_MANY_REQUESTS' });
+      });
+    });
+  }
+
+  it('routes publishes across transports with + and # wildcards, and unsubscribe stops them', async () => {
+    server = await startProtocolServer();
+    const tcp = open(server.tcpUrl);
+    const ws = open(server.wsUrl);
+    const seen: string[] = [];
+    const offPlus = tcp.subscribe('chat/+', (v, { topic }) => seen.push(`tcp+ ${topic} ${String(v)}`));
+    ws.subscribe('chat/#', (v, { topic }) => seen.push(`ws# ${topic} ${String(v)}`));
+    await Promise.all([tcp.opened, ws.opened]);
+    await new Promise((r) => setTimeout(r, 30));
+    ws.publish('chat/lobby', 'hi from ws');
+    tcp.publish('chat/lobby/deep', 'deep from tcp');
+    await expect.poll(() => seen.length).toBe(3);
+    expect(seen.sort()).toEqual(
+      ['tcp+ chat/lobby hi from ws', 'ws# chat/lobby hi from ws', 'ws# chat/lobby/deep deep from tcp'].sort(),
+    );
+    offPlus();
+    await new Promise((r) => setTimeout(r, 30));
+    ws.publish('chat/lobby', 'second');
+    await expect.poll(() => seen.length).toBe(4);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen.filter((s) => s.includes('second'))).toEqual(['ws# chat/lobby second']);
+  });
+
+  it('refuses a client with no version in common with ERR_VERSION_UNSUPPORTED and the server list, without retrying', async () => {
+    server = await startProtocolServer({ versions: [7] });
+    const client = open(server.tcpUrl);
+    const closed = waitFor(client, 'close') as Promise<{ error: { code: string; versions: number[] } }>;
+    const { error } = await closed;
+    expect(error.code).toBe('ERR_VERSION_UNSUPPORTED');
+    expect(error.versions).toEqual([7]);
+  });
+
+  it('re-evaluates the token on every attempt and stops after repeated identical auth failures', async () => {
+    let calls = 0;
+    server = await startProtocolServer({
+      authenticate: (hello) => {
+        if (hello.token !== 'good') throw new Error('bad token');
+        return { user: 'alice' };
+      },
+    });
+    const client = open(server.tcpUrl, {
+      token: async () => {
+        calls++;
+        return 'bad';
+      },
+      authRetries: 3,
+    });
+    const { error } = (await waitFor(client, 'close')) as { error: { code: string } };
+    expect(error.code).toBe('ERR_AUTH_FAILED');
+    expect(calls).toBe(3);
+
+    const good = open(server.tcpUrl, { token: () => 'good' });
+    await good.opened;
+    expect([...server.sessions].some((s) => (s.session?.user as { user?: string })?.user === 'alice')).toBe(
+      true,
+    );
+  });
+
+  it('resubscribes and reports the loss when the server forgot the session', async () => {
+    server = await startProtocolServer();
+    const client = open(server.tcpUrl);
+    const got: unknown[] = [];
+    client.subscribe('news', (v) => got.push(v));
+    await client.opened;
+    const lost = waitFor(client, 'sessionlost');
+    server.store.clear();
+    server.dropAll();
+    expect(await lost).toMatchObject({ resent: 0 });
+    await new Promise((r) => setTimeout(r, 30));
+    const other = open(server.wsUrl);
+    await other.opened;
+    other.publish('news', 'after the loss');
+    await expect.poll(() => got).toEqual(['after the loss']);
+  });
+
+  it('waits for the delay a closing server asks for instead of its own backoff', async () => {
+    server = await startProtocolServer();
+    const client = open(server.tcpUrl, { reconnect: { initialDelay: 1, jitter: 0 } });
+    await client.opened;
+    const reconnecting = waitFor(client, 'reconnecting') as Promise<{ delay: number }>;
+    [...server.sessions][0]!.close(1001, 'restarting', 321);
+    expect((await reconnecting).delay).toBe(321);
+  });
+
+  it('measures the round-trip time', async () => {
+    server = await startProtocolServer();
+    const client = open(server.tcpUrl);
+    await client.opened;
+    const rtt = await client.ping();
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(client.rtt).toBe(rtt);
+  });
+});
