@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { chromiumLaunchOptions } from './test/support/chromium.js';
 import { SummaryReporter } from './test/support/summary-reporter.js';
-import { startWsServer, stopWsServer } from './test/browser/commands.js';
+import {
+  dropProtocolConnections,
+  protocolReceived,
+  startWsServer,
+  stopWsServer,
+} from './test/browser/commands.js';
 
 export default defineConfig({
   test: {
@@ -27,7 +32,7 @@ export default defineConfig({
             headless: true,
             provider: playwright({ launchOptions: chromiumLaunchOptions }),
             instances: [{ browser: 'chromium' }],
-            commands: { stopWsServer, startWsServer },
+            commands: { stopWsServer, startWsServer, dropProtocolConnections, protocolReceived },
           },
         },
       },

@@ -11,6 +11,18 @@ const restartable = (): Restartable => {
   return r;
 };
 
+const protocol = (): { dropAll(): void; received: Array<{ value: unknown }> } => {
+  const p = (globalThis as { __socklineProtocol?: { dropAll(): void; received: Array<{ value: unknown }> } })
+    .__socklineProtocol;
+  if (!p) throw new Error('the protocol server was not started by the global setup');
+  return p;
+};
+
+/** Kills every connection to the protocol server, as a crash would; sessions stay resumable. */
+export const dropProtocolConnections: BrowserCommand<[]> = () => protocol().dropAll();
+/** What the protocol server received as plain messages, in order. */
+export const protocolReceived: BrowserCommand<[]> = () => protocol().received.map((r) => r.value);
+
 /** Run in Node on behalf of the page: stop and start the restartable echo server. */
 export const stopWsServer: BrowserCommand<[]> = () => restartable().stop();
 export const startWsServer: BrowserCommand<[]> = () => restartable().start();
@@ -19,5 +31,7 @@ declare module 'vitest/browser' {
   interface BrowserCommands {
     stopWsServer: () => Promise<void>;
     startWsServer: () => Promise<void>;
+    dropProtocolConnections: () => Promise<void>;
+    protocolReceived: () => Promise<unknown[]>;
   }
 }

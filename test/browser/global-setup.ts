@@ -2,11 +2,13 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { WebSocketServer } from 'ws';
+import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     wsEchoUrl: string;
     restartableWsUrl: string;
+    protocolWsUrl: string;
   }
 }
 
@@ -16,7 +18,10 @@ export interface Restartable {
   start(): Promise<void>;
 }
 
-const registry = globalThis as { __socklineRestartable?: Restartable };
+const registry = globalThis as {
+  __socklineRestartable?: Restartable;
+  __socklineProtocol?: ProtocolTestServer;
+};
 
 function echo(wss: WebSocketServer): void {
   wss.on('connection', (ws) => {
@@ -57,7 +62,14 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     },
   };
 
+  const protocol = await startProtocolServer();
+  protocol.handlers.set('sum', (params) => (params as number[]).reduce((a, b) => a + b, 0));
+  protocol.handlers.set('echo', (params) => params);
+  registry.__socklineProtocol = protocol;
+  project.provide('protocolWsUrl', protocol.wsUrl);
+
   return async () => {
+    await protocol.close();
     await shut(fixed, fixedWss);
     if (server.listening) await shut(server, wss);
   };

@@ -1,0 +1,37 @@
+import { describe, expect, inject, it } from 'vitest';
+import { commands } from 'vitest/browser';
+import { connect } from '../../src/browser/index.js';
+
+describe('protocol mode in Chromium', () => {
+  it('handshakes over the native WebSocket, answers requests and carries pub/sub', async () => {
+    const client = connect(inject('protocolWsUrl'));
+    await client.opened;
+    expect(client.sessionId).toBeTruthy();
+    expect(await client.request('sum', [20, 22])).toBe(42);
+    const got: unknown[] = [];
+    client.subscribe('room/+', (value, { topic }) => got.push([topic, value]));
+    await new Promise((r) => setTimeout(r, 30));
+    client.publish('room/browser', { text: 'hello' });
+    await expect.poll(() => got).toEqual([['room/browser', { text: 'hello' }]]);
+    await client.close();
+  });
+
+  it('resumes after the server drops the connection, with nothing lost or duplicated', async () => {
+    const client = connect(inject('protocolWsUrl'), { reconnect: { initialDelay: 10, maxDelay: 50 } });
+    await client.opened;
+    const before = (await commands.protocolReceived()).length;
+    const resumed: boolean[] = [];
+    client.on('session', ({ resumed: r }) => resumed.push(r));
+    for (let i = 0; i < 200; i++) {
+      client.send({ browser: i });
+      if (i === 100) await commands.dropProtocolConnections();
+    }
+    await expect
+      .poll(async () => (await commands.protocolReceived()).length - before, { timeout: 5000 })
+      .toBe(200);
+    const mine = (await commands.protocolReceived()).slice(before) as Array<{ browser: number }>;
+    expect(mine.map((m) => m.browser)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(resumed).toContain(true);
+    await client.close();
+  });
+});
