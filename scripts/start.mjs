@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { WebSocketServer } from 'ws';
-import { lengthFraming, localHub, MemorySessionStore, ServerSession } from '../dist/core.js';
+import { lengthFraming, localHub, MemorySessionStore, ServerSession } from '../dist/node.js';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = (name, fallback) => Number(process.env[name] ?? fallback);

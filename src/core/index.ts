@@ -73,17 +73,3 @@ export type { Frame, PayloadKind } from './protocol/frames.js';
 export { encodeFrame } from './protocol/frames-encode.js';
 export { decodeFrame } from './protocol/frames-decode.js';
 export { topicMatches } from './protocol/topics.js';
-export {
-  localHub,
-  MemorySessionStore,
-  ServerSession,
-  serverSessionDefaults,
-  SessionState,
-} from './protocol/server-session.js';
-export type {
-  HelloInfo,
-  Hub,
-  ServerConnection,
-  ServerRequestHandler,
-  ServerSessionOptions,
-} from './protocol/server-session.js';

@@ -8,3 +8,19 @@ export { NodeWsTransport } from './ws-transport.js';
 export type { NodeWsTransportOptions } from './ws-transport.js';
 export { BrowserWsTransport } from '../browser/ws-transport.js';
 export type { WebSocketConstructor, WebSocketLike } from '../browser/ws-transport.js';
+
+// The server side of the session protocol (runtime-neutral code, exported where servers run).
+export {
+  localHub,
+  MemorySessionStore,
+  ServerSession,
+  serverSessionDefaults,
+  SessionState,
+} from '../core/protocol/server-session.js';
+export type {
+  HelloInfo,
+  Hub,
+  ServerConnection,
+  ServerRequestHandler,
+  ServerSessionOptions,
+} from '../core/protocol/server-session.js';
