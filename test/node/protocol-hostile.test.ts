@@ -164,3 +164,61 @@ describe('heartbeats', () => {
     expect(got).toEqual([]);
   });
 });
+
+describe('a client facing a misbehaving server', () => {
+  it('ignores responses for unknown ids and duplicate responses, settles its request once, and reconnects after garbage', async () => {
+    const sockets = new Set<net.Socket>();
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections++;
+      sockets.add(socket);
+      socket.on('error', () => {});
+      const decoder = framing.createDecoder((bytes) => {
+        const frame = decodeFrame(bytes);
+        const send = (f: Frame): void => void socket.write(framing.encode(encodeFrame(f)));
+        if (frame.type === 'hello') {
+          send({
+            type: 'welcome',
+            version: 1,
+            sessionId: `s${connections}`,
+            resumed: false,
+            heartbeatInterval: 10_000,
+            heartbeatTimeout: 5_000,
+            lastSeq: 0,
+            maxFrameSize: 1 << 20,
+            maxInFlight: 10,
+            resumeWindow: 1000,
+          });
+        } else if (frame.type === 'request') {
+          const reply = new TextEncoder().encode('"once"');
+          send({ type: 'response', id: 999, kind: 'value', payload: reply });
+          send({ type: 'response', id: frame.id, kind: 'value', payload: reply });
+          send({
+            type: 'response',
+            id: frame.id,
+            kind: 'value',
+            payload: new TextEncoder().encode('"twice"'),
+          });
+          // Then garbage: an unknown frame type.
+          socket.write(framing.encode(new Uint8Array([0x7e, 0])));
+        }
+      });
+      socket.on('data', (chunk) => decoder.push(chunk));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const client = connect(`tcp://127.0.0.1:${port}`, { reconnect: { initialDelay: 5 } });
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
+    try {
+      expect(await client.request('anything')).toBe('once');
+      await expect.poll(() => errors).toContain('ERR_PROTOCOL');
+      await expect.poll(() => connections).toBeGreaterThanOrEqual(2);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    } finally {
+      await client.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
