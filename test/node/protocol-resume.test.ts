@@ -4,21 +4,10 @@ import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { encodePayload, jsonCodec } from '../../src/core/protocol/codec.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { mulberry32 } from '../support/udp-proxy.js';
 
 const COUNT = 10_000;
 const DISCONNECTS = 50;
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -38,7 +27,7 @@ describe('nothing lost, nothing duplicated across forced disconnects', () => {
   for (const transport of ['tcp', 'ws'] as const) {
     it(`delivers ${COUNT} numbered messages each way, in order, through ${DISCONNECTS} resets over ${transport}`, async () => {
       const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
-      const random = prng(seed);
+      const random = mulberry32(seed);
       try {
         server = await startProtocolServer({
           delivery: { maxMessages: 2 * COUNT, maxBytes: 64 << 20, replayMessages: 2 * COUNT },

@@ -1,5 +1,6 @@
 import { unrefTimer, type TimerHandle } from '../clock.js';
 import { Emitter } from '../emitter.js';
+import { iterate } from '../iterate.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import type { FrameDecoder, Framing } from '../framing/types.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
@@ -281,36 +282,15 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     return done;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<LinkMessage, void, undefined> {
-    const buffer: LinkMessage[] = [];
-    let wake: (() => void) | null = null;
-    let done = this.#state === 'closed';
-    const limit = 1024;
-    const offMessage = this.on('message', (m) => {
-      buffer.push(m);
-      // Bound the iterator's buffer: stop reading from the socket until the consumer catches up.
-      if (buffer.length >= limit && !this.#paused) this.pause();
-      wake?.();
+  /** Messages as an async iterator, ending when the link closes; a slow consumer pauses reading. */
+  [Symbol.asyncIterator](): AsyncGenerator<LinkMessage, void, undefined> {
+    return iterate<LinkMessage>({
+      subscribe: (push) => this.on('message', push),
+      onEnd: (end) => this.on('close', end),
+      ended: this.#state === 'closed',
+      pause: () => this.pause(),
+      resume: () => this.resume(),
     });
-    const offClose = this.on('close', () => {
-      done = true;
-      wake?.();
-    });
-    try {
-      for (;;) {
-        if (buffer.length > 0) {
-          yield buffer.shift()!;
-          if (buffer.length < limit / 2 && this.#paused) this.resume();
-          continue;
-        }
-        if (done) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-      }
-    } finally {
-      offMessage();
-      offClose();
-    }
   }
 
   // --- attempts ---------------------------------------------------------------------------
@@ -443,12 +423,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
 
   #onTransportClose(id: number, info: TransportCloseInfo | DisconnectInfo): void {
     if (id !== this.#attemptId) return;
-    this.#attemptId++;
-    this.#transport = null;
-    this.#handshakeReceiver = null;
-    this.#clearTimer('connect');
-    this.#clearTimer('uptime');
-    this.#clearTimer('idle');
+    this.#detachTransport();
     this.#endDecoder();
     const disconnect: DisconnectInfo = {
       code: info.code,
@@ -497,6 +472,13 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
 
   /** Ends the current transport without the reconnect logic (the caller decides what follows). */
   #discardTransport(): void {
+    const transport = this.#detachTransport();
+    this.#decoder = null;
+    transport?.destroy();
+  }
+
+  /** Forgets the current transport and its timers; its late callbacks no longer match. */
+  #detachTransport(): Transport | null {
     const transport = this.#transport;
     this.#attemptId++;
     this.#transport = null;
@@ -504,8 +486,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     this.#clearTimer('connect');
     this.#clearTimer('uptime');
     this.#clearTimer('idle');
-    this.#decoder = null;
-    transport?.destroy();
+    return transport;
   }
 
   #finishClose(error: Error | undefined): void {

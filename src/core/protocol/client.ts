@@ -1,4 +1,5 @@
 import { Emitter, type Disposer } from '../emitter.js';
+import { iterate } from '../iterate.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
 import type { HandshakeContext, Link, LinkMessage } from '../link/link.js';
@@ -10,6 +11,7 @@ import { Capabilities, CloseCodes, SUPPORTED_VERSIONS, type Frame } from './fram
 import { decodeFrame } from './frames-decode.js';
 import { encodeFrame } from './frames-encode.js';
 import { PendingRequests } from './requests.js';
+import { answerRequest } from './rpc.js';
 import { topicMatches, validatePattern, validateTopic } from './topics.js';
 import type { ResolvedProtocolOptions } from './options.js';
 
@@ -256,32 +258,15 @@ export class SocklineClient extends Emitter<ClientEvents> {
     return this.#link.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined> {
-    const buffer: unknown[] = [];
-    let wake: (() => void) | null = null;
-    let done = this.#link.state === 'closed';
-    const offMessage = this.on('message', (value) => {
-      buffer.push(value);
-      wake?.();
+  /** Messages (not publishes) as an async iterator, ending when the client closes. */
+  [Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined> {
+    return iterate<unknown>({
+      subscribe: (push) => this.on('message', push),
+      onEnd: (end) => this.on('close', end),
+      ended: this.#link.state === 'closed',
+      pause: () => this.#link.pause(),
+      resume: () => this.#link.resume(),
     });
-    const offClose = this.on('close', () => {
-      done = true;
-      wake?.();
-    });
-    try {
-      for (;;) {
-        if (buffer.length > 0) {
-          yield buffer.shift();
-          continue;
-        }
-        if (done) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-      }
-    } finally {
-      offMessage();
-      offClose();
-    }
   }
 
   // --- handshake ----------------------------------------------------------------------------
@@ -517,30 +502,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
   }
 
   async #answer(frame: Extract<Frame, { type: 'request' }>): Promise<void> {
-    const handler = this.#handlers.get(frame.method);
-    let response: Frame;
-    try {
-      if (handler === undefined) {
-        throw new SocklineError(ErrorCodes.UNKNOWN_METHOD, `no handler for "${frame.method}"`);
-      }
-      const result = await handler(decodePayload(frame.kind, frame.payload, this.#codec));
-      const { kind, payload } = encodePayload(result ?? null, this.#codec);
-      response = { type: 'response', id: frame.id, kind, payload };
-    } catch (err) {
-      const code =
-        typeof (err as { code?: unknown })?.code === 'string'
-          ? (err as { code: string }).code
-          : 'ERR_HANDLER';
-      const message = err instanceof Error ? err.message : String(err);
-      response = {
-        type: 'response',
-        id: frame.id,
-        error: { code, message },
-        kind: 'binary',
-        payload: new Uint8Array(0),
-      };
-    }
-    this.#write(encodeFrame(response));
+    this.#write(encodeFrame(await answerRequest(frame, this.#handlers.get(frame.method), this.#codec)));
   }
 
   #protocolError(message: string, cause?: unknown): void {

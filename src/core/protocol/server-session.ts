@@ -1,11 +1,12 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { ErrorCodes, SocklineError } from '../errors.js';
+import { ErrorCodes } from '../errors.js';
 import { decodePayload, encodePayload, jsonCodec, type Codec } from './codec.js';
 import { Delivery, type DeliveryLimits, type OutgoingMessage } from './delivery.js';
 import { CloseCodes, SUPPORTED_VERSIONS, type Frame, type PayloadKind } from './frames.js';
 import { decodeFrame } from './frames-decode.js';
 import { encodeFrame } from './frames-encode.js';
 import { topicMatches, validatePattern, validateTopic } from './topics.js';
+import { answerRequest, errorResponse } from './rpc.js';
 
 /** The wire under one server-side session: one accepted connection, any transport. */
 export interface ServerConnection {
@@ -394,19 +395,9 @@ export class ServerSession {
       response = errorResponse(frame.id, ErrorCodes.TOO_MANY_REQUESTS, `more than ${max} requests in flight`);
     } else {
       this.#inFlight++;
+      const handler = this.#options.handlers.get(frame.method);
       try {
-        const handler = this.#options.handlers.get(frame.method);
-        if (handler === undefined)
-          throw new SocklineError(ErrorCodes.UNKNOWN_METHOD, `no handler for "${frame.method}"`);
-        const result = await handler(decodePayload(frame.kind, frame.payload, this.#codec), state);
-        const { kind, payload } = encodePayload(result ?? null, this.#codec);
-        response = { type: 'response', id: frame.id, kind, payload };
-      } catch (err) {
-        const code =
-          typeof (err as { code?: unknown })?.code === 'string'
-            ? (err as { code: string }).code
-            : 'ERR_HANDLER';
-        response = errorResponse(frame.id, code, err instanceof Error ? err.message : String(err));
+        response = await answerRequest(frame, handler && ((params) => handler(params, state)), this.#codec);
       } finally {
         this.#inFlight--;
       }
@@ -447,10 +438,6 @@ export class ServerSession {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
-}
-
-function errorResponse(id: number, code: string, message: string): Frame {
-  return { type: 'response', id, error: { code, message }, kind: 'binary', payload: new Uint8Array(0) };
 }
 
 /** The simplest hub: every session in one store, in one process. */
