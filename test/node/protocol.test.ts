@@ -204,3 +204,23 @@ describe('protocol mode against a sockline server session', () => {
     expect(client.rtt).toBe(rtt);
   });
 });
+
+describe('session lifetime on the server', () => {
+  it('keeps a dropped session for resume but forgets one whose client closed', async () => {
+    const server = await startProtocolServer();
+    try {
+      const dropped = connect(server.tcpUrl, { reconnect: false });
+      const closed = connect(server.wsUrl);
+      await Promise.all([dropped.opened, closed.opened]);
+      expect(server.store.size).toBe(2);
+      await closed.close();
+      await expect.poll(() => server.store.size).toBe(1);
+      server.dropAll();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(server.store.size).toBe(1);
+      await dropped.close();
+    } finally {
+      await server.close();
+    }
+  });
+});

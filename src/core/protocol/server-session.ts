@@ -382,6 +382,8 @@ export class ServerSession {
       case 'close':
         this.#connection.close();
         this.closed();
+        // A client that says goodbye will not resume: free its session now, not after the window.
+        this.#options.store.delete(state.id);
         return;
       default:
         throw new Error(`unexpected ${frame.type.toUpperCase()} after the handshake`);
