@@ -52,6 +52,14 @@ export interface ConnectOptions extends LinkOptions {
   keepAlive?: number | false;
   /** Node: the largest UDP datagram sent, in bytes; larger messages are refused. @default 1200 */
   maxDatagramSize?: number;
+  /**
+   * Node, `udp://` in protocol mode: ask for a reliable channel — acks, retransmission with a
+   * timeout from the measured RTT, ordering, and fragmentation of messages larger than a
+   * datagram. Without it, datagrams may be lost (never duplicated or reordered): send state
+   * streams as `volatile`; a lost sequenced message is recovered only by resuming the session.
+   * @default false
+   */
+  reliable?: boolean;
   /** WebSocket subprotocols to offer. */
   protocols?: string | string[];
   /** The `WebSocket` constructor (browser build). @default globalThis.WebSocket */

@@ -9,6 +9,7 @@ import { linkDefaults } from '../core/link/options.js';
 import { BrowserWsTransport, type WebSocketConstructor } from '../browser/ws-transport.js';
 import { TcpTransport } from './tcp-transport.js';
 import { UdpTransport } from './udp-transport.js';
+import { udpSessionTransport } from './udp-session.js';
 import { NodeWsTransport } from './ws-transport.js';
 import { nodeTlsOptions } from './tls-options.js';
 
@@ -36,9 +37,18 @@ const nodeTransports: TransportResolver = {
           keepAlive: options.keepAlive ?? false,
         });
       case 'udp':
-        return new UdpTransport(url, handlers, {
+        // Raw mode: one datagram per message. Protocol mode: the datagram layer (docs/udp.md)
+        // with its stateless cookie, connection ids and, with `reliable`, acks and retransmission.
+        if (options.protocol === 'raw') {
+          return new UdpTransport(url, handlers, {
+            highWaterMark,
+            maxMessageSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
+          });
+        }
+        return udpSessionTransport(url, handlers, {
           highWaterMark,
-          maxMessageSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
+          maxDatagramSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
+          reliable: options.reliable ?? false,
         });
       case 'ws':
       case 'wss':

@@ -26,8 +26,8 @@ export const MAX_COOKIE_SIZE = 32;
 /** Bytes of a PATH_CHALLENGE / PATH_RESPONSE nonce. */
 export const NONCE_SIZE = 8;
 
-/** Number of packet numbers after `cumulative + 1` that an ack's bitmap covers. */
-export const ACK_BITMAP_BITS = 32;
+/** Bytes of an ack's selective bitmap at most: 256 packet numbers, a whole default window. */
+export const MAX_ACK_BITMAP_BYTES = 32;
 
 /** Numeric packet types: byte 1 of every packet. */
 export const PacketTypes = {
@@ -56,10 +56,22 @@ export const PacketFlags = {
 
 const PACKET_FLAGS_ALL = 0x07;
 
-/** What an ack says: every packet number ≤ `cumulative`, and `cumulative + 2 + i` for each set bit i. */
+/**
+ * What an ack says: every packet number ≤ `cumulative` arrived, and so did
+ * `cumulative + 2 + 8·k + j` for each bit j (least significant first) set in `bitmap[k]`.
+ */
 export interface AckInfo {
   readonly cumulative: number;
-  readonly bitmap: number;
+  readonly bitmap: Uint8Array;
+}
+
+/** Whether `ack` covers packet number `pn`. */
+export function ackCovers(ack: AckInfo, pn: number): boolean {
+  if (pn <= ack.cumulative) return true;
+  const bit = pn - ack.cumulative - 2;
+  if (bit < 0) return false;
+  const byte = ack.bitmap[bit >> 3];
+  return byte !== undefined && ((byte >> (bit & 7)) & 1) === 1;
 }
 
 export interface FragmentInfo {
@@ -152,7 +164,10 @@ export function encodePacket(packet: Packet): Uint8Array {
  */
 export function decodePacket(bytes: Uint8Array): Packet {
   if (bytes.byteLength < PACKET_HEADER_SIZE) {
-    throw new SocklineError(ErrorCodes.PROTOCOL, `datagram of ${bytes.byteLength} bytes is shorter than a header`);
+    throw new SocklineError(
+      ErrorCodes.PROTOCOL,
+      `datagram of ${bytes.byteLength} bytes is shorter than a header`,
+    );
   }
   if (bytes[0] !== PACKET_MARKER) {
     throw new SocklineError(ErrorCodes.PROTOCOL, `unknown marker/version byte 0x${hex(bytes[0]!)}`);
@@ -165,7 +180,8 @@ export function decodePacket(bytes: Uint8Array): Packet {
   const r = new Cursor(bytes, PACKET_HEADER_SIZE, `${type} packet`);
   switch (type) {
     case 'initial': {
-      if (bytes.byteLength < MIN_INITIAL_SIZE) r.fail('length', `is ${bytes.byteLength}, under ${MIN_INITIAL_SIZE}`, 0);
+      if (bytes.byteLength < MIN_INITIAL_SIZE)
+        r.fail('length', `is ${bytes.byteLength}, under ${MIN_INITIAL_SIZE}`, 0);
       const flags = handshakeFlags(r);
       const cookie = readCookie(r);
       const padding = r.rest();
@@ -225,8 +241,8 @@ export function peekConnectionId(bytes: Uint8Array): Uint8Array | undefined {
   return bytes.subarray(2, PACKET_HEADER_SIZE);
 }
 
-/** The largest header a PACKET can have: pn (8), flags (1), ack (8 + 4), fragment (8 + 2 + 2). */
-export const MAX_PACKET_OVERHEAD = PACKET_HEADER_SIZE + 8 + 1 + 12 + 12;
+/** The largest header a PACKET can have: pn (8), flags (1), ack (8 + 1 + 32), fragment (8 + 2 + 2). */
+export const MAX_PACKET_OVERHEAD = PACKET_HEADER_SIZE + 8 + 1 + (9 + MAX_ACK_BITMAP_BYTES) + 12;
 
 /** The largest header of a PACKET with neither ack nor fragment (unreliable mode). */
 export const UNRELIABLE_PACKET_OVERHEAD = PACKET_HEADER_SIZE + 8 + 1;
@@ -264,7 +280,10 @@ class Cursor {
   }
 
   fail(field: string, problem: string, at = this.#at): never {
-    throw new SocklineError(ErrorCodes.PROTOCOL, `Malformed ${this.#what}: ${field} at byte ${at} ${problem}`);
+    throw new SocklineError(
+      ErrorCodes.PROTOCOL,
+      `Malformed ${this.#what}: ${field} at byte ${at} ${problem}`,
+    );
   }
 
   byte(field: string): number {
@@ -293,7 +312,8 @@ class Cursor {
   }
 
   end(): void {
-    if (this.remaining !== 0) this.fail('end of packet', `expected, but ${this.remaining} trailing byte(s) follow`);
+    if (this.remaining !== 0)
+      this.fail('end of packet', `expected, but ${this.remaining} trailing byte(s) follow`);
   }
 }
 
@@ -311,17 +331,17 @@ function readCookie(r: Cursor): Uint8Array {
 
 function writeAck(w: ByteWriter, ack: AckInfo): void {
   w.varint(ack.cumulative, 'cumulative');
-  const b = ack.bitmap >>> 0;
-  w.byte(b >>> 24);
-  w.byte((b >>> 16) & 0xff);
-  w.byte((b >>> 8) & 0xff);
-  w.byte(b & 0xff);
+  if (ack.bitmap.byteLength > MAX_ACK_BITMAP_BYTES)
+    throw new RangeError(`ack bitmap over ${MAX_ACK_BITMAP_BYTES} bytes`);
+  w.varint(ack.bitmap.byteLength, 'bitmap length');
+  w.bytes(ack.bitmap);
 }
 
 function readAck(r: Cursor): AckInfo {
   const cumulative = r.varint('cumulative');
-  const b = r.take('bitmap', 4);
-  return { cumulative, bitmap: ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 };
+  const size = r.varint('bitmap length');
+  if (size > MAX_ACK_BITMAP_BYTES) r.fail('bitmap', `declares ${size} bytes: over ${MAX_ACK_BITMAP_BYTES}`);
+  return { cumulative, bitmap: r.take('bitmap', size) };
 }
 
 function hex(b: number): string {
