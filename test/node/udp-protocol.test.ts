@@ -252,7 +252,7 @@ describe('reliable UDP through a lossy, duplicating, reordering network', () => 
     client = proxy = server = undefined;
   });
 
-  const COUNT = 2_000;
+  const COUNT = 10_000;
   const lossy = async (seed: number): Promise<SocklineClient> => {
     server = await startUdpProtocolServer({
       session: { delivery: { maxMessages: 2 * COUNT, maxBytes: 64 << 20, replayMessages: 2 * COUNT } },
