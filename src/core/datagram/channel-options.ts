@@ -15,7 +15,7 @@ export interface DatagramChannelOptions {
   readonly highWaterMark: number;
   /** Past this many bytes held, the channel fails with `ERR_QUEUE_FULL`. @default 16777216 */
   readonly maxBufferedBytes: number;
-  /** Reliable: packets sent and not yet acknowledged; also the receiver's reorder window. @default 256 */
+  /** Reliable: packets sent and not yet acknowledged; also the receiver's reorder window; @default 256 */
   readonly window: number;
   /** Reliable: retransmission timeout before the first RTT sample, in ms. @default 250 */
   readonly initialRto: number;

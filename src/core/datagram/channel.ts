@@ -139,7 +139,7 @@ export class DatagramChannel {
     return this.#unacked.size;
   }
 
-  /** Messages held in the reorder window. */
+  /** Messages held in the reorder window (reliable mode) */
   get reordering(): number {
     return this.#reorder.size;
   }

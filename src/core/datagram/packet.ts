@@ -26,7 +26,7 @@ export const MAX_COOKIE_SIZE = 32;
 /** Bytes of a PATH_CHALLENGE / PATH_RESPONSE nonce. */
 export const NONCE_SIZE = 8;
 
-/** Bytes of an ack's selective bitmap at most: 256 packet numbers, a whole default window. */
+/** Bytes of an ack's selective bitmap at most: 256 packet numbers, the whole default window of 256 packets */
 export const MAX_ACK_BITMAP_BYTES = 32;
 
 /** Numeric packet types: byte 1 of every packet. */

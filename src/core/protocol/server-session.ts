@@ -382,7 +382,7 @@ export class ServerSession {
       case 'close':
         this.#connection.close();
         this.closed();
-        // A client that says goodbye will not resume: free its session now, not after the window.
+        // A client that says goodbye will not resume: free its session now instead of keeping it for resume.
         this.#options.store.delete(state.id);
         return;
       default:
@@ -442,7 +442,7 @@ export class ServerSession {
   }
 }
 
-/** The simplest hub: every session in one store, in one process. */
+/** The simplest hub: every session in one store, all in this process, no network between. */
 export function localHub(store: MemorySessionStore): Hub {
   return {
     publish(topic, kind, payload) {
