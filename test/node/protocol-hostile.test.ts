@@ -141,7 +141,8 @@ describe('heartbeats', () => {
   it('both sides notice a black-holed link within interval + timeout, and the client resumes', async () => {
     server = await startProtocolServer({ heartbeatInterval: 150, heartbeatTimeout: 150 });
     proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.tcpUrl).port) });
-    client = connect(proxy.url, { reconnect: { initialDelay: 10, maxDelay: 50 } });
+    // A handshake started inside the black hole never completes: connectTimeout bounds it.
+    client = connect(proxy.url, { reconnect: { initialDelay: 10, maxDelay: 50 }, connectTimeout: 500 });
     const got: unknown[] = [];
     client.on('message', (v) => got.push(v));
     await client.opened;
@@ -166,7 +167,7 @@ describe('heartbeats', () => {
 });
 
 describe('a client facing a misbehaving server', () => {
-  it('ignores responses for unknown ids and duplicate responses, settles its request once, and reconnects after garbage', async () => {
+  it('ignores responses for unknown ids and duplicates, settles once, rejects an undecodable result, and reconnects after garbage', async () => {
     const sockets = new Set<net.Socket>();
     let connections = 0;
     const server = net.createServer((socket) => {
@@ -188,6 +189,13 @@ describe('a client facing a misbehaving server', () => {
             maxFrameSize: 1 << 20,
             maxInFlight: 10,
             resumeWindow: 1000,
+          });
+        } else if (frame.type === 'request' && frame.method === 'bad') {
+          send({
+            type: 'response',
+            id: frame.id,
+            kind: 'value',
+            payload: new TextEncoder().encode('{"__proto__":1}'),
           });
         } else if (frame.type === 'request') {
           const reply = new TextEncoder().encode('"once"');
@@ -214,6 +222,9 @@ describe('a client facing a misbehaving server', () => {
       expect(await client.request('anything')).toBe('once');
       await expect.poll(() => errors).toContain('ERR_PROTOCOL');
       await expect.poll(() => connections).toBeGreaterThanOrEqual(2);
+      await client.opened;
+      // A result that cannot be decoded fails that request only.
+      await expect(client.request('bad')).rejects.toMatchObject({ code: 'ERR_BAD_PAYLOAD' });
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     } finally {
       await client.close();

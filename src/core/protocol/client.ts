@@ -459,7 +459,15 @@ export class SocklineClient extends Emitter<ClientEvents> {
           (error as SocklineError & { remoteCode?: string }).remoteCode = frame.error.code;
           this.#requests.reject(frame.id, error);
         } else {
-          this.#requests.resolve(frame.id, this.#payload(frame.kind, frame.payload));
+          let result: unknown;
+          try {
+            result = decodePayload(frame.kind, frame.payload, this.#codec);
+          } catch (err) {
+            // A result we cannot decode fails that request; the connection itself is fine.
+            this.#requests.reject(frame.id, err);
+            return;
+          }
+          this.#requests.resolve(frame.id, result);
         }
         return;
       case 'ping':
@@ -490,14 +498,6 @@ export class SocklineClient extends Emitter<ClientEvents> {
     for (const [pattern, handlers] of this.#subscriptions) {
       if (!topicMatches(pattern, frame.topic)) continue;
       for (const handler of handlers) handler(value, meta);
-    }
-  }
-
-  #payload(kind: Extract<Frame, { type: 'response' }>['kind'], payload: Uint8Array): unknown {
-    try {
-      return decodePayload(kind, payload, this.#codec);
-    } catch (err) {
-      return err;
     }
   }
 
