@@ -136,6 +136,13 @@ export class Delivery {
    * for an ack of a sequence number never sent (a broken peer).
    */
   acknowledged(seq: number): boolean {
+    if (!this.#trim(seq)) return false;
+    this.pump();
+    return true;
+  }
+
+  /** Drops replay entries up to `seq`; false for an ack of a sequence number never sent. */
+  #trim(seq: number): boolean {
     if (seq >= this.#nextSeq) return false;
     while (this.#replayHead < this.#replay.length && this.#replay[this.#replayHead]!.seq <= seq) {
       this.#replayBytes -= this.#replay[this.#replayHead]!.frame.byteLength;
@@ -148,7 +155,6 @@ export class Delivery {
       this.#replay = this.#replay.slice(this.#replayHead);
       this.#replayHead = 0;
     }
-    this.pump();
     return true;
   }
 
@@ -183,7 +189,8 @@ export class Delivery {
    */
   attach(peerReceived: number): void {
     this.#attached = true;
-    this.acknowledged(Math.min(peerReceived, this.#nextSeq - 1));
+    // Trim without pumping: the retransmissions must go out before anything new.
+    this.#trim(Math.min(peerReceived, this.#nextSeq - 1));
     for (let i = this.#replayHead; i < this.#replay.length && this.#attached; i++) {
       this.#hooks.write(this.#replay[i]!.frame);
     }

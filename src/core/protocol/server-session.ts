@@ -89,10 +89,13 @@ export class MemorySessionStore {
     this.#sessions.set(state.id, state);
   }
 
-  /** Keeps a detached session for `ms`, then forgets it. */
-  expire(state: SessionState, ms: number): void {
+  /** Keeps a detached session for `ms`, then forgets it (and calls `expired`, if given). */
+  expire(state: SessionState, ms: number, expired?: (state: SessionState) => void): void {
     if (state.expiry !== undefined) this.#clock.clearTimeout(state.expiry);
-    state.expiry = this.#clock.setTimeout(() => this.delete(state.id), ms);
+    state.expiry = this.#clock.setTimeout(() => {
+      this.delete(state.id);
+      expired?.(state);
+    }, ms);
   }
 
   keep(state: SessionState): void {
@@ -120,6 +123,10 @@ export interface ServerSessionOptions {
   readonly hub: Hub;
   readonly handlers: ReadonlyMap<string, ServerRequestHandler>;
   readonly onMessage?: (value: unknown, session: SessionState) => void;
+  /** A handshake completed: a new session (`resumed` false) or a resumed one; after WELCOME. */
+  readonly onSession?: (session: SessionState, resumed: boolean) => void;
+  /** A session ended for good: the client sent CLOSE, or its resume window expired. */
+  readonly onSessionEnd?: (session: SessionState, reason: 'close' | 'expired') => void;
   /** Accept (return user data) or refuse (throw) a HELLO. */
   readonly authenticate?: (hello: HelloInfo) => unknown;
   readonly versions?: readonly number[];
@@ -236,7 +243,11 @@ export class ServerSession {
     if (state === null || state.connection !== this.#connection) return;
     state.connection = null;
     state.delivery.detach();
-    this.#options.store.expire(state, this.#options.resumeWindow ?? serverSessionDefaults.resumeWindow);
+    this.#options.store.expire(
+      state,
+      this.#options.resumeWindow ?? serverSessionDefaults.resumeWindow,
+      this.#options.onSessionEnd && ((s) => this.#options.onSessionEnd?.(s, 'expired')),
+    );
   }
 
   /** Closes with a CLOSE frame; `reconnectAfter` tells the client when to come back. */
@@ -334,6 +345,7 @@ export class ServerSession {
     );
     state.delivery.attach(resumed ? frame.resume!.lastSeq : 0);
     this.#timer = this.#clock.setTimeout(this.#heartbeat, interval);
+    o.onSession?.(state, resumed);
   }
 
   #dispatch(frame: Frame): void {
@@ -382,8 +394,12 @@ export class ServerSession {
       case 'close':
         this.#connection.close();
         this.closed();
-        // A client that says goodbye will not resume: free its session now instead of keeping it for resume.
-        this.#options.store.delete(state.id);
+        // A client that says a normal goodbye will not resume: free its session now. After
+        // any other close (a protocol error it saw) it will come back and resume.
+        if (frame.code === CloseCodes.NORMAL) {
+          this.#options.store.delete(state.id);
+          this.#options.onSessionEnd?.(state, 'close');
+        }
         return;
       default:
         throw new Error(`unexpected ${frame.type.toUpperCase()} after the handshake`);
