@@ -24,3 +24,19 @@ export type {
   ServerRequestHandler,
   ServerSessionOptions,
 } from '../core/protocol/server-session.js';
+
+// The server: every transport in one process.
+export { createServer, Peer, serverDefaults, SocklineServer } from './server.js';
+export type {
+  AuthenticateInfo,
+  CloseOptions,
+  PeerEvents,
+  ServerAddresses,
+  ServerEvents,
+  ServerHandler,
+  ServerMetrics,
+  ServerOptions,
+  ServerTransport,
+} from './server.js';
+export { createUdpListener } from './udp-listener.js';
+export { udpSessionTransport } from './udp-session.js';

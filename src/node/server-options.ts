@@ -1,0 +1,144 @@
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+import type { HelloInfo, MemorySessionStore } from '../core/protocol/server-session.js';
+import { serverSessionDefaults } from '../core/protocol/server-session.js';
+
+/** The transports a {@link SocklineServer} accepts. */
+export type ServerTransport = 'tcp' | 'tls' | 'ws' | 'udp';
+
+/** What `authenticate` learns about the connection besides the HELLO. */
+export interface AuthenticateInfo {
+  readonly transport: ServerTransport;
+  readonly remoteAddress: string;
+}
+
+/** Options of {@link createServer}. Each listener is optional; port 0 picks a free port. */
+export interface ServerOptions {
+  /** Raw TCP with u32 length framing. */
+  readonly tcp?: { port?: number; host?: string };
+  /** TLS over TCP, same framing. `cert`/`key`/`ca` are PEM strings or buffers. */
+  readonly tls?: {
+    port?: number;
+    host?: string;
+    cert: string | Buffer;
+    key: string | Buffer;
+    ca?: string | Buffer | Array<string | Buffer>;
+  };
+  /**
+   * WebSocket, on its own port or attached to `server` at `path`. `origins` is an allow-list
+   * of `Origin` headers; any other origin is answered 403. Clients that send no Origin
+   * (non-browsers) are let through.
+   */
+  readonly ws?: {
+    port?: number;
+    host?: string;
+    /** @default '/' */
+    path?: string;
+    server?: http.Server | https.Server;
+    origins?: readonly string[];
+  };
+  /** UDP through the datagram layer (docs/udp.md); `reliable` forces the channel mode. */
+  readonly udp?: { port?: number; host?: string; reliable?: boolean };
+  /** Accept a HELLO (return user data, becomes `peer.user`) or refuse it (throw). */
+  readonly authenticate?: (hello: HelloInfo, info: AuthenticateInfo) => unknown;
+  /**
+   * Where sessions wait to be resumed. Pass the same store to a restarted server so clients
+   * resume across the restart. @default a new MemorySessionStore, cleared on close
+   */
+  readonly store?: MemorySessionStore;
+  /** Open transport connections at most (all transports); more are closed at once. @default 10000 */
+  readonly maxConnections?: number;
+  /** Open transport connections per remote address. @default 1000 */
+  readonly maxConnectionsPerIp?: number;
+  /** Connections that have not finished the handshake, at most. @default 1000 */
+  readonly maxPendingHandshakes?: number;
+  /** A connection without a completed HELLO is closed after this many ms. @default 10000 */
+  readonly handshakeTimeout?: number;
+  /** Largest frame in bytes: TCP/TLS framing limit and ws `maxPayload`. @default 1048576 */
+  readonly maxFrameSize?: number;
+  /** Ping period in ms. @default 10000 */
+  readonly heartbeatInterval?: number;
+  /** Silence past interval + this closes the connection, in ms. @default 5000 */
+  readonly heartbeatTimeout?: number;
+  /** How long a dropped session waits to be resumed, in ms. @default 60000 */
+  readonly resumeWindow?: number;
+  /** Requests in flight per peer; more are answered ERR_TOO_MANY_REQUESTS. @default 100 */
+  readonly maxInFlight?: number;
+  /** Emit `metrics` every this many ms; `false` disables. @default false */
+  readonly metricsInterval?: number | false;
+}
+
+/** Defaults of {@link ServerOptions}: finite everywhere. */
+export const serverDefaults = Object.freeze({
+  host: '127.0.0.1',
+  wsPath: '/',
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 1_000,
+  maxPendingHandshakes: 1_000,
+  handshakeTimeout: serverSessionDefaults.handshakeTimeout,
+  maxFrameSize: serverSessionDefaults.maxFrameSize,
+  heartbeatInterval: serverSessionDefaults.heartbeatInterval,
+  heartbeatTimeout: serverSessionDefaults.heartbeatTimeout,
+  resumeWindow: serverSessionDefaults.resumeWindow,
+  maxInFlight: serverSessionDefaults.maxInFlight,
+  metricsInterval: false as number | false,
+  /** `close({ drain: true })`: reconnectAfter delays are spread over this window (ms). */
+  drainWindow: 5_000,
+  /** `close({ drain: true })`: longest wait for requests in flight and for sockets to end (ms). */
+  drainTimeout: 5_000,
+});
+
+export type ResolvedLimits = {
+  -readonly [K in Exclude<keyof typeof serverDefaults, 'host' | 'wsPath'>]: (typeof serverDefaults)[K];
+};
+
+const POSITIVE = [
+  'maxConnections',
+  'maxConnectionsPerIp',
+  'maxPendingHandshakes',
+  'handshakeTimeout',
+  'maxFrameSize',
+  'heartbeatInterval',
+  'heartbeatTimeout',
+  'resumeWindow',
+  'maxInFlight',
+] as const;
+
+/** Validates once; downstream code gets every limit filled in. */
+export function resolveLimits(options: ServerOptions): ResolvedLimits {
+  const r: ResolvedLimits = { ...serverDefaults };
+  for (const name of POSITIVE) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !(value > 0))
+      throw new RangeError(`Invalid option ${name}: ${String(value)}`);
+    Object.assign(r, { [name]: value });
+  }
+  const m = options.metricsInterval;
+  if (m !== undefined && m !== false && !(typeof m === 'number' && m > 0 && Number.isFinite(m)))
+    throw new RangeError(`Invalid option metricsInterval: ${String(m)}`);
+  if (m !== undefined) r.metricsInterval = m;
+  return r;
+}
+
+/** Counters of {@link SocklineServer.metrics}. */
+export interface ServerMetrics {
+  /** Transport connections open now, by transport (handshaking ones included). */
+  connections: { tcp: number; tls: number; ws: number; udp: number };
+  /** Peers known to this server: connected, or waiting to be resumed. */
+  sessions: number;
+  /** Protocol frames received (every kind: data, acks, pings...). */
+  messagesIn: number;
+  /** Protocol frames written (every kind). */
+  messagesOut: number;
+  /** Bytes of frame bodies received (framing and transport headers not counted). */
+  bytesIn: number;
+  /** Bytes of frame bodies written. */
+  bytesOut: number;
+  /** Connections that ended before a session was established (refused, timed out, TLS failures). */
+  handshakeFailures: number;
+  /** Connections closed at once by `maxConnections`, `maxConnectionsPerIp` or `maxPendingHandshakes`. */
+  rejected: number;
+  /** Handshakes that resumed an existing session. */
+  resumes: number;
+}

@@ -1,0 +1,430 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { connect } from '../../src/node/index.js';
+import { ErrorCodes } from '../../src/core/errors.js';
+import type { SocklineClient } from '../../src/core/protocol/client.js';
+import { MemorySessionStore } from '../../src/core/protocol/server-session.js';
+import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
+import { testCert } from '../support/tls-cert.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+const servers: SocklineServer[] = [];
+const clients: SocklineClient[] = [];
+const rawSockets: net.Socket[] = [];
+
+afterEach(async () => {
+  for (const s of rawSockets.splice(0)) s.destroy();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(options: ServerOptions): Promise<SocklineServer> {
+  const server = createServer(options);
+  servers.push(server);
+  await server.listen();
+  return server;
+}
+
+function client(url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient {
+  const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 200 }, ...options });
+  clients.push(c);
+  return c;
+}
+
+const allTransports = (): ServerOptions => {
+  const { cert, key } = testCert();
+  return { tcp: {}, tls: { cert, key }, ws: {}, udp: { reliable: true } };
+};
+
+async function connectAll(
+  server: SocklineServer,
+): Promise<Record<'tcp' | 'tls' | 'ws' | 'udp', SocklineClient>> {
+  const a = server.addresses;
+  const out = {
+    tcp: client(a.tcp!),
+    tls: client(a.tls!, { tls: { ca: testCert().cert } }),
+    ws: client(a.ws!),
+    udp: client(a.udp!, { reliable: true }),
+  };
+  await Promise.all(Object.values(out).map((c) => c.opened));
+  return out;
+}
+
+describe('createServer: every transport through one server', () => {
+  it('binds tcp, tls, ws and udp on port 0 and reports their URLs', async () => {
+    const server = await start(allTransports());
+    const a = server.addresses;
+    expect(a.tcp).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    expect(a.tls).toMatch(/^tls:\/\/127\.0\.0\.1:\d+$/);
+    expect(a.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(a.udp).toMatch(/^udp:\/\/127\.0\.0\.1:\d+$/);
+    for (const url of Object.values(a)) expect(url).not.toMatch(/:0\b/);
+  });
+
+  it('carries pub/sub across transports: each of tcp, tls, ws, udp hears what the others publish', async () => {
+    const server = await start(allTransports());
+    const connected: Peer[] = [];
+    server.on('connection', (peer) => connected.push(peer));
+    const c = await connectAll(server);
+    const heard: Record<string, string[]> = { tcp: [], tls: [], ws: [], udp: [] };
+    for (const [name, cl] of Object.entries(c)) {
+      cl.subscribe('chat/#', (m) => heard[name]!.push((m as { from: string }).from));
+    }
+    await expect.poll(() => connected.filter((p) => p.subscriptions.has('chat/#')).length).toBe(4);
+    expect(new Set(connected.map((p) => p.transport))).toEqual(new Set(['tcp', 'tls', 'ws', 'udp']));
+    for (const [name, cl] of Object.entries(c)) cl.publish('chat/lobby', { from: name });
+    server.publish('chat/server', { from: 'server' });
+    for (const name of Object.keys(c)) {
+      await expect.poll(() => [...heard[name]!].sort()).toEqual(['server', 'tcp', 'tls', 'udp', 'ws']);
+    }
+    const m = server.metrics();
+    expect(m.connections).toEqual({ tcp: 1, tls: 1, ws: 1, udp: 1 });
+    expect(m.sessions).toBe(4);
+    expect(m.messagesIn).toBeGreaterThan(0);
+    expect(m.bytesOut).toBeGreaterThan(0);
+  });
+
+  it('broadcasts to a room only its members, and to everyone without a room', async () => {
+    const server = await start(allTransports());
+    server.on('connection', (peer) => {
+      if (peer.transport === 'ws' || peer.transport === 'udp') peer.join('game');
+    });
+    const c = await connectAll(server);
+    const got: Record<string, unknown[]> = { tcp: [], tls: [], ws: [], udp: [] };
+    for (const [name, cl] of Object.entries(c)) cl.on('message', (v) => got[name]!.push(v));
+    await expect.poll(() => server.peers.size).toBe(4);
+    expect(server.broadcast('to-game', { room: 'game' })).toBe(2);
+    expect(server.broadcast('to-all')).toBe(4);
+    for (const name of ['ws', 'udp']) await expect.poll(() => got[name]).toEqual(['to-game', 'to-all']);
+    for (const name of ['tcp', 'tls']) await expect.poll(() => got[name]).toEqual(['to-all']);
+    const wsPeer = [...server.peers.values()].find((p) => p.transport === 'ws')!;
+    wsPeer.leave('game');
+    expect(wsPeer.rooms.size).toBe(0);
+    expect(server.broadcast('again', { room: 'game' })).toBe(1);
+  });
+
+  it('answers requests through server.handle on every transport, with the Peer, and error codes', async () => {
+    const server = await start(allTransports());
+    server.handle('sum', async (params, peer) => {
+      await sleep(1);
+      const [a, b] = params as [number, number];
+      return { sum: a + b, transport: peer.transport };
+    });
+    server.handle('fail', () => {
+      throw Object.assign(new Error('nope'), { code: 'ERR_CUSTOM' });
+    });
+    const c = await connectAll(server);
+    for (const [name, cl] of Object.entries(c)) {
+      await expect(cl.request('sum', [2, 3])).resolves.toEqual({ sum: 5, transport: name });
+      await expect(cl.request('fail', null)).rejects.toMatchObject({
+        code: ErrorCodes.REMOTE,
+        remoteCode: 'ERR_CUSTOM',
+        message: expect.stringContaining('nope'),
+      });
+    }
+  });
+
+  it("delivers a Peer's send() to its client and the client's send() to peer.on('message')", async () => {
+    const server = await start({ tcp: {}, ws: {} });
+    server.on('connection', (peer) => peer.on('message', (v) => peer.send({ echo: v, via: peer.transport })));
+    const tcp = client(server.addresses.tcp!);
+    const ws = client(server.addresses.ws!);
+    const got: unknown[] = [];
+    tcp.on('message', (v) => got.push(v));
+    ws.on('message', (v) => got.push(v));
+    tcp.send('a');
+    ws.send('b');
+    await expect.poll(() => got).toHaveLength(2);
+    expect(got).toEqual(
+      expect.arrayContaining([
+        { echo: 'a', via: 'tcp' },
+        { echo: 'b', via: 'ws' },
+      ]),
+    );
+  });
+
+  it('emits disconnect with reason close when a client closes, and connection only once across a resume', async () => {
+    const server = await start({ tcp: {} });
+    const events: string[] = [];
+    server.on('connection', (p, info) => events.push(`connection ${p.id} ${info.resumed}`));
+    server.on('disconnect', (p, info) => events.push(`disconnect ${p.id} ${info.reason}`));
+    const c = client(server.addresses.tcp!);
+    await c.opened;
+    await expect.poll(() => events.length).toBe(1);
+    // Kill the transport under the session: the client resumes, no new `connection`.
+    const before = server.metrics().resumes;
+    for (const p of server.peers.values()) p.serverSession.close(1001, 'bounce', 0);
+    await expect.poll(() => server.metrics().resumes).toBe(before + 1);
+    expect(events).toHaveLength(1);
+    await c.close();
+    await expect
+      .poll(() => events)
+      .toEqual([`connection ${c.sessionId} false`, `disconnect ${c.sessionId} close`]);
+    expect(server.peers.size).toBe(0);
+  });
+});
+
+describe('createServer: TLS, authentication, origins', () => {
+  it('refuses a TLS client that does not trust the self-signed certificate, accepts one given the ca', async () => {
+    const server = await start(allTransports());
+    const errors: Error[] = [];
+    const untrusting = client(server.addresses.tls!, { reconnect: false });
+    untrusting.on('error', (e) => errors.push(e));
+    await expect(untrusting.opened).rejects.toBeDefined();
+    expect(server.peers.size).toBe(0);
+    await expect.poll(() => server.metrics().handshakeFailures).toBeGreaterThanOrEqual(1);
+    const trusting = client(server.addresses.tls!, { tls: { ca: testCert().cert } });
+    await trusting.opened;
+    expect(server.peers.size).toBe(1);
+  });
+
+  it('passes the HELLO and the connection to authenticate, keeps its result as peer.user, refuses on throw', async () => {
+    const seen: Array<{ transport: string; remoteAddress: string }> = [];
+    const server = await start({
+      ...allTransports(),
+      authenticate(hello, info) {
+        seen.push(info);
+        if (hello.token !== 'good') throw new Error('bad token');
+        return { name: 'alice' };
+      },
+    });
+    const users: unknown[] = [];
+    server.on('connection', (peer) => users.push(peer.user));
+    const a = server.addresses;
+    const ok = [
+      client(a.tcp!, { token: 'good' }),
+      client(a.ws!, { token: 'good' }),
+      client(a.udp!, { token: 'good', reliable: true }),
+    ];
+    await Promise.all(ok.map((c) => c.opened));
+    expect(users).toEqual([{ name: 'alice' }, { name: 'alice' }, { name: 'alice' }]);
+    expect(new Set(seen.map((s) => s.transport))).toEqual(new Set(['tcp', 'ws', 'udp']));
+    expect(seen.every((s) => s.remoteAddress === '127.0.0.1')).toBe(true);
+
+    const bad = client(a.tcp!, { token: 'evil', reconnect: false });
+    const errors: Array<{ code?: string }> = [];
+    bad.on('error', (e) => errors.push(e));
+    await expect(bad.opened).rejects.toBeDefined();
+    expect(errors.some((e) => e.code === ErrorCodes.AUTH_FAILED)).toBe(true);
+    expect(server.peers.size).toBe(3);
+  });
+
+  it('refuses a WebSocket upgrade from an Origin outside the allow-list with 403', async () => {
+    const server = await start({ ws: { origins: ['https://good.example'], path: '/live' } });
+    const url = server.addresses.ws!;
+    expect(url).toMatch(/\/live$/);
+    const attempt = (origin: string | undefined): Promise<string> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+        ws.on('open', () => {
+          ws.terminate();
+          resolve('open');
+        });
+        ws.on('unexpected-response', (_req, res) => {
+          resolve(String(res.statusCode));
+          ws.terminate();
+        });
+        ws.on('error', () => {});
+      });
+    expect(await attempt('https://evil.example')).toBe('403');
+    expect(await attempt('https://good.example')).toBe('open');
+    expect(await attempt(undefined)).toBe('open'); // non-browser clients send no Origin
+    const wrongPath = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(url.replace('/live', '/other'));
+      ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      ws.on('error', () => {});
+    });
+    expect(wrongPath).toBe('404');
+  });
+});
+
+describe('createServer: limits', () => {
+  it('survives a flood over maxConnections: at most 20 connections, no sessions, then serves a real client', async () => {
+    const server = await start({ tcp: {}, maxConnections: 20 });
+    const port = Number(new URL(server.addresses.tcp!).port);
+    let closedByServer = 0;
+    for (let i = 0; i < 100; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      s.on('close', () => closedByServer++);
+      rawSockets.push(s);
+    }
+    await expect.poll(() => closedByServer).toBe(80);
+    const m = server.metrics();
+    expect(m.connections.tcp).toBe(20);
+    expect(m.rejected).toBe(80);
+    expect(m.sessions).toBe(0);
+    for (const s of rawSockets.splice(0)) s.destroy();
+    await expect.poll(() => server.metrics().connections.tcp).toBe(0);
+    server.handle('ping', () => 'pong');
+    const c = client(server.addresses.tcp!);
+    await expect(c.request('ping', null)).resolves.toBe('pong');
+  });
+
+  it('enforces maxConnectionsPerIp and maxPendingHandshakes, and closes connections that never send HELLO', async () => {
+    const server = await start({
+      tcp: {},
+      maxConnectionsPerIp: 5,
+      maxPendingHandshakes: 3,
+      handshakeTimeout: 300,
+    });
+    const port = Number(new URL(server.addresses.tcp!).port);
+    let closed = 0;
+    for (let i = 0; i < 6; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      s.resume(); // read (and drop) the CLOSE frame, so the FIN is seen
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      rawSockets.push(s);
+    }
+    // 3 pending at most: 3 refused at once, the other 3 closed by the handshake deadline.
+    await expect.poll(() => closed).toBe(3);
+    expect(server.metrics().connections.tcp).toBe(3);
+    await expect.poll(() => closed, { timeout: 3_000 }).toBe(6);
+    expect(server.metrics().handshakeFailures).toBe(3);
+  });
+
+  it('holds 2,000 concurrent TCP sessions of real clients', { timeout: 60_000 }, async () => {
+    const N = 2_000;
+    const server = await start({ tcp: {}, maxConnectionsPerIp: 5_000, maxPendingHandshakes: 5_000 });
+    const t0 = Date.now();
+    const many = Array.from({ length: N }, () => client(server.addresses.tcp!));
+    await Promise.all(many.map((c) => c.opened));
+    await expect.poll(() => server.peers.size, { timeout: 20_000 }).toBe(N);
+    const opened = Date.now() - t0;
+    expect(server.metrics().connections.tcp).toBe(N);
+    expect(server.broadcast('hello all')).toBe(N);
+    let got = 0;
+    for (const c of many) c.on('message', () => got++);
+    await expect.poll(() => got, { timeout: 20_000 }).toBe(N);
+    console.log(`[server.test] ${N} protocol clients opened in ${opened} ms`);
+  });
+});
+
+describe('createServer: graceful shutdown', () => {
+  it('spreads reconnectAfter over the drain window', async () => {
+    const server = await start({ tcp: {}, ws: {} });
+    const delays: number[] = [];
+    const many = Array.from({ length: 20 }, (_, i) =>
+      client(i % 2 ? server.addresses.tcp! : server.addresses.ws!),
+    );
+    await Promise.all(many.map((c) => c.opened));
+    for (const c of many) c.on('reconnecting', ({ delay }) => delays.push(delay));
+    await server.close({ drain: true, window: 2_000 });
+    await expect.poll(() => delays, { timeout: 5_000 }).toHaveLength(20);
+    expect(delays.every((d) => d >= 0 && d < 2_000)).toBe(true);
+    expect(new Set(delays).size).toBeGreaterThan(10);
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(500);
+    await Promise.all(many.map((c) => c.close()));
+  });
+
+  it('waits for requests in flight before closing', async () => {
+    const server = await start({ tcp: {} });
+    server.handle('slow', async () => {
+      await sleep(200);
+      return 'done';
+    });
+    const c = client(server.addresses.tcp!);
+    await c.opened;
+    const answer = c.request('slow', null);
+    await sleep(20);
+    await server.close({ drain: true, window: 100 });
+    await expect(answer).resolves.toBe('done');
+  });
+
+  it('loses and duplicates nothing while a client streams through a drain and a restart on the same port', async () => {
+    const store = new MemorySessionStore();
+    const received: number[] = [];
+    const onConnection = (peer: Peer): void => {
+      peer.on('message', (v) => received.push(v as number));
+    };
+    const first = await start({ tcp: {}, store });
+    first.on('connection', onConnection);
+    const port = Number(new URL(first.addresses.tcp!).port);
+    const c = client(first.addresses.tcp!, {
+      reconnect: { initialDelay: 10, maxDelay: 50 },
+      outbox: { maxMessages: 10_000, maxBytes: 8 << 20 },
+      replay: { maxMessages: 10_000 },
+    });
+    let resumed = 0;
+    let lost = 0;
+    c.on('session', (s) => {
+      if (s.resumed) resumed++;
+    });
+    c.on('sessionlost', () => lost++);
+    await c.opened;
+    const COUNT = 3_000;
+    const stream = (async () => {
+      for (let n = 0; n < COUNT; n++) {
+        c.send(n);
+        if (n % 100 === 99) await sleep(5);
+      }
+    })();
+    await sleep(40);
+    await first.close({ drain: true, window: 200 });
+    const second = await start({ tcp: { port }, store });
+    second.on('connection', onConnection);
+    await stream;
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(COUNT);
+    expect(received).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+    // The session continued on the new server: exactly one resume, never a new session.
+    expect(resumed).toBe(1);
+    expect(lost).toBe(0);
+    store.clear();
+  });
+
+  it('leaves nothing behind: a child process with a server and a client exits by itself', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockline-server-exit-'));
+    try {
+      const outfile = path.join(dir, 'child.mjs');
+      await build({
+        stdin: {
+          contents: `
+            import { createServer } from './src/node/server.ts';
+            import { connect } from './src/node/index.ts';
+            const server = createServer({ tcp: {}, ws: {}, udp: { reliable: true }, metricsInterval: 50 });
+            const a = await server.listen();
+            server.handle('x', () => 1);
+            const clients = [connect(a.tcp), connect(a.ws), connect(a.udp, { reliable: true })];
+            await Promise.all(clients.map((c) => c.request('x', null)));
+            const drain = process.argv[2] === 'drain';
+            await Promise.all([server.close(drain ? { drain: true, window: 50 } : {}), ...clients.map((c) => c.close())]);
+            console.log('closed');
+          `,
+          resolveDir: root,
+          loader: 'ts',
+        },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        outfile,
+        external: ['bufferutil', 'utf-8-validate'],
+        banner: {
+          js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        },
+        logLevel: 'silent',
+      });
+      for (const mode of ['now', 'drain']) {
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, [outfile, mode], {
+          timeout: 8_000,
+          killSignal: 'SIGKILL',
+        });
+        expect(stderr).toBe('');
+        expect(stdout.trim()).toBe('closed');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
