@@ -96,6 +96,18 @@ export class Peer extends Emitter<PeerEvents> {
    * Ends the session: sends CLOSE (default 1000, "do not reconnect") and forgets the session.
    * With 1001 (GOING_AWAY) the client reconnects, but to a new session.
    */
+  /**
+   * Calls `method` on this client (handled there by `client.handle(method, fn)`). Rejects
+   * with `ERR_CONNECTION_CLOSED` if the client is not connected or the connection drops.
+   */
+  request(
+    method: string,
+    params?: unknown,
+    options?: { timeout?: number; signal?: AbortSignal },
+  ): Promise<unknown> {
+    return this.#session.request(method, params, options);
+  }
+
   close(code: number = CloseCodes.NORMAL, reason = ''): void {
     this.#session.close(code, reason);
     this.#control.end(this, reason || 'closed by the server');

@@ -153,6 +153,38 @@ describe('createServer: every transport through one server', () => {
     );
   });
 
+  it('makes server → client requests on every transport, settled once, and rejected when the connection drops', async () => {
+    const server = await start(allTransports());
+    const peers: Peer[] = [];
+    server.on('connection', (peer) => peers.push(peer));
+    const all = await connectAll(server);
+    for (const [name, c] of Object.entries(all)) {
+      c.handle('whoami', (params) => ({ name, params }));
+      c.handle('fail', () => {
+        throw Object.assign(new Error('no'), { code: 'E_CLIENT' });
+      });
+    }
+    await expect.poll(() => peers.length).toBe(4);
+    for (const peer of peers) {
+      await expect(peer.request('whoami', 1)).resolves.toEqual({ name: peer.transport, params: 1 });
+      await expect(peer.request('fail')).rejects.toMatchObject({
+        code: 'ERR_REMOTE',
+        remoteCode: 'E_CLIENT',
+      });
+      await expect(peer.request('nothing')).rejects.toMatchObject({ remoteCode: 'ERR_UNKNOWN_METHOD' });
+    }
+    const tcpPeer = peers.find((p) => p.transport === 'tcp')!;
+    all.tcp.handle('hang', () => new Promise(() => {}));
+    const hanging = tcpPeer.request('hang');
+    await sleep(20);
+    all.tcp.reconnect();
+    await expect(hanging).rejects.toMatchObject({ code: 'ERR_CONNECTION_CLOSED' });
+    // After the resume the same Peer reaches the client again.
+    await all.tcp.opened;
+    await expect.poll(() => tcpPeer.connected).toBe(true);
+    await expect(tcpPeer.request('whoami', 2)).resolves.toEqual({ name: 'tcp', params: 2 });
+  });
+
   it('emits disconnect with reason close when a client closes, and connection only once across a resume', async () => {
     const server = await start({ tcp: {} });
     const events: string[] = [];

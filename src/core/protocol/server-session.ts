@@ -1,5 +1,6 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes, SocklineError } from '../errors.js';
+import { PendingRequests } from './requests.js';
 import { decodePayload, encodePayload, jsonCodec, type Codec } from './codec.js';
 import { Delivery, type DeliveryLimits, type OutgoingMessage } from './delivery.js';
 import { CloseCodes, SUPPORTED_VERSIONS, type Frame, type PayloadKind } from './frames.js';
@@ -181,6 +182,8 @@ export class ServerSession {
   #lastHeard: number;
   #inFlight = 0;
   #pingNonce = 0;
+  /** Requests this server made to the client over this connection. */
+  #requests: PendingRequests | null = null;
 
   constructor(connection: ServerConnection, options: ServerSessionOptions) {
     this.#connection = connection;
@@ -239,6 +242,12 @@ export class ServerSession {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     this.#clearTimer();
+    this.#requests?.rejectAll(
+      new SocklineError(
+        ErrorCodes.CONNECTION_CLOSED,
+        'the connection closed while the request was in flight',
+      ),
+    );
     const state = this.#state;
     if (state === null || state.connection !== this.#connection) return;
     state.connection = null;
@@ -263,6 +272,34 @@ export class ServerSession {
     );
     this.#connection.close();
     this.closed();
+  }
+
+  /**
+   * Calls `method` on the client (a server → client request). Settles exactly once: the
+   * result, `ERR_REMOTE`, `ERR_REQUEST_TIMEOUT`, `ERR_ABORTED`, or `ERR_CONNECTION_CLOSED`
+   * when this connection ends first. Requests are not carried across a resume.
+   */
+  request(
+    method: string,
+    params: unknown,
+    options: { timeout?: number; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    if (this.#phase !== 'open') {
+      return Promise.reject(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the connection is not open'));
+    }
+    this.#requests ??= new PendingRequests(
+      this.#clock,
+      this.#options.maxInFlight ?? serverSessionDefaults.maxInFlight,
+    );
+    let opened: { id: number; promise: Promise<unknown> };
+    try {
+      opened = this.#requests.open(method, options.timeout ?? 10_000, options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { kind, payload } = encodePayload(params ?? null, this.#codec);
+    this.#connection.send(encodeFrame({ type: 'request', id: opened.id, method, kind, payload }));
+    return opened.promise;
   }
 
   /** Sends a value to this session's client, exactly once across its reconnects. */
@@ -388,8 +425,23 @@ export class ServerSession {
       case 'ping':
         this.#connection.send(encodeFrame({ type: 'pong', nonce: frame.nonce }));
         return;
-      case 'pong':
       case 'response':
+        if (frame.error) {
+          const error = new SocklineError(ErrorCodes.REMOTE, frame.error.message);
+          (error as SocklineError & { remoteCode?: string }).remoteCode = frame.error.code;
+          this.#requests?.reject(frame.id, error);
+        } else {
+          let result: unknown;
+          try {
+            result = decodePayload(frame.kind, frame.payload, this.#codec);
+          } catch (err) {
+            this.#requests?.reject(frame.id, err);
+            return;
+          }
+          this.#requests?.resolve(frame.id, result);
+        }
+        return;
+      case 'pong':
         return;
       case 'close':
         this.#connection.close();
