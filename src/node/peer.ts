@@ -87,7 +87,15 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   /** Sends a value to the client, exactly once across its reconnects (queued while away). */
-  send(value: unknown): void {
+  /**
+   * Sends a value to this client, exactly once across its reconnects. A `volatile` value is
+   * written only if the client is connected and keeping up, and is never replayed.
+   */
+  send(value: unknown, options?: { volatile?: boolean }): void {
+    if (options?.volatile) {
+      this.#session.sendVolatile(value);
+      return;
+    }
     const { kind, payload } = encodePayload(value, codec);
     this.#state.delivery.enqueue({ topic: undefined, kind, payload, original: value }, Infinity);
   }

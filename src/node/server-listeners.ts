@@ -14,6 +14,8 @@ export interface Wire {
   readonly remoteAddress: string;
   /** Writes one frame body; false over the high-water mark. */
   send(frame: Uint8Array): boolean;
+  /** Bytes written but not yet handed to the operating system. */
+  readonly bufferedAmount: number;
   /** Ends after what was written. */
   close(): void;
   /** Ends now. */
@@ -61,6 +63,9 @@ function streamConnection(
       transport,
       remoteAddress: socket.remoteAddress ?? '',
       send: (frame) => !socket.destroyed && socket.write(framing.encode(frame)),
+      get bufferedAmount() {
+        return socket.writableLength;
+      },
       close() {
         socket.end();
         // A client that neither reads nor closes must not pin the socket half-open forever.
@@ -163,6 +168,9 @@ export async function listenWs(
         ws.send(frame);
         return ws.bufferedAmount < WS_HIGH_WATER;
       },
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
       close: () => ws.close(),
       destroy: () => ws.terminate(),
     });
@@ -231,6 +239,8 @@ export async function listenUdp(
         transport: 'udp',
         remoteAddress: peer.remote.address,
         send: (frame) => peer.send(frame),
+        // The reliable channel bounds its own window; the kernel holds datagrams only briefly.
+        bufferedAmount: 0,
         close: () => peer.close(),
         destroy: () => peer.close(),
       });

@@ -64,6 +64,16 @@ export interface ServerOptions {
   readonly resumeWindow?: number;
   /** Requests in flight per peer; more are answered ERR_TOO_MANY_REQUESTS. @default 100 */
   readonly maxInFlight?: number;
+  /**
+   * Bytes a peer's connection may hold unsent before it counts as a slow consumer. Above it,
+   * volatile messages to that peer are dropped (counted in `drops`). @default 1048576
+   */
+  readonly maxOutboundBytes?: number;
+  /**
+   * How long a peer may stay above `maxOutboundBytes` before its connection is dropped (a
+   * slow consumer: counted in `slowConsumers`); its session stays resumable. @default 10000
+   */
+  readonly writeDeadline?: number;
   /** Emit `metrics` every this many ms; `false` disables. @default false */
   readonly metricsInterval?: number | false;
 }
@@ -82,6 +92,8 @@ export const serverDefaults = Object.freeze({
   resumeWindow: serverSessionDefaults.resumeWindow,
   maxInFlight: serverSessionDefaults.maxInFlight,
   metricsInterval: false as number | false,
+  maxOutboundBytes: 1 << 20,
+  writeDeadline: 10_000,
   /** `close({ drain: true })`: reconnectAfter delays are spread over this window (ms). */
   drainWindow: 5_000,
   /** `close({ drain: true })`: longest wait for requests in flight and for sockets to end (ms). */
@@ -102,6 +114,8 @@ const POSITIVE = [
   'heartbeatTimeout',
   'resumeWindow',
   'maxInFlight',
+  'maxOutboundBytes',
+  'writeDeadline',
 ] as const;
 
 /** Validates once; downstream code gets every limit filled in. */
@@ -141,4 +155,8 @@ export interface ServerMetrics {
   rejected: number;
   /** Handshakes that resumed an existing session. */
   resumes: number;
+  /** Volatile messages dropped because their peer was over `maxOutboundBytes`. */
+  drops: number;
+  /** Peers disconnected for staying over `maxOutboundBytes` past `writeDeadline`. */
+  slowConsumers: number;
 }

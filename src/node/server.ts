@@ -119,6 +119,8 @@ export class SocklineServer extends Emitter<ServerEvents> {
     handshakeFailures: 0,
     rejected: 0,
     resumes: 0,
+    drops: 0,
+    slowConsumers: 0,
   };
 
   constructor(options: ServerOptions = {}) {
@@ -209,14 +211,16 @@ export class SocklineServer extends Emitter<ServerEvents> {
     return this;
   }
 
-  /** Sends a value to every peer, or to the members of `room`. */
-  broadcast(value: unknown, options: { room?: string } = {}): number {
+  /**
+   * Sends a value to every peer, or to the members of `room`. A `volatile` broadcast is never
+   * queued or replayed: peers that are disconnected or over `maxOutboundBytes` miss it.
+   */
+  broadcast(value: unknown, options: { room?: string; volatile?: boolean } = {}): number {
     const targets = options.room === undefined ? this.#peers.values() : this.#control.rooms.get(options.room);
     if (targets === undefined) return 0;
-    const { kind, payload } = encodePayload(value, codec);
     let count = 0;
     for (const peer of targets) {
-      peer.state.delivery.enqueue({ topic: undefined, kind, payload, original: value }, Infinity);
+      peer.send(value, { volatile: options.volatile });
       count++;
     }
     return count;
@@ -285,9 +289,34 @@ export class SocklineServer extends Emitter<ServerEvents> {
     const counters = this.#counters;
     const auth = this.#options.authenticate;
     const conn: Connection = { wire, session: undefined as unknown as ServerSession, pending: true };
+    // Slow-consumer policy: above maxOutboundBytes, volatile frames are dropped; staying above
+    // it past writeDeadline ends the connection. The check runs on every write,
+    // heartbeats included, so a peer that stops reading is found within a ping interval.
+    let slowSince = 0;
+    let slowKilled = false;
     conn.session = new ServerSession(
       {
         send(frame) {
+          if (wire.bufferedAmount > l.maxOutboundBytes) {
+            const now = Date.now();
+            if (slowSince === 0) slowSince = now;
+            else if (now - slowSince >= l.writeDeadline) {
+              // A CLOSE 4008 could not get through the full buffer: the connection is dropped
+              // and the session stays resumable for when the client reads again.
+              if (!slowKilled) {
+                slowKilled = true;
+                counters.slowConsumers++;
+                wire.destroy();
+              }
+              return false;
+            }
+            if (isVolatile(frame)) {
+              counters.drops++;
+              return false;
+            }
+          } else {
+            slowSince = 0;
+          }
           counters.messagesOut++;
           counters.bytesOut += frame.byteLength;
           return wire.send(frame);
@@ -370,6 +399,12 @@ export class SocklineServer extends Emitter<ServerEvents> {
  * const server = createServer({ tcp: {}, ws: {}, udp: { reliable: true } });
  * const { tcp, ws, udp } = await server.listen();
  */
+/** A DATA or PUBLISH frame without a sequence number: a `volatile` message (docs/protocol.md). */
+function isVolatile(frame: Uint8Array): boolean {
+  const type = frame[0];
+  return (type === 0x10 || type === 0x11) && (frame[1]! & 0x02) === 0;
+}
+
 export function createServer(options: ServerOptions = {}): SocklineServer {
   return new SocklineServer(options);
 }

@@ -460,3 +460,50 @@ describe('createServer: graceful shutdown', () => {
     }
   });
 });
+
+describe('createServer: slow consumers', () => {
+  it('drops volatile messages to a peer that stops reading, then disconnects it, while others are served', async () => {
+    const server = await start({
+      tcp: {},
+      ws: {},
+      maxOutboundBytes: 64 << 10,
+      writeDeadline: 300,
+      heartbeatInterval: 100,
+      heartbeatTimeout: 5_000,
+    });
+    server.handle('ping', () => 'pong');
+    const peers: Peer[] = [];
+    server.on('connection', (peer) => peers.push(peer));
+
+    // A client that completes the handshake, then never reads again.
+    const { encodeFrame } = await import('../../src/core/protocol/frames-encode.js');
+    const { lengthFraming } = await import('../../src/core/framing/index.js');
+    const framing = lengthFraming();
+    const port = Number(new URL(server.addresses.tcp!).port);
+    const slow = net.connect(port, '127.0.0.1');
+    rawSockets.push(slow);
+    slow.on('error', () => {});
+    const slowClosed = new Promise<void>((resolve) => slow.on('close', () => resolve()));
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    slow.write(framing.encode(encodeFrame({ type: 'hello', versions: [1], capabilities: 7, codec: 'json' })));
+    await expect.poll(() => peers.length).toBe(1);
+    slow.pause();
+
+    const healthy = client(server.addresses.ws!);
+    await healthy.opened;
+    const chunk = 'x'.repeat(64 << 10);
+    for (let i = 0; i < 300 && server.metrics().slowConsumers === 0; i++) {
+      peers[0]!.send(chunk);
+      server.broadcast({ tick: i }, { volatile: true });
+      if (i % 20 === 0) expect(await healthy.request('ping')).toBe('pong');
+      await sleep(5);
+    }
+    await expect.poll(() => server.metrics().slowConsumers, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => server.metrics().connections.tcp).toBe(0);
+    // Once it reads again it finds the connection gone.
+    slow.resume();
+    await slowClosed;
+    expect(server.metrics().drops).toBeGreaterThan(0);
+    expect(await healthy.request('ping')).toBe('pong');
+  });
+});

@@ -302,6 +302,13 @@ export class ServerSession {
     return opened.promise;
   }
 
+  /** Writes a value without a sequence number: lost if the connection is down or refuses it. */
+  sendVolatile(value: unknown): boolean {
+    if (this.#phase !== 'open') return false;
+    const { kind, payload } = encodePayload(value, this.#codec);
+    return this.#connection.send(encodeFrame({ type: 'data', kind, payload }));
+  }
+
   /** Sends a value to this session's client, exactly once across its reconnects. */
   send(value: unknown): void {
     const { kind, payload } = encodePayload(value, this.#codec);
