@@ -7,6 +7,8 @@ import {
   protocolReceived,
   startWsServer,
   stopWsServer,
+  tcpPublish,
+  tcpReceived,
 } from './test/browser/commands.js';
 
 export default defineConfig({
@@ -32,7 +34,14 @@ export default defineConfig({
             headless: true,
             provider: playwright({ launchOptions: chromiumLaunchOptions }),
             instances: [{ browser: 'chromium' }],
-            commands: { stopWsServer, startWsServer, dropProtocolConnections, protocolReceived },
+            commands: {
+              stopWsServer,
+              startWsServer,
+              dropProtocolConnections,
+              protocolReceived,
+              tcpPublish,
+              tcpReceived,
+            },
           },
         },
       },

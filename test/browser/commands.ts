@@ -23,6 +23,20 @@ export const dropProtocolConnections: BrowserCommand<[]> = () => protocol().drop
 /** What the protocol server received as plain messages, in order. */
 export const protocolReceived: BrowserCommand<[]> = () => protocol().received.map((r) => r.value);
 
+const hub = (): { publish(topic: string, value: unknown): void; received: unknown[] } => {
+  const h = (
+    globalThis as { __socklineHub?: { publish(topic: string, value: unknown): void; received: unknown[] } }
+  ).__socklineHub;
+  if (!h) throw new Error('the createServer hub was not started by the global setup');
+  return h;
+};
+
+/** A Node client on TCP publishes to the createServer hub. */
+export const tcpPublish: BrowserCommand<[topic: string, value: unknown]> = (_ctx, topic, value) =>
+  hub().publish(topic, value);
+/** What the Node TCP client received on `mixed/#`. */
+export const tcpReceived: BrowserCommand<[]> = () => hub().received;
+
 /** Run in Node on behalf of the page: stop and start the restartable echo server. */
 export const stopWsServer: BrowserCommand<[]> = () => restartable().stop();
 export const startWsServer: BrowserCommand<[]> = () => restartable().start();
@@ -33,5 +47,7 @@ declare module 'vitest/browser' {
     startWsServer: () => Promise<void>;
     dropProtocolConnections: () => Promise<void>;
     protocolReceived: () => Promise<unknown[]>;
+    tcpPublish: (topic: string, value: unknown) => Promise<void>;
+    tcpReceived: () => Promise<unknown[]>;
   }
 }

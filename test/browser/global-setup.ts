@@ -3,12 +3,15 @@ import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { WebSocketServer } from 'ws';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
+import { createServer } from '../../src/node/server.js';
+import { connect } from '../../src/node/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     wsEchoUrl: string;
     restartableWsUrl: string;
     protocolWsUrl: string;
+    hubWsUrl: string;
   }
 }
 
@@ -21,6 +24,7 @@ export interface Restartable {
 const registry = globalThis as {
   __socklineRestartable?: Restartable;
   __socklineProtocol?: ProtocolTestServer;
+  __socklineHub?: { publish(topic: string, value: unknown): void; received: unknown[] };
 };
 
 function echo(wss: WebSocketServer): void {
@@ -68,7 +72,19 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   registry.__socklineProtocol = protocol;
   project.provide('protocolWsUrl', protocol.wsUrl);
 
+  // createServer with TCP and WebSocket, and a Node client on TCP: the page talks to it across transports.
+  const hub = createServer({ tcp: {}, ws: {} });
+  const addresses = await hub.listen();
+  const tcpClient = connect(addresses.tcp!);
+  const received: unknown[] = [];
+  tcpClient.subscribe('mixed/#', (value, { topic }) => received.push({ topic, value }));
+  await tcpClient.opened;
+  registry.__socklineHub = { publish: (topic, value) => void tcpClient.publish(topic, value), received };
+  project.provide('hubWsUrl', addresses.ws!);
+
   return async () => {
+    await tcpClient.close();
+    await hub.close();
     await protocol.close();
     await shut(fixed, fixedWss);
     if (server.listening) await shut(server, wss);

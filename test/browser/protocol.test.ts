@@ -35,3 +35,20 @@ describe('protocol mode in Chromium', () => {
     await client.close();
   });
 });
+
+describe('createServer with a browser on WebSocket and a Node client on TCP', () => {
+  it('carries publishes both ways across the transports', async () => {
+    const client = connect(inject('hubWsUrl'));
+    const got: unknown[] = [];
+    client.subscribe('mixed/+', (value, { topic }) => got.push({ topic, value }));
+    await client.opened;
+    await new Promise((r) => setTimeout(r, 50));
+    await commands.tcpPublish('mixed/from-tcp', { hello: 'browser' });
+    await expect.poll(() => got).toContainEqual({ topic: 'mixed/from-tcp', value: { hello: 'browser' } });
+    client.publish('mixed/from-browser', { hello: 'tcp' });
+    await expect
+      .poll(() => commands.tcpReceived())
+      .toContainEqual({ topic: 'mixed/from-browser', value: { hello: 'tcp' } });
+    await client.close();
+  });
+});
