@@ -1,61 +1,26 @@
-// `npm start`: a sockline endpoint on TCP and WebSocket, plus plain echo servers for raw mode.
+// `npm start`: a sockline server on TCP, UDP and WebSocket, plus plain echo servers for raw mode.
 // Ports come from the environment (0 picks a free one):
-//   SOCKLINE_TCP_PORT (7000), SOCKLINE_WS_PORT (8080)  — the sockline protocol
-//   ECHO_TCP_PORT (7001), ECHO_WS_PORT (8081)          — raw echo (TCP echoes bytes, WS echoes messages)
-import * as http from 'node:http';
+//   SOCKLINE_TCP_PORT (7000), SOCKLINE_UDP_PORT (7000), SOCKLINE_WS_PORT (8080) — the sockline protocol
+//   ECHO_TCP_PORT (7001), ECHO_WS_PORT (8081) — raw echo (TCP echoes bytes, WS echoes messages)
 import * as net from 'node:net';
 import { WebSocketServer } from 'ws';
-import { lengthFraming, localHub, MemorySessionStore, ServerSession } from '../dist/node.js';
+import { createServer } from '../dist/node.js';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = (name, fallback) => Number(process.env[name] ?? fallback);
 
-const store = new MemorySessionStore();
-const handlers = new Map([
-  ['echo', (params) => params],
-  ['sum', (params) => params.reduce((a, b) => a + b, 0)],
-  ['time', () => new Date().toISOString()],
-]);
-const options = { store, hub: localHub(store), handlers };
-function accept(connection) {
-  const session = new ServerSession(connection, {
-    ...options,
-    // Plain messages are echoed back to their sender.
-    onMessage: (value) => session.send(value),
-  });
-  return session;
-}
-
-const framing = lengthFraming();
-const tcp = net.createServer((socket) => {
-  socket.setNoDelay(true);
-  const session = accept({ send: (f) => socket.write(framing.encode(f)), close: () => socket.end() });
-  const decoder = framing.createDecoder((frame) => session.receive(frame));
-  socket.on('data', (chunk) => {
-    try {
-      decoder.push(chunk);
-    } catch {
-      socket.destroy();
-    }
-  });
-  socket.on('error', () => {});
-  socket.on('close', () => session.closed());
+const server = createServer({
+  tcp: { host, port: port('SOCKLINE_TCP_PORT', 7000) },
+  udp: { host, port: port('SOCKLINE_UDP_PORT', 7000) },
+  ws: { host, port: port('SOCKLINE_WS_PORT', 8080) },
 });
-tcp.listen(port('SOCKLINE_TCP_PORT', 7000), host, () =>
-  console.log(`sockline on tcp://${host}:${tcp.address().port}`),
-);
-
-const httpServer = http.createServer((_req, res) => res.writeHead(426).end('use a WebSocket\n'));
-const wss = new WebSocketServer({ server: httpServer, perMessageDeflate: false });
-wss.on('connection', (ws) => {
-  const session = accept({ send: (f) => (ws.send(f), true), close: () => ws.close() });
-  ws.on('message', (data) => session.receive(data));
-  ws.on('error', () => {});
-  ws.on('close', () => session.closed());
-});
-httpServer.listen(port('SOCKLINE_WS_PORT', 8080), host, () =>
-  console.log(`sockline on ws://${host}:${httpServer.address().port}`),
-);
+server.handle('echo', (params) => params);
+server.handle('sum', (params) => params.reduce((a, b) => a + b, 0));
+server.handle('time', () => new Date().toISOString());
+// Plain messages are echoed back to their sender.
+server.on('connection', (peer) => peer.on('message', (value) => peer.send(value)));
+const addresses = await server.listen();
+for (const url of Object.values(addresses)) console.log(`sockline on ${url}`);
 
 const echoTcp = net.createServer((socket) => {
   socket.on('error', () => {});
@@ -72,10 +37,11 @@ echoWs.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
 
-const stop = () => {
-  for (const c of wss.clients) c.terminate();
+const stop = async () => {
   for (const c of echoWs.clients) c.terminate();
-  store.clear();
+  echoWs.close();
+  echoTcp.close();
+  await server.close({ drain: true, window: 1000 });
   process.exit(0);
 };
 process.on('SIGINT', stop);
