@@ -45,6 +45,11 @@ export interface RunningListener {
 /** WebSocket buffered bytes above which `send` reports backpressure. */
 const WS_HIGH_WATER = 1 << 20;
 
+/** Fragments of one WebSocket message, at most. */
+const WS_MAX_FRAGMENTS = 1024;
+/** Network chunks buffered for one WebSocket message, at most. */
+const WS_MAX_BUFFERED_CHUNKS = 8192;
+
 /** How long a TCP/TLS socket may stay half-closed after our FIN, in ms. */
 const END_GRACE = 5_000;
 
@@ -150,7 +155,16 @@ export async function listenWs(
   hooks: ListenerHooks,
 ): Promise<RunningListener> {
   const path = o.path ?? wsPath;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameSize, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: maxFrameSize,
+    // ws's own defaults (16 Ki fragments, 256 Ki buffered chunks) let one peer make the server
+    // hold a frame assembled from a huge number of tiny pieces; sockline clients never
+    // fragment, and a 1 MiB message arrives in far fewer than 8 Ki chunks even on a slow path.
+    maxFragments: WS_MAX_FRAGMENTS,
+    maxBufferedChunks: WS_MAX_BUFFERED_CHUNKS,
+    perMessageDeflate: false,
+  });
   const own = o.server === undefined;
   const server =
     o.server ??

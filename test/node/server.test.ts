@@ -507,3 +507,54 @@ describe('createServer: slow consumers', () => {
     expect(await healthy.request('ping')).toBe('pong');
   });
 });
+
+describe('createServer: WebSocket details, peer.close and metrics', () => {
+  it('attaches to an existing http server at a path, leaving other paths and requests to it', async () => {
+    const http = await import('node:http');
+    const httpServer = http.createServer((_req, res) => res.end('plain http'));
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const server = await start({ ws: { server: httpServer, path: '/sockline' } });
+      expect(server.addresses.ws).toMatch(/\/sockline$/);
+      const c = client(server.addresses.ws!);
+      await c.opened;
+      const { port } = httpServer.address() as net.AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await res.text()).toBe('plain http');
+    } finally {
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    }
+  });
+
+  it('refuses a WebSocket message split into more fragments than the limit', async () => {
+    const server = await start({ ws: {} });
+    const ws = new WebSocket(server.addresses.ws!);
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.on('error', () => {});
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    for (let i = 0; i < 2000 && ws.readyState === ws.OPEN; i++) ws.send(new Uint8Array([0]), { fin: false });
+    expect(await closed).toBeGreaterThanOrEqual(1002);
+    const c = client(server.addresses.ws!);
+    await c.opened;
+  });
+
+  it('peer.close() ends the session for good and emits disconnect; metrics are emitted periodically', async () => {
+    const server = await start({ tcp: {}, metricsInterval: 50 });
+    const snapshots: number[] = [];
+    server.on('metrics', (m) => snapshots.push(m.sessions));
+    const reasons: string[] = [];
+    server.on('disconnect', (_peer, info) => reasons.push(info.reason));
+    let peer: Peer | undefined;
+    server.on('connection', (p) => (peer = p));
+    const c = client(server.addresses.tcp!, { reconnect: false });
+    await c.opened;
+    await expect.poll(() => snapshots.length).toBeGreaterThanOrEqual(2);
+    expect(snapshots.at(-1)).toBe(1);
+    const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+    peer!.close();
+    await closed;
+    await expect.poll(() => reasons).toEqual(['kicked']);
+    expect(server.metrics().sessions).toBe(0);
+  });
+});
