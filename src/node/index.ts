@@ -23,6 +23,7 @@ export type {
   ServerConnection,
   ServerRequestHandler,
   ServerSessionOptions,
+  SessionStore,
 } from '../core/protocol/server-session.js';
 
 // The server: every transport in one process.

@@ -1,6 +1,6 @@
 import type * as http from 'node:http';
 import type * as https from 'node:https';
-import type { HelloInfo, MemorySessionStore } from '../core/protocol/server-session.js';
+import type { HelloInfo, SessionStore } from '../core/protocol/server-session.js';
 import { serverSessionDefaults } from '../core/protocol/server-session.js';
 
 /** The transports a {@link SocklineServer} accepts. */
@@ -45,7 +45,7 @@ export interface ServerOptions {
    * Where sessions wait to be resumed. Pass the same store to a restarted server so clients
    * resume across the restart. @default a new MemorySessionStore, cleared on close
    */
-  readonly store?: MemorySessionStore;
+  readonly store?: SessionStore;
   /** Open transport connections at most (all transports); more are closed at once. @default 10000 */
   readonly maxConnections?: number;
   /** Open transport connections per remote address. @default 1000 */

@@ -6,6 +6,7 @@ import { validateTopic } from '../core/protocol/topics.js';
 import {
   localHub,
   MemorySessionStore,
+  type SessionStore,
   ServerSession,
   type Hub,
   type ServerRequestHandler,
@@ -96,7 +97,7 @@ const codec = jsonCodec();
 export class SocklineServer extends Emitter<ServerEvents> {
   readonly #options: ServerOptions;
   readonly #limits: ResolvedLimits;
-  readonly #store: MemorySessionStore;
+  readonly #store: SessionStore;
   readonly #ownStore: boolean;
   readonly #hub: Hub;
   readonly #handlers = new Map<string, ServerRequestHandler>();
@@ -163,7 +164,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     return this.#peers;
   }
 
-  get store(): MemorySessionStore {
+  get store(): SessionStore {
     return this.#store;
   }
 

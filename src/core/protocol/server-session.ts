@@ -58,8 +58,26 @@ export class SessionState {
   }
 }
 
+/**
+ * Where sessions live between connections. The in-memory store is the default; a shared
+ * store (Redis) lets another server process resume a session.
+ */
+export interface SessionStore {
+  readonly size: number;
+  get(id: string): SessionState | undefined;
+  all(): IterableIterator<SessionState>;
+  /** Adds a new session (a full store may evict its oldest). */
+  add(state: SessionState): void;
+  /** The session's connection ended: keep it `ms` for a resume, then forget it (calling `expired`). */
+  expire(state: SessionState, ms: number, expired?: (state: SessionState) => void): void;
+  /** The session was resumed: stop its expiry. */
+  keep(state: SessionState): void;
+  delete(id: string): void;
+  clear(): void;
+}
+
 /** Sessions waiting to be resumed, bounded in count, each for `resumeWindow` ms. */
-export class MemorySessionStore {
+export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, SessionState>();
   readonly #max: number;
   readonly #clock: Clock;
@@ -120,7 +138,7 @@ export class MemorySessionStore {
 export type ServerRequestHandler = (params: unknown, session: SessionState) => unknown;
 
 export interface ServerSessionOptions {
-  readonly store: MemorySessionStore;
+  readonly store: SessionStore;
   readonly hub: Hub;
   readonly handlers: ReadonlyMap<string, ServerRequestHandler>;
   readonly onMessage?: (value: unknown, session: SessionState) => void;
@@ -518,7 +536,7 @@ export class ServerSession {
 }
 
 /** The simplest hub: every session in one store, all in this process, no network between. */
-export function localHub(store: MemorySessionStore): Hub {
+export function localHub(store: SessionStore): Hub {
   return {
     publish(topic, kind, payload) {
       for (const state of store.all()) state.offer(topic, kind, payload);
