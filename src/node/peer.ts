@@ -11,6 +11,7 @@ export interface PeerEvents {
 }
 
 const codec = jsonCodec();
+const NO_ROOMS: ReadonlySet<string> = new Set();
 
 /** What a {@link Peer} hears from its server; not for users. @internal */
 export interface PeerControl {
@@ -27,7 +28,8 @@ export interface PeerControl {
 export class Peer extends Emitter<PeerEvents> {
   readonly #state: SessionState;
   readonly #control: PeerControl;
-  readonly #rooms = new Set<string>();
+  /** Made on the first join: most peers never join a room, and an empty Set costs memory. */
+  #rooms: Set<string> | null = null;
   #session: ServerSession;
   #transport: ServerTransport;
   #remoteAddress: string;
@@ -73,7 +75,7 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   get rooms(): ReadonlySet<string> {
-    return this.#rooms;
+    return this.#rooms ?? NO_ROOMS;
   }
 
   /** Whether a connection carries the session right now. */
@@ -122,14 +124,14 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   join(room: string): void {
-    this.#rooms.add(room);
+    (this.#rooms ??= new Set()).add(room);
     let members = this.#control.rooms.get(room);
     if (members === undefined) this.#control.rooms.set(room, (members = new Set()));
     members.add(this);
   }
 
   leave(room: string): void {
-    this.#rooms.delete(room);
+    this.#rooms?.delete(room);
     const members = this.#control.rooms.get(room);
     members?.delete(this);
     if (members?.size === 0) this.#control.rooms.delete(room);
@@ -154,6 +156,6 @@ export class Peer extends Emitter<PeerEvents> {
 
   /** @internal Leaves every room; called when the session ends. */
   detach(): void {
-    for (const room of [...this.#rooms]) this.leave(room);
+    for (const room of [...(this.#rooms ?? NO_ROOMS)]) this.leave(room);
   }
 }

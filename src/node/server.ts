@@ -324,11 +324,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
         },
         close: () => wire.close(),
       },
+      this.#sessionOptions,
       {
-        ...this.#sessionOptions,
-        ...(auth && {
-          authenticate: (hello) => auth(hello, { transport: wire.transport, remoteAddress: ip }),
-        }),
+        authenticate: auth && ((hello) => auth(hello, { transport: wire.transport, remoteAddress: ip })),
         onSession: (state, resumed) => this.#onSession(conn, state, resumed),
       },
     );

@@ -29,11 +29,14 @@ export interface Hub {
   publish(topic: string, kind: PayloadKind, payload: Uint8Array, from: SessionState): void;
 }
 
+const EMPTY: ReadonlySet<string> = new Set();
+
 /** One session's state, kept across connections for `resumeWindow` so it can be resumed. */
 export class SessionState {
   readonly id: string;
   readonly delivery: Delivery;
-  readonly subscriptions = new Set<string>();
+  /** Made on the first subscribe: most sessions never subscribe, and an empty Set costs memory. */
+  #subscriptions: Set<string> | null = null;
   user: unknown;
   connection: ServerConnection | null = null;
   expiry: TimerHandle | undefined;
@@ -46,9 +49,23 @@ export class SessionState {
     });
   }
 
+  /** The topic patterns this session subscribed to. */
+  get subscriptions(): ReadonlySet<string> {
+    return this.#subscriptions ?? EMPTY;
+  }
+
+  subscribe(pattern: string): void {
+    (this.#subscriptions ??= new Set()).add(pattern);
+  }
+
+  unsubscribe(pattern: string): void {
+    this.#subscriptions?.delete(pattern);
+  }
+
   /** Queues a publish for this session's client if one of its patterns matches. */
   offer(topic: string, kind: PayloadKind, payload: Uint8Array): boolean {
-    for (const pattern of this.subscriptions) {
+    if (this.#subscriptions === null) return false;
+    for (const pattern of this.#subscriptions) {
       if (topicMatches(pattern, topic)) {
         this.delivery.enqueue({ topic, kind, payload, original: undefined }, Infinity);
         return true;
@@ -137,6 +154,12 @@ export class MemorySessionStore implements SessionStore {
 
 export type ServerRequestHandler = (params: unknown, session: SessionState) => unknown;
 
+/** Per-connection overrides of {@link ServerSessionOptions}. */
+export interface ServerSessionHooks {
+  readonly authenticate?: ((hello: HelloInfo) => unknown) | undefined;
+  readonly onSession?: ((session: SessionState, resumed: boolean) => void) | undefined;
+}
+
 export interface ServerSessionOptions {
   readonly store: SessionStore;
   readonly hub: Hub;
@@ -181,6 +204,19 @@ export const serverSessionDefaults = Object.freeze({
   }),
 });
 
+const defaultCodec = jsonCodec();
+const limitsByOptions = new WeakMap<ServerSessionOptions, DeliveryLimits>();
+
+/** The delivery limits of a server's options, resolved once and shared by its sessions. */
+function deliveryLimits(options: ServerSessionOptions): DeliveryLimits {
+  let limits = limitsByOptions.get(options);
+  if (limits === undefined) {
+    limits = Object.freeze({ ...serverSessionDefaults.delivery, ...options.delivery });
+    limitsByOptions.set(options, limits);
+  }
+  return limits;
+}
+
 let counter = 0;
 const defaultId = (): string =>
   `${Date.now().toString(36)}-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
@@ -192,6 +228,7 @@ const defaultId = (): string =>
 export class ServerSession {
   readonly #connection: ServerConnection;
   readonly #options: ServerSessionOptions;
+  readonly #hooks: ServerSessionHooks | undefined;
   readonly #clock: Clock;
   readonly #codec: Codec;
   #state: SessionState | null = null;
@@ -203,11 +240,16 @@ export class ServerSession {
   /** Requests this server made to the client over this connection. */
   #requests: PendingRequests | null = null;
 
-  constructor(connection: ServerConnection, options: ServerSessionOptions) {
+  /**
+   * `options` is meant to be shared by every connection of a server; `hooks` carries what is
+   * specific to this one, so no per-connection copy of the options is made (it costs memory).
+   */
+  constructor(connection: ServerConnection, options: ServerSessionOptions, hooks?: ServerSessionHooks) {
     this.#connection = connection;
     this.#options = options;
+    this.#hooks = hooks;
     this.#clock = options.clock ?? systemClock;
-    this.#codec = options.codec ?? jsonCodec();
+    this.#codec = options.codec ?? defaultCodec;
     this.#lastHeard = this.#clock.now();
     const deadline = options.handshakeTimeout ?? serverSessionDefaults.handshakeTimeout;
     this.#timer = this.#clock.setTimeout(
@@ -357,7 +399,8 @@ export class ServerSession {
     }
     let user: unknown;
     try {
-      user = await o.authenticate?.({ token: frame.token, versions: frame.versions, codec: frame.codec });
+      const authenticate = this.#hooks?.authenticate ?? o.authenticate;
+      user = await authenticate?.({ token: frame.token, versions: frame.versions, codec: frame.codec });
     } catch (err) {
       this.#refuse(
         ErrorCodes.AUTH_FAILED,
@@ -373,11 +416,7 @@ export class ServerSession {
     let state = frame.resume ? store.get(frame.resume.sessionId) : undefined;
     const resumed = state !== undefined;
     if (state === undefined) {
-      state = new SessionState(
-        (o.newId ?? defaultId)(),
-        { ...serverSessionDefaults.delivery, ...o.delivery },
-        this.#clock,
-      );
+      state = new SessionState((o.newId ?? defaultId)(), deliveryLimits(o), this.#clock);
       store.add(state);
     } else {
       store.keep(state);
@@ -407,7 +446,7 @@ export class ServerSession {
     );
     state.delivery.attach(resumed ? frame.resume!.lastSeq : 0);
     this.#timer = this.#clock.setTimeout(this.#heartbeat, interval);
-    o.onSession?.(state, resumed);
+    (this.#hooks?.onSession ?? o.onSession)?.(state, resumed);
   }
 
   #dispatch(frame: Frame): void {
@@ -439,10 +478,10 @@ export class ServerSession {
         return;
       case 'subscribe':
         validatePattern(frame.topic);
-        state.subscriptions.add(frame.topic);
+        state.subscribe(frame.topic);
         return;
       case 'unsubscribe':
-        state.subscriptions.delete(frame.topic);
+        state.unsubscribe(frame.topic);
         return;
       case 'request':
         void this.#answer(frame, state);
