@@ -1,18 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { connect, type Link, type LinkMessage } from '../../src/browser/index.js';
-
-function waitState(link: Link, state: string): Promise<void> {
-  if (link.state === state) return Promise.resolve();
-  return new Promise((resolve) => {
-    const off = link.on('state', ({ to }) => {
-      if (to === state) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
+import { connect, type LinkMessage } from '../../src/browser/index.js';
+import { waitState } from '../support/wait.js';
 
 describe('the reconnecting link in Chromium', () => {
   it('queues while the server is down and delivers in order after it restarts', async () => {

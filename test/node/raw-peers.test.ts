@@ -9,6 +9,7 @@ import {
   startSocatUdpEcho,
   type PeerHandle,
 } from '../support/peers.js';
+import { waitState } from '../support/wait.js';
 
 const asText = (m: LinkMessage): string => (typeof m === 'string' ? m : new TextDecoder().decode(m));
 
@@ -25,18 +26,6 @@ function collect(link: Link, count: number): { messages: string[]; done: Promise
     });
   });
   return { messages, done };
-}
-
-function waitState(link: Link, state: string): Promise<void> {
-  if (link.state === state) return Promise.resolve();
-  return new Promise((resolve) => {
-    const off = link.on('state', ({ to }) => {
-      if (to === state) {
-        off();
-        resolve();
-      }
-    });
-  });
 }
 
 const fast = { reconnect: { initialDelay: 20, maxDelay: 200 } };
