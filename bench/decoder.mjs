@@ -7,10 +7,7 @@
 //
 // Targets from the benchmark issue: >= 1 GB/s for 1 MiB frames, >= 5 million 64-byte
 // frames per second.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadSource } from './load-source.mjs';
 
 const args = process.argv.slice(2);
 const useDist = args.includes('--dist');
@@ -24,24 +21,7 @@ const SOCKET_CHUNK = 64 * KiB;
 
 async function loadFraming() {
   if (useDist) return import(new URL('../dist/core.js', import.meta.url).href);
-  // Compiled on the fly so the bench never rebuilds dist/ (others use it).
-  const { build } = await import('esbuild');
-  const dir = await mkdtemp(join(tmpdir(), 'sockline-bench-'));
-  const outfile = join(dir, 'framing.mjs');
-  await build({
-    entryPoints: [fileURLToPath(new URL('../src/core/framing/index.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    outfile,
-    logLevel: 'error',
-  });
-  try {
-    return await import(pathToFileURL(outfile).href);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return loadSource('src/core/framing/index.ts');
 }
 
 function concat(parts) {

@@ -8,10 +8,7 @@
 // path of every message), the same for a PUBLISH with a topic, and, for scale, the same
 // message as a JSON text envelope with a base64 payload (what a text protocol pays), and
 // the cost of the result allocation alone.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadSource } from './load-source.mjs';
 
 const args = process.argv.slice(2);
 const runsArg = args.indexOf('--runs');
@@ -20,24 +17,7 @@ const WARMUP = 3;
 const OPS = 1_000_000;
 
 async function loadProtocol() {
-  // Compiled on the fly so the bench never rebuilds dist/ (others use it).
-  const { build } = await import('esbuild');
-  const dir = await mkdtemp(join(tmpdir(), 'sockline-bench-'));
-  const outfile = join(dir, 'protocol.mjs');
-  await build({
-    entryPoints: [fileURLToPath(new URL('../src/core/protocol/frames.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    outfile,
-    logLevel: 'error',
-  });
-  try {
-    return await import(pathToFileURL(outfile).href);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return loadSource('src/core/protocol/frames.ts');
 }
 
 const { encodeFrame, decodeFrame } = await loadProtocol();
