@@ -1,7 +1,7 @@
 import { Emitter } from '../core/emitter.js';
 import { unrefTimer, type Clock } from '../core/clock.js';
 import { encodePayload, jsonCodec } from '../core/protocol/codec.js';
-import { CloseCodes } from '../core/protocol/frames.js';
+import { CloseCodes, FrameFlags, FrameTypes } from '../core/protocol/frames.js';
 import { validateTopic } from '../core/protocol/topics.js';
 import {
   localHub,
@@ -401,7 +401,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
 /** A DATA or PUBLISH frame without a sequence number: a `volatile` message (docs/protocol.md). */
 function isVolatile(frame: Uint8Array): boolean {
   const type = frame[0];
-  return (type === 0x10 || type === 0x11) && (frame[1]! & 0x02) === 0;
+  return (
+    (type === FrameTypes.data || type === FrameTypes.publish) && (frame[1]! & FrameFlags.SEQUENCED) === 0
+  );
 }
 
 export function createServer(options: ServerOptions = {}): SocklineServer {
