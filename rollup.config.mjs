@@ -1,17 +1,27 @@
-// One graph, three entries: `core`, `node` and `browser` as ESM (.js) and CJS (.cjs), one
-// file per module, bundled types (.d.ts / .d.cts) per entry, and the browser entry as an IIFE
-// (`Sockline` global) in which any unresolved import is a build error.
+// One graph: `core`, `node`, `browser` and `redis` as ESM (.js) and CJS (.cjs), one file per
+// module, bundled types (.d.ts / .d.cts) per library entry, the `sockline` command (`cli`), and
+// the browser entry as an IIFE (`Sockline` global) in which any unresolved import is a build error.
 import { builtinModules } from 'node:module';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
 
-const input = {
+const libraries = {
   core: 'src/core/index.ts',
   node: 'src/node/index.ts',
   browser: 'src/browser/index.ts',
+  redis: 'src/node/redis/index.ts',
 };
 
-const external = ['ws', 'isomorphic-ws', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const input = { ...libraries, cli: 'src/node/cli/main.ts' };
+
+const external = [
+  'ws',
+  'isomorphic-ws',
+  'redis',
+  /^@redis\//,
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+];
 
 const transpile = () => esbuild({ target: 'es2022', tsconfig: 'tsconfig.build.json', sourceMap: true });
 
@@ -74,7 +84,7 @@ export default [
       },
     ],
   },
-  ...Object.entries(input).flatMap(([name, file]) =>
+  ...Object.entries(libraries).flatMap(([name, file]) =>
     ['d.ts', 'd.cts'].map((ext) => ({
       input: file,
       external,

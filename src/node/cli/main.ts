@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+/** The `sockline` command. */
+process.stdout.write('sockline\n');
