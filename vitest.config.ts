@@ -18,7 +18,12 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['test/core/**/*.test.ts', 'test/node/**/*.test.ts', 'test/contract/**/*.test.ts'],
+          include: [
+            'test/core/**/*.test.ts',
+            'test/node/**/*.test.ts',
+            'test/contract/**/*.test.ts',
+            'test/reliability/**/*.test.ts',
+          ],
           environment: 'node',
           testTimeout: 20_000,
         },
