@@ -26,6 +26,10 @@ export interface TcpFaults {
   /** Keep every socket open but forward nothing (data and FIN are held back: data is
    *  discarded, a FIN is delivered once the black hole is switched off). */
   blackHole: boolean;
+  /** Keep every socket open and forward nothing, but hold the data (and FINs) back instead
+   *  of discarding it: switched off, everything goes through in order. This is a network
+   *  partition as TCP lives it (its retransmissions fill the gap once the path is back). */
+  stall: boolean;
 }
 
 export type TcpProxyOptions = Partial<TcpFaults>;
@@ -119,6 +123,7 @@ export async function startTcpProxy(
     chunkSize: 0,
     refuse: false,
     blackHole: false,
+    stall: false,
     ...options,
   };
   const pairs = new Set<Pair>();
@@ -276,6 +281,8 @@ export async function startTcpProxy(
     l.pumping = true;
     try {
       while (!pair.dead && l.queue.length > 0) {
+        while (faults.stall && !pair.dead) await sleep(pair, 5);
+        if (pair.dead) return;
         const chunk = l.queue[0]!;
         const wait = chunk.due - Date.now();
         if (wait > 0) await sleep(pair, wait);
@@ -298,6 +305,7 @@ export async function startTcpProxy(
         while (data.length > 0) {
           if (pair.dead) return;
           if (faults.blackHole) break; // discard the rest of this chunk
+          while (faults.stall && !pair.dead) await sleep(pair, 5);
           // Every re-chunked piece goes out in its own event-loop turn, so that a
           // receiver (even one in this process) reads it on its own.
           if (faults.chunkSize > 0) await tick(pair);

@@ -36,6 +36,9 @@ export interface UdpFaults {
 
 export interface UdpProxyOptions extends Partial<UdpFaults> {
   seed: number;
+  /** Sees every datagram as it reaches the proxy, before any fault (a wire tap for tests
+   *  that must read or replay real traffic). */
+  tap?: (direction: UdpDirection, datagram: Buffer) => void;
 }
 
 export interface UdpDirectionStats {
@@ -103,7 +106,7 @@ export async function startUdpProxy(
   target: { host: string; port: number },
   options: UdpProxyOptions,
 ): Promise<UdpProxy> {
-  const { seed, ...initial } = options;
+  const { seed, tap, ...initial } = options;
   const faults: UdpFaults = {
     loss: 0,
     duplicate: 0,
@@ -191,6 +194,7 @@ export async function startUdpProxy(
     if (closed) return;
     const s = stats[dir];
     s.received += 1;
+    tap?.(dir, msg);
     // Always draw the same number of values per datagram, so that one fault's
     // probability never shifts another fault's decisions.
     const r = rng[dir];
