@@ -51,7 +51,7 @@ const forbidNodeAndDom = (extraGlobals) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'docs/api/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'docs/api/', 'docs/reference/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,123 @@
+import { parseArgs } from 'node:util';
+import { usageError } from './exit.js';
+
+/** One option of a command, as `node:util` `parseArgs` takes it, plus its help text. */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** Placeholder shown in the help, e.g. `<port>`. */
+  readonly arg?: string;
+  readonly help: string;
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+/** A `sockline` subcommand: its help and its action (which resolves with the exit code). */
+export interface Command {
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Positional arguments, e.g. `<url> <message>`; a `[name]` is optional. */
+  readonly args: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Further help text: examples, what goes to stdout and stderr. */
+  readonly details?: string;
+  run(positionals: string[], values: Values): Promise<number>;
+}
+
+/** Options every command has. */
+export const commonOptions: Readonly<Record<string, OptionSpec>> = {
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+/** Options of the commands that connect somewhere. */
+export const connectionOptions: Readonly<Record<string, OptionSpec>> = {
+  token: { type: 'string', arg: '<token>', help: 'token sent in the handshake (also $SOCKLINE_TOKEN)' },
+  timeout: {
+    type: 'string',
+    arg: '<ms>',
+    help: 'connect, handshake and request deadline in ms (default 5000)',
+  },
+  ca: { type: 'string', arg: '<file>', help: 'trust this CA certificate (PEM) for tls:// and wss://' },
+  insecure: { type: 'boolean', help: 'do not verify the server certificate (testing only)' },
+  reliable: { type: 'boolean', help: 'udp:// in protocol mode: acks, retransmission, ordering' },
+};
+
+/** Parses `argv` for `command`; throws a usage error (exit code 2) on anything unknown. */
+export function parseCommand(command: Command, argv: string[]): { positionals: string[]; values: Values } {
+  const options = Object.fromEntries(
+    Object.entries({ ...command.options, ...commonOptions }).map(([name, spec]) => [
+      name,
+      spec.short !== undefined ? { type: spec.type, short: spec.short } : { type: spec.type },
+    ]),
+  );
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (err) {
+    throw usageError(`${(err as Error).message} (see: sockline ${command.name} --help)`);
+  }
+  if (parsed.values.help === true) return parsed;
+  const names = command.args.match(/<[^>]+>|\[[^\]]+\]/g) ?? [];
+  const required = names.filter((n) => n.startsWith('<')).length;
+  const variadic = names.some((n) => n.includes('...'));
+  if (parsed.positionals.length < required) {
+    throw usageError(
+      `missing ${names[parsed.positionals.length]} (usage: sockline ${command.name} ${command.args})`,
+    );
+  }
+  if (!variadic && parsed.positionals.length > names.length) {
+    throw usageError(
+      `unexpected argument "${parsed.positionals[names.length]}" (usage: sockline ${command.name} ${command.args})`,
+    );
+  }
+  return parsed;
+}
+
+/** The `--help` text of a command. */
+export function commandHelp(command: Command): string {
+  const all = { ...command.options, ...commonOptions };
+  const rows = Object.entries(all).map(([name, spec]) => {
+    const flag = `${spec.short !== undefined ? `-${spec.short}, ` : '    '}--${name}${spec.arg !== undefined ? ` ${spec.arg}` : ''}`;
+    return [flag, spec.help] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  const lines = [
+    `Usage: sockline ${command.name} ${command.args} [options]`.replace(/\s+\[options\]$/, ' [options]'),
+    '',
+    command.summary,
+    '',
+    'Options:',
+    ...rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`),
+  ];
+  if (command.details !== undefined) lines.push('', command.details.trim());
+  return `${lines.join('\n')}\n`;
+}
+
+/** A non-negative integer flag; a usage error names the flag and the bad value. */
+export function intFlag(values: Values, name: string, fallback: number, min = 0): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min)
+    throw usageError(`--${name} must be an integer >= ${min}, got "${String(raw)}"`);
+  return n;
+}
+
+/** A string flag, or `fallback`. */
+export function stringFlag(values: Values, name: string, fallback?: string): string | undefined {
+  const raw = values[name];
+  return typeof raw === 'string' ? raw : fallback;
+}
+
+/**
+ * Parses a message or parameter given on the command line: JSON when it parses (`42`,
+ * `{"a":1}`, `"quoted"`), the text itself otherwise.
+ */
+export function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

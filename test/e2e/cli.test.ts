@@ -1,0 +1,277 @@
+import * as net from 'node:net';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNodeLineEcho, startNodeUdpEcho, type PeerHandle } from '../support/peers.js';
+import { startWsEcho, type RunningServer } from '../support/servers.js';
+import { testCert } from '../support/tls-cert.js';
+import { runCli, runNode, CLI, startServe, type ServeAddresses } from './cli-support.js';
+
+const version = (
+  JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** A port on which nothing listens: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('the sockline command', () => {
+  it('prints its version and a help for itself and for each command', async () => {
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    const main = await runCli(['--help']);
+    expect(main.code).toBe(0);
+    const commands = ['serve', 'connect', 'send', 'request', 'publish', 'subscribe', 'chat', 'bench'];
+    for (const c of commands) expect(main.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
+    expect(main.stdout).toContain('3 connection refused');
+    const helps = await Promise.all(commands.map((c) => runCli([c, '--help'])));
+    helps.forEach((h, i) => {
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`^Usage: sockline ${commands[i]} `));
+      expect(h.stdout).toContain('--help');
+    });
+  });
+
+  it('reports bad usage on one line with exit code 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [[], /Usage: sockline <command>/],
+      [['frobnicate'], /^sockline frobnicate: unknown command "frobnicate"/],
+      [['send', 'tcp://127.0.0.1:1'], /^sockline send: missing <message>/],
+      [['send', 'tcp://127.0.0.1:1', 'a', 'b'], /^sockline send: unexpected argument "b"/],
+      [['request', 'http://127.0.0.1:1', 'x'], /^sockline request: Unknown URL scheme "http:"/],
+      [['request', 'tcp://127.0.0.1', 'x'], /^sockline request: URL needs a port/],
+      [['request', 'tcp://127.0.0.1:1', 'x', '--nope'], /^sockline request: Unknown option '--nope'/],
+      [['request', 'tcp://127.0.0.1:1', 'x', '--timeout', 'soon'], /--timeout must be an integer/],
+      [['connect', 'tcp://127.0.0.1:1', '--framing', 'lines'], /--framing needs --raw/],
+      [['serve', '--cert', 'x.pem'], /--cert and --key go together/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    cases.forEach(([args, pattern], i) => {
+      const r = results[i]!;
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(pattern);
+      if (args.length > 0) expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    });
+  });
+
+  it('exits 3 when the connection is refused, on TCP and WebSocket', async () => {
+    const port = await closedPort();
+    for (const url of [`tcp://127.0.0.1:${port}`, `ws://127.0.0.1:${port}`]) {
+      const r = await runCli(['request', url, 'time']);
+      expect(r.code, url).toBe(3);
+      expect(r.stderr).toMatch(/^sockline request: connection refused: .*ECONNREFUSED/);
+    }
+  });
+
+  it('exits 5 when a server accepts but never answers', async () => {
+    const silent = net.createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const r = await runCli(['request', `tcp://127.0.0.1:${port}`, 'time', '--timeout', '300']);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toMatch(/^sockline request: ERR_CONNECT_TIMEOUT: .*300 ms/);
+    } finally {
+      silent.close();
+    }
+  });
+
+  describe('against `sockline serve`', () => {
+    let serve: Awaited<ReturnType<typeof startServe>>;
+    let a: ServeAddresses;
+
+    beforeAll(async () => {
+      serve = await startServe();
+      a = serve.addresses;
+    });
+    afterAll(async () => {
+      expect(await serve?.stop()).toBe(0);
+    });
+
+    it('serve prints its URLs on a ready line', () => {
+      expect(a.tcp).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      expect(a.udp).toMatch(/^udp:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      expect(a.ws).toMatch(/^ws:\/\/127\.0\.0\.1:[1-9]\d*\/$/);
+      expect(a.page).toBeUndefined();
+    });
+
+    it('request answers over every transport, and a remote error exits 1 with its code', async () => {
+      const results = await Promise.all([
+        runCli(['request', a.tcp!, 'sum', '[1,2,3]']),
+        runCli(['request', a.ws!, 'echo', '{"a":[1,"x"]}']),
+        runCli(['request', a.udp!, 'echo', 'plain text']),
+        runCli(['request', a.udp!, 'sum', '[40,2]', '--reliable']),
+      ]);
+      expect(results.map((r) => [r.code, r.stdout])).toEqual([
+        [0, '6\n'],
+        [0, '{"a":[1,"x"]}\n'],
+        [0, '"plain text"\n'],
+        [0, '42\n'],
+      ]);
+      const bad = await runCli(['request', a.tcp!, 'nope']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toBe('sockline request: ERR_UNKNOWN_METHOD: no handler for "nope"\n');
+    });
+
+    it('publish reaches a subscriber on another transport; send is acknowledged', async () => {
+      const sub = runNode(CLI, ['subscribe', a.udp!, 'news/#', '--count', '2', '--json', '--reliable']);
+      await sub.waitFor(/^subscribed news\/#$/m, 'stderr');
+      expect((await runCli(['publish', a.ws!, 'news/today', '{"headline":"hello"}'])).code).toBe(0);
+      expect((await runCli(['publish', a.tcp!, 'news/sport', 'goal'])).code).toBe(0);
+      expect(await sub.exited).toBe(0);
+      expect(
+        sub.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as unknown),
+      ).toEqual([
+        { topic: 'news/today', value: { headline: 'hello' } },
+        { topic: 'news/sport', value: 'goal' },
+      ]);
+      expect(await runCli(['send', a.tcp!, '{"hi":1}'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    });
+
+    it('connect sends stdin lines and prints what comes back (the server echoes messages)', async () => {
+      const text = await runCli(['connect', a.tcp!], { input: 'one\ntwo words\n' });
+      expect(text.code).toBe(0);
+      expect(text.stdout).toBe('one\ntwo words\n');
+      expect(text.stderr).toContain('[state] open -> closing');
+      const json = await runCli(['connect', a.ws!, '--json', '-q'], {
+        input: '{"n":1}\nnot json\n[2,"x"]\n',
+      });
+      expect(json.code).toBe(0);
+      expect(json.stdout).toBe('{"n":1}\n[2,"x"]\n');
+      expect(json.stderr).toBe(
+        'sockline: line 2 is not JSON, not sent: ' + json.stderr.split('not sent: ')[1],
+      );
+    });
+
+    it('bench measures a given server and prints numbers', async () => {
+      const r = await runCli(['bench', a.tcp!, '--count', '2000', '--pings', '20', '--json']);
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.stdout) as Record<string, number | string>;
+      expect(result).toMatchObject({ url: a.tcp, pings: 20, messages: 2000, size: 64 });
+      for (const k of ['rttMin', 'rttP50', 'rttP99', 'seconds', 'messagesPerSecond'])
+        expect(result[k], k).toBeGreaterThan(0);
+      expect(result.rttMin).toBeLessThanOrEqual(result.rttP50 as number);
+      expect(result.rttP50).toBeLessThanOrEqual(result.rttP99 as number);
+      expect(r.stderr).toContain(`${a.tcp}  messages: 2000 acknowledged`);
+    });
+  });
+
+  it('bench without a URL starts its own server and measures tcp, ws and udp', async () => {
+    const r = await runCli(['bench', '--count', '500', '--pings', '5']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['tcp', 'ws', 'udp']);
+    for (const l of lines)
+      expect(l).toMatch(/rtt p50 [\d.]+ ms .* [\d,]+ messages\/s \(500 × 64 B, acknowledged\)$/);
+  });
+
+  describe('raw mode against services that are not sockline', () => {
+    let lines: PeerHandle;
+    let udp: PeerHandle;
+    let ws: RunningServer;
+    beforeAll(async () => {
+      [lines, udp, ws] = await Promise.all([startNodeLineEcho(), startNodeUdpEcho(), startWsEcho()]);
+    });
+    afterAll(async () => {
+      await Promise.all([lines?.close(), udp?.close(), ws?.close()]);
+    });
+
+    it('talks lines to a plain TCP line server, datagrams to UDP, messages to WebSocket', async () => {
+      const input = 'PING\nhello there\n';
+      const results = await Promise.all(
+        [lines.url, udp.url, ws.url].map(async (url) => {
+          // Wait for each echo before ending the input: a raw link closes once its input ends.
+          const child = runNode(CLI, ['connect', '--raw', '-q', url]);
+          child.write('PING\n');
+          await child.waitFor(/^PING$/m);
+          child.write('hello there\n');
+          await child.waitFor(/^hello there$/m);
+          child.process.stdin!.end();
+          return { code: await child.exited, stdout: child.stdout };
+        }),
+      );
+      for (const r of results) expect(r).toEqual({ code: 0, stdout: input });
+    });
+
+    it('--json normalises JSON lines and --framing none passes bytes through', async () => {
+      const child = runNode(CLI, ['connect', '--raw', '--json', '-q', lines.url]);
+      child.write('{ "op" : "ping" }\n');
+      await child.waitFor(/^\{"op":"ping"\}$/m);
+      child.process.stdin!.end();
+      expect(await child.exited).toBe(0);
+      const bytes = runNode(CLI, ['connect', '--raw', '--framing', 'none', '-q', lines.url]);
+      bytes.write('a partial line, then the rest\n');
+      await bytes.waitFor(/the rest\n/);
+      bytes.process.stdin!.end();
+      expect(await bytes.exited).toBe(0);
+      expect(bytes.stdout).toBe('a partial line, then the rest\n');
+    });
+  });
+
+  describe('TLS and tokens', () => {
+    let serve: Awaited<ReturnType<typeof startServe>>;
+    let dir: string;
+    let caFile: string;
+
+    beforeAll(async () => {
+      const { cert, key } = testCert();
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockline-cli-'));
+      caFile = path.join(dir, 'cert.pem');
+      fs.writeFileSync(caFile, cert);
+      fs.writeFileSync(path.join(dir, 'key.pem'), key);
+      serve = await startServe([
+        '--cert',
+        caFile,
+        '--key',
+        path.join(dir, 'key.pem'),
+        '--tls',
+        '0',
+        '--token',
+        's3cret',
+      ]);
+    });
+    afterAll(async () => {
+      await serve?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('serves tls:// and wss:// with the certificate and checks the token', async () => {
+      const a = serve.addresses;
+      expect(a.tls).toMatch(/^tls:\/\/127\.0\.0\.1:\d+$/);
+      expect(a.wss).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/$/);
+      expect(a.ws).toBeUndefined();
+      const ok = await Promise.all(
+        [a.tls!, a.wss!, a.tcp!].map((url) =>
+          runCli(['request', url, 'sum', '[1,1]', '--ca', caFile, '--token', 's3cret']),
+        ),
+      );
+      expect(ok.map((r) => r.stdout)).toEqual(['2\n', '2\n', '2\n']);
+      const viaEnv = await runCli(['request', a.tls!, 'sum', '[2,2]', '--insecure'], {
+        env: { SOCKLINE_TOKEN: 's3cret' },
+      });
+      expect(viaEnv.stdout).toBe('4\n');
+    });
+
+    it('exits 4 on an untrusted certificate and 6 on a refused token', async () => {
+      const a = serve.addresses;
+      for (const url of [a.tls!, a.wss!]) {
+        const r = await runCli(['request', url, 'time', '--token', 's3cret']);
+        expect(r.code, url).toBe(4);
+        expect(r.stderr).toMatch(/^sockline request: TLS failure: /);
+      }
+      const wrong = await runCli(['request', a.tcp!, 'time', '--token', 'guess']);
+      expect(wrong.code).toBe(6);
+      expect(wrong.stderr).toMatch(/^sockline request: ERR_AUTH_FAILED: authentication failed/);
+      expect((await runCli(['request', a.tcp!, 'time'])).code).toBe(6);
+    });
+  });
+});
