@@ -166,7 +166,7 @@ describe('protocol frames: hostile and malformed input', () => {
   it('refuses every flag bit a type does not define', () => {
     const defined: Record<FrameType, number> = {
       hello: 0x03,
-      welcome: 0x01,
+      welcome: 0x03,
       refuse: 0x00,
       data: 0x33,
       publish: 0x33,

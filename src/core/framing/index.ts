@@ -3,7 +3,8 @@ import { linesFraming } from './lines.js';
 import { noneFraming } from './none.js';
 import type { Framing, FramingName } from './types.js';
 
-export { lengthFraming } from './length.js';
+export { createLengthDecoder, lengthFraming, LENGTH_PREFIX_SIZE, writeLengthPrefix } from './length.js';
+export type { LengthDecoder } from './length.js';
 export type { LengthFramingOptions } from './length.js';
 export { linesFraming } from './lines.js';
 export type { LinesFramingOptions } from './lines.js';

@@ -39,11 +39,42 @@ export interface LengthFramingOptions {
  */
 export function lengthFraming(options: LengthFramingOptions = {}): Framing {
   const maxFrameSize = resolveMaxFrameSize(options.maxFrameSize, framingDefaults.maxFrameSize, MAX_UINT32);
-  return Object.freeze({
+  const framing = Object.freeze({
     name: 'length' as const,
+    maxFrameSize,
     encode: (payload: Uint8Array): Uint8Array => encodeLengthFrame(payload, maxFrameSize),
     createDecoder: (sink: FrameSink): FrameDecoder => new LengthDecoder(sink, maxFrameSize),
   });
+  builtIn.add(framing);
+  return framing;
+}
+
+/** The framings made by `lengthFraming` (an application's own Framing may reuse the name). */
+const builtIn = new WeakSet<Framing>();
+
+/** Whether `framing` is sockline's own `length` framing: its frames may be written without `encode`. */
+export function isLengthFraming(framing: Framing | null): boolean {
+  return framing !== null && builtIn.has(framing);
+}
+
+/**
+ * A length-prefix decoder whose limit can change between pushes: a server reads a
+ * connection's first frames under a small handshake cap, then under its full `maxFrameSize`
+ * (docs/protocol.md §6.3). `maxFrameSize` is not validated here: it comes from validated options.
+ */
+export function createLengthDecoder(sink: FrameSink, maxFrameSize: number): LengthDecoder {
+  return new LengthDecoder(sink, maxFrameSize);
+}
+
+/** Bytes of the u32 length prefix of `length` framing. */
+export const LENGTH_PREFIX_SIZE = HEADER_SIZE;
+
+/** Writes `size` as the u32 big-endian length prefix at `at` of `out`. */
+export function writeLengthPrefix(out: Uint8Array, at: number, size: number): void {
+  out[at] = size >>> 24;
+  out[at + 1] = size >>> 16;
+  out[at + 2] = size >>> 8;
+  out[at + 3] = size;
 }
 
 function encodeLengthFrame(payload: Uint8Array, maxFrameSize: number): Uint8Array {
@@ -55,10 +86,7 @@ function encodeLengthFrame(payload: Uint8Array, maxFrameSize: number): Uint8Arra
     );
   }
   const frame = new Uint8Array(HEADER_SIZE + size);
-  frame[0] = size >>> 24;
-  frame[1] = size >>> 16;
-  frame[2] = size >>> 8;
-  frame[3] = size;
+  writeLengthPrefix(frame, 0, size);
   frame.set(payload, HEADER_SIZE);
   return frame;
 }
@@ -68,9 +96,9 @@ function encodeLengthFrame(payload: Uint8Array, maxFrameSize: number): Uint8Arra
  * prefix is peeked again until the whole frame is there, which costs 4 byte reads per
  * chunk and keeps every state change before the sink is called.
  */
-class LengthDecoder implements FrameDecoder {
+export class LengthDecoder implements FrameDecoder {
   readonly #sink: FrameSink;
-  readonly #maxFrameSize: number;
+  #maxFrameSize: number;
   readonly #buffer = new ChunkBuffer();
   /** The error that made the decoder unusable, until `reset()`. */
   #failure: { readonly error: unknown } | undefined;
@@ -82,6 +110,18 @@ class LengthDecoder implements FrameDecoder {
 
   get bufferedBytes(): number {
     return this.#buffer.length;
+  }
+
+  /**
+   * The largest payload accepted from now on. Lowering it below the size a held header
+   * already declared refuses that frame on the next `push`.
+   */
+  get maxFrameSize(): number {
+    return this.#maxFrameSize;
+  }
+
+  set maxFrameSize(value: number) {
+    this.#maxFrameSize = value;
   }
 
   push(chunk: Uint8Array): void {

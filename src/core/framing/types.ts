@@ -47,6 +47,8 @@ export interface FrameDecoder {
 /** One way to cut a byte stream into messages; stateless, so one instance serves every connection. */
 export interface Framing {
   readonly name: FramingName;
+  /** The largest payload `encode` accepts and a decoder buffers, when the framing has one. */
+  readonly maxFrameSize?: number;
   /**
    * Encodes one message as one contiguous buffer ready to write. Throws
    * `ERR_FRAME_TOO_LARGE` if the payload is over `maxFrameSize` (the sender refuses what

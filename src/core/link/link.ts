@@ -1,8 +1,10 @@
 import { unrefTimer, type TimerHandle } from '../clock.js';
+import { Coalescer } from '../coalesce.js';
 import { Emitter } from '../emitter.js';
 import { iterate } from '../iterate.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
-import type { FrameDecoder, Framing } from '../framing/types.js';
+import { isLengthFraming } from '../framing/length.js';
+import { framingDefaults, type FrameDecoder, type Framing } from '../framing/types.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
 import { backoffDelay } from './backoff.js';
 import type { DisconnectInfo, ResolvedLinkOptions } from './options.js';
@@ -55,6 +57,12 @@ export interface HandshakeContext {
   send(message: LinkMessage): void;
   /** The peer accepted: the link opens and flushes its outbox. */
   complete(): void;
+  /**
+   * The peer takes several messages joined into one (a message transport): from now on,
+   * the messages written in one tick go as one, made by `join`. Stream transports always
+   * join what is written in one tick (the bytes are the same); datagrams never do.
+   */
+  batch(join: (messages: readonly Uint8Array[], bytes: number) => Uint8Array): void;
   /** The peer refused or misbehaved: ends this attempt; `retry: false` closes the link for good. */
   fail(error: SocklineError, retry: boolean): void;
 }
@@ -104,6 +112,10 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   #state: LinkState = 'connecting';
   #transport: Transport | null = null;
   #decoder: FrameDecoder | null = null;
+  /** Joins what is written in one tick into one transport write; null: every write goes alone. */
+  #coalescer: Coalescer | null = null;
+  /** The current transport is a stream under `length` framing (frames go in with `pushFramed`). */
+  #framed = false;
   /** Identifies the current attempt; callbacks from older transports are ignored. */
   #attemptId = 0;
   /** Consecutive failures since the link last stayed up for `minUptime`. */
@@ -162,7 +174,15 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
 
   /** Bytes waiting: in the transport's buffer plus in the outbox. */
   get bufferedAmount(): number {
-    return (this.#transport?.bufferedAmount ?? 0) + this.#outbox.bytes;
+    return (this.#transport?.bufferedAmount ?? 0) + (this.#coalescer?.bytes ?? 0) + this.#outbox.bytes;
+  }
+
+  /**
+   * The largest frame this link writes or reads on a byte stream: its framing's
+   * `maxFrameSize` (1 MiB by default, also where no stream transport exists).
+   */
+  get maxFrameSize(): number {
+    return this.#config.framing?.maxFrameSize ?? framingDefaults.maxFrameSize;
   }
 
   /** Messages waiting in the outbox for the link to open. */
@@ -184,6 +204,13 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the link is ${this.#state}`);
     }
     if (this.#state === 'open' && this.#outbox.length === 0 && this.#transport !== null) {
+      const coalescer = this.#coalescer;
+      if (this.#framed && coalescer !== null && typeof message !== 'string') {
+        // Length framing on a stream: the prefix and the body go straight into this tick's write.
+        if (message.byteLength > this.maxFrameSize) this.#streamFraming().encode(message); // throws
+        coalescer.pushFramed(message);
+        return 'sent';
+      }
       this.#write(this.#encode(message, this.#transport));
       return 'sent';
     }
@@ -275,6 +302,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       this.#clearTimer('uptime');
       this.#clearTimer('idle');
       this.#setTimer('close', () => this.#finishClose(undefined), this.#config.closeTimeout);
+      this.#coalescer?.flush();
       this.#transport.close(1000, '');
     } else {
       this.#finishClose(undefined);
@@ -361,6 +389,8 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     if (transport === null) return;
     if (this.#paused) transport.pause();
     this.#decoder = transport.kind === 'stream' ? this.#streamFraming().createDecoder(this.#onFrame) : null;
+    this.#coalescer = transport.kind === 'stream' ? this.#coalesce(transport) : null;
+    this.#framed = transport.kind === 'stream' && isLengthFraming(this.#config.framing);
     this.#needDrain = false;
     this.#lastReceived = this.#config.clock.now();
     const handshake = this.#config.handshake;
@@ -373,6 +403,10 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
         },
         complete: () => {
           if (id === this.#attemptId && this.#handshakeReceiver !== null) this.#ready(transport);
+        },
+        batch: (join) => {
+          if (id === this.#attemptId && transport.kind === 'message')
+            this.#coalescer = this.#coalesce(transport, join);
         },
         fail: (error, retry) => {
           if (id !== this.#attemptId) return;
@@ -482,6 +516,8 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     const transport = this.#transport;
     this.#attemptId++;
     this.#transport = null;
+    this.#coalescer?.clear();
+    this.#coalescer = null;
     this.#handshakeReceiver = null;
     this.#clearTimer('connect');
     this.#clearTimer('uptime');
@@ -537,7 +573,25 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   }
 
   #write(wire: Uint8Array | string): void {
+    const coalescer = this.#coalescer;
+    if (coalescer !== null) {
+      if (typeof wire !== 'string') {
+        coalescer.push(wire);
+        return;
+      }
+      coalescer.flush(); // text cannot be joined to bytes: keep the order, send it alone
+    }
     if (this.#transport !== null && !this.#transport.send(wire)) this.#needDrain = true;
+  }
+
+  /** A coalescer whose joined writes go to `transport` while it is the current one. */
+  #coalesce(
+    transport: Transport,
+    join?: (parts: readonly Uint8Array[], bytes: number) => Uint8Array,
+  ): Coalescer {
+    return new Coalescer((chunk) => {
+      if (this.#transport === transport && !transport.send(chunk)) this.#needDrain = true;
+    }, join);
   }
 
   /** Writes the outbox in order. A message the transport cannot carry is dropped as `invalid`. */

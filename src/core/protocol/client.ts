@@ -7,9 +7,10 @@ import type { LinkState } from '../link/state.js';
 import { unrefTimer, type TimerHandle } from '../clock.js';
 import { decodePayload, encodePayload, type Codec } from './codec.js';
 import { Delivery, type OutgoingMessage } from './delivery.js';
+import { BATCH_TYPE, encodeBatch, splitBatch } from './batch.js';
 import { Capabilities, CloseCodes, SUPPORTED_VERSIONS, type Frame } from './frames.js';
 import { decodeFrame } from './frames-decode.js';
-import { encodeFrame } from './frames-encode.js';
+import { assertMessageFits, encodeFrame } from './frames-encode.js';
 import { PendingRequests } from './requests.js';
 import { answerRequest } from './rpc.js';
 import { topicMatches, validatePattern, validateTopic } from './topics.js';
@@ -106,8 +107,10 @@ export class SocklineClient extends Emitter<ClientEvents> {
     });
     this.#link = createLink(this.#handshake);
     const link = this.#link;
+    // Until a WELCOME says what the server takes, a frame is held to this side's own limit.
+    this.#delivery.frameLimit = link.maxFrameSize;
     link.on('state', (change) => this.emit('state', change));
-    link.on('message', this.#onMessage);
+    link.on('message', this.#onBatch);
     link.on('open', this.#onOpen);
     link.on('disconnect', this.#onDisconnect);
     link.on('reconnecting', (info) => this.emit('reconnecting', info));
@@ -201,6 +204,15 @@ export class SocklineClient extends Emitter<ClientEvents> {
       return Promise.reject(err);
     }
     const frame = encodeFrame({ type: 'request', id: opened.id, method, kind, payload });
+    const limit = this.#delivery.frameLimit;
+    if (frame.byteLength > limit) {
+      const error = new SocklineError(
+        ErrorCodes.FRAME_TOO_LARGE,
+        `request "${method}" of ${frame.byteLength} bytes is over maxFrameSize (${limit} bytes)`,
+      );
+      this.#requests.reject(opened.id, error);
+      return opened.promise;
+    }
     if (this.#link.state === 'open') this.#write(frame);
     else this.#unsent.set(opened.id, frame);
     return opened.promise.finally(() => this.#unsent.delete(opened.id));
@@ -284,7 +296,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
         encodeFrame({
           type: 'hello',
           versions: [...SUPPORTED_VERSIONS],
-          capabilities: Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC,
+          capabilities: Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH,
           codec: this.#codec.name,
           ...(token !== undefined ? { token } : {}),
           ...(resume ? { resume } : {}),
@@ -295,8 +307,12 @@ export class SocklineClient extends Emitter<ClientEvents> {
       done = true;
       ctx.fail(new SocklineError(ErrorCodes.AUTH_FAILED, 'the token provider failed', { cause: err }), true);
     });
-    return (message) => {
-      if (done) return;
+    const step = (message: LinkMessage): void => {
+      if (done) {
+        // The rest of a BATCH that carried the WELCOME: the session is open now.
+        if (this.#link.state === 'open') this.#onMessage(message);
+        return;
+      }
       const frame = this.#decode(message, this.#options.maxHandshakeSize);
       if (frame === undefined) {
         done = true;
@@ -312,6 +328,16 @@ export class SocklineClient extends Emitter<ClientEvents> {
           new SocklineError(ErrorCodes.PROTOCOL, `expected WELCOME, got ${frame.type.toUpperCase()}`),
           true,
         );
+    };
+    return (message) => {
+      if (done) return;
+      const bodies = this.#split(message);
+      if (bodies === undefined) {
+        done = true;
+        ctx.fail(new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'), true);
+        return;
+      }
+      for (let i = 0; i < bodies.length; i++) step(bodies[i]!);
     };
   };
 
@@ -334,7 +360,10 @@ export class SocklineClient extends Emitter<ClientEvents> {
       this.#staleSubscriptions.clear();
     }
     this.#link.setIdleTimeout(frame.heartbeatInterval + frame.heartbeatTimeout);
+    // The server refuses a larger frame (and would close the connection): never send one.
+    this.#delivery.frameLimit = Math.min(this.#link.maxFrameSize, frame.maxFrameSize);
     this.#heartbeatInterval = frame.heartbeatInterval;
+    if (frame.batch === true) ctx.batch(encodeBatch);
     ctx.complete();
     for (const pattern of this.#staleSubscriptions)
       this.#write(encodeFrame({ type: 'unsubscribe', topic: pattern }));
@@ -383,6 +412,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the client is ${state}`);
     }
     const { kind, payload } = encodePayload(value, this.#codec);
+    assertMessageFits(topic, payload, this.#delivery.frameLimit);
     if (options?.volatile) {
       if (state !== 'open') {
         this.emit('drop', value, 'volatile');
@@ -413,6 +443,32 @@ export class SocklineClient extends Emitter<ClientEvents> {
       return undefined;
     }
   }
+
+  /** The frame bodies of a transport message (several for a BATCH); undefined if malformed. */
+  #split(message: LinkMessage): readonly LinkMessage[] | undefined {
+    if (typeof message === 'string' || message[0] !== BATCH_TYPE) return [message];
+    try {
+      return splitBatch(message);
+    } catch (err) {
+      if (err instanceof SocklineError) this.emit('error', err);
+      return undefined;
+    }
+  }
+
+  #onBatch = (message: LinkMessage): void => {
+    if (typeof message === 'string' || message[0] !== BATCH_TYPE) {
+      this.#onMessage(message);
+      return;
+    }
+    const bodies = this.#split(message);
+    if (bodies === undefined) {
+      this.#protocolError('malformed batch from the server');
+      return;
+    }
+    // A protocol error in one body reconnects: the rest of the batch belongs to a dead connection.
+    const link = this.#link;
+    for (let i = 0; i < bodies.length && link.state === 'open'; i++) this.#onMessage(bodies[i]!);
+  };
 
   #onMessage = (message: LinkMessage): void => {
     const frame = this.#decode(message);
@@ -502,7 +558,9 @@ export class SocklineClient extends Emitter<ClientEvents> {
   }
 
   async #answer(frame: Extract<Frame, { type: 'request' }>): Promise<void> {
-    this.#write(encodeFrame(await answerRequest(frame, this.#handlers.get(frame.method), this.#codec)));
+    const handler = this.#handlers.get(frame.method);
+    const response = await answerRequest(frame, handler, this.#codec, this.#delivery.frameLimit);
+    this.#write(encodeFrame(response));
   }
 
   #protocolError(message: string, cause?: unknown): void {
@@ -546,13 +604,15 @@ export class SocklineClient extends Emitter<ClientEvents> {
 
   #onDisconnect = (info: DisconnectInfo): void => {
     this.#delivery.detach();
-    // Requests on the wire may or may not have been handled: say so, once.
+    // Requests on the wire may or may not have been handled: say so, once. When the
+    // connection ends because close() was called, that is the reason they get.
+    const closing = this.#link.state === 'closing' || this.#link.state === 'closed';
     const error = new SocklineError(
-      ErrorCodes.CONNECTION_CLOSED,
-      'the connection closed while the request was in flight',
-      {
-        cause: info.error,
-      },
+      closing ? ErrorCodes.CLIENT_CLOSED : ErrorCodes.CONNECTION_CLOSED,
+      closing
+        ? 'the client closed while the request was in flight'
+        : 'the connection closed while the request was in flight',
+      { cause: info.error },
     );
     this.#stopPings(error);
     this.#requests.rejectExcept(this.#unsent, error);

@@ -1,5 +1,13 @@
 import { ErrorCodes, SocklineError } from '../errors.js';
-import type { DataFrame, Frame, HelloFrame, PayloadKind, PublishFrame, ResponseFrame } from './frames.js';
+import type {
+  DataFrame,
+  Frame,
+  HelloFrame,
+  PayloadKind,
+  PublishFrame,
+  ResponseFrame,
+  WelcomeFrame,
+} from './frames.js';
 import { ByteReader } from './varint.js';
 
 /*
@@ -42,6 +50,8 @@ export const FrameFlags = {
   RESUME: 0x02,
   /** welcome: the session was resumed. */
   RESUMED: 0x01,
+  /** welcome: the server takes BATCH messages and may send them. */
+  BATCH: 0x02,
   /** data/publish: an `ack` varint follows the seq. */
   ACK: 0x01,
   /** data/publish: a `seq` varint is present (the message is sequenced and replayed). */
@@ -142,7 +152,7 @@ interface FrameSpec {
 /** Payload kind by its 2-bit code; `undefined` at 3, the reserved code. */
 const KINDS: readonly (PayloadKind | undefined)[] = ['binary', 'text', 'value', undefined];
 
-const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, ERROR, RECONNECT_AFTER, KIND_MASK } = FrameFlags;
+const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, BATCH, ERROR, RECONNECT_AFTER, KIND_MASK } = FrameFlags;
 
 /** The flags of DATA and PUBLISH. */
 const MESSAGE_FLAGS = ACK | SEQUENCED | KIND_MASK;
@@ -231,7 +241,7 @@ function readHello(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
 
 function readWelcome(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
   // Object literal properties are evaluated in source order: the wire order.
-  const frame: Frame = {
+  const frame: WelcomeFrame = {
     type: 'welcome',
     version: r.varint('version'),
     sessionId: r.string('sessionId', limits.maxNameBytes, 'maxNameBytes'),
@@ -243,6 +253,7 @@ function readWelcome(r: ByteReader, flags: number, limits: DecodeLimits): Frame 
     maxInFlight: r.varint('maxInFlight'),
     resumeWindow: r.varint('resumeWindow'),
   };
+  if ((flags & BATCH) !== 0) frame.batch = true;
   r.end();
   return frame;
 }
@@ -324,7 +335,7 @@ function readClose(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
 /** One entry per frame type: the table `decodeFrame` dispatches on. */
 const specList: readonly FrameSpec[] = [
   { name: 'hello', flags: TOKEN | RESUME, read: readHello },
-  { name: 'welcome', flags: RESUMED, read: readWelcome },
+  { name: 'welcome', flags: RESUMED | BATCH, read: readWelcome },
   { name: 'refuse', flags: 0, read: readRefuse },
   {
     name: 'data',

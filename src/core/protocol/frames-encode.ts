@@ -1,8 +1,9 @@
 import { FrameFlags, FrameTypes, KIND_SHIFT, MAX_VERSIONS, PayloadKinds } from './frames-decode.js';
 import type { DataFrame, Frame, HelloFrame, PayloadKind, PublishFrame, ResponseFrame } from './frames.js';
-import { ByteWriter } from './varint.js';
+import { ErrorCodes, SocklineError } from '../errors.js';
+import { ByteWriter, MAX_VARINT_BYTES, varintSize } from './varint.js';
 
-const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, ERROR, RECONNECT_AFTER } = FrameFlags;
+const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, BATCH, ERROR, RECONNECT_AFTER } = FrameFlags;
 
 /** Past this capacity the shared writer is dropped after use, so one huge frame does not pin memory. */
 const SCRATCH_KEEP_MAX = 64 * 1024;
@@ -66,7 +67,7 @@ function writeFields(w: ByteWriter, frame: Frame): Uint8Array | undefined {
       return writeHello(w, frame);
     case 'welcome':
       w.byte(FrameTypes.welcome);
-      w.byte(frame.resumed ? RESUMED : 0);
+      w.byte((frame.resumed ? RESUMED : 0) | (frame.batch === true ? BATCH : 0));
       w.varint(frame.version, 'version');
       w.string(frame.sessionId, 'sessionId');
       w.varint(frame.heartbeatInterval, 'heartbeatInterval');
@@ -187,4 +188,51 @@ function kindBits(kind: PayloadKind): number {
 function payloadOf(payload: Uint8Array): Uint8Array {
   if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
   return payload;
+}
+
+/**
+ * The most bytes a DATA or PUBLISH frame of `payload` (to `topic`) can take, whatever its
+ * sequence and ack numbers: what a sender checks against the receiver's `maxFrameSize`
+ * before it gives the message a sequence number (docs/protocol.md §5).
+ */
+export function messageFrameBound(topic: string | undefined, payload: Uint8Array): number {
+  // type + flags, then seq and ack at their largest.
+  let size = 2 + 2 * MAX_VARINT_BYTES + payload.byteLength;
+  if (topic !== undefined) {
+    const n = utf8Length(topic);
+    size += varintSize(n) + n;
+  }
+  return size;
+}
+
+/**
+ * Throws `ERR_FRAME_TOO_LARGE` when a message's frame could be over `maxFrameSize`: a frame
+ * the receiver would refuse must fail at once, not be queued, sent, refused and resent.
+ */
+export function assertMessageFits(
+  topic: string | undefined,
+  payload: Uint8Array,
+  maxFrameSize: number,
+): void {
+  const bound = messageFrameBound(topic, payload);
+  if (bound <= maxFrameSize) return;
+  throw new SocklineError(
+    ErrorCodes.FRAME_TOO_LARGE,
+    `message of ${payload.byteLength} bytes is too large: its frame takes up to ${bound} bytes, over maxFrameSize (${maxFrameSize} bytes)`,
+  );
+}
+
+/** UTF-8 length of a string (lone surrogates count 3, as their replacement would). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }

@@ -28,6 +28,7 @@ export {
   resolveDecodeLimits,
 } from './frames-decode.js';
 export type { DecodeLimits, FrameType } from './frames-decode.js';
+export { BATCH_TYPE, encodeBatch, splitBatch } from './batch.js';
 
 /** What the payload bytes are: flags bits 4-5 of DATA, PUBLISH, REQUEST and RESPONSE. */
 export type PayloadKind = 'binary' | 'text' | 'value';
@@ -71,6 +72,8 @@ export const Capabilities = {
   PUBSUB: 2,
   /** REQUEST and RESPONSE. */
   RPC: 4,
+  /** BATCH messages on WebSocket: several frame bodies in one message (docs/protocol.md §1.1). */
+  BATCH: 8,
 } as const;
 
 /** 0x01, client to server, first frame of every connection. */
@@ -100,6 +103,11 @@ export interface WelcomeFrame {
   sessionId: string;
   /** True when the session of the HELLO's `resume` continues (flag bit 0). */
   resumed: boolean;
+  /**
+   * The server takes BATCH messages and may send them (flag bit 1). Only set for a client
+   * whose HELLO had the BATCH capability; absent means false.
+   */
+  batch?: boolean;
   /** The server sends PING every this many ms. */
   heartbeatInterval: number;
   /** How long past an expected heartbeat silence is tolerated, in ms. */

@@ -1,0 +1,148 @@
+import { writeLengthPrefix } from './framing/length.js';
+
+/**
+ * Joins the buffers written in one tick into one write. A write is a system call (TCP) or a
+ * WebSocket frame (plus a system call): a hundred small messages sent from one event
+ * handler are cheaper as one buffer of a hundred messages than as a hundred writes.
+ *
+ * `push` keeps the buffer and schedules one flush in a microtask (so everything written
+ * synchronously in the current task goes together); `flush` writes now (before a close,
+ * before a buffer that must not be joined). A buffer of `directBytes` or more is never
+ * copied: what is pending is flushed, then it goes alone, as it is (zero-copy for bulk).
+ */
+export class Coalescer {
+  /** Made on the first `push` and dropped by `flush`: an idle connection holds no array. */
+  #parts: Uint8Array[] | null = null;
+  #bytes = 0;
+  #scheduled = false;
+  /**
+   * `pushFramed`'s buffer for this tick: frames are written into it with their length prefix
+   * (no buffer per frame, no join). A new one each tick: the transport may keep the last.
+   */
+  #tick: Uint8Array | null = null;
+  #tickUsed = 0;
+  /** Bytes the last framed tick held: the first buffer of the next is sized from it. */
+  #tickHint = 256;
+  /** Frames in `#tick`. */
+  #count = 0;
+  readonly #write: (chunk: Uint8Array, count: number) => void;
+  readonly #join: (parts: readonly Uint8Array[], bytes: number) => Uint8Array;
+  readonly #directBytes: number;
+
+  /**
+   * @param write receives each joined buffer and how many pushed buffers it holds
+   * @param join makes one buffer of several (`concat` for a byte stream)
+   */
+  constructor(
+    write: (chunk: Uint8Array, count: number) => void,
+    join: (parts: readonly Uint8Array[], bytes: number) => Uint8Array = concat,
+    directBytes = 16 * 1024,
+  ) {
+    this.#write = write;
+    this.#join = join;
+    this.#directBytes = directBytes;
+  }
+
+  /** Bytes pushed and not yet written. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#tickUsed > 0) this.flush(); // keep the order of both kinds of push
+    if (chunk.byteLength >= this.#directBytes) {
+      this.flush();
+      this.#write(chunk, 1);
+      return;
+    }
+    (this.#parts ??= []).push(chunk);
+    this.#bytes += chunk.byteLength;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      // A closure per tick rather than a bound field per instance: idle connections are many.
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /**
+   * Pushes one frame body with a u32 big-endian length prefix (`length` framing), written
+   * straight into this tick's buffer. The caller has checked the body against its limit.
+   */
+  pushFramed(body: Uint8Array): void {
+    const size = body.byteLength;
+    const need = size + 4;
+    if (need >= this.#directBytes) {
+      const frame = new Uint8Array(need);
+      writeLengthPrefix(frame, 0, size);
+      frame.set(body, 4);
+      this.push(frame);
+      return;
+    }
+    if (this.#parts !== null) this.flush(); // keep the order of both kinds of push
+    let tick = this.#tick;
+    const at = this.#tickUsed;
+    if (tick === null || tick.byteLength - at < need) {
+      const grown = new Uint8Array(Math.max(this.#tickHint, 2 * (at + need)));
+      if (tick !== null) grown.set(tick.subarray(0, at));
+      this.#tick = tick = grown;
+    }
+    writeLengthPrefix(tick, at, size);
+    tick.set(body, at + 4);
+    this.#tickUsed = at + need;
+    this.#bytes += need;
+    this.#count++;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Writes what is pending now. */
+  flush(): void {
+    const tick = this.#tick;
+    if (tick !== null && this.#tickUsed > 0) {
+      const used = this.#tickUsed;
+      const count = this.#count;
+      this.#tick = null;
+      this.#tickUsed = 0;
+      this.#count = 0;
+      this.#bytes = 0;
+      this.#tickHint = Math.min(Math.max(256, used), this.#directBytes * 4);
+      this.#write(new Uint8Array(tick.buffer, tick.byteOffset, used), count);
+      return;
+    }
+    const parts = this.#parts;
+    if (parts === null) return;
+    const n = parts.length;
+    const bytes = this.#bytes;
+    this.#parts = null;
+    this.#bytes = 0;
+    this.#write(n === 1 ? parts[0]! : this.#join(parts, bytes), n);
+  }
+
+  /** Forgets what is pending (the connection is gone). */
+  clear(): void {
+    this.#parts = null;
+    this.#bytes = 0;
+    this.#tick = null;
+    this.#tickUsed = 0;
+    this.#count = 0;
+  }
+}
+
+/** One buffer holding `parts` back to back. */
+export function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    out.set(parts[i]!, at);
+    at += parts[i]!.byteLength;
+  }
+  return out;
+}
