@@ -14,8 +14,7 @@ const browserTransports: TransportResolver = {
     if (scheme === 'ws' || scheme === 'wss') return;
     throw new SocklineError(
       ErrorCodes.UNSUPPORTED_SCHEME,
-      `${scheme}:// is not available in browsers, which cannot open raw TCP or UDP sockets: ` +
-        'connect to the server through its WebSocket listener (ws:// or wss://) instead',
+      `Browsers cannot open ${scheme}:// (no raw sockets): use the server's WebSocket listener, ws:// or wss://`,
     );
   },
   open(url, _scheme, handlers, options) {

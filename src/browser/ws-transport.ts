@@ -40,15 +40,15 @@ export class BrowserWsTransport extends BaseTransport {
   readonly #highWaterMark: number;
   readonly #pollInterval: number;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The first error event; browsers hide its reason on purpose, and the close follows. */
+  #error: SocklineError | undefined;
 
   constructor(url: URL, handlers: TransportHandlers, options: BrowserWsTransportOptions) {
     super(handlers);
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.#highWaterMark = options.highWaterMark;
     this.#pollInterval = options.drainPollInterval ?? 20;
-    if (Ctor === undefined) {
-      throw new TypeError('No WebSocket constructor: pass options.WebSocket (e.g. the `ws` package)');
-    }
+    if (Ctor === undefined) throw new TypeError('No WebSocket: pass options.WebSocket (e.g. from `ws`)');
     let ws: WebSocketLike;
     try {
       ws = new Ctor(url.href, options.protocols);
@@ -60,10 +60,20 @@ export class BrowserWsTransport extends BaseTransport {
     }
     this.#ws = ws;
     ws.binaryType = 'arraybuffer';
-    ws.onopen = this.#onOpen;
-    ws.onmessage = this.#onMessage;
-    ws.onerror = this.#onError;
-    ws.onclose = this.#onClose;
+    ws.onopen = () => this.emitOpen();
+    ws.onmessage = ({ data }) => {
+      if (typeof data === 'string') this.emitData(data);
+      else if (data instanceof ArrayBuffer) this.emitData(new Uint8Array(data));
+      else if (ArrayBuffer.isView(data))
+        this.emitData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    };
+    ws.onerror = () => {
+      this.#error ??= transportError(this.opened ? 'WebSocket error' : 'WebSocket connection failed');
+    };
+    ws.onclose = ({ code, reason }) => {
+      const error = this.#error ?? abnormalClosure(code);
+      this.finish(error ? { code, reason, error } : { code, reason });
+    };
   }
 
   get bufferedAmount(): number {
@@ -87,27 +97,23 @@ export class BrowserWsTransport extends BaseTransport {
   }
 
   close(code = 1000, reason = ''): void {
+    const ws = this.#ws;
     if (this.finished) return;
     // Closing a CONNECTING socket fails the connection and reports an error; the caller
     // asked for the end, so abort the attempt quietly instead.
-    if (!this.opened || this.#ws === null) {
-      this.destroy();
-      return;
-    }
+    if (!this.opened || ws === null) return this.destroy();
     try {
-      this.#ws.close(code, reason);
+      ws.close(code, reason);
     } catch {
-      this.#ws.close();
+      ws.close();
     }
   }
 
   protected detach(): void {
-    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    clearTimeout(this.#drainTimer);
     const ws = this.#ws;
     if (ws === null) return;
-    ws.onopen = null;
-    ws.onmessage = null;
-    ws.onclose = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
     ws.onerror = () => {};
     // 1000 is the only code a script may always send; a CONNECTING socket is closed too.
     if (ws.readyState <= OPEN) ws.close();
@@ -118,34 +124,9 @@ export class BrowserWsTransport extends BaseTransport {
     if (this.finished) return;
     if (this.bufferedAmount > this.#highWaterMark) {
       this.#drainTimer = setTimeout(this.#pollDrain, this.#pollInterval);
-      return;
+    } else {
+      this.emitDrain();
     }
-    this.emitDrain();
-  };
-
-  #onOpen = (): void => {
-    this.emitOpen();
-  };
-
-  #onMessage = (ev: { data: unknown }): void => {
-    const data = ev.data;
-    if (typeof data === 'string') this.emitData(data);
-    else if (data instanceof ArrayBuffer) this.emitData(new Uint8Array(data));
-    else if (ArrayBuffer.isView(data))
-      this.emitData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  };
-
-  #error: SocklineError | undefined;
-
-  #onError = (): void => {
-    // Browsers hide the reason of a WebSocket error on purpose; the close follows.
-    this.#error ??= transportError(this.opened ? 'WebSocket error' : 'WebSocket connection failed');
-  };
-
-  #onClose = (ev: { code: number; reason: string }): void => {
-    const info = { code: ev.code, reason: ev.reason };
-    const error = this.#error ?? abnormalClosure(ev.code);
-    this.finish(error ? { ...info, error } : info);
   };
 }
 
@@ -155,6 +136,6 @@ export class BrowserWsTransport extends BaseTransport {
  * is a failure rather than a close, so both WebSocket transports report it as one.
  */
 export function abnormalClosure(code: number): SocklineError | undefined {
-  if (code !== 1006) return undefined;
-  return new SocklineError(ErrorCodes.TRANSPORT, 'WebSocket closed abnormally (1006): no closing handshake');
+  if (code === 1006) return new SocklineError(ErrorCodes.TRANSPORT, 'WebSocket closed abnormally (1006)');
+  return undefined;
 }

@@ -64,10 +64,10 @@ export function createConnection(
   const protocol = options.protocol ?? 'sockline';
   if (protocol === 'raw') return createLink(target, options, resolver);
   if (protocol !== 'sockline') {
-    throw new RangeError(`Invalid option protocol: ${String(protocol)} (expected 'sockline' or 'raw')`);
+    throw new RangeError(`Invalid option protocol: ${String(protocol)}`);
   }
   if (options.framing !== undefined && options.framing !== 'length') {
-    throw new RangeError("Invalid option framing: the sockline protocol uses 'length' framing on streams");
+    throw new RangeError("Invalid option framing: protocol mode uses 'length'");
   }
   const protocolOptions = resolveProtocolOptions(options);
   return new SocklineClient(
@@ -85,10 +85,7 @@ function targetPicker(
   }
   const list: readonly UrlInput[] = typeof target === 'string' || target instanceof URL ? [target] : target;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new SocklineError(
-      ErrorCodes.INVALID_URL,
-      'connect() needs a URL, a non-empty list of URLs, or a provider',
-    );
+    throw new SocklineError(ErrorCodes.INVALID_URL, 'connect() needs a URL, a list of URLs or a provider');
   }
   for (const u of list) resolver.check(parseUrl(u).scheme);
   return (rotation) => list[rotation % list.length]!;

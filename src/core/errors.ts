@@ -1,3 +1,32 @@
+/** The names of {@link ErrorCodes}; each code is the name with `ERR_` in front. */
+const ERROR_NAMES = [
+  'INVALID_URL',
+  'UNSUPPORTED_SCHEME',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CLIENT_CLOSED',
+  'MAX_RETRIES',
+  'QUEUE_FULL',
+  'MESSAGE_EXPIRED',
+  'FRAME_TOO_LARGE',
+  'TRUNCATED',
+  'DATAGRAM_TOO_LARGE',
+  'IDLE_TIMEOUT',
+  'TRANSPORT',
+  'ABORTED',
+  'PROTOCOL',
+  'BAD_PAYLOAD',
+  'VERSION_UNSUPPORTED',
+  'AUTH_FAILED',
+  'HANDSHAKE_TIMEOUT',
+  'HEARTBEAT_TIMEOUT',
+  'REQUEST_TIMEOUT',
+  'TOO_MANY_REQUESTS',
+  'REMOTE',
+  'UNKNOWN_METHOD',
+  'SESSION_LOST',
+] as const;
+
 /**
  * Error codes used across sockline. Check `err.code`, not `instanceof`: an application
  * may load both the ESM and the CJS copy of the package, and each has its own class.
@@ -30,33 +59,9 @@
  * | `ERR_UNKNOWN_METHOD` | no handler for the requested method |
  * | `ERR_SESSION_LOST` | the session could not be resumed; messages in flight may be missing |
  */
-export const ErrorCodes = {
-  INVALID_URL: 'ERR_INVALID_URL',
-  UNSUPPORTED_SCHEME: 'ERR_UNSUPPORTED_SCHEME',
-  CONNECT_TIMEOUT: 'ERR_CONNECT_TIMEOUT',
-  CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
-  CLIENT_CLOSED: 'ERR_CLIENT_CLOSED',
-  MAX_RETRIES: 'ERR_MAX_RETRIES',
-  QUEUE_FULL: 'ERR_QUEUE_FULL',
-  MESSAGE_EXPIRED: 'ERR_MESSAGE_EXPIRED',
-  FRAME_TOO_LARGE: 'ERR_FRAME_TOO_LARGE',
-  TRUNCATED: 'ERR_TRUNCATED',
-  DATAGRAM_TOO_LARGE: 'ERR_DATAGRAM_TOO_LARGE',
-  IDLE_TIMEOUT: 'ERR_IDLE_TIMEOUT',
-  TRANSPORT: 'ERR_TRANSPORT',
-  ABORTED: 'ERR_ABORTED',
-  PROTOCOL: 'ERR_PROTOCOL',
-  BAD_PAYLOAD: 'ERR_BAD_PAYLOAD',
-  VERSION_UNSUPPORTED: 'ERR_VERSION_UNSUPPORTED',
-  AUTH_FAILED: 'ERR_AUTH_FAILED',
-  HANDSHAKE_TIMEOUT: 'ERR_HANDSHAKE_TIMEOUT',
-  HEARTBEAT_TIMEOUT: 'ERR_HEARTBEAT_TIMEOUT',
-  REQUEST_TIMEOUT: 'ERR_REQUEST_TIMEOUT',
-  TOO_MANY_REQUESTS: 'ERR_TOO_MANY_REQUESTS',
-  REMOTE: 'ERR_REMOTE',
-  UNKNOWN_METHOD: 'ERR_UNKNOWN_METHOD',
-  SESSION_LOST: 'ERR_SESSION_LOST',
-} as const;
+export const ErrorCodes = /* @__PURE__ */ Object.freeze(
+  Object.fromEntries(ERROR_NAMES.map((name) => [name, `ERR_${name}`])),
+) as { readonly [Name in (typeof ERROR_NAMES)[number]]: `ERR_${Name}` };
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

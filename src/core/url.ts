@@ -14,17 +14,14 @@ export function parseUrl(input: string | URL): { url: URL; scheme: Scheme } {
     throw new SocklineError(ErrorCodes.INVALID_URL, `Invalid URL: ${String(input)}`, { cause });
   }
   const scheme = url.protocol.slice(0, -1);
-  if (!SCHEMES.has(scheme)) {
-    throw new SocklineError(
-      ErrorCodes.INVALID_URL,
-      `Unknown URL scheme "${url.protocol}" in ${url.href}: use tcp://, tls://, udp://, ws:// or wss://`,
-    );
-  }
-  if (url.hostname === '') {
-    throw new SocklineError(ErrorCodes.INVALID_URL, `URL has no host: ${url.href}`);
-  }
-  if (url.port === '' && scheme !== 'ws' && scheme !== 'wss') {
-    throw new SocklineError(ErrorCodes.INVALID_URL, `URL needs a port for ${scheme}://: ${url.href}`);
-  }
+  const { href } = url;
+  const problem = !SCHEMES.has(scheme)
+    ? `Unknown URL scheme "${url.protocol}" in ${href}: use tcp, tls, udp, ws or wss`
+    : url.hostname === ''
+      ? `URL has no host: ${href}`
+      : url.port === '' && scheme !== 'ws' && scheme !== 'wss'
+        ? `URL needs a port for ${scheme}://: ${href}`
+        : '';
+  if (problem !== '') throw new SocklineError(ErrorCodes.INVALID_URL, problem);
   return { url, scheme: scheme as Scheme };
 }

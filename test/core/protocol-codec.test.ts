@@ -118,6 +118,12 @@ describe('jsonCodec', () => {
       a: '__proto__',
       b: ['constructor', 'prototype'],
     });
+    // Text that looks like a forbidden key but is inside a value, or a longer key.
+    expect(decodeText('{"a":"\\"constructor\\": 1","\\"prototype":2,"b":"\\u005f_proto__"}')).toEqual({
+      a: '"constructor": 1',
+      '"prototype': 2,
+      b: '__proto__',
+    });
     expect(decodeText('{"__proto":1,"constructors":2,"_prototype_":3}')).toEqual({
       __proto: 1,
       constructors: 2,
@@ -131,27 +137,28 @@ describe('jsonCodec', () => {
     expect(() => codec.encode([{ prototype: {} }])).toThrow(TypeError);
   });
 
-  it('agrees with a parse-then-walk reference on keys written with any escapes', () => {
+  it('agrees with a parse-then-walk reference on keys written with any escapes and whitespace', () => {
     const key = fc.oneof(
-      fc.constantFrom(...FORBIDDEN, 'a', '__proto_', 'constructors', 'proto'),
+      fc.constantFrom(...FORBIDDEN, 'a', '__proto_', 'constructors', 'proto', '"constructor'),
       fc.string(),
     );
-    const escapeAll = fc.boolean();
-    /** Writes one object of the given keys, escaping every key character as \uXXXX when asked. */
+    /** Each character escaped as \uXXXX or not, hex digits in lower or upper case. */
+    const escapes = fc.tuple(fc.array(fc.boolean(), { maxLength: 12 }), fc.boolean());
+    const space = fc.constantFrom('', ' ', '\t', '\n', '\r', ' \r\n\t');
+    /** Values that spell the forbidden names (as data, never keys): refused only as keys. */
+    const value = fc.constantFrom('0', '"constructor"', '"\\"prototype\\":1"', '"\\u0063onstructor"');
+    /** Writes one object of the given entries. */
     const text = fc
-      .tuple(fc.array(fc.tuple(key, escapeAll), { maxLength: 4 }), fc.boolean())
+      .tuple(fc.array(fc.tuple(key, escapes, space, value), { maxLength: 4 }), fc.boolean())
       .map(([entries, nest]) => {
         const body = entries
-          .map(([k, escape], i) => {
-            const written = escape
-              ? '"' +
-                Array.from(
-                  { length: k.length },
-                  (_, j) => `\\u${k.charCodeAt(j).toString(16).padStart(4, '0')}`,
-                ).join('') +
-                '"'
-              : JSON.stringify(k);
-            return `${written} : ${i}`;
+          .map(([k, [mask, upper], ws, v]) => {
+            const chars = Array.from({ length: k.length }, (_, j) => {
+              if (!mask[j % Math.max(1, mask.length)]) return JSON.stringify(k[j]!).slice(1, -1);
+              const hex = k.charCodeAt(j).toString(16).padStart(4, '0');
+              return `\\u${upper ? hex.toUpperCase() : hex}`;
+            });
+            return `"${chars.join('')}"${ws}:${ws}${v}`;
           })
           .join(',');
         return nest ? `[{"x":{${body}}}]` : `{${body}}`;

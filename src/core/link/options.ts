@@ -93,69 +93,72 @@ export const linkDefaults = Object.freeze({
 
 const always = (): boolean => true;
 
-function check(name: string, value: number, ok: boolean): number {
-  if (!ok || Number.isNaN(value)) throw new RangeError(`Invalid option ${name}: ${String(value)}`);
-  return value;
-}
-/** A duration or count: a non-negative number, `Infinity` allowed only where it means "unlimited". */
-function nonNegative(name: string, value: unknown, fallback: number, allowInfinity = false): number {
+/** The smallest number above 0: as a `min`, it makes an option positive. */
+export const POSITIVE = Number.MIN_VALUE;
+/** The largest finite number: as a `max`, it refuses `Infinity` (the default). */
+export const FINITE = Number.MAX_VALUE;
+
+/**
+ * Checks one number option at the public boundary: returns it, or `fallback` when it is
+ * undefined. TypeError for a non-number; RangeError naming the option and the value for NaN
+ * and for a value outside `min`..`max` (`Infinity` passes only with `max: Infinity`, where it
+ * means unlimited).
+ */
+export function numberOption(name: string, value: unknown, fallback: number, min = 0, max = FINITE): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number')
     throw new TypeError(`Invalid option ${name}: expected a number, got ${typeof value}`);
-  return check(name, value, value >= 0 && (allowInfinity || Number.isFinite(value)));
-}
-function positive(name: string, value: unknown, fallback: number, allowInfinity = false): number {
-  const v = nonNegative(name, value, fallback, allowInfinity);
-  return check(name, v, v > 0);
+  if (!(value >= min && value <= max)) throw new RangeError(`Invalid option ${name}: ${value}`);
+  return value;
 }
 
 /** Applies defaults and validates once, at the public boundary. */
 export function resolveLinkOptions(options: LinkOptions = {}): ResolvedLinkOptions {
   const d = linkDefaults;
-  let reconnect: ResolvedLinkOptions['reconnect'] = false;
-  if (options.reconnect !== false) {
-    const r = options.reconnect ?? {};
-    const initialDelay = nonNegative('reconnect.initialDelay', r.initialDelay, d.reconnect.initialDelay);
-    const maxDelay = nonNegative(
-      'reconnect.maxDelay',
-      r.maxDelay,
-      Math.max(d.reconnect.maxDelay, initialDelay),
-    );
-    if (maxDelay < initialDelay) {
-      throw new RangeError(
-        `Invalid option reconnect.maxDelay: ${maxDelay} is below initialDelay ${initialDelay}`,
-      );
-    }
-    const multiplier = nonNegative('reconnect.multiplier', r.multiplier, d.reconnect.multiplier);
-    check('reconnect.multiplier', multiplier, multiplier >= 1);
-    const jitter = nonNegative('reconnect.jitter', r.jitter, d.reconnect.jitter);
-    check('reconnect.jitter', jitter, jitter <= 1);
-    reconnect = Object.freeze({
-      initialDelay,
-      maxDelay,
-      multiplier,
-      jitter,
-      maxRetries: nonNegative('reconnect.maxRetries', r.maxRetries, d.reconnect.maxRetries, true),
-      minUptime: nonNegative('reconnect.minUptime', r.minUptime, d.reconnect.minUptime),
-    });
-  }
+  const { reconnect: dr, outbox: dout } = d;
+  const r = options.reconnect;
   const o = options.outbox ?? {};
-  const overflow = o.overflow ?? d.outbox.overflow;
+  const overflow = o.overflow ?? dout.overflow;
   if (overflow !== 'reject' && overflow !== 'drop-oldest' && overflow !== 'drop-newest') {
     throw new RangeError(`Invalid option outbox.overflow: ${String(overflow)}`);
+  }
+  let reconnect: ResolvedLinkOptions['reconnect'] = false;
+  if (r !== false) {
+    const { initialDelay: i, maxDelay, multiplier, jitter, maxRetries, minUptime } = r ?? {};
+    const initialDelay = numberOption('reconnect.initialDelay', i, dr.initialDelay);
+    reconnect = Object.freeze({
+      initialDelay,
+      // Never below initialDelay, which would make the first delay the longest.
+      maxDelay: numberOption(
+        'reconnect.maxDelay',
+        maxDelay,
+        Math.max(dr.maxDelay, initialDelay),
+        initialDelay,
+      ),
+      multiplier: numberOption('reconnect.multiplier', multiplier, dr.multiplier, 1),
+      jitter: numberOption('reconnect.jitter', jitter, dr.jitter, 0, 1),
+      maxRetries: numberOption('reconnect.maxRetries', maxRetries, dr.maxRetries, 0, Infinity),
+      minUptime: numberOption('reconnect.minUptime', minUptime, dr.minUptime),
+    });
   }
   const idle = options.idleTimeout ?? d.idleTimeout;
   return Object.freeze({
     reconnect,
-    connectTimeout: positive('connectTimeout', options.connectTimeout, d.connectTimeout, true),
-    idleTimeout: idle === false ? false : positive('idleTimeout', idle, 0),
-    closeTimeout: nonNegative('closeTimeout', options.closeTimeout, d.closeTimeout),
-    highWaterMark: nonNegative('highWaterMark', options.highWaterMark, d.highWaterMark),
+    connectTimeout: numberOption(
+      'connectTimeout',
+      options.connectTimeout,
+      d.connectTimeout,
+      POSITIVE,
+      Infinity,
+    ),
+    idleTimeout: idle === false ? false : numberOption('idleTimeout', idle, 0, POSITIVE),
+    closeTimeout: numberOption('closeTimeout', options.closeTimeout, d.closeTimeout),
+    highWaterMark: numberOption('highWaterMark', options.highWaterMark, d.highWaterMark),
     outbox: Object.freeze({
-      maxMessages: nonNegative('outbox.maxMessages', o.maxMessages, d.outbox.maxMessages, true),
-      maxBytes: nonNegative('outbox.maxBytes', o.maxBytes, d.outbox.maxBytes, true),
+      maxMessages: numberOption('outbox.maxMessages', o.maxMessages, dout.maxMessages, 0, Infinity),
+      maxBytes: numberOption('outbox.maxBytes', o.maxBytes, dout.maxBytes, 0, Infinity),
       overflow,
-      ttl: positive('outbox.ttl', o.ttl, d.outbox.ttl, true),
+      ttl: numberOption('outbox.ttl', o.ttl, dout.ttl, POSITIVE, Infinity),
     }),
     shouldReconnect: options.shouldReconnect ?? always,
     signal: options.signal,

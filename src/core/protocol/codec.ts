@@ -39,21 +39,17 @@ export const jsonCodecDefaults = Object.freeze({ maxDepth: 64 });
  */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Text this does not match holds no forbidden key, so it is parsed without the (slower)
+ * reviver. A key spells one either literally, as `"name"` before a colon, or with a `\u`
+ * escape of one of its letters (`_` and `a`-`z`: `\u005f` to `\u007a`; `\u` is the only
+ * escape that can stand for them). A match elsewhere (in a value) only costs the reviver.
+ */
+const MAY_HOLD_FORBIDDEN_KEY = /"(?:__proto__|constructor|prototype)"\s*:|\\u00[5-7]/;
+
 const utf8Encoder = new TextEncoder();
 /** Fatal: invalid UTF-8 is refused, never turned into U+FFFD. ignoreBOM: U+FEFF is data, kept. */
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** The shortest forbidden key, and the longest one with every character escaped as \uXXXX. */
-const MIN_KEY_CHARS = 9;
-const MAX_ESCAPED_KEY_CHARS = 11 * 6;
-
-const QUOTE = 0x22; // "
-const BACKSLASH = 0x5c; // \
-const COLON = 0x3a; // :
-const OPEN_BRACKET = 0x5b; // [
-const CLOSE_BRACKET = 0x5d; // ]
-const OPEN_BRACE = 0x7b; // {
-const CLOSE_BRACE = 0x7d; // }
 
 /**
  * The JSON codec, sockline's default (`name: 'json'`).
@@ -63,8 +59,9 @@ const CLOSE_BRACE = 0x7d; // }
  *   than `maxDepth`, and for a `__proto__`, `constructor` or `prototype` key: the peer's
  *   decoder would refuse them, so the sender learns it at `send()`.
  * - `decode`: fatal UTF-8 decoding, a linear non-recursive scan that refuses nesting
- *   deeper than `maxDepth` and those three keys (however their characters are escaped),
- *   then `JSON.parse`. Every failure is SocklineError `ERR_BAD_PAYLOAD`.
+ *   deeper than `maxDepth` before `JSON.parse` runs, then `JSON.parse` with a reviver that
+ *   refuses those three keys (however their characters are escaped) whenever the text could
+ *   spell one. Every failure is SocklineError `ERR_BAD_PAYLOAD`.
  *
  * Throws RangeError if `maxDepth` is not a positive integer or `Infinity`.
  *
@@ -82,122 +79,81 @@ export function jsonCodec(options: JsonCodecOptions = {}): Codec {
   }
   return Object.freeze({
     name: 'json',
-    encode: (value: unknown): Uint8Array => encodeJson(value, maxDepth),
-    decode: (bytes: Uint8Array): unknown => decodeJson(bytes, maxDepth),
+    encode(value: unknown): Uint8Array {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(value);
+        if (text === undefined) throw new TypeError(`JSON has no representation for ${typeof value}`);
+        // Only checked (a reviver parse when the text could hold a forbidden key), not kept.
+        parseJson(text, maxDepth, false);
+      } catch (error) {
+        // A cycle or a BigInt (TypeError), a stack overflow on a very deep value (RangeError),
+        // or what the peer would refuse.
+        throw new TypeError(`jsonCodec cannot encode the value: ${reason(error)}`, { cause: error });
+      }
+      return utf8Encoder.encode(text);
+    },
+    decode(bytes: Uint8Array): unknown {
+      let text: string;
+      try {
+        text = utf8Decoder.decode(bytes);
+      } catch (error) {
+        throw badPayload('JSON payload is not valid UTF-8', error);
+      }
+      return parseJson(text, maxDepth, true);
+    },
   });
 }
 
-function encodeJson(value: unknown, maxDepth: number): Uint8Array {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    // A cycle or a BigInt (TypeError), or a stack overflow on a very deep value (RangeError).
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new TypeError(`jsonCodec cannot encode the value: ${reason}`, { cause: error });
-  }
-  if (text === undefined) {
-    throw new TypeError(`jsonCodec cannot encode ${describe(value)}: JSON has no representation for it`);
-  }
-  const problem = scanJson(text, maxDepth);
-  if (problem !== undefined) throw new TypeError(`jsonCodec cannot encode the value: ${problem}`);
-  return utf8Encoder.encode(text);
-}
-
-function decodeJson(bytes: Uint8Array, maxDepth: number): unknown {
-  let text: string;
-  try {
-    text = utf8Decoder.decode(bytes);
-  } catch (error) {
-    throw new SocklineError(ErrorCodes.BAD_PAYLOAD, 'JSON payload is not valid UTF-8', { cause: error });
-  }
-  const problem = scanJson(text, maxDepth);
-  if (problem !== undefined)
-    throw new SocklineError(ErrorCodes.BAD_PAYLOAD, `JSON payload refused: ${problem}`);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new SocklineError(ErrorCodes.BAD_PAYLOAD, `JSON payload is not valid JSON: ${reason}`, {
-      cause: error,
-    });
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  return `a ${typeof value}`;
-}
-
 /**
- * One pass over JSON text, in a loop (never recursion): counts `[` and `{` outside strings
- * and stops at the first one past `maxDepth`; checks every object key against
- * {@link FORBIDDEN_KEYS}. Returns what is wrong, or undefined. Malformed JSON is left for
- * `JSON.parse` to refuse: in valid JSON a key is exactly a string followed by optional
- * whitespace and a colon, so the scan and the parser agree on what the keys are.
+ * Refuses (ERR_BAD_PAYLOAD) nesting deeper than `maxDepth` with one loop over the text
+ * (never recursion: a 100,000-deep payload costs a scan up to its 65th bracket), then parses
+ * it when `keep`, or when it could hold a forbidden key, with a reviver that refuses them.
+ * Malformed JSON is left for `JSON.parse` to refuse.
  */
-function scanJson(text: string, maxDepth: number): string | undefined {
-  const n = text.length;
+function parseJson(text: string, maxDepth: number, keep: boolean): unknown {
   let depth = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      const start = i;
-      const end = closingQuote(text, i + 1);
-      if (end === -1) return undefined; // unterminated: JSON.parse refuses it
-      i = end;
-      const length = end - start - 1;
-      // Only a string that could spell a forbidden key is looked at again: 9 to 11
-      // characters, or up to 6 times that when escaped (\u0063 for 'c'). The bound keeps
-      // the scan linear however many strings the text holds.
-      if (length < MIN_KEY_CHARS || length > MAX_ESCAPED_KEY_CHARS) continue;
-      if (!isKey(text, end + 1)) continue;
-      const key = keyOf(text, start, end);
-      if (key !== undefined && FORBIDDEN_KEYS.has(key)) return `the object key "${key}" is not allowed`;
-    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
-      depth++;
-      if (depth > maxDepth) return `nesting deeper than maxDepth (${maxDepth}) at character ${i}`;
-    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
+    if (c === 0x22) {
+      // Skip the string: it ends at the next quote preceded by an even run of backslashes
+      // (`\"` is an escaped quote; `\\"` an escaped backslash, then the end).
+      let slashes: number;
+      do {
+        i = text.indexOf('"', i + 1);
+        slashes = 0;
+        while (text.charCodeAt(i - 1 - slashes) === 0x5c) slashes++;
+      } while (slashes & 1);
+      if (i === -1) break; // unterminated: JSON.parse refuses it
+    } else if (c === 0x5b || c === 0x7b) {
+      // [ or {
+      if (++depth > maxDepth)
+        throw badPayload(`nesting deeper than maxDepth (${maxDepth}) at character ${i}`);
+    } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }
   }
-  return undefined;
-}
-
-/** The index of the quote that ends the string whose content starts at `from`, or -1. */
-function closingQuote(text: string, from: number): number {
-  let at = from;
-  for (;;) {
-    const quote = text.indexOf('"', at);
-    if (quote === -1) return -1;
-    // Escaped when preceded by an odd run of backslashes: `\"` is, `\\"` is not.
-    let slashes = 0;
-    while (text.charCodeAt(quote - 1 - slashes) === BACKSLASH) slashes++;
-    if ((slashes & 1) === 0) return quote;
-    at = quote + 1;
-  }
-}
-
-/** True when the next non-whitespace character at or after `from` is a colon. */
-function isKey(text: string, from: number): boolean {
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    // JSON whitespace is exactly space, tab, LF and CR.
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
-    return c === COLON;
-  }
-  return false;
-}
-
-/** The key text between the quotes at `start` and `end`, escapes resolved; undefined if malformed. */
-function keyOf(text: string, start: number, end: number): string | undefined {
-  const raw = text.slice(start + 1, end);
-  if (raw.indexOf('\\') === -1) return raw;
+  const suspect = MAY_HOLD_FORBIDDEN_KEY.test(text);
+  if (!keep && !suspect) return undefined;
   try {
-    return JSON.parse(text.slice(start, end + 1)) as string;
-  } catch {
-    return undefined; // a bad escape: JSON.parse refuses the whole text later
+    return JSON.parse(text, suspect ? refuseForbiddenKey : undefined);
+  } catch (error) {
+    throw isSocklineError(error) ? error : badPayload(`not valid JSON: ${reason(error)}`, error);
   }
+}
+
+/** A JSON.parse reviver: sees every key, escapes resolved, own `__proto__` included. */
+function refuseForbiddenKey(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) throw badPayload(`the object key "${key}" is not allowed`);
+  return value;
+}
+
+function badPayload(message: string, cause?: unknown): SocklineError {
+  return new SocklineError(ErrorCodes.BAD_PAYLOAD, message, { cause });
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -247,25 +203,17 @@ export function decodePayload(
   payload: Uint8Array,
   codec: Codec,
 ): Uint8Array | string | unknown {
-  switch (kind) {
-    case 'binary':
-      return payload;
-    case 'text':
-      try {
-        return utf8Decoder.decode(payload);
-      } catch (error) {
-        throw new SocklineError(ErrorCodes.BAD_PAYLOAD, 'Text payload is not valid UTF-8', { cause: error });
-      }
-    case 'value':
-      try {
-        return codec.decode(payload);
-      } catch (error) {
-        if (isSocklineError(error, ErrorCodes.BAD_PAYLOAD)) throw error;
-        throw new SocklineError(ErrorCodes.BAD_PAYLOAD, `Codec '${codec.name}' refused the payload`, {
-          cause: error,
-        });
-      }
-    default:
-      throw new TypeError(`kind must be 'binary', 'text' or 'value', got ${String(kind)}`);
+  if (kind === 'binary') return payload;
+  if (kind !== 'text' && kind !== 'value') {
+    throw new TypeError(`kind must be 'binary', 'text' or 'value', got ${String(kind)}`);
+  }
+  try {
+    return kind === 'text' ? utf8Decoder.decode(payload) : codec.decode(payload);
+  } catch (error) {
+    if (isSocklineError(error, ErrorCodes.BAD_PAYLOAD)) throw error;
+    throw badPayload(
+      kind === 'text' ? 'Text payload is not valid UTF-8' : `Codec '${codec.name}' refused the payload`,
+      error,
+    );
   }
 }

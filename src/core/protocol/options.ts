@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { linkDefaults } from '../link/options.js';
+import { POSITIVE, linkDefaults, numberOption } from '../link/options.js';
 import type { OverflowPolicy } from '../link/outbox.js';
 import { jsonCodec, type Codec } from './codec.js';
 import type { DeliveryLimits } from './delivery.js';
@@ -52,14 +52,6 @@ export const protocolDefaults = Object.freeze({
   authRetries: 3,
 });
 
-function positive(name: string, value: number | undefined, fallback: number, allowInfinity = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || (!allowInfinity && !Number.isFinite(value))) {
-    throw new RangeError(`Invalid option ${name}: ${String(value)}`);
-  }
-  return value;
-}
-
 /** Applies defaults and validates once, at the public boundary. */
 export function resolveProtocolOptions(
   options: ProtocolOptions & {
@@ -76,20 +68,42 @@ export function resolveProtocolOptions(
   return Object.freeze({
     token: typeof token === 'function' ? token : () => token,
     codec: options.codec ?? jsonCodec(),
-    requestTimeout: positive('requestTimeout', options.requestTimeout, d.requestTimeout, true),
-    maxInFlight: positive('maxInFlight', options.maxInFlight, d.maxInFlight),
+    requestTimeout: numberOption(
+      'requestTimeout',
+      options.requestTimeout,
+      d.requestTimeout,
+      POSITIVE,
+      Infinity,
+    ),
+    maxInFlight: numberOption('maxInFlight', options.maxInFlight, d.maxInFlight, POSITIVE),
     resume: options.resume ?? true,
-    maxHandshakeSize: positive('maxHandshakeSize', options.maxHandshakeSize, d.maxHandshakeSize),
-    authRetries: positive('authRetries', options.authRetries, d.authRetries),
+    maxHandshakeSize: numberOption(
+      'maxHandshakeSize',
+      options.maxHandshakeSize,
+      d.maxHandshakeSize,
+      POSITIVE,
+    ),
+    authRetries: numberOption('authRetries', options.authRetries, d.authRetries, POSITIVE),
     clock: options.clock ?? systemClock,
     delivery: Object.freeze({
-      maxMessages: positive('outbox.maxMessages', o.maxMessages, linkDefaults.outbox.maxMessages, true),
-      maxBytes: positive('outbox.maxBytes', o.maxBytes, linkDefaults.outbox.maxBytes, true),
+      maxMessages: numberOption(
+        'outbox.maxMessages',
+        o.maxMessages,
+        linkDefaults.outbox.maxMessages,
+        POSITIVE,
+        Infinity,
+      ),
+      maxBytes: numberOption('outbox.maxBytes', o.maxBytes, linkDefaults.outbox.maxBytes, POSITIVE, Infinity),
       overflow: o.overflow ?? linkDefaults.outbox.overflow,
-      ttl: positive('outbox.ttl', o.ttl, linkDefaults.outbox.ttl, true),
-      replayMessages: positive('replay.maxMessages', options.replay?.maxMessages, d.replayMessages),
-      replayBytes: positive('replay.maxBytes', options.replay?.maxBytes, d.replayBytes),
-      ackDelay: positive('ackDelay', options.ackDelay, d.ackDelay),
+      ttl: numberOption('outbox.ttl', o.ttl, linkDefaults.outbox.ttl, POSITIVE, Infinity),
+      replayMessages: numberOption(
+        'replay.maxMessages',
+        options.replay?.maxMessages,
+        d.replayMessages,
+        POSITIVE,
+      ),
+      replayBytes: numberOption('replay.maxBytes', options.replay?.maxBytes, d.replayBytes, POSITIVE),
+      ackDelay: numberOption('ackDelay', options.ackDelay, d.ackDelay, POSITIVE),
     }),
   });
 }

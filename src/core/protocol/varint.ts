@@ -28,13 +28,6 @@ export const MAX_VARINT_BYTES = 8;
 /** The largest value a varint may carry: 2^53 - 1, the largest exact integer of a JS number. */
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER;
 
-/**
- * Strings of at most this many UTF-16 code units encode to at most 126 bytes (3 per code
- * unit; a surrogate pair is 2 units for 4 bytes), so their length prefix is 1 byte and can be
- * back-filled after encoding instead of measured before.
- */
-const ONE_BYTE_PREFIX_MAX_UNITS = 42;
-
 /** Strings up to this many bytes are decoded by hand when ASCII: cheaper than a TextDecoder call. */
 const SHORT_ASCII_MAX = 32;
 
@@ -124,19 +117,27 @@ export class ByteWriter {
     if (typeof value !== 'string') {
       throw new TypeError(`${field} must be a string, got ${typeof value}`);
     }
-    const units = value.length;
-    if (units <= ONE_BYTE_PREFIX_MAX_UNITS) {
-      // Reserve the 1-byte prefix, encode, back-fill it: one pass over the string.
-      this.#ensure(1 + units * 3);
-      const start = this.#length;
-      this.#length = start + 1;
-      this.#utf8(value, field);
-      this.#bytes[start] = this.#length - start - 1;
+    // One pass over the string: reserve the prefix for the most bytes it can take (3 per
+    // UTF-16 unit), encode, then fill the prefix in.
+    const most = value.length * 3;
+    const reserve = varintSize(most);
+    this.#ensure(MAX_VARINT_BYTES + most);
+    const start = this.#length;
+    const from = start + reserve;
+    this.#length = from;
+    this.#utf8(value, field);
+    const size = this.#length - from;
+    if (reserve === 1) {
+      // At most 42 units, at most 126 bytes: the common case (topics, methods, codes).
+      this.#bytes[start] = size;
       return;
     }
-    this.varint(utf8Length(value, field), field);
-    this.#ensure(units * 3);
-    this.#utf8(value, field);
+    // The real length may need fewer prefix bytes than reserved: move the text down to it.
+    this.#length = start;
+    this.varint(size);
+    const at = this.#length;
+    if (at !== from) this.#bytes.copyWithin(at, from, from + size);
+    this.#length = at + size;
   }
 
   /** Appends `bytes`. */
@@ -208,23 +209,6 @@ function codePointAt(value: string, i: number, high: number, field: string): num
     throw new TypeError(`${field} is not well-formed UTF-16: lone surrogate at index ${i}`);
   }
   return 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00);
-}
-
-/** UTF-8 byte length of `value`; throws TypeError on a lone surrogate. */
-function utf8Length(value: string, field: string): number {
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c < 0xd800 || c > 0xdfff) n += 3;
-    else {
-      codePointAt(value, i, c, field);
-      i++;
-      n += 4;
-    }
-  }
-  return n;
 }
 
 /** Appends `value` to `writer` as a varint; RangeError unless an integer in 0..2^53 - 1. */
@@ -335,6 +319,11 @@ export class ByteReader {
     } catch {
       return this.fail(field, 'is not valid UTF-8', start);
     }
+  }
+
+  /** Moves past `n` bytes; the caller checked they are there. */
+  skip(n: number): void {
+    this.#at += n;
   }
 
   /** Everything left, as a view of the input (zero-copy). */
