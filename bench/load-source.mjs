@@ -1,9 +1,15 @@
-// Compiles one TypeScript entry of src/ with esbuild into a temporary module and imports it,
-// so a bench measures the current source without rebuilding dist/.
-import { mkdtemp, rm } from 'node:fs/promises';
+// Compiles one TypeScript entry of src/ with esbuild, so a bench measures the current source
+// without rebuilding dist/.
+//
+//   loadSource(entry)            bundles for any platform into a temporary module and imports it
+//   buildSource(entry, outfile)  bundles for Node (npm packages and node: built-ins stay
+//                                external) into `outfile`, for child processes to import
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const fromRoot = (entry) => fileURLToPath(new URL(`../${entry}`, import.meta.url));
 
 /** `entry` is relative to the repository root, e.g. 'src/core/framing/index.ts'. */
 export async function loadSource(entry) {
@@ -11,7 +17,7 @@ export async function loadSource(entry) {
   const dir = await mkdtemp(join(tmpdir(), 'sockline-bench-'));
   const outfile = join(dir, 'entry.mjs');
   await build({
-    entryPoints: [fileURLToPath(new URL(`../${entry}`, import.meta.url))],
+    entryPoints: [fromRoot(entry)],
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -24,4 +30,24 @@ export async function loadSource(entry) {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Bundles `entry` for Node into `outfile` (ESM). Packages stay external, so `outfile` must lie
+ * inside the repository for `ws` and friends to resolve from node_modules.
+ */
+export async function buildSource(entry, outfile) {
+  const { build } = await import('esbuild');
+  await mkdir(dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [fromRoot(entry)],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    target: 'node20',
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
 }

@@ -11,6 +11,7 @@ export type { WebSocketConstructor, WebSocketLike } from '../browser/ws-transpor
 
 // The server side of the session protocol (runtime-neutral code, exported where servers run).
 export {
+  createSessionState,
   localHub,
   MemorySessionStore,
   ServerSession,
@@ -23,12 +24,20 @@ export type {
   ServerConnection,
   ServerRequestHandler,
   ServerSessionOptions,
+  SessionObserver,
   SessionStore,
+  WriteGate,
 } from '../core/protocol/server-session.js';
 
 // The server: every transport in one process.
-export { createServer, Peer, serverDefaults, SocklineServer } from './server.js';
+export { createServer, memoryAdapter, Peer, serverDefaults, SocklineServer } from './server.js';
 export type {
+  Adapter,
+  AdapterHost,
+  AdapterMetrics,
+  AdapterState,
+  BusEntry,
+  SessionSharing,
   AuthenticateInfo,
   CloseOptions,
   PeerEvents,

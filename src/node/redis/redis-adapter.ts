@@ -1,0 +1,738 @@
+import { createClient, RESP_TYPES, type RedisClientOptions } from 'redis';
+import type { SentFrame } from '../../core/protocol/delivery.js';
+import type { SessionState } from '../../core/protocol/server-session.js';
+import { topicMatches } from '../../core/protocol/topics.js';
+import {
+  adapterCounters,
+  type Adapter,
+  type AdapterHost,
+  type AdapterMetrics,
+  type AdapterState,
+  type BusEntry,
+  type SessionSharing,
+} from '../adapter.js';
+import {
+  compareIds,
+  decodeSent,
+  entryOf,
+  headerOf,
+  maxId,
+  parseHeader,
+  ZERO_ID,
+  type BusHeader,
+} from './bus-codec.js';
+import { CLAIM, SCRIPTS, type Script } from './scripts.js';
+import { SessionRecords, type RecordFields, type RecordsLink } from './session-records.js';
+
+/** Options of {@link redisAdapter}. Every bound is finite. */
+export interface RedisAdapterOptions {
+  /** `redis[s]://[[user][:password]@]host[:port][/db]`. @default 'redis://127.0.0.1:6379' */
+  readonly url?: string;
+  /** More node-redis client options (socket, credentials, database...); `url` wins. */
+  readonly client?: RedisClientOptions;
+  /** Prefix of every key, so several clusters can share one Redis. @default 'sockline' */
+  readonly prefix?: string;
+  /**
+   * Share sessions, so a client resumes on any process. `false`: only topics, rooms and
+   * broadcasts are shared (less Redis traffic; a resume works only on the same process).
+   * @default true
+   */
+  readonly sessions?: boolean;
+  /** Approximate length of the bus stream (`XADD MAXLEN ~`). @default 100000 */
+  readonly maxStreamLength?: number;
+  /** Unacknowledged frames kept in one session's record, at most. @default 10000 */
+  readonly maxSessionFrames?: number;
+  /** Publishes kept to forward while Redis is unreachable, at most (count). @default 10000 */
+  readonly maxForwardMessages?: number;
+  /** ... and bytes. @default 8388608 */
+  readonly maxForwardBytes?: number;
+  /** Session lookups (resumes from another process) in flight, at most. @default 100 */
+  readonly maxLookups?: number;
+  /** Bus entries one resume catches up on, at most. @default 10000 */
+  readonly maxCatchUp?: number;
+  /** Longest delay between two attempts to reach Redis again, in ms. @default 2000 */
+  readonly maxRetryDelay?: number;
+  /** How long `listen()` waits for Redis before starting degraded, in ms. @default 5000 */
+  readonly connectTimeout?: number;
+}
+
+interface Resolved {
+  url: string;
+  prefix: string;
+  sessions: boolean;
+  maxStreamLength: number;
+  maxSessionFrames: number;
+  maxForwardMessages: number;
+  maxForwardBytes: number;
+  maxLookups: number;
+  maxCatchUp: number;
+  maxRetryDelay: number;
+  connectTimeout: number;
+}
+
+/** Defaults of {@link RedisAdapterOptions}. */
+export const redisAdapterDefaults: Readonly<Resolved> = Object.freeze({
+  url: 'redis://127.0.0.1:6379',
+  prefix: 'sockline',
+  sessions: true,
+  maxStreamLength: 100_000,
+  maxSessionFrames: 10_000,
+  maxForwardMessages: 10_000,
+  maxForwardBytes: 8 << 20,
+  maxLookups: 100,
+  maxCatchUp: 10_000,
+  maxRetryDelay: 2_000,
+  connectTimeout: 5_000,
+});
+
+const COUNTS = [
+  'maxStreamLength',
+  'maxSessionFrames',
+  'maxForwardMessages',
+  'maxForwardBytes',
+  'maxLookups',
+  'maxCatchUp',
+  'maxRetryDelay',
+  'connectTimeout',
+] as const;
+
+function resolve(options: RedisAdapterOptions): Resolved {
+  const r: Resolved = { ...redisAdapterDefaults };
+  for (const name of COUNTS) {
+    const v = options[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+      throw new RangeError(`Invalid option ${name}: ${String(v)}`);
+    r[name] = Math.floor(v);
+  }
+  if (options.url !== undefined) {
+    if (typeof options.url !== 'string') throw new TypeError(`Invalid option url: ${String(options.url)}`);
+    r.url = options.url;
+  }
+  if (options.prefix !== undefined) {
+    if (typeof options.prefix !== 'string' || options.prefix === '')
+      throw new TypeError(`Invalid option prefix: ${String(options.prefix)}`);
+    r.prefix = options.prefix;
+  }
+  if (options.sessions !== undefined) r.sessions = options.sessions !== false;
+  return r;
+}
+
+/** The slice of a node-redis client this adapter uses (replies with bulk strings as Buffers). */
+interface Connection {
+  readonly isReady: boolean;
+  sendCommand(args: ReadonlyArray<string | Buffer>): Promise<unknown>;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+interface Queued {
+  readonly header: string;
+  readonly payload: Uint8Array;
+  /** The client PUBLISH that caused it: forwarded through the dedup script. */
+  readonly origin: { readonly state: SessionState; readonly seq: number } | undefined;
+}
+
+interface Seen {
+  readonly id: string;
+  readonly entry: BusEntry;
+}
+
+/** Live entries read while a resume reads the bus history (bounded). */
+interface CatchUp {
+  readonly seen: Seen[];
+  overflow: boolean;
+}
+
+const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+const EMPTY = new Uint8Array(0);
+/** Entries per XREAD / XRANGE. */
+const PAGE = 1_000;
+/** How long one XREAD blocks, in ms. */
+const BLOCK = 1_000;
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((r) => {
+    setTimeout(r, ms).unref();
+  });
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function text(value: unknown): string {
+  return Buffer.isBuffer(value) ? value.toString() : String(value);
+}
+
+/** XREAD's reply: a map (RESP3) or an array (RESP2) of one stream's entries. */
+function entriesOf(reply: unknown): Array<[unknown, unknown[]]> {
+  if (reply === null || reply === undefined) return [];
+  if (Array.isArray(reply))
+    return ((reply[0] as unknown[] | undefined)?.[1] ?? []) as Array<[unknown, unknown[]]>;
+  if (reply instanceof Map) return ([...reply.values()][0] ?? []) as Array<[unknown, unknown[]]>;
+  return (Object.values(reply as object)[0] ?? []) as Array<[unknown, unknown[]]>;
+}
+
+function field(fields: unknown[], name: string): unknown {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (text(fields[i]) === name) return fields[i + 1];
+  return undefined;
+}
+
+function parseMap(json: string | undefined): Map<string, string> {
+  if (json === undefined) return new Map();
+  try {
+    const o = JSON.parse(json) as Record<string, unknown>;
+    return new Map(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Several server processes as one, through Redis: one stream is the bus every process
+ * reads (one order for all publishes, and a history to catch up from), and each session
+ * has a record (hash + list of unacknowledged frames, with a TTL) any process can resume
+ * it from. See docs/scaling.md.
+ */
+class RedisAdapter implements Adapter {
+  readonly name = 'redis';
+  readonly #o: Resolved;
+  readonly #clientOptions: RedisClientOptions | undefined;
+  readonly #counters = adapterCounters();
+  readonly #forward: Queued[] = [];
+  readonly #catchups = new Set<CatchUp>();
+  readonly #stream: string;
+  #forwardBytes = 0;
+  #host: AdapterHost | undefined;
+  #cmd: Connection | undefined;
+  #reader: Connection | undefined;
+  #records: SessionRecords | undefined;
+  #state: AdapterState = 'ok';
+  /** The last bus entry handled here; undefined until known. */
+  #position: string | undefined;
+  #lookups = 0;
+  /** Resumes waiting for the reader to reach a bus position. */
+  readonly #waiters = new Set<{ readonly id: string; readonly done: (reached: boolean) => void }>();
+  #recovering = false;
+  #probe: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly sessions: SessionSharing | undefined;
+
+  constructor(options: RedisAdapterOptions) {
+    this.#o = resolve(options);
+    this.#clientOptions = options.client;
+    this.#stream = `${this.#o.prefix}:bus`;
+    this.sessions = this.#o.sessions ? this.#sharing() : undefined;
+  }
+
+  async open(host: AdapterHost): Promise<void> {
+    if (this.#host !== undefined) throw new Error('this adapter is already in use by a server');
+    this.#host = host;
+    const o = this.#o;
+    const client = createClient({
+      ...this.#clientOptions,
+      url: o.url,
+      // Fail fast while Redis is away: this adapter keeps its own bounded queue instead.
+      disableOfflineQueue: true,
+      socket: {
+        ...this.#clientOptions?.socket,
+        connectTimeout: o.connectTimeout,
+        reconnectStrategy: (retries: number) =>
+          Math.min(25 * 2 ** Math.min(retries, 10), o.maxRetryDelay) * (0.5 + Math.random() / 2),
+      },
+    } as RedisClientOptions);
+    const cmd = client.withTypeMapping(BUFFERS) as unknown as Connection;
+    const reader = client.duplicate().withTypeMapping(BUFFERS) as unknown as Connection;
+    this.#cmd = cmd;
+    this.#reader = reader;
+    // Without an 'error' listener node-redis would throw from its emitter.
+    cmd.on('error', (err) => this.#failed(err));
+    reader.on('error', (err) => this.#failed(err));
+    if (this.sessions !== undefined)
+      this.#records = new SessionRecords(this.#link(), {
+        resumeWindow: host.resumeWindow,
+        maxFrames: o.maxSessionFrames,
+      });
+    const connected = Promise.all([cmd.connect(), reader.connect()]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis not reachable within ${o.connectTimeout} ms`)),
+        o.connectTimeout,
+      );
+    });
+    try {
+      await Promise.race([connected, timeout]);
+      await this.#loadScripts();
+      await this.#syncPosition();
+    } catch (err) {
+      // Keep serving: node-redis goes on trying, and the probe brings the adapter back.
+      connected.catch(() => {});
+      this.#failed(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    void this.#read();
+  }
+
+  publish(entry: BusEntry, origin?: { readonly state: SessionState; readonly seq: number }): void {
+    const host = this.#host;
+    if (host === undefined || this.#closed) return;
+    const volatile = entry.type === 'broadcast' && entry.volatile;
+    const payload = entry.payload;
+    if (this.#state === 'ok') {
+      this.#counters.published++;
+      const records = this.#records;
+      if (origin !== undefined && records !== undefined) {
+        const header = JSON.stringify(headerOf(entry, host.id, false));
+        void records.inbound(origin.state, origin.seq, header, payload).then((stored) => {
+          // Unknown outcome (Redis failed mid-call): forwarded later through the same
+          // dedup script, so it lands once either way.
+          if (!stored) this.#queue({ header, payload, origin });
+          origin.state.delivery.confirm(origin.seq);
+        });
+        return;
+      }
+      const header = JSON.stringify(headerOf(entry, host.id, false));
+      this.#xadd(header, payload).catch((err: unknown) => {
+        this.#failed(err);
+        if (!volatile) this.#queue({ header, payload, origin: undefined });
+      });
+      return;
+    }
+    // Degraded: this process's clients get it now; the others once Redis is back.
+    host.deliver(entry, undefined);
+    if (!volatile) this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin });
+    if (origin !== undefined) {
+      this.#records?.markDirty(origin.state);
+      origin.state.delivery.confirm(origin.seq);
+    }
+  }
+
+  metrics(): AdapterMetrics {
+    return { name: this.name, state: this.#state, ...this.#counters, queued: this.#forward.length };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#probe);
+    this.#probe = undefined;
+    if (this.#state === 'ok') await this.#records?.close();
+    else await this.#records?.close().catch(() => {});
+    this.#closed = true;
+    for (const w of this.#waiters) w.done(false);
+    this.#counters.dropped += this.#forward.length;
+    this.#forward.length = 0;
+    this.#forwardBytes = 0;
+    const cmd = this.#cmd;
+    if (cmd?.isReady) await cmd.close().catch(() => cmd.destroy());
+    else if (cmd !== undefined) safely(() => cmd.destroy());
+    const reader = this.#reader;
+    if (reader !== undefined) safely(() => reader.destroy());
+  }
+
+  // --- health ---------------------------------------------------------------------------
+
+  #failed(error: unknown): void {
+    if (this.#closed || this.#state === 'degraded') return;
+    this.#state = 'degraded';
+    this.#counters.outages++;
+    this.#records?.releaseAll();
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.#host?.health('degraded', err);
+    this.#probe ??= setInterval(() => void this.#recover(), 100);
+    this.#probe.unref();
+  }
+
+  /** Redis answers again: forward what was published meanwhile, rewrite records, go live. */
+  async #recover(): Promise<void> {
+    const cmd = this.#cmd;
+    if (this.#recovering || this.#closed || this.#state === 'ok' || cmd === undefined || !cmd.isReady) return;
+    this.#recovering = true;
+    try {
+      await this.#loadScripts();
+      if (this.#position === undefined) await this.#syncPosition();
+      while (this.#forward.length > 0) {
+        const batch = this.#forward.slice(0, 256);
+        await Promise.all(batch.map((q) => this.#send(q)));
+        this.#forward.splice(0, batch.length);
+        for (const q of batch) this.#forwardBytes -= q.payload.byteLength + q.header.length;
+        this.#counters.forwarded += batch.length;
+        this.#counters.published += batch.length;
+      }
+      if (this.#closed) return;
+      // Synchronously from here: every rewrite is sent before any later write.
+      this.#state = 'ok';
+      clearInterval(this.#probe);
+      this.#probe = undefined;
+      this.#records?.resync();
+      this.#host?.health('ok');
+    } catch {
+      // Still away; the probe tries again.
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  #queue(q: Queued): void {
+    this.#forward.push(q);
+    this.#forwardBytes += q.payload.byteLength + q.header.length;
+    while (
+      this.#forward.length > this.#o.maxForwardMessages ||
+      (this.#forwardBytes > this.#o.maxForwardBytes && this.#forward.length > 0)
+    ) {
+      const dropped = this.#forward.shift()!;
+      this.#forwardBytes -= dropped.payload.byteLength + dropped.header.length;
+      this.#counters.dropped++;
+    }
+  }
+
+  #send(q: Queued): Promise<unknown> {
+    if (q.origin !== undefined && this.#records !== undefined)
+      return this.#records.inbound(q.origin.state, q.origin.seq, q.header, q.payload).then((stored) => {
+        if (!stored) throw new Error('Redis failed while forwarding');
+      });
+    return this.#xadd(q.header, q.payload);
+  }
+
+  // --- the bus ----------------------------------------------------------------------------
+
+  #xadd(header: string, payload: Uint8Array): Promise<unknown> {
+    const cmd = this.#cmd;
+    if (cmd === undefined) return Promise.reject(new Error('the adapter is not open'));
+    return cmd.sendCommand([
+      'XADD',
+      this.#stream,
+      'MAXLEN',
+      '~',
+      String(this.#o.maxStreamLength),
+      '*',
+      'h',
+      header,
+      'd',
+      asBuffer(payload),
+    ]);
+  }
+
+  /** Starts reading at the bus's current end (history is for resumes, not for a new process). */
+  async #syncPosition(): Promise<void> {
+    const last = (await this.#cmd!.sendCommand(['XREVRANGE', this.#stream, '+', '-', 'COUNT', '1'])) as Array<
+      [unknown, unknown]
+    > | null;
+    this.#position = last?.[0] !== undefined ? text(last[0][0]) : ZERO_ID;
+  }
+
+  /** The bus position for new sessions and subscriptions (an estimate until it is known). */
+  #where(): string {
+    return this.#position ?? `${Date.now()}-0`;
+  }
+
+  async #read(): Promise<void> {
+    const reader = this.#reader!;
+    while (!this.#closed) {
+      if (!reader.isReady || this.#position === undefined) {
+        await sleep(50);
+        continue;
+      }
+      let reply: unknown;
+      try {
+        reply = await reader.sendCommand([
+          'XREAD',
+          'COUNT',
+          String(PAGE),
+          'BLOCK',
+          String(BLOCK),
+          'STREAMS',
+          this.#stream,
+          this.#position,
+        ]);
+      } catch (err) {
+        if (this.#closed) return;
+        this.#failed(err);
+        await sleep(50);
+        continue;
+      }
+      if (this.#closed) return;
+      this.#dispatch(entriesOf(reply));
+    }
+  }
+
+  #dispatch(entries: Array<[unknown, unknown[]]>): void {
+    for (const [rawId, fields] of entries) {
+      const id = text(rawId);
+      this.#counters.received++;
+      try {
+        this.#handle(id, fields);
+      } catch (err) {
+        // One bad delivery must not stop the reader (nor be read again): report it, go on.
+        this.#host!.error(err instanceof Error ? err : new Error(String(err)));
+      }
+      this.#position = id;
+    }
+    for (const w of this.#waiters) if (compareIds(this.#position ?? ZERO_ID, w.id) >= 0) w.done(true);
+  }
+
+  #handle(id: string, fields: unknown[]): void {
+    const host = this.#host!;
+    const h = parseHeader(text(field(fields, 'h') ?? ''));
+    if (h === undefined) return;
+    if (h.t === 'm') {
+      if (h.o !== host.id) this.#moved(h.s!);
+      return;
+    }
+    const raw = field(fields, 'd');
+    // A copy: the reply buffer is a view of a socket chunk, and payloads are kept.
+    const payload = raw instanceof Uint8Array ? new Uint8Array(raw) : EMPTY;
+    const entry = entryOf(h, payload)!;
+    for (const c of this.#catchups) {
+      if (c.seen.length < this.#o.maxCatchUp) c.seen.push({ id, entry });
+      else c.overflow = true;
+    }
+    // Published here while Redis was away: delivered here then.
+    if (!(h.l === 1 && h.o === host.id)) host.deliver(entry, id);
+  }
+
+  /**
+   * Resolves once the reader has handled the bus up to `id` (false after `timeout` ms or on
+   * close): from then on, live delivery carries on exactly where a catch-up read ends.
+   */
+  #reach(id: string, timeout: number): Promise<boolean> {
+    if (compareIds(this.#position ?? ZERO_ID, id) >= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = {
+        id,
+        done: (reached: boolean) => {
+          clearTimeout(timer);
+          this.#waiters.delete(w);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => w.done(false), timeout);
+      this.#waiters.add(w);
+    });
+  }
+
+  #moved(id: string): void {
+    this.#records?.forget(id);
+    this.#host?.moved(id);
+  }
+
+  // --- sessions ---------------------------------------------------------------------------
+
+  #link(): RecordsLink {
+    return {
+      me: this.#host!.id,
+      healthy: () => this.#state === 'ok' && !this.#closed,
+      prefix: this.#o.prefix,
+      maxStreamLength: this.#o.maxStreamLength,
+      position: () => this.#where(),
+      run: (script, keys, args) => this.#run(script, keys, args),
+      failed: (err) => this.#failed(err),
+    };
+  }
+
+  #run(script: Script, keys: readonly string[], args: ReadonlyArray<string | Buffer>): Promise<unknown> {
+    const cmd = this.#cmd;
+    if (cmd === undefined) return Promise.reject(new Error('the adapter is not open'));
+    // No EVAL fallback on NOSCRIPT: a retry would run after commands sent later (and the
+    // dedup script would then drop the earlier seq). A failure makes the adapter degraded;
+    // recovery loads the scripts again before anything else.
+    return cmd.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]);
+  }
+
+  /** Loads every script (at start, and after an outage: a restarted Redis has none). */
+  async #loadScripts(): Promise<void> {
+    await Promise.all(SCRIPTS.map((s) => this.#cmd!.sendCommand(['SCRIPT', 'LOAD', s.source])));
+  }
+
+  #sharing(): SessionSharing {
+    const records = (): SessionRecords | undefined => this.#records;
+    return {
+      durable: true,
+      created: (s) => records()?.created(s),
+      attached: (s) => records()?.attached(s),
+      detached: (s) => records()?.detached(s),
+      subscribed: (s, p) => records()?.subscribed(s, p),
+      unsubscribed: (s, p) => records()?.unsubscribed(s, p),
+      sent: (s, seq, frame, message) => records()?.sent(s, seq, frame, message),
+      acknowledged: (s, seq) => records()?.acknowledged(s, seq),
+      received: (s, seq) => this.#received(s, seq),
+      joined: (s, room) => records()?.joined(s, room),
+      left: (s, room) => records()?.left(s, room),
+      ended: (s) => records()?.ended(s),
+      lookup: (id, lastSeq) => this.#lookup(id, lastSeq),
+    };
+  }
+
+  /** A sequenced DATA message was handled: acknowledged once its seq is in the record. */
+  #received(state: SessionState, seq: number): void {
+    const records = this.#records;
+    if (records === undefined || this.#state !== 'ok') {
+      records?.markDirty(state);
+      state.delivery.confirm(seq);
+      return;
+    }
+    void records.inbound(state, seq).then((stored) => {
+      if (!stored) records.markDirty(state);
+      state.delivery.confirm(seq);
+    });
+  }
+
+  #lookup(id: string, lastSeq: number): Promise<SessionState | undefined> | null {
+    // While Redis is away no record can be read: the client gets a new session (sessionlost).
+    if (this.#records === undefined || this.#state !== 'ok' || this.#closed)
+      return Promise.resolve(undefined);
+    if (this.#lookups >= this.#o.maxLookups) {
+      this.#counters.lookupsRefused++;
+      return null;
+    }
+    this.#lookups++;
+    return this.#adopt(id, lastSeq).finally(() => void this.#lookups--);
+  }
+
+  /**
+   * Takes a session over: claims its record, rebuilds its delivery state (the frames the
+   * client may not have, numbered as before), then queues what the bus carried for it
+   * since — read from the stream, then the live entries that arrived meanwhile.
+   */
+  async #adopt(id: string, lastSeq: number): Promise<SessionState | undefined> {
+    const host = this.#host!;
+    const records = this.#records!;
+    const catchUp: CatchUp = { seen: [], overflow: false };
+    this.#catchups.add(catchUp);
+    try {
+      const reply = (await this.#run(CLAIM, [records.hashKey(id), records.listKey(id)], [host.id])) as
+        [unknown[], unknown[]] | null;
+      if (reply === null || !Array.isArray(reply)) return undefined;
+      const [flat, elements] = reply;
+      const record = new Map<string, string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) record.set(text(flat[i]), text(flat[i + 1]));
+      const frames: SentFrame[] = [];
+      for (const e of elements) {
+        const f = e instanceof Uint8Array ? decodeSent(e) : undefined;
+        if (f === undefined) continue;
+        frames.push({
+          seq: f.seq,
+          frame: f.frame,
+          message: {
+            topic: undefined,
+            kind: 'binary',
+            payload: EMPTY,
+            original: undefined,
+            source: f.source,
+          },
+        });
+      }
+      // The process that had it lets go of it.
+      this.#xadd(JSON.stringify({ t: 'm', o: host.id, s: id } satisfies BusHeader), EMPTY).catch(() => {});
+      const fields: RecordFields = {
+        born: record.get('born') ?? ZERO_ID,
+        pos: record.get('pos') ?? '',
+        subs: parseMap(record.get('subs')),
+        rooms: parseMap(record.get('rooms')),
+      };
+      let start = maxId(fields.born, fields.pos === '' ? ZERO_ID : fields.pos);
+      for (const f of frames) if (f.message.source !== undefined) start = maxId(start, f.message.source);
+      const history = await this.#history(start);
+      // The reader may lag behind what the history read: entries up to its end must not
+      // also reach the session live. Wait until the reader is past it (entries it handles
+      // meanwhile land in catchUp.seen).
+      if (!(await this.#reach(history.last, this.#o.connectTimeout))) return undefined;
+
+      const state = host.createState(id);
+      const last = frames.length > 0 ? frames[frames.length - 1]!.seq : 0;
+      state.delivery.restore({
+        nextSeq: Math.max(Number(record.get('ack') ?? 0), last, lastSeq) + 1,
+        received: Number(record.get('in') ?? 0),
+        replay: frames,
+      });
+      for (const pattern of fields.subs.keys()) state.subscribe(pattern);
+      for (const s of history.seen) if (this.#wanted(fields, s)) host.enqueue(state, s.entry, s.id);
+      for (const s of catchUp.seen)
+        if (compareIds(s.id, history.last) > 0 && this.#wanted(fields, s)) host.enqueue(state, s.entry, s.id);
+      if (history.gap || catchUp.overflow) this.#counters.gaps++;
+      records.adopted(state, fields, frames);
+      host.adopt(state, [...fields.rooms.keys()]);
+      this.#counters.adopted++;
+      return state;
+    } finally {
+      this.#catchups.delete(catchUp);
+    }
+  }
+
+  /** The bus after `start`, at most `maxCatchUp` entries; `gap` if some may be missing. */
+  async #history(start: string): Promise<{ seen: Seen[]; last: string; gap: boolean }> {
+    const seen: Seen[] = [];
+    let last = start;
+    const first = (await this.#cmd!.sendCommand(['XRANGE', this.#stream, '-', '+', 'COUNT', '1'])) as Array<
+      [unknown, unknown[]]
+    >;
+    let gap = start !== ZERO_ID && first.length > 0 && compareIds(text(first[0]![0]), start) > 0;
+    for (;;) {
+      const page = (await this.#cmd!.sendCommand([
+        'XRANGE',
+        this.#stream,
+        `(${last}`,
+        '+',
+        'COUNT',
+        String(PAGE),
+      ])) as Array<[unknown, unknown[]]>;
+      for (const [rawId, f] of page) {
+        const id = text(rawId);
+        last = id;
+        const h = parseHeader(text(field(f, 'h') ?? ''));
+        if (h === undefined || h.t === 'm') continue;
+        const raw = field(f, 'd');
+        seen.push({ id, entry: entryOf(h, raw instanceof Uint8Array ? new Uint8Array(raw) : EMPTY)! });
+      }
+      if (page.length < PAGE) break;
+      if (seen.length >= this.#o.maxCatchUp) {
+        gap = true;
+        break;
+      }
+    }
+    return { seen, last, gap };
+  }
+
+  /** Whether a bus entry was meant for a session, judged by its record. */
+  #wanted(fields: RecordFields, s: Seen): boolean {
+    const e = s.entry;
+    if (e.type === 'publish') {
+      for (const [pattern, since] of fields.subs)
+        if (compareIds(s.id, since) > 0 && topicMatches(pattern, e.topic)) return true;
+      return false;
+    }
+    if (e.volatile) return false;
+    if (e.room === undefined) return compareIds(s.id, fields.born) > 0;
+    const since = fields.rooms.get(e.room);
+    return since !== undefined && compareIds(s.id, since) > 0;
+  }
+}
+
+function safely(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // Already closed.
+  }
+}
+
+/**
+ * An adapter that makes several server processes act as one through Redis: publishes,
+ * room broadcasts and `server.broadcast` reach every process, and a client can resume its
+ * session on any process (docs/scaling.md). Needs the `redis` package (node-redis v6).
+ *
+ * @example
+ * import { createServer } from 'sockline/node';
+ * import { redisAdapter } from 'sockline/redis';
+ * const server = createServer({ ws: { port: 8080 }, adapter: redisAdapter({ url: 'redis://10.0.0.5:6379' }) });
+ * await server.listen();
+ */
+export function redisAdapter(options: RedisAdapterOptions = {}): Adapter {
+  return new RedisAdapter(options);
+}
