@@ -1,6 +1,7 @@
 import { Emitter } from '../core/emitter.js';
 import { encodePayload, jsonCodec } from '../core/protocol/codec.js';
 import { CloseCodes } from '../core/protocol/frames.js';
+import { assertMessageFits } from '../core/protocol/frames-encode.js';
 import type { ServerSession, SessionState } from '../core/protocol/server-session.js';
 import type { ServerTransport } from './server-options.js';
 
@@ -12,12 +13,17 @@ export interface PeerEvents {
 
 const codec = jsonCodec();
 const NO_ROOMS: ReadonlySet<string> = new Set();
+const NO_REQUESTS: ReadonlySet<Promise<unknown>> = new Set();
 
 /** What a {@link Peer} hears from its server; not for users. @internal */
 export interface PeerControl {
   /** Ends the session for good (deletes it from the store, emits `disconnect`). */
   end(peer: Peer, reason: string): void;
   rooms: Map<string, Set<Peer>>;
+  /** The peer joined a room (a shared adapter records it for a resume elsewhere). */
+  joined?: ((peer: Peer, room: string) => void) | undefined;
+  /** The peer left a room on its own account (not when its session ends). */
+  left?: ((peer: Peer, room: string) => void) | undefined;
 }
 
 /**
@@ -33,8 +39,8 @@ export class Peer extends Emitter<PeerEvents> {
   #session: ServerSession;
   #transport: ServerTransport;
   #remoteAddress: string;
-  /** Requests of this peer whose handler has not finished. */
-  readonly inFlight = new Set<Promise<unknown>>();
+  /** Made on the first request: most peers have none in flight most of the time. */
+  #inFlight: Set<Promise<unknown>> | null = null;
 
   constructor(
     state: SessionState,
@@ -83,15 +89,28 @@ export class Peer extends Emitter<PeerEvents> {
     return this.#state.connection !== null;
   }
 
+  /** Requests of this peer whose handler has not finished. */
+  get inFlight(): ReadonlySet<Promise<unknown>> {
+    return this.#inFlight ?? NO_REQUESTS;
+  }
+
+  /** @internal Counts `request` in {@link inFlight} until it settles. */
+  track(request: Promise<unknown>): void {
+    const inFlight = (this.#inFlight ??= new Set());
+    inFlight.add(request);
+    const done = (): void => void inFlight.delete(request);
+    request.then(done, done);
+  }
+
   /** @internal */
   get state(): SessionState {
     return this.#state;
   }
 
-  /** Sends a value to the client, exactly once across its reconnects (queued while away). */
   /**
    * Sends a value to this client, exactly once across its reconnects. A `volatile` value is
-   * written only if the client is connected and keeping up, and is never replayed.
+   * written only if the client is connected and keeping up, and is never replayed. Throws
+   * `ERR_FRAME_TOO_LARGE` for a value whose frame could be over the server's `maxFrameSize`.
    */
   send(value: unknown, options?: { volatile?: boolean }): void {
     if (options?.volatile) {
@@ -99,13 +118,10 @@ export class Peer extends Emitter<PeerEvents> {
       return;
     }
     const { kind, payload } = encodePayload(value, codec);
+    assertMessageFits(undefined, payload, this.#state.delivery.frameLimit);
     this.#state.delivery.enqueue({ topic: undefined, kind, payload, original: value }, Infinity);
   }
 
-  /**
-   * Ends the session: sends CLOSE (default 1000, "do not reconnect") and forgets the session.
-   * With 1001 (GOING_AWAY) the client reconnects, but to a new session.
-   */
   /**
    * Calls `method` on this client (handled there by `client.handle(method, fn)`). Rejects
    * with `ERR_CONNECTION_CLOSED` if the client is not connected or the connection drops.
@@ -118,23 +134,36 @@ export class Peer extends Emitter<PeerEvents> {
     return this.#session.request(method, params, options);
   }
 
+  /**
+   * Ends the session: sends CLOSE (default 1000, "do not reconnect") and forgets the session.
+   * With 1001 (GOING_AWAY) the client reconnects, but to a new session.
+   */
   close(code: number = CloseCodes.NORMAL, reason = ''): void {
     this.#session.close(code, reason);
     this.#control.end(this, reason || 'closed by the server');
   }
 
+  /** Joins a room: `server.broadcast(value, { room })` reaches it, on any process of a cluster. */
   join(room: string): void {
+    if (this.#rooms?.has(room)) return;
     (this.#rooms ??= new Set()).add(room);
     let members = this.#control.rooms.get(room);
     if (members === undefined) this.#control.rooms.set(room, (members = new Set()));
     members.add(this);
+    this.#control.joined?.(this, room);
   }
 
   leave(room: string): void {
-    this.#rooms?.delete(room);
+    if (!this.#leave(room)) return;
+    this.#control.left?.(this, room);
+  }
+
+  #leave(room: string): boolean {
+    if (this.#rooms?.delete(room) !== true) return false;
     const members = this.#control.rooms.get(room);
     members?.delete(this);
     if (members?.size === 0) this.#control.rooms.delete(room);
+    return true;
   }
 
   /** @internal A new connection carries the session (a resume). */
@@ -154,8 +183,11 @@ export class Peer extends Emitter<PeerEvents> {
     this.emit('message', value);
   }
 
-  /** @internal Leaves every room; called when the session ends. */
+  /**
+   * @internal Leaves every room here; called when the session ends on this server. A shared
+   * record keeps its rooms (the session may go on in another process).
+   */
   detach(): void {
-    for (const room of [...(this.#rooms ?? NO_ROOMS)]) this.leave(room);
+    for (const room of [...(this.#rooms ?? NO_ROOMS)]) this.#leave(room);
   }
 }

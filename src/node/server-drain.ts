@@ -1,7 +1,7 @@
 import { CloseCodes } from '../core/protocol/frames.js';
 import type { Peer } from './peer.js';
 import { serverDefaults } from './server-options.js';
-import type { Connection } from './server.js';
+import type { Connection } from './server-connection.js';
 
 /** Options of `server.close()`. */
 export interface CloseOptions {

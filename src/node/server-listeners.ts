@@ -4,7 +4,17 @@ import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { lengthFraming } from '../core/framing/index.js';
+import { Coalescer } from '../core/coalesce.js';
+import {
+  createLengthDecoder,
+  lengthFraming,
+  type Framing,
+  type LengthDecoder,
+} from '../core/framing/index.js';
+import { BATCH_TYPE, encodeBatch, splitBatch } from '../core/protocol/batch.js';
+import { CloseCodes } from '../core/protocol/frames.js';
+import { encodeFrame } from '../core/protocol/frames-encode.js';
+import { serverSessionDefaults } from '../core/protocol/server-session.js';
 import { createUdpListener } from './udp-listener.js';
 import type { ServerOptions, ServerTransport } from './server-options.js';
 
@@ -20,12 +30,24 @@ export interface Wire {
   close(): void;
   /** Ends now. */
   destroy(): void;
+  /**
+   * Joins the frames written in one tick into BATCH messages from now on (the client said it
+   * takes them); returns whether this wire can. Absent where it cannot (streams already
+   * join their writes; datagrams have a size limit).
+   */
+  batch?(): boolean;
 }
 
 /** Where a wire's frames go; `null` from `accept` means refused (the wire is destroyed). */
 export interface FrameSink {
   receive(frame: Uint8Array): void;
   closed(): void;
+  /**
+   * True until the connection's handshake completes: a stream wire then refuses a frame
+   * header over the HELLO cap at once, before buffering its body (docs/protocol.md §6.3).
+   * Absent: the full `maxFrameSize` applies from the first byte.
+   */
+  readonly handshaking?: boolean;
 }
 
 export interface ListenerHooks {
@@ -50,10 +72,126 @@ const WS_MAX_FRAGMENTS = 1024;
 /** Network chunks buffered for one WebSocket message, at most. */
 const WS_MAX_BUFFERED_CHUNKS = 8192;
 
+/** The largest frame a connection may send before its handshake completes (its HELLO). */
+const HELLO_CAP = serverSessionDefaults.maxHandshakeSize;
+
 /** How long a TCP/TLS socket may stay half-closed after our FIN, in ms. */
 const END_GRACE = 5_000;
 
 const hostOf = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+const ignore = (): void => {};
+
+/**
+ * A TCP/TLS socket as a {@link Wire}. A class rather than an object literal per connection:
+ * its methods live on the prototype (an object literal with a getter is also kept in
+ * dictionary mode by V8, several hundred bytes per idle connection).
+ */
+class StreamWire implements Wire {
+  readonly transport: 'tcp' | 'tls';
+  readonly remoteAddress: string;
+  readonly #socket: net.Socket;
+  readonly #framing: Framing;
+  readonly #maxFrameSize: number;
+  /** The frames written in one tick leave in one write (one system call, not one per frame). */
+  readonly #out: Coalescer;
+  #sink: FrameSink | null = null;
+  #decoder: LengthDecoder | null = null;
+  /** True until the sink's handshake completes: frames are capped at the HELLO size. */
+  #handshaking = true;
+
+  constructor(socket: net.Socket, transport: 'tcp' | 'tls', framing: Framing, maxFrameSize: number) {
+    this.transport = transport;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.#socket = socket;
+    this.#framing = framing;
+    this.#maxFrameSize = maxFrameSize;
+    this.#out = new Coalescer((chunk) => void (socket.destroyed || socket.write(chunk)));
+  }
+
+  send(frame: Uint8Array): boolean {
+    const socket = this.#socket;
+    const out = this.#out;
+    if (socket.destroyed) return false;
+    if (frame.byteLength > this.#maxFrameSize) this.#framing.encode(frame); // throws ERR_FRAME_TOO_LARGE
+    out.pushFramed(frame);
+    return socket.writableLength + out.bytes < socket.writableHighWaterMark;
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.writableLength + this.#out.bytes;
+  }
+
+  close(): void {
+    const socket = this.#socket;
+    this.#out.flush();
+    socket.end();
+    // A client that neither reads nor closes must not pin the socket half-open forever.
+    socket.setTimeout(END_GRACE, () => socket.destroy());
+  }
+
+  destroy(): void {
+    this.#out.clear();
+    this.#socket.destroy();
+  }
+
+  /** From now on the frames read go to `sink` (the connection was accepted). */
+  read(sink: FrameSink): void {
+    this.#sink = sink;
+    // Before the handshake completes, a frame is a HELLO: a header declaring more than the
+    // HELLO cap is refused at once, so an unauthenticated peer cannot make the server hold
+    // up to maxFrameSize (docs/protocol.md §6.3). The full limit applies once the session is open.
+    const maxFrameSize = this.#maxFrameSize;
+    this.#handshaking = sink.handshaking !== false;
+    this.#decoder = createLengthDecoder(
+      (frame) => sink.receive(frame),
+      this.#handshaking ? Math.min(maxFrameSize, HELLO_CAP) : maxFrameSize,
+    );
+  }
+
+  /** Bytes from the socket. */
+  data(chunk: Buffer): void {
+    const sink = this.#sink;
+    const decoder = this.#decoder;
+    if (sink === null || decoder === null) return;
+    if (this.#handshaking && sink.handshaking !== true) {
+      this.#handshaking = false;
+      decoder.maxFrameSize = this.#maxFrameSize;
+    }
+    try {
+      decoder.push(chunk);
+    } catch {
+      // A frame over the limit, refused on its header. Before the handshake that is a HELLO
+      // over the cap: CLOSE 4000 (docs/protocol.md §6.3), then the socket ends.
+      const socket = this.#socket;
+      if (!this.#handshaking || socket.writableEnded) {
+        socket.destroy();
+        return;
+      }
+      this.send(
+        encodeFrame({ type: 'close', code: CloseCodes.PROTOCOL_ERROR, reason: 'HELLO over the size cap' }),
+      );
+      this.close();
+    }
+  }
+
+  /** The socket closed. */
+  ended(): void {
+    this.#sink?.closed();
+  }
+}
+
+/** The {@link StreamWire} of a socket, for the listeners all connections share. */
+const STREAM_WIRE = Symbol('sockline.wire');
+type WiredSocket = net.Socket & { [STREAM_WIRE]: StreamWire };
+
+function onStreamData(this: net.Socket, chunk: Buffer): void {
+  (this as WiredSocket)[STREAM_WIRE].data(chunk);
+}
+
+function onStreamClose(this: net.Socket): void {
+  (this as WiredSocket)[STREAM_WIRE].ended();
+}
 
 function streamConnection(
   transport: 'tcp' | 'tls',
@@ -62,32 +200,16 @@ function streamConnection(
 ): (socket: net.Socket) => void {
   const framing = lengthFraming({ maxFrameSize });
   return (socket) => {
-    socket.on('error', () => {}); // the 'close' that follows is what counts
+    socket.on('error', ignore); // the 'close' that follows is what counts
     socket.setNoDelay(true);
-    const sink = hooks.accept({
-      transport,
-      remoteAddress: socket.remoteAddress ?? '',
-      send: (frame) => !socket.destroyed && socket.write(framing.encode(frame)),
-      get bufferedAmount() {
-        return socket.writableLength;
-      },
-      close() {
-        socket.end();
-        // A client that neither reads nor closes must not pin the socket half-open forever.
-        socket.setTimeout(END_GRACE, () => socket.destroy());
-      },
-      destroy: () => socket.destroy(),
-    });
+    const wire = new StreamWire(socket, transport, framing, maxFrameSize);
+    const sink = hooks.accept(wire);
     if (sink === null) return;
-    const decoder = framing.createDecoder((frame) => sink.receive(frame));
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch {
-        socket.destroy(); // a frame over maxFrameSize, refused on its header
-      }
-    });
-    socket.on('close', () => sink.closed());
+    wire.read(sink);
+    // Listeners shared by every connection find their wire on the socket (no closures each).
+    (socket as WiredSocket)[STREAM_WIRE] = wire;
+    socket.on('data', onStreamData);
+    socket.on('close', onStreamClose);
   };
 }
 
@@ -139,6 +261,99 @@ export async function listenTls(
   return { url: `tls://${hostOf(o.host ?? host)}:${port}`, stopAccepting: () => void stop(), close: stop };
 }
 
+/** The {@link WsWire} of a WebSocket, for the listeners all connections share. */
+const WIRE = Symbol('sockline.wire');
+type WiredWebSocket = WebSocket & { [WIRE]: WsWire };
+
+function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as WiredWebSocket)[WIRE].read(data, isBinary);
+}
+
+function onWsClose(this: WebSocket): void {
+  (this as WiredWebSocket)[WIRE].sink?.closed();
+}
+
+/** A WebSocket as a {@link Wire} (a class, for the reasons given at {@link StreamWire}). */
+class WsWire implements Wire {
+  readonly transport = 'ws' as const;
+  readonly remoteAddress: string;
+  /** Where the messages go, once the server accepted the connection. */
+  sink: FrameSink | null = null;
+  readonly #ws: WebSocket;
+  /** Set once the client takes BATCH messages: the frames of one tick then go as one message. */
+  #out: Coalescer | null = null;
+
+  constructor(ws: WebSocket, remoteAddress: string) {
+    this.#ws = ws;
+    this.remoteAddress = remoteAddress;
+  }
+
+  send(frame: Uint8Array): boolean {
+    const ws = this.#ws;
+    const out = this.#out;
+    if (ws.readyState !== ws.OPEN) return false;
+    if (out === null) ws.send(frame);
+    else out.push(frame);
+    return ws.bufferedAmount + (out?.bytes ?? 0) < WS_HIGH_WATER;
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount + (this.#out?.bytes ?? 0);
+  }
+
+  close(): void {
+    this.#out?.flush();
+    this.#ws.close();
+  }
+
+  destroy(): void {
+    this.#out?.clear();
+    this.#ws.terminate();
+  }
+
+  batch(): boolean {
+    const ws = this.#ws;
+    this.#out ??= new Coalescer((chunk) => void (ws.readyState === ws.OPEN && ws.send(chunk)), encodeBatch);
+    return true;
+  }
+
+  /** One WebSocket message: a frame body, or a BATCH of them, for the sink. */
+  read(data: Buffer, isBinary: boolean): void {
+    const ws = this.#ws;
+    const sink = this.sink;
+    if (ws.readyState !== ws.OPEN || sink === null) return; // refused or closing: nothing more is read
+    if (!isBinary) {
+      // docs/protocol.md §1: a text message is a protocol error, whatever its bytes.
+      this.#refuseText();
+      return;
+    }
+    if (data[0] !== BATCH_TYPE) {
+      sink.receive(data);
+      return;
+    }
+    let bodies: Uint8Array[];
+    try {
+      bodies = splitBatch(data);
+    } catch {
+      sink.receive(data); // not a frame either: the session refuses it with CLOSE 4000
+      return;
+    }
+    for (const body of bodies) sink.receive(body);
+  }
+
+  /**
+   * Ends a WebSocket connection that sent a text message: CLOSE 4000, then a WebSocket close
+   * with the same code (docs/protocol.md §1). Its session sees the connection end.
+   */
+  #refuseText(): void {
+    const ws = this.#ws;
+    this.#out?.flush();
+    const code = CloseCodes.PROTOCOL_ERROR;
+    ws.send(encodeFrame({ type: 'close', code, reason: 'text message' }));
+    ws.close(code, 'text message');
+  }
+}
+
 function refuseUpgrade(socket: Duplex, status: number): void {
   socket.on('error', () => {});
   socket.end(
@@ -164,6 +379,9 @@ export async function listenWs(
     maxFragments: WS_MAX_FRAGMENTS,
     maxBufferedChunks: WS_MAX_BUFFERED_CHUNKS,
     perMessageDeflate: false,
+    // The server tracks its connections itself; ws's own set would add an entry and a
+    // 'close' listener per connection.
+    clientTracking: false,
   });
   const own = o.server === undefined;
   const server =
@@ -173,24 +391,15 @@ export async function listenWs(
     });
 
   const onSocket = (ws: WebSocket, remoteAddress: string): void => {
-    ws.on('error', () => {});
-    const sink = hooks.accept({
-      transport: 'ws',
-      remoteAddress,
-      send: (frame) => {
-        if (ws.readyState !== ws.OPEN) return false;
-        ws.send(frame);
-        return ws.bufferedAmount < WS_HIGH_WATER;
-      },
-      get bufferedAmount() {
-        return ws.bufferedAmount;
-      },
-      close: () => ws.close(),
-      destroy: () => ws.terminate(),
-    });
+    ws.on('error', ignore);
+    const wire = new WsWire(ws, remoteAddress);
+    const sink = hooks.accept(wire);
     if (sink === null) return;
-    ws.on('message', (data: Buffer) => sink.receive(data));
-    ws.on('close', () => sink.closed());
+    wire.sink = sink;
+    // Listeners shared by every connection find their wire on the socket (no closures each).
+    (ws as WiredWebSocket)[WIRE] = wire;
+    ws.on('message', onWsMessage);
+    ws.on('close', onWsClose);
   };
 
   let accepting = true;

@@ -2,6 +2,7 @@ import type * as http from 'node:http';
 import type * as https from 'node:https';
 import type { HelloInfo, SessionStore } from '../core/protocol/server-session.js';
 import { serverSessionDefaults } from '../core/protocol/server-session.js';
+import type { Adapter, AdapterMetrics } from './adapter.js';
 
 /** The transports a {@link SocklineServer} accepts. */
 export type ServerTransport = 'tcp' | 'tls' | 'ws' | 'udp';
@@ -46,6 +47,12 @@ export interface ServerOptions {
    * resume across the restart. @default a new MemorySessionStore, cleared on close
    */
   readonly store?: SessionStore;
+  /**
+   * How several server processes share topics, rooms, broadcasts and resumable sessions:
+   * `redisAdapter({ url })` from `sockline/redis` (docs/scaling.md). Opened by `listen()`,
+   * closed by `close()`. @default memoryAdapter(): one process, nothing shared
+   */
+  readonly adapter?: Adapter;
   /** Open transport connections at most (all transports); more are closed at once. @default 10000 */
   readonly maxConnections?: number;
   /** Open transport connections per remote address. @default 1000 */
@@ -159,4 +166,6 @@ export interface ServerMetrics {
   drops: number;
   /** Peers disconnected for staying over `maxOutboundBytes` past `writeDeadline`. */
   slowConsumers: number;
+  /** The adapter's state and counters (docs/scaling.md). */
+  adapter: AdapterMetrics;
 }

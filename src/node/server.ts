@@ -1,13 +1,14 @@
+import { hostname } from 'node:os';
 import { Emitter } from '../core/emitter.js';
 import { unrefTimer, type Clock } from '../core/clock.js';
 import { encodePayload, jsonCodec } from '../core/protocol/codec.js';
-import { CloseCodes, FrameFlags, FrameTypes } from '../core/protocol/frames.js';
+import { CloseCodes } from '../core/protocol/frames.js';
 import { validateTopic } from '../core/protocol/topics.js';
+import { assertMessageFits } from '../core/protocol/frames-encode.js';
 import {
-  localHub,
+  createSessionState,
   MemorySessionStore,
   type SessionStore,
-  ServerSession,
   type Hub,
   type ServerRequestHandler,
   type ServerSessionOptions,
@@ -32,12 +33,30 @@ import {
   type Wire,
 } from './server-listeners.js';
 import { drainServer, type CloseOptions } from './server-drain.js';
+import { Connection, type ConnectionHost } from './server-connection.js';
+import {
+  memoryAdapter,
+  validateAdapter,
+  type Adapter,
+  type AdapterHost,
+  type AdapterState,
+  type BusEntry,
+} from './adapter.js';
 
 export { Peer } from './peer.js';
 export type { PeerEvents } from './peer.js';
 export { serverDefaults } from './server-options.js';
 export type { AuthenticateInfo, ServerMetrics, ServerOptions, ServerTransport } from './server-options.js';
 export type { CloseOptions } from './server-drain.js';
+export { memoryAdapter } from './adapter.js';
+export type {
+  Adapter,
+  AdapterHost,
+  AdapterMetrics,
+  AdapterState,
+  BusEntry,
+  SessionSharing,
+} from './adapter.js';
 
 export interface ServerEvents {
   [event: string]: (...args: never[]) => void;
@@ -47,8 +66,20 @@ export interface ServerEvents {
    * this server resumes: its Peer lives on.
    */
   connection: (peer: Peer, info: { resumed: boolean }) => void;
-  /** A session ended for good: client CLOSE, resume window over, `peer.close()`, server closed. */
-  disconnect: (peer: Peer, info: { reason: 'close' | 'expired' | 'kicked' | 'server-close' }) => void;
+  /**
+   * A session ended here: client CLOSE, resume window over, `peer.close()`, server closed, or
+   * (`moved`) resumed by another process of the cluster.
+   */
+  disconnect: (
+    peer: Peer,
+    info: { reason: 'close' | 'expired' | 'kicked' | 'server-close' | 'moved' },
+  ) => void;
+  /**
+   * The adapter's state changed: `degraded` when the shared medium (Redis) is unreachable
+   * (local clients are still served; publishes are forwarded when it is back), `ok` again
+   * once it is back and caught up.
+   */
+  adapter: (info: { state: AdapterState; error?: Error | undefined }) => void;
   error: (error: Error) => void;
   metrics: (snapshot: ServerMetrics) => void;
 }
@@ -61,12 +92,7 @@ export interface ServerAddresses {
   udp?: string;
 }
 
-/** @internal One accepted connection. */
-export interface Connection {
-  readonly wire: Wire;
-  session: ServerSession;
-  pending: boolean;
-}
+export type { Connection } from './server-connection.js';
 
 export type ServerHandler = (params: unknown, peer: Peer) => unknown;
 
@@ -82,6 +108,12 @@ const unrefClock: Clock = {
 };
 
 const codec = jsonCodec();
+
+let processSerial = 0;
+/** This server's name in a cluster: host, pid and a random part (two servers may share a pid). */
+function processId(): string {
+  return `${hostname()}:${process.pid}:${(++processSerial).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
 
 /**
  * A sockline server: TCP, TLS, WebSocket and UDP listeners sharing one session store, one
@@ -100,12 +132,17 @@ export class SocklineServer extends Emitter<ServerEvents> {
   readonly #store: SessionStore;
   readonly #ownStore: boolean;
   readonly #hub: Hub;
+  readonly #adapter: Adapter;
+  /** Rooms of sessions taken over from another process, joined when their Peer is made. */
+  readonly #adoptedRooms = new Map<string, readonly string[]>();
   readonly #handlers = new Map<string, ServerRequestHandler>();
   readonly #peers = new Map<string, Peer>();
   readonly #connections = new Set<Connection>();
   readonly #perIp = new Map<string, number>();
   readonly #control: PeerControl;
   readonly #sessionOptions: ServerSessionOptions;
+  /** What every connection of this server shares (made once, not per connection). */
+  readonly #connectionHost: ConnectionHost;
   #pending = 0;
   #phase: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
   #listeners: RunningListener[] = [];
@@ -130,18 +167,32 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#limits = resolveLimits(options);
     this.#ownStore = options.store === undefined;
     this.#store = options.store ?? new MemorySessionStore({ clock: unrefClock });
-    this.#hub = localHub(this.#store);
+    if (options.adapter !== undefined) validateAdapter(options.adapter);
+    const adapter = (this.#adapter = options.adapter ?? memoryAdapter());
+    const sharing = adapter.sessions;
+    this.#hub = {
+      publish: (topic, kind, payload, from, seq) =>
+        adapter.publish(
+          { type: 'publish', topic, kind, payload },
+          seq === undefined ? undefined : { state: from, seq },
+        ),
+    };
     this.#control = {
       rooms: new Map(),
       end: (peer) => this.#end(peer, 'kicked'),
+      joined: sharing && ((peer, room) => sharing.joined(peer.state, room)),
+      left: sharing && ((peer, room) => sharing.left(peer.state, room)),
     };
     const l = this.#limits;
     this.#sessionOptions = {
       store: this.#store,
       hub: this.#hub,
+      observer: sharing,
+      lookup: sharing && ((id, lastSeq) => sharing.lookup(id, lastSeq)),
       handlers: this.#handlers,
       onMessage: (value, state) => this.#peers.get(state.id)?.deliver(value),
       onSessionEnd: (state, reason) => {
+        if (reason === 'expired') return this.#expired(state);
         const peer = this.#peers.get(state.id);
         if (peer !== undefined && peer.state === state) this.#end(peer, reason);
       },
@@ -151,6 +202,14 @@ export class SocklineServer extends Emitter<ServerEvents> {
       resumeWindow: l.resumeWindow,
       maxInFlight: l.maxInFlight,
       maxFrameSize: l.maxFrameSize,
+    };
+    this.#connectionHost = {
+      counters: this.#counters,
+      limits: l,
+      sessionOptions: this.#sessionOptions,
+      authenticate: options.authenticate,
+      opened: (conn, state, resumed) => this.#onSession(conn, state, resumed),
+      dropped: (conn) => this.#drop(conn),
     };
   }
 
@@ -180,6 +239,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     };
     const max = this.#limits.maxFrameSize;
     try {
+      await this.#adapter.open(this.#adapterHost());
       if (o.tcp) this.#addresses.tcp = this.#started(await listenTcp(o.tcp, host, max, hooks));
       if (o.tls) this.#addresses.tls = this.#started(await listenTls(o.tls, host, max, hooks));
       if (o.ws)
@@ -202,11 +262,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#handlers.set(method, (params, state) => {
       const peer = this.#peers.get(state.id);
       const result = Promise.resolve().then(() => handler(params, peer!));
-      if (peer !== undefined) {
-        peer.inFlight.add(result);
-        const done = (): void => void peer.inFlight.delete(result);
-        result.then(done, done);
-      }
+      peer?.track(result);
       return result;
     });
     return this;
@@ -216,28 +272,34 @@ export class SocklineServer extends Emitter<ServerEvents> {
    * Sends a value to every peer, or to the members of `room`. A `volatile` broadcast is never
    * queued or replayed: peers that are disconnected or over `maxOutboundBytes` miss it.
    */
+  /**
+   * With an adapter that spans processes, every process delivers the broadcast to its own
+   * peers; the count returned is this process's.
+   */
   broadcast(value: unknown, options: { room?: string; volatile?: boolean } = {}): number {
-    const targets = options.room === undefined ? this.#peers.values() : this.#control.rooms.get(options.room);
-    if (targets === undefined) return 0;
-    let count = 0;
-    for (const peer of targets) {
-      peer.send(value, { volatile: options.volatile });
-      count++;
-    }
-    return count;
+    const { room } = options;
+    const local = room === undefined ? this.#peers.size : (this.#control.rooms.get(room)?.size ?? 0);
+    const { kind, payload } = encodePayload(value, codec);
+    assertMessageFits(undefined, payload, this.#limits.maxFrameSize);
+    this.#adapter.publish({ type: 'broadcast', room, volatile: options.volatile === true, kind, payload });
+    return local;
   }
 
-  /** Publishes to a topic: every session whose subscription matches gets it, any transport. */
+  /**
+   * Publishes to a topic: every session whose subscription matches gets it, any transport
+   * (and, through the adapter, any process).
+   */
   publish(topic: string, value: unknown): void {
     validateTopic(topic);
     const { kind, payload } = encodePayload(value, codec);
-    for (const state of this.#store.all()) state.offer(topic, kind, payload);
+    assertMessageFits(topic, payload, this.#limits.maxFrameSize);
+    this.#adapter.publish({ type: 'publish', topic, kind, payload });
   }
 
   metrics(): ServerMetrics {
     const connections = { tcp: 0, tls: 0, ws: 0, udp: 0 };
     for (const c of this.#connections) connections[c.wire.transport]++;
-    return { connections, sessions: this.#peers.size, ...this.#counters };
+    return { connections, sessions: this.#peers.size, ...this.#counters, adapter: this.#adapter.metrics() };
   }
 
   /**
@@ -262,8 +324,80 @@ export class SocklineServer extends Emitter<ServerEvents> {
     }
     await Promise.all(this.#listeners.map((l) => l.close()));
     for (const peer of [...this.#peers.values()]) this.#end(peer, 'server-close', false);
+    // After the connections: their sessions' last state is flushed to the shared store.
+    await this.#adapter.close();
     if (this.#ownStore) this.#store.clear();
     this.#phase = 'closed';
+  }
+
+  /** What the adapter may do to this server: deliver bus entries, adopt sessions, report health. */
+  #adapterHost(): AdapterHost {
+    return {
+      id: processId(),
+      resumeWindow: this.#limits.resumeWindow,
+      deliver: (entry, source) => this.#deliver(entry, source),
+      enqueue: (state, entry, source) => {
+        if (entry.type === 'broadcast' && entry.volatile) return;
+        const topic = entry.type === 'publish' ? entry.topic : undefined;
+        state.delivery.enqueue(
+          { topic, kind: entry.kind, payload: entry.payload, original: undefined, source },
+          Infinity,
+        );
+      },
+      createState: (id) => createSessionState(id, this.#sessionOptions),
+      adopt: (state, rooms) => {
+        this.#store.add(state);
+        this.#store.expire(state, this.#limits.resumeWindow, (s) => this.#expired(s));
+        if (rooms.length > 0) this.#adoptedRooms.set(state.id, rooms);
+      },
+      sessions: () => this.#store.all(),
+      roomsOf: (state) => this.#peers.get(state.id)?.rooms ?? [],
+      moved: (id) => this.#moved(id),
+      health: (state, error) => this.#safely(() => this.emit('adapter', { state, error })),
+      error: (error) => this.emit('error', error),
+    };
+  }
+
+  /** An entry from the adapter, for this process's sessions. */
+  #deliver(entry: BusEntry, source: string | undefined): void {
+    if (entry.type === 'publish') {
+      for (const state of this.#store.all()) state.offer(entry.topic, entry.kind, entry.payload, source);
+      return;
+    }
+    const targets = entry.room === undefined ? this.#peers.values() : this.#control.rooms.get(entry.room);
+    if (targets === undefined) return;
+    for (const peer of targets) {
+      if (entry.volatile) peer.serverSession.sendVolatilePayload(entry.kind, entry.payload);
+      else
+        peer.state.delivery.enqueue(
+          { topic: undefined, kind: entry.kind, payload: entry.payload, original: undefined, source },
+          Infinity,
+        );
+    }
+  }
+
+  /** A session's resume window ended without a resume. */
+  #expired(state: SessionState): void {
+    this.#adoptedRooms.delete(state.id);
+    const peer = this.#peers.get(state.id);
+    if (peer !== undefined && peer.state === state) this.#end(peer, 'expired');
+    else if (peer === undefined) this.#adapter.sessions?.ended(state);
+  }
+
+  /** Another process resumed this session: let go of it here, quietly. */
+  #moved(id: string): void {
+    const state = this.#store.get(id);
+    if (state === undefined) return;
+    for (const c of this.#connections) {
+      if (c.session.session === state) {
+        c.wire.destroy();
+        this.#drop(c);
+      }
+    }
+    this.#adoptedRooms.delete(id);
+    this.#store.delete(id);
+    const peer = this.#peers.get(id);
+    if (peer !== undefined && peer.state === state) this.#end(peer, 'moved', false);
   }
 
   #started(listener: RunningListener): string {
@@ -287,63 +421,16 @@ export class SocklineServer extends Emitter<ServerEvents> {
     }
     this.#perIp.set(ip, fromIp + 1);
     this.#pending++;
-    const counters = this.#counters;
-    const auth = this.#options.authenticate;
-    const conn: Connection = { wire, session: undefined as unknown as ServerSession, pending: true };
-    // Slow-consumer policy: above maxOutboundBytes, volatile frames are dropped; staying above
-    // it past writeDeadline ends the connection. The check runs on every write,
-    // heartbeats included, so a peer that stops reading is found within a ping interval.
-    let slowSince = 0;
-    let slowKilled = false;
-    conn.session = new ServerSession(
-      {
-        send(frame) {
-          if (wire.bufferedAmount > l.maxOutboundBytes) {
-            const now = Date.now();
-            if (slowSince === 0) slowSince = now;
-            else if (now - slowSince >= l.writeDeadline) {
-              // A CLOSE 4008 could not get through the full buffer: the connection is dropped
-              // and the session stays resumable for when the client reads again.
-              if (!slowKilled) {
-                slowKilled = true;
-                counters.slowConsumers++;
-                wire.destroy();
-              }
-              return false;
-            }
-            if (isVolatile(frame)) {
-              counters.drops++;
-              return false;
-            }
-          } else {
-            slowSince = 0;
-          }
-          counters.messagesOut++;
-          counters.bytesOut += frame.byteLength;
-          return wire.send(frame);
-        },
-        close: () => wire.close(),
-      },
-      this.#sessionOptions,
-      {
-        authenticate: auth && ((hello) => auth(hello, { transport: wire.transport, remoteAddress: ip })),
-        onSession: (state, resumed) => this.#onSession(conn, state, resumed),
-      },
-    );
+    // Counters, slow-consumer policy and session hooks live in one object per connection.
+    const conn = new Connection(wire, this.#connectionHost);
     this.#connections.add(conn);
-    return {
-      receive(frame) {
-        counters.messagesIn++;
-        counters.bytesIn += frame.byteLength;
-        conn.session.receive(frame);
-      },
-      closed: () => this.#drop(conn),
-    };
+    return conn;
   }
 
   /** The connection is gone (idempotent): release its counts, keep its session for resume. */
   #drop(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
+    conn.guard?.dispose();
     const ip = conn.wire.remoteAddress;
     const n = (this.#perIp.get(ip) ?? 1) - 1;
     if (n === 0) this.#perIp.delete(ip);
@@ -370,13 +457,21 @@ export class SocklineServer extends Emitter<ServerEvents> {
     }
     const peer = new Peer(state, conn.session, transport, remoteAddress, this.#control);
     this.#peers.set(state.id, peer);
+    const rooms = this.#adoptedRooms.get(state.id);
+    if (rooms !== undefined) {
+      this.#adoptedRooms.delete(state.id);
+      for (const room of rooms) peer.join(room);
+    }
     this.#safely(() => this.emit('connection', peer, { resumed }));
   }
 
-  #end(peer: Peer, reason: 'close' | 'expired' | 'kicked' | 'server-close', forget = true): void {
+  #end(peer: Peer, reason: 'close' | 'expired' | 'kicked' | 'server-close' | 'moved', forget = true): void {
     if (this.#peers.get(peer.id) !== peer) return;
     this.#peers.delete(peer.id);
-    if (forget) this.#store.delete(peer.id);
+    if (forget) {
+      this.#store.delete(peer.id);
+      this.#adapter.sessions?.ended(peer.state);
+    }
     peer.detach();
     this.#safely(() => this.emit('disconnect', peer, { reason }));
   }
@@ -398,14 +493,6 @@ export class SocklineServer extends Emitter<ServerEvents> {
  * const server = createServer({ tcp: {}, ws: {}, udp: { reliable: true } });
  * const { tcp, ws, udp } = await server.listen();
  */
-/** A DATA or PUBLISH frame without a sequence number: a `volatile` message (docs/protocol.md). */
-function isVolatile(frame: Uint8Array): boolean {
-  const type = frame[0];
-  return (
-    (type === FrameTypes.data || type === FrameTypes.publish) && (frame[1]! & FrameFlags.SEQUENCED) === 0
-  );
-}
-
 export function createServer(options: ServerOptions = {}): SocklineServer {
   return new SocklineServer(options);
 }

@@ -256,14 +256,14 @@ describe('hostile bytes on a TCP connection', () => {
   });
 
   // docs/protocol.md §6.3 caps a frame before the handshake at maxHandshakeSize (16 KiB), "so
-  // that an unauthenticated peer cannot make it buffer a large frame". Today the cap is checked
-  // once the frame is complete, so before its HELLO a peer can make the server buffer up to
-  // maxFrameSize (docs/guarantees.md: not yet met). What holds, and is checked here: that bound.
-  it('closes a connection at once when its first header declares more than maxFrameSize', async () => {
-    const { server: s, bystander } = await start({ maxFrameSize: 64 << 10 });
+  // that an unauthenticated peer cannot make it buffer a large frame": the cap is the stream
+  // decoder's limit until the handshake completes, checked on the length prefix.
+  it('closes a connection at once when its first header declares more than the HELLO cap (16 KiB)', async () => {
+    const { server: s, bystander } = await start({ handshakeTimeout: 30_000 });
     const p = await peer(s);
-    p.write(new Uint8Array([0x00, 0x01, 0x00, 0x01, 1, 2, 3]));
-    await p.closed;
+    p.write(new Uint8Array([0x00, 0x00, 0x40, 0x01])); // 16 KiB + 1, no body
+    await expect.poll(() => p.isClosed, { timeout: 2_000 }).toBe(true);
+    expect(p.closeFrame()).toMatchObject({ code: 4000 });
     await unaffected(s, bystander);
   });
 
@@ -291,23 +291,26 @@ describe('hostile bytes on a TCP connection', () => {
 });
 
 describe('hostile input on WebSocket', () => {
-  // docs/protocol.md §1 makes any text message a protocol error. The server reads a text
-  // message as the bytes of a binary one (docs/guarantees.md lists this as not yet met), so
-  // this case checks what holds today: a text message that is not a valid frame closes the
-  // connection with CLOSE 4000, and nothing else is disturbed.
-  it('closes a connection that sends a text message that is not a frame, with CLOSE 4000', async () => {
-    const { server: s, bystander } = await start();
-    const ws = new WebSocket(s.addresses.ws!);
-    const got: Frame[] = [];
-    ws.on('message', (m: Buffer) => got.push(decodeFrame(new Uint8Array(m))));
-    ws.on('error', () => {});
-    await new Promise((r) => ws.once('open', r));
-    ws.send('{"type":"hello"}');
-    await new Promise<number>((r) => ws.once('close', (c) => r(c)));
-    expect(got).toEqual([expect.objectContaining({ type: 'close', code: 4000 })]);
-    expect(await bystander.request('echo', 2)).toBe(2);
-    await expect.poll(() => s.metrics().connections.ws).toBe(1);
-  });
+  // docs/protocol.md §1 makes any text message a protocol error, whatever its bytes.
+  for (const [name, message] of [
+    ['that is not a frame', '{"type":"hello"}'],
+    ["carrying a valid HELLO's bytes", Buffer.from(helloBody)],
+  ] as const) {
+    it(`closes a connection that sends a text message ${name}, with CLOSE 4000 and WebSocket close 4000`, async () => {
+      const { server: s, bystander } = await start();
+      const ws = new WebSocket(s.addresses.ws!);
+      const got: Frame[] = [];
+      ws.on('message', (m: Buffer) => got.push(decodeFrame(new Uint8Array(m))));
+      ws.on('error', () => {});
+      await new Promise((r) => ws.once('open', r));
+      ws.send(message, { binary: false });
+      const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
+      expect(got).toEqual([expect.objectContaining({ type: 'close', code: 4000 })]);
+      expect(code).toBe(4000);
+      expect(await bystander.request('echo', 2)).toBe(2);
+      await expect.poll(() => s.metrics().connections.ws).toBe(1);
+    });
+  }
 });
 
 describe('names that mean something in JavaScript', () => {

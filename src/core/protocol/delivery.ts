@@ -1,7 +1,7 @@
 import { unrefTimer, type Clock, type TimerHandle } from '../clock.js';
 import { Outbox, type OutboxLimits } from '../link/outbox.js';
 import type { PayloadKind } from './frames.js';
-import { encodeFrame } from './frames-encode.js';
+import { encodeFrame, messageFrameBound } from './frames-encode.js';
 
 /** A message that must arrive exactly once: data, or a publish to a topic. */
 export interface OutgoingMessage {
@@ -10,6 +10,8 @@ export interface OutgoingMessage {
   readonly payload: Uint8Array;
   /** What the user passed, handed back in `drop`/`expire` events. */
   readonly original: unknown;
+  /** Where a shared bus placed the message (its stream position), when it came from one. */
+  readonly source?: string | undefined;
 }
 
 export interface DeliveryLimits extends OutboxLimits {
@@ -19,13 +21,32 @@ export interface DeliveryLimits extends OutboxLimits {
   readonly replayBytes: number;
   /** How long a received message may wait for an acknowledgement, in ms. */
   readonly ackDelay: number;
+  /**
+   * The largest frame the peer accepts, in bytes: a message whose frame could be larger is
+   * dropped (`too-large`) rather than numbered and written. @default Infinity
+   */
+  readonly maxFrameSize?: number;
 }
 
 export interface DeliveryHooks {
-  /** Writes one encoded frame to the current connection. */
-  write(frame: Uint8Array): void;
-  /** A message left the pending queue unsent (overflow policy) or expired. */
-  dropped(message: OutgoingMessage, reason: 'overflow' | 'expired'): void;
+  /** Writes one encoded frame to the current connection; `seq` is given for sequenced frames. */
+  write(frame: Uint8Array, seq?: number): void;
+  /**
+   * A message left the pending queue unsent (overflow policy), expired, or was refused because
+   * its frame could be over `frameLimit` (`too-large`).
+   */
+  dropped(message: OutgoingMessage, reason: 'overflow' | 'expired' | 'too-large'): void;
+  /** A message got sequence number `seq` and entered the replay buffer (before it is written). */
+  sent?(seq: number, frame: Uint8Array, message: OutgoingMessage): void;
+  /** The peer acknowledged everything up to `seq` (the replay buffer was trimmed to it). */
+  trimmed?(seq: number): void;
+}
+
+/** A replayable frame: what {@link Delivery.unacknowledged} returns and {@link Delivery.restore} takes. */
+export interface SentFrame {
+  readonly seq: number;
+  readonly frame: Uint8Array;
+  readonly message: OutgoingMessage;
 }
 
 interface Sent {
@@ -53,7 +74,8 @@ export class Delivery {
   readonly #limits: DeliveryLimits;
   readonly #clock: Clock;
   readonly #hooks: DeliveryHooks;
-  readonly #pending: Outbox<OutgoingMessage>;
+  /** Made when a first message has to wait: an idle session never queues anything. */
+  #pending: Outbox<OutgoingMessage> | null = null;
   #replay: Sent[] = [];
   #replayHead = 0;
   #replayBytes = 0;
@@ -65,12 +87,20 @@ export class Delivery {
   #ackTimer: TimerHandle | undefined;
   #attached = false;
   #unref = false;
+  /** Highest received seq that may be acknowledged (`holdAcks`): Infinity when not held. */
+  #ackCeiling = Infinity;
+  /**
+   * The largest frame the peer accepts (see `DeliveryLimits.maxFrameSize`); a client lowers
+   * it to what the server announced. Callers check it first (`assertMessageFits`) to throw;
+   * here it only keeps a frame the peer would refuse off the wire and out of the replay buffer.
+   */
+  frameLimit: number;
 
   constructor(limits: DeliveryLimits, clock: Clock, hooks: DeliveryHooks) {
     this.#limits = limits;
+    this.frameLimit = limits.maxFrameSize ?? Infinity;
     this.#clock = clock;
     this.#hooks = hooks;
-    this.#pending = new Outbox(limits);
   }
 
   /** The highest sequence number received in order: sent as `lastSeq` when resuming. */
@@ -78,14 +108,66 @@ export class Delivery {
     return this.#received;
   }
 
+  /** The highest received seq that may be acknowledged: `received`, or less under `holdAcks`. */
+  get confirmed(): number {
+    return Math.min(this.#received, this.#ackCeiling);
+  }
+
+  /** The sequence number the next written message gets. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /**
+   * From now on, a received seq is acknowledged only once `confirm()` covers it: for a
+   * receiver that must make a message durable (a shared store) before the sender may forget it.
+   */
+  holdAcks(): void {
+    this.#ackCeiling = Math.min(this.#ackCeiling, this.#received);
+  }
+
+  /** Received messages up to `seq` are durable: they may be acknowledged (see `holdAcks`). */
+  confirm(seq: number): void {
+    if (this.#ackCeiling === Infinity || seq <= this.#ackCeiling) return;
+    this.#ackCeiling = Math.min(seq, this.#received);
+    if (this.confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
+    else if (this.#ackTimer === undefined && this.#attached && this.confirmed > this.#ackSent) {
+      this.#ackTimer = this.#clock.setTimeout(() => {
+        this.#ackTimer = undefined;
+        this.flushAck();
+      }, this.#limits.ackDelay);
+      if (this.#unref) unrefTimer(this.#ackTimer);
+    }
+  }
+
+  /** The frames written but not acknowledged, oldest first (a copy). */
+  unacknowledged(): SentFrame[] {
+    return this.#replay.slice(this.#replayHead);
+  }
+
+  /**
+   * Takes over a session's delivery state kept elsewhere (another process): the next seq to
+   * send, the highest seq received, and the unacknowledged frames to replay on `attach`.
+   * Only for a fresh, detached Delivery.
+   */
+  restore(snapshot: { nextSeq: number; received: number; replay: readonly SentFrame[] }): void {
+    this.#replay = [...snapshot.replay];
+    this.#replayHead = 0;
+    this.#replayBytes = this.#replay.reduce((n, s) => n + s.frame.byteLength, 0);
+    this.#nextSeq = snapshot.nextSeq;
+    this.#received = snapshot.received;
+    this.#ackSent = snapshot.received;
+    if (this.#ackCeiling !== Infinity) this.#ackCeiling = snapshot.received;
+  }
+
   /** Messages not yet written plus messages written but not acknowledged. */
   get outstanding(): number {
-    return this.#pending.length + this.#replay.length - this.#replayHead;
+    return (this.#pending?.length ?? 0) + this.#replay.length - this.#replayHead;
   }
 
   /** Bytes held for the peer: pending plus unacknowledged. */
   get bufferedBytes(): number {
-    return this.#pending.bytes + this.#replayBytes;
+    return (this.#pending?.bytes ?? 0) + this.#replayBytes;
   }
 
   unref(): void {
@@ -97,7 +179,17 @@ export class Delivery {
    * once if the connection is up. Returns whether it was written now.
    */
   enqueue(message: OutgoingMessage, ttl: number): boolean {
-    const dropped = this.#pending.push({
+    if (
+      (this.#pending === null || this.#pending.length === 0) &&
+      this.#hasRoom() &&
+      message.payload.byteLength <= this.#limits.maxBytes
+    ) {
+      // Nothing waits and the connection is up: written now, the queue is not involved.
+      return this.#send(message);
+    }
+    if (this.#tooLarge(message)) return false;
+    const pending = (this.#pending ??= new Outbox(this.#limits));
+    const dropped = pending.push({
       message,
       size: message.payload.byteLength,
       expiresAt: ttl === Infinity ? Infinity : this.#clock.now() + ttl,
@@ -106,29 +198,52 @@ export class Delivery {
     if (dropped.some((d) => d.message === message)) return false;
     const before = this.#nextSeq;
     this.pump();
-    return this.#nextSeq !== before && this.#pending.length === 0;
+    return this.#nextSeq !== before && pending.length === 0;
   }
 
   /** Writes pending messages while the connection is up and the replay buffer has room. */
   pump(): void {
-    if (!this.#attached) return;
-    for (const item of this.#pending.expire(this.#clock.now())) this.#hooks.dropped(item.message, 'expired');
-    const { replayMessages, replayBytes } = this.#limits;
-    while (this.#attached && this.#pending.length > 0) {
-      if (this.#replay.length - this.#replayHead >= replayMessages || this.#replayBytes >= replayBytes)
-        return;
-      const message = this.#pending.shift()!.message;
-      const seq = this.#nextSeq++;
-      const ack = this.#takeAck();
-      const frame = encodeFrame(
-        message.topic === undefined
-          ? { type: 'data', seq, ack, kind: message.kind, payload: message.payload }
-          : { type: 'publish', seq, ack, topic: message.topic, kind: message.kind, payload: message.payload },
-      );
-      this.#replay.push({ seq, frame, message });
-      this.#replayBytes += frame.byteLength;
-      this.#hooks.write(frame);
+    const pending = this.#pending;
+    if (!this.#attached || pending === null || pending.length === 0) return;
+    if (pending.nextExpiry !== Infinity) {
+      for (const item of pending.expire(this.#clock.now())) this.#hooks.dropped(item.message, 'expired');
     }
+    while (pending.length > 0 && this.#hasRoom()) this.#send(pending.shift()!.message);
+  }
+
+  /** Whether a message may be written now: connected, and room in the replay buffer. */
+  #hasRoom(): boolean {
+    return (
+      this.#attached &&
+      this.#replay.length - this.#replayHead < this.#limits.replayMessages &&
+      this.#replayBytes < this.#limits.replayBytes
+    );
+  }
+
+  /** Drops a message whose frame could be over `frameLimit` (see there); true if it did. */
+  #tooLarge(message: OutgoingMessage): boolean {
+    if (this.frameLimit === Infinity || messageFrameBound(message.topic, message.payload) <= this.frameLimit)
+      return false;
+    this.#hooks.dropped(message, 'too-large');
+    return true;
+  }
+
+  /** Numbers `message`, keeps it for replay and writes it; false if it was dropped instead. */
+  #send(message: OutgoingMessage): boolean {
+    // The limit may have dropped since the message was queued (a client learns the server's).
+    if (this.#tooLarge(message)) return false;
+    const seq = this.#nextSeq++;
+    const ack = this.#takeAck();
+    const frame = encodeFrame(
+      message.topic === undefined
+        ? { type: 'data', seq, ack, kind: message.kind, payload: message.payload }
+        : { type: 'publish', seq, ack, topic: message.topic, kind: message.kind, payload: message.payload },
+    );
+    this.#replay.push({ seq, frame, message });
+    this.#replayBytes += frame.byteLength;
+    this.#hooks.sent?.(seq, frame, message);
+    this.#hooks.write(frame, seq);
+    return true;
   }
 
   /**
@@ -144,6 +259,8 @@ export class Delivery {
   /** Drops replay entries up to `seq`; false for an ack of a sequence number never sent. */
   #trim(seq: number): boolean {
     if (seq >= this.#nextSeq) return false;
+    const head = this.#replay[this.#replayHead];
+    if (head !== undefined && head.seq <= seq) this.#hooks.trimmed?.(seq);
     while (this.#replayHead < this.#replay.length && this.#replay[this.#replayHead]!.seq <= seq) {
       this.#replayBytes -= this.#replay[this.#replayHead]!.frame.byteLength;
       this.#replay[this.#replayHead++] = undefined as unknown as Sent;
@@ -166,8 +283,8 @@ export class Delivery {
     if (seq <= this.#received) return 'duplicate';
     if (seq !== this.#received + 1) return 'gap';
     this.#received = seq;
-    if (seq - this.#ackSent >= ACK_EVERY) this.flushAck();
-    else if (this.#ackTimer === undefined && this.#attached) {
+    if (this.confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
+    else if (this.#ackTimer === undefined && this.#attached && this.confirmed > this.#ackSent) {
       this.#ackTimer = this.#clock.setTimeout(() => {
         this.#ackTimer = undefined;
         this.flushAck();
@@ -192,7 +309,7 @@ export class Delivery {
     // Trim without pumping: the retransmissions must go out before anything new.
     this.#trim(Math.min(peerReceived, this.#nextSeq - 1));
     for (let i = this.#replayHead; i < this.#replay.length && this.#attached; i++) {
-      this.#hooks.write(this.#replay[i]!.frame);
+      this.#hooks.write(this.#replay[i]!.frame, this.#replay[i]!.seq);
     }
     this.pump();
   }
@@ -202,7 +319,7 @@ export class Delivery {
     this.#attached = false;
     this.#clearAckTimer();
     // Whatever we had acknowledged may not have reached the peer; it is in `lastSeq` anyway.
-    this.#ackSent = Math.min(this.#ackSent, this.#received);
+    this.#ackSent = Math.min(this.#ackSent, this.confirmed);
   }
 
   /**
@@ -218,8 +335,9 @@ export class Delivery {
     this.#nextSeq = 1;
     this.#received = 0;
     this.#ackSent = 0;
+    if (this.#ackCeiling !== Infinity) this.#ackCeiling = 0;
     this.#clearAckTimer();
-    this.#pending.requeue(
+    (this.#pending ??= new Outbox(this.#limits)).requeue(
       unacked.map((s) => ({ message: s.message, size: s.message.payload.byteLength, expiresAt: Infinity })),
     );
     return unacked.length;
@@ -229,7 +347,7 @@ export class Delivery {
   drain(): OutgoingMessage[] {
     const held = [
       ...this.#replay.slice(this.#replayHead).map((s) => s.message),
-      ...this.#pending.clear().map((i) => i.message),
+      ...(this.#pending?.clear() ?? []).map((i) => i.message),
     ];
     this.#replay = [];
     this.#replayHead = 0;
@@ -240,10 +358,12 @@ export class Delivery {
 
   /** The ack to piggyback on an outgoing frame, if one is owed. */
   #takeAck(): number | undefined {
-    if (this.#received <= this.#ackSent) return undefined;
-    this.#ackSent = this.#received;
-    this.#clearAckTimer();
-    return this.#received;
+    const ack = this.confirmed;
+    if (ack <= this.#ackSent) return undefined;
+    this.#ackSent = ack;
+    // The ack timer stays armed: when it fires with nothing owed it writes nothing. Clearing
+    // and re-arming it for every piggybacked ack would cost two timer operations per message.
+    return ack;
   }
 
   #clearAckTimer(): void {

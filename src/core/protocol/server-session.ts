@@ -2,8 +2,14 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import { PendingRequests } from './requests.js';
 import { decodePayload, encodePayload, jsonCodec, type Codec } from './codec.js';
-import { Delivery, type DeliveryLimits, type OutgoingMessage } from './delivery.js';
-import { CloseCodes, SUPPORTED_VERSIONS, type Frame, type PayloadKind } from './frames.js';
+import {
+  Delivery,
+  type DeliveryHooks,
+  type DeliveryLimits,
+  type OutgoingMessage,
+  type SentFrame,
+} from './delivery.js';
+import { Capabilities, CloseCodes, SUPPORTED_VERSIONS, type Frame, type PayloadKind } from './frames.js';
 import { decodeFrame } from './frames-decode.js';
 import { encodeFrame } from './frames-encode.js';
 import { topicMatches, validatePattern, validateTopic } from './topics.js';
@@ -15,6 +21,11 @@ export interface ServerConnection {
   send(frame: Uint8Array): boolean;
   /** Ends the connection (after the frames already written). */
   close(): void;
+  /**
+   * Optional: from now on, join the frames written in one tick into BATCH messages
+   * (docs/protocol.md §1.1). Returns whether the connection does; absent means it does not.
+   */
+  batch?(): boolean;
 }
 
 /** The HELLO as the `authenticate` hook sees it. */
@@ -24,9 +35,41 @@ export interface HelloInfo {
   readonly codec: string;
 }
 
-/** Where pub/sub traffic goes between sessions (one process now; Redis later). */
+/** Where pub/sub traffic goes between sessions: this process, or every process of a cluster. */
 export interface Hub {
-  publish(topic: string, kind: PayloadKind, payload: Uint8Array, from: SessionState): void;
+  /** `seq` is the sequence number of the client's PUBLISH, when it had one. */
+  publish(topic: string, kind: PayloadKind, payload: Uint8Array, from: SessionState, seq?: number): void;
+}
+
+/**
+ * What a shared session store learns as a session changes, so another process can resume
+ * it (every member optional). With `durable`, received messages are acknowledged to the
+ * client only once the observer calls `state.delivery.confirm(seq)`.
+ */
+export interface SessionObserver {
+  readonly durable?: boolean;
+  /** A new session (not a resumed one), before its WELCOME. */
+  created?(state: SessionState): void;
+  /** A connection carries the session (new or resumed), after its WELCOME. */
+  attached?(state: SessionState): void;
+  /** The connection ended; the session waits `ms` for a resume. */
+  detached?(state: SessionState, ms: number): void;
+  subscribed?(state: SessionState, pattern: string): void;
+  unsubscribed?(state: SessionState, pattern: string): void;
+  /** A sequenced DATA message from the client was handled. */
+  received?(state: SessionState, seq: number): void;
+  /** An outbound message got its seq (it is written next, unless the session's gate holds it). */
+  sent?(state: SessionState, seq: number, frame: Uint8Array, message: OutgoingMessage): void;
+  /** The client acknowledged everything up to `seq`. */
+  acknowledged?(state: SessionState, seq: number): void;
+}
+
+/**
+ * Holds sequenced frames back until they are durable (write-ahead): `admit` returns false
+ * for a frame it keeps; it writes it to `state.connection` itself later, in order.
+ */
+export interface WriteGate {
+  admit(seq: number, frame: Uint8Array): boolean;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -40,13 +83,18 @@ export class SessionState {
   user: unknown;
   connection: ServerConnection | null = null;
   expiry: TimerHandle | undefined;
+  /** Set by a shared store that must persist frames before they are written. */
+  gate: WriteGate | null = null;
 
-  constructor(id: string, limits: DeliveryLimits, clock: Clock) {
+  constructor(id: string, limits: DeliveryLimits, clock: Clock, observer?: SessionObserver) {
     this.id = id;
-    this.delivery = new Delivery(limits, clock, {
-      write: (frame) => void this.connection?.send(frame),
-      dropped: () => {},
-    });
+    // Methods on a prototype, not closures per session: idle sessions are many.
+    this.delivery = new Delivery(
+      limits,
+      clock,
+      observer === undefined ? new SessionOutput(this) : new ObservedOutput(this, observer),
+    );
+    if (observer?.durable) this.delivery.holdAcks();
   }
 
   /** The topic patterns this session subscribed to. */
@@ -62,16 +110,58 @@ export class SessionState {
     this.#subscriptions?.delete(pattern);
   }
 
-  /** Queues a publish for this session's client if one of its patterns matches. */
-  offer(topic: string, kind: PayloadKind, payload: Uint8Array): boolean {
+  /**
+   * Queues a publish for this session's client if one of its patterns matches; `source` is
+   * its position on a shared bus, if it came through one.
+   */
+  offer(topic: string, kind: PayloadKind, payload: Uint8Array, source?: string): boolean {
     if (this.#subscriptions === null) return false;
     for (const pattern of this.#subscriptions) {
       if (topicMatches(pattern, topic)) {
-        this.delivery.enqueue({ topic, kind, payload, original: undefined }, Infinity);
+        this.delivery.enqueue({ topic, kind, payload, original: undefined, source }, Infinity);
         return true;
       }
     }
     return false;
+  }
+}
+
+/** Where a session's {@link Delivery} writes: the session's current connection, if any. */
+class SessionOutput implements DeliveryHooks {
+  protected readonly state: SessionState;
+
+  constructor(state: SessionState) {
+    this.state = state;
+  }
+
+  write(frame: Uint8Array): void {
+    this.state.connection?.send(frame);
+  }
+
+  dropped(): void {}
+}
+
+/** ... and, for a shared store, through its observer and its write gate. */
+class ObservedOutput extends SessionOutput {
+  readonly #observer: SessionObserver;
+
+  constructor(state: SessionState, observer: SessionObserver) {
+    super(state);
+    this.#observer = observer;
+  }
+
+  override write(frame: Uint8Array, seq?: number): void {
+    const state = this.state;
+    if (seq !== undefined && state.gate !== null && !state.gate.admit(seq, frame)) return;
+    state.connection?.send(frame);
+  }
+
+  sent(seq: number, frame: Uint8Array, message: OutgoingMessage): void {
+    this.#observer.sent?.(this.state, seq, frame, message);
+  }
+
+  trimmed(seq: number): void {
+    this.#observer.acknowledged?.(this.state, seq);
   }
 }
 
@@ -163,6 +253,15 @@ export interface ServerSessionHooks {
 export interface ServerSessionOptions {
   readonly store: SessionStore;
   readonly hub: Hub;
+  /** Told of every change a shared store must persist (see {@link SessionObserver}). */
+  readonly observer?: SessionObserver;
+  /**
+   * Finds a session that is not in `store` (another process had it). The HELLO waits for it
+   * within the handshake deadline. Resolves with the session, now in `store`, or undefined
+   * (a new session starts); `null` means too many lookups are in flight: the connection is
+   * closed with GOING_AWAY and the client comes back after `reconnectAfter`.
+   */
+  readonly lookup?: (id: string, lastSeq: number) => Promise<SessionState | undefined> | null;
   readonly handlers: ReadonlyMap<string, ServerRequestHandler>;
   readonly onMessage?: (value: unknown, session: SessionState) => void;
   /** A handshake completed: a new session (`resumed` false) or a resumed one; after WELCOME. */
@@ -211,11 +310,151 @@ const limitsByOptions = new WeakMap<ServerSessionOptions, DeliveryLimits>();
 function deliveryLimits(options: ServerSessionOptions): DeliveryLimits {
   let limits = limitsByOptions.get(options);
   if (limits === undefined) {
-    limits = Object.freeze({ ...serverSessionDefaults.delivery, ...options.delivery });
+    limits = Object.freeze({
+      ...serverSessionDefaults.delivery,
+      ...options.delivery,
+      // A message whose frame the client would refuse is never numbered and replayed.
+      maxFrameSize: options.maxFrameSize ?? serverSessionDefaults.maxFrameSize,
+    });
     limitsByOptions.set(options, limits);
   }
   return limits;
 }
+
+/**
+ * A session shaped by a server's options (its delivery limits, clock and observer), for a
+ * shared store that rebuilds a session another process had.
+ */
+export function createSessionState(id: string, options: ServerSessionOptions): SessionState {
+  return new SessionState(id, deliveryLimits(options), options.clock ?? systemClock, options.observer);
+}
+
+/** The method a {@link Deadlines} calls on an entry whose time came (module-private). */
+const DUE: unique symbol = Symbol('due');
+
+/** An entry of a {@link Deadlines}. */
+interface Timed {
+  [DUE](): void;
+}
+
+/** The slot of an entry that is not scheduled. */
+const UNSCHEDULED = -1;
+
+/**
+ * One timer for the deadlines of every session of a server (the HELLO deadline, then the
+ * heartbeat), instead of a timer object and a callback per session: idle connections are
+ * many, and a Node `Timeout` with its closure costs more than the rest of an idle session's
+ * state. Deadlines are rounded up to slots of `resolution` ms; the sessions due in one slot
+ * share one wake-up. Nothing fires early, nothing more than `resolution` ms late.
+ */
+class Deadlines {
+  readonly #clock: Clock;
+  readonly #resolution: number;
+  /** Entries by slot (a deadline rounded up to the resolution, in units of it). */
+  readonly #slots = new Map<number, Set<Timed>>();
+  #timer: TimerHandle | undefined;
+  #armed = Infinity;
+
+  constructor(clock: Clock, resolution: number) {
+    this.#clock = clock;
+    this.#resolution = resolution;
+  }
+
+  /** Entries waiting (for tests and metrics). */
+  get size(): number {
+    let n = 0;
+    for (const set of this.#slots.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * Calls `entry[DUE]()` in `ms` (rounded up to the resolution), instead of at the slot it
+   * had (`previous`, from an earlier call, or UNSCHEDULED). Returns its new slot.
+   */
+  schedule(entry: Timed, ms: number, previous: number): number {
+    this.cancel(entry, previous);
+    const slot = Math.ceil((this.#clock.now() + ms) / this.#resolution);
+    let set = this.#slots.get(slot);
+    if (set === undefined) this.#slots.set(slot, (set = new Set()));
+    set.add(entry);
+    if (slot < this.#armed) this.#arm(slot);
+    return slot;
+  }
+
+  /** Forgets `entry`, scheduled at `slot` (UNSCHEDULED: nothing to do). */
+  cancel(entry: Timed, slot: number): void {
+    if (slot === UNSCHEDULED) return;
+    const set = this.#slots.get(slot);
+    if (set === undefined || !set.delete(entry) || set.size > 0) return;
+    this.#slots.delete(slot);
+    // An emptied earliest slot keeps its wake-up: it finds nothing and arms for the next one.
+    if (this.#slots.size === 0 && this.#timer !== undefined) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#armed = Infinity;
+    }
+  }
+
+  #arm(slot: number): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#armed = slot;
+    this.#timer = this.#clock.setTimeout(
+      this.#fire,
+      Math.max(1, slot * this.#resolution - this.#clock.now()),
+    );
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    this.#armed = Infinity;
+    const current = Math.floor(this.#clock.now() / this.#resolution);
+    const due: number[] = [];
+    for (const slot of this.#slots.keys()) if (slot <= current) due.push(slot);
+    due.sort((a, b) => a - b);
+    let failure: { error: unknown } | undefined;
+    for (const slot of due) {
+      const set = this.#slots.get(slot)!;
+      this.#slots.delete(slot);
+      for (const entry of set) {
+        // One entry that throws must not cost the others their deadline.
+        try {
+          entry[DUE]();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    }
+    let next = Infinity;
+    for (const slot of this.#slots.keys()) if (slot < next) next = slot;
+    if (next < this.#armed) this.#arm(next);
+    if (failure !== undefined) throw failure.error;
+  };
+}
+
+const deadlinesByOptions = new WeakMap<ServerSessionOptions, Deadlines>();
+
+/**
+ * The scheduler shared by the sessions made with `options` (one server). Its resolution is a
+ * sixteenth of the shortest deadline, at most 250 ms: a heartbeat of 10 s + 5 s is checked
+ * within 250 ms of its time, one of 150 ms within 9 ms.
+ */
+function deadlinesOf(options: ServerSessionOptions, clock: Clock): Deadlines {
+  let deadlines = deadlinesByOptions.get(options);
+  if (deadlines === undefined) {
+    const shortest = Math.min(
+      options.handshakeTimeout ?? serverSessionDefaults.handshakeTimeout,
+      options.heartbeatInterval ?? serverSessionDefaults.heartbeatInterval,
+      options.heartbeatTimeout ?? serverSessionDefaults.heartbeatTimeout,
+    );
+    const resolution = Math.min(250, Math.max(1, Math.floor(shortest / 16)));
+    deadlines = new Deadlines(clock, resolution);
+    deadlinesByOptions.set(options, deadlines);
+  }
+  return deadlines;
+}
+
+/** `reconnectAfter` (ms) for a client turned away because too many resumes are being looked up. */
+const LOOKUP_BUSY_RETRY = 250;
 
 let counter = 0;
 const defaultId = (): string =>
@@ -225,15 +464,18 @@ const defaultId = (): string =>
  * The server side of one connection: answers HELLO (version, authentication, resume),
  * then carries data, pub/sub, requests and heartbeats over the session's `Delivery`.
  */
-export class ServerSession {
+export class ServerSession implements Timed {
   readonly #connection: ServerConnection;
   readonly #options: ServerSessionOptions;
   readonly #hooks: ServerSessionHooks | undefined;
   readonly #clock: Clock;
   readonly #codec: Codec;
+  /** The server's scheduler: the HELLO deadline, then the heartbeat. */
+  readonly #deadlines: Deadlines;
   #state: SessionState | null = null;
   #phase: 'handshake' | 'open' | 'closed' = 'handshake';
-  #timer: TimerHandle | undefined;
+  /** This session's slot in `#deadlines`. */
+  #slot = UNSCHEDULED;
   #lastHeard: number;
   #inFlight = 0;
   #pingNonce = 0;
@@ -251,11 +493,9 @@ export class ServerSession {
     this.#clock = options.clock ?? systemClock;
     this.#codec = options.codec ?? defaultCodec;
     this.#lastHeard = this.#clock.now();
+    this.#deadlines = deadlinesOf(options, this.#clock);
     const deadline = options.handshakeTimeout ?? serverSessionDefaults.handshakeTimeout;
-    this.#timer = this.#clock.setTimeout(
-      () => this.#fail(CloseCodes.HANDSHAKE_TIMEOUT, `no HELLO within ${deadline} ms`),
-      deadline,
-    );
+    this.#slot = this.#deadlines.schedule(this, deadline, UNSCHEDULED);
   }
 
   get session(): SessionState | null {
@@ -312,11 +552,13 @@ export class ServerSession {
     if (state === null || state.connection !== this.#connection) return;
     state.connection = null;
     state.delivery.detach();
+    const window = this.#options.resumeWindow ?? serverSessionDefaults.resumeWindow;
     this.#options.store.expire(
       state,
-      this.#options.resumeWindow ?? serverSessionDefaults.resumeWindow,
+      window,
       this.#options.onSessionEnd && ((s) => this.#options.onSessionEnd?.(s, 'expired')),
     );
+    this.#options.observer?.detached?.(state, window);
   }
 
   /** Closes with a CLOSE frame; `reconnectAfter` tells the client when to come back. */
@@ -369,6 +611,12 @@ export class ServerSession {
     return this.#connection.send(encodeFrame({ type: 'data', kind, payload }));
   }
 
+  /** Writes an encoded payload as a volatile DATA frame (see `sendVolatile`). */
+  sendVolatilePayload(kind: PayloadKind, payload: Uint8Array): boolean {
+    if (this.#phase !== 'open') return false;
+    return this.#connection.send(encodeFrame({ type: 'data', kind, payload }));
+  }
+
   /** Sends a value to this session's client, exactly once across its reconnects. */
   send(value: unknown): void {
     const { kind, payload } = encodePayload(value, this.#codec);
@@ -399,8 +647,10 @@ export class ServerSession {
     }
     let user: unknown;
     try {
-      const authenticate = this.#hooks?.authenticate ?? o.authenticate;
-      user = await authenticate?.({ token: frame.token, versions: frame.versions, codec: frame.codec });
+      const hello: HelloInfo = { token: frame.token, versions: frame.versions, codec: frame.codec };
+      // Called as methods: the hooks may be an object with methods on its prototype.
+      const hooks = this.#hooks;
+      user = await (hooks?.authenticate !== undefined ? hooks.authenticate(hello) : o.authenticate?.(hello));
     } catch (err) {
       this.#refuse(
         ErrorCodes.AUTH_FAILED,
@@ -411,13 +661,27 @@ export class ServerSession {
       return;
     }
     if (this.#phase !== 'handshake') return;
-    this.#clearTimer();
     const store = o.store;
     let state = frame.resume ? store.get(frame.resume.sessionId) : undefined;
+    if (state === undefined && frame.resume !== undefined && o.lookup !== undefined) {
+      // Another process may have had the session: wait for it, under the handshake deadline
+      // (the timer keeps running). A lookup that ends after the deadline leaves the session
+      // in the store, waiting for the next attempt like any detached session.
+      const lookup = o.lookup(frame.resume.sessionId, frame.resume.lastSeq);
+      if (lookup === null) {
+        this.close(CloseCodes.GOING_AWAY, 'too many resumes in progress', LOOKUP_BUSY_RETRY);
+        return;
+      }
+      state = await lookup.catch(() => undefined);
+      if (this.#phase !== 'handshake') return;
+      state ??= store.get(frame.resume.sessionId);
+    }
+    this.#clearTimer();
     const resumed = state !== undefined;
     if (state === undefined) {
-      state = new SessionState((o.newId ?? defaultId)(), deliveryLimits(o), this.#clock);
+      state = new SessionState((o.newId ?? defaultId)(), deliveryLimits(o), this.#clock, o.observer);
       store.add(state);
+      o.observer?.created?.(state);
     } else {
       store.keep(state);
       // A resumed session may still be attached to a connection we have not noticed is dead.
@@ -430,23 +694,27 @@ export class ServerSession {
     this.#phase = 'open';
     const interval = o.heartbeatInterval ?? serverSessionDefaults.heartbeatInterval;
     const timeout = o.heartbeatTimeout ?? serverSessionDefaults.heartbeatTimeout;
+    const batch = (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.() === true;
     this.#connection.send(
       encodeFrame({
         type: 'welcome',
         version,
         sessionId: state.id,
         resumed,
+        batch,
         heartbeatInterval: interval,
         heartbeatTimeout: timeout,
-        lastSeq: state.delivery.received,
+        lastSeq: state.delivery.confirmed,
         maxFrameSize: o.maxFrameSize ?? serverSessionDefaults.maxFrameSize,
         maxInFlight: o.maxInFlight ?? serverSessionDefaults.maxInFlight,
         resumeWindow: o.resumeWindow ?? serverSessionDefaults.resumeWindow,
       }),
     );
+    o.observer?.attached?.(state);
     state.delivery.attach(resumed ? frame.resume!.lastSeq : 0);
-    this.#timer = this.#clock.setTimeout(this.#heartbeat, interval);
-    (this.#hooks?.onSession ?? o.onSession)?.(state, resumed);
+    this.#slot = this.#deadlines.schedule(this, interval, this.#slot);
+    if (this.#hooks?.onSession !== undefined) this.#hooks.onSession(state, resumed);
+    else o.onSession?.(state, resumed);
   }
 
   #dispatch(frame: Frame): void {
@@ -468,8 +736,11 @@ export class ServerSession {
             throw new Error(`sequence gap: got ${frame.seq} after ${state.delivery.received}`);
         }
         if (frame.type === 'publish')
-          this.#options.hub.publish(frame.topic, frame.kind, frame.payload, state);
-        else this.#options.onMessage?.(value, state);
+          this.#options.hub.publish(frame.topic, frame.kind, frame.payload, state, frame.seq);
+        else {
+          this.#options.onMessage?.(value, state);
+          if (frame.seq !== undefined) this.#options.observer?.received?.(state, frame.seq);
+        }
         return;
       }
       case 'ack':
@@ -479,9 +750,11 @@ export class ServerSession {
       case 'subscribe':
         validatePattern(frame.topic);
         state.subscribe(frame.topic);
+        this.#options.observer?.subscribed?.(state, frame.topic);
         return;
       case 'unsubscribe':
         state.unsubscribe(frame.topic);
+        this.#options.observer?.unsubscribed?.(state, frame.topic);
         return;
       case 'request':
         void this.#answer(frame, state);
@@ -531,7 +804,12 @@ export class ServerSession {
       this.#inFlight++;
       const handler = this.#options.handlers.get(frame.method);
       try {
-        response = await answerRequest(frame, handler && ((params) => handler(params, state)), this.#codec);
+        response = await answerRequest(
+          frame,
+          handler && ((params) => handler(params, state)),
+          this.#codec,
+          this.#options.maxFrameSize ?? serverSessionDefaults.maxFrameSize,
+        );
       } finally {
         this.#inFlight--;
       }
@@ -540,10 +818,20 @@ export class ServerSession {
       this.#connection.send(encodeFrame(response));
   }
 
-  #heartbeat = (): void => {
-    this.#timer = undefined;
-    if (this.#phase !== 'open') return;
+  /**
+   * The deadline came (called by `#deadlines`): before the handshake, the HELLO is late;
+   * after it, the heartbeat (docs/protocol.md §8): a PING every `heartbeatInterval`, and the
+   * end of a connection silent for `heartbeatInterval + heartbeatTimeout`.
+   */
+  [DUE](): void {
+    this.#slot = UNSCHEDULED;
     const o = this.#options;
+    if (this.#phase === 'handshake') {
+      const deadline = o.handshakeTimeout ?? serverSessionDefaults.handshakeTimeout;
+      this.#fail(CloseCodes.HANDSHAKE_TIMEOUT, `no HELLO within ${deadline} ms`);
+      return;
+    }
+    if (this.#phase !== 'open') return;
     const interval = o.heartbeatInterval ?? serverSessionDefaults.heartbeatInterval;
     const timeout = o.heartbeatTimeout ?? serverSessionDefaults.heartbeatTimeout;
     const silent = this.#clock.now() - this.#lastHeard;
@@ -552,8 +840,8 @@ export class ServerSession {
       return;
     }
     this.#connection.send(encodeFrame({ type: 'ping', nonce: ++this.#pingNonce }));
-    this.#timer = this.#clock.setTimeout(this.#heartbeat, Math.min(interval, interval + timeout - silent));
-  };
+    this.#slot = this.#deadlines.schedule(this, Math.min(interval, interval + timeout - silent), UNSCHEDULED);
+  }
 
   #refuse(code: string, message: string, versions: readonly number[], closeCode: number): void {
     if (this.#phase === 'closed') return;
@@ -569,8 +857,8 @@ export class ServerSession {
   }
 
   #clearTimer(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#deadlines.cancel(this, this.#slot);
+    this.#slot = UNSCHEDULED;
   }
 }
 
@@ -583,4 +871,4 @@ export function localHub(store: SessionStore): Hub {
   };
 }
 
-export type { OutgoingMessage };
+export type { OutgoingMessage, SentFrame };

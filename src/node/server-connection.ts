@@ -1,0 +1,137 @@
+import { FrameFlags, FrameTypes } from '../core/protocol/frames.js';
+import {
+  ServerSession,
+  type HelloInfo,
+  type ServerConnection,
+  type ServerSessionHooks,
+  type ServerSessionOptions,
+  type SessionState,
+} from '../core/protocol/server-session.js';
+import type { AuthenticateInfo, ResolvedLimits, ServerMetrics } from './server-options.js';
+import type { FrameSink, Wire } from './server-listeners.js';
+import { OutboundGuard } from './slow-consumer.js';
+
+/** The counters of {@link ServerMetrics} a connection moves. */
+export type ConnectionCounters = Pick<
+  ServerMetrics,
+  'messagesIn' | 'messagesOut' | 'bytesIn' | 'bytesOut' | 'drops' | 'slowConsumers'
+>;
+
+/** What a {@link Connection} needs of its server: one object per server, shared by its connections. */
+export interface ConnectionHost {
+  readonly counters: ConnectionCounters;
+  readonly limits: ResolvedLimits;
+  readonly sessionOptions: ServerSessionOptions;
+  readonly authenticate: ((hello: HelloInfo, info: AuthenticateInfo) => unknown) | undefined;
+  /** The handshake completed (after WELCOME). */
+  opened(conn: Connection, state: SessionState, resumed: boolean): void;
+  /** The wire is gone. */
+  dropped(conn: Connection): void;
+}
+
+/**
+ * @internal One accepted connection: the {@link ServerConnection} its session writes to
+ * (counters and the slow-consumer policy in front of the wire), the per-connection hooks of
+ * that session, and the {@link FrameSink} its listener reads into. One object with methods
+ * on its prototype, not closures per connection: idle connections are many.
+ */
+export class Connection implements ServerConnection, ServerSessionHooks, FrameSink {
+  readonly wire: Wire;
+  readonly session: ServerSession;
+  /** True until the handshake completes (or the wire is gone). */
+  pending = true;
+  /**
+   * The slow-consumer deadline: made the first time the connection is over
+   * `maxOutboundBytes` (until then it has nothing to do), kept from then on.
+   */
+  guard: OutboundGuard | undefined = undefined;
+  readonly #host: ConnectionHost;
+
+  constructor(wire: Wire, host: ConnectionHost) {
+    this.wire = wire;
+    this.#host = host;
+    this.session = new ServerSession(this, host.sessionOptions, this);
+  }
+
+  // --- ServerConnection: what the session writes -------------------------------------------
+
+  send(frame: Uint8Array): boolean {
+    const counters = this.#host.counters;
+    const guard = this.#guarded();
+    if (guard !== undefined) {
+      const verdict = guard.admit();
+      if (verdict === 'dead') return false;
+      if (verdict === 'over' && isVolatile(frame)) {
+        counters.drops++;
+        return false;
+      }
+    }
+    counters.messagesOut++;
+    counters.bytesOut += frame.byteLength;
+    const ok = this.wire.send(frame);
+    this.#guarded()?.written();
+    return ok;
+  }
+
+  close(): void {
+    this.wire.close();
+  }
+
+  batch(): boolean {
+    return this.wire.batch?.() === true;
+  }
+
+  // --- ServerSessionHooks -------------------------------------------------------------------
+
+  authenticate(hello: HelloInfo): unknown {
+    const { wire } = this;
+    return this.#host.authenticate?.(hello, { transport: wire.transport, remoteAddress: wire.remoteAddress });
+  }
+
+  onSession(state: SessionState, resumed: boolean): void {
+    this.#host.opened(this, state, resumed);
+  }
+
+  // --- FrameSink: what the wire reads -------------------------------------------------------
+
+  receive(frame: Uint8Array): void {
+    const counters = this.#host.counters;
+    counters.messagesIn++;
+    counters.bytesIn += frame.byteLength;
+    this.session.receive(frame);
+  }
+
+  closed(): void {
+    this.#host.dropped(this);
+  }
+
+  get handshaking(): boolean {
+    return this.pending;
+  }
+
+  /**
+   * Slow-consumer policy: above maxOutboundBytes, volatile frames are dropped; staying above
+   * it for writeDeadline ends the connection (a timer, so it fires even if nothing more is
+   * written). A CLOSE 4008 could not get through the full buffer: the connection is dropped
+   * and the session stays resumable for when the client reads again.
+   */
+  #guarded(): OutboundGuard | undefined {
+    if (this.guard !== undefined) return this.guard;
+    const { wire } = this;
+    const { limits, counters } = this.#host;
+    if (wire.bufferedAmount <= limits.maxOutboundBytes) return undefined;
+    this.guard = new OutboundGuard(wire, limits.maxOutboundBytes, limits.writeDeadline, () => {
+      counters.slowConsumers++;
+      wire.destroy();
+    });
+    return this.guard;
+  }
+}
+
+/** A DATA or PUBLISH frame without a sequence number: a `volatile` message (docs/protocol.md). */
+function isVolatile(frame: Uint8Array): boolean {
+  const type = frame[0];
+  return (
+    (type === FrameTypes.data || type === FrameTypes.publish) && (frame[1]! & FrameFlags.SEQUENCED) === 0
+  );
+}
