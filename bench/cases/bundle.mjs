@@ -1,0 +1,88 @@
+// browser bundle: bytes a browser downloads for the client, min + gzip (level 9, node:zlib).
+// Runs in the harness process: no sockets, nothing to pin.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const BROWSER_ENTRY = `${root}src/browser/index.ts`;
+const IIFE = `${root}dist/sockline.min.js`;
+
+/** What each entry imports; `sockline` resolves to the current browser source. */
+const ENTRIES = [
+  { name: 'sockline (ESM, `connect`)', package: 'sockline', code: "export { connect } from 'sockline';" },
+  { name: 'socket.io-client', package: 'socket.io-client', code: "export { io } from 'socket.io-client';" },
+  {
+    name: 'mqtt (browser build)',
+    package: 'mqtt',
+    code: "import mqtt from 'mqtt';\nexport { mqtt };",
+  },
+  { name: 'partysocket', package: 'partysocket', code: "export { PartySocket } from 'partysocket';" },
+  {
+    name: 'reconnecting-websocket',
+    package: 'reconnecting-websocket',
+    code: "import ReconnectingWebSocket from 'reconnecting-websocket';\nexport { ReconnectingWebSocket };",
+  },
+];
+
+const sizes = (bytes) => ({ min: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+
+async function bundle(code) {
+  const { build } = await import('esbuild');
+  const result = await build({
+    stdin: { contents: code, resolveDir: root, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'error',
+    alias: { sockline: BROWSER_ENTRY },
+  });
+  return result.outputFiles[0].contents;
+}
+
+async function iife() {
+  if (existsSync(IIFE)) {
+    const built = statSync(IIFE).mtime.toISOString().slice(0, 16).replace('T', ' ');
+    return { source: `dist/sockline.min.js (built ${built} UTC)`, bytes: readFileSync(IIFE) };
+  }
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [BROWSER_ENTRY],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    globalName: 'Sockline',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'error',
+  });
+  return {
+    source: 'src/browser/index.ts bundled by esbuild (iife, minified)',
+    bytes: result.outputFiles[0].contents,
+  };
+}
+
+export const bench = {
+  name: 'bundle',
+  title: 'Browser bundle: min + gzip',
+  describe:
+    'The IIFE for `<script>` (dist/sockline.min.js when it exists, else src/browser/index.ts ' +
+    'bundled by esbuild as an IIFE); and esbuild bundles (minify, platform browser, format esm) of ' +
+    "`import { connect } from 'sockline'` (resolved to src/browser/index.ts, so the current source), " +
+    "`import { io } from 'socket.io-client'`, `import mqtt from 'mqtt'` (its browser build), partysocket " +
+    'and reconnecting-websocket. gzip level 9 (node:zlib).',
+  local: true,
+  async run() {
+    const rows = [];
+    const i = await iife();
+    rows.push({ name: 'sockline (IIFE)', package: 'sockline', source: i.source, ...sizes(i.bytes) });
+    for (const e of ENTRIES) {
+      rows.push({ name: e.name, package: e.package, source: 'esbuild esm', ...sizes(await bundle(e.code)) });
+    }
+    return { rows };
+  },
+};
