@@ -50,13 +50,18 @@ export interface ConnectOptions extends LinkOptions {
   tls?: TlsOptions;
   /** Node: TCP keepalive probe delay in ms, or false. @default false */
   keepAlive?: number | false;
-  /** Node: the largest UDP datagram sent, in bytes; larger messages are refused. @default 1200 */
+  /**
+   * Node: the largest UDP datagram sent, in bytes; larger messages are refused in raw mode and
+   * fragmented in protocol mode (docs/udp.md §5.2). @default 1200
+   */
   maxDatagramSize?: number;
   /**
-   * Node, `udp://` in protocol mode: ask for a reliable channel — acks, retransmission with a
-   * timeout from the measured RTT, ordering, and fragmentation of messages larger than a
-   * datagram. Without it, datagrams may be lost (never duplicated or reordered): send state
-   * streams as `volatile`; a lost sequenced message is recovered only by resuming the session.
+   * Node, `udp://` in protocol mode: carry `volatile` messages reliably too. Every other
+   * message (the handshake, sequenced messages and publishes, subscriptions, requests) always
+   * is — acknowledged, retransmitted with a timeout from the measured RTT, ordered, fragmented
+   * when larger than a datagram — so it arrives exactly once, in order. Without this option a
+   * volatile message travels in one unreliable datagram: it may be lost, is never resent and
+   * never holds other messages up (docs/udp.md §5).
    * @default false
    */
   reliable?: boolean;

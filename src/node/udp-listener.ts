@@ -15,6 +15,7 @@ import {
   peekConnectionId,
   type Packet,
 } from '../core/datagram/packet.js';
+import { isVolatileFrame } from '../core/datagram/volatile.js';
 import { isSocklineError } from '../core/errors.js';
 import type { ServerConnection } from '../core/protocol/server-session.js';
 
@@ -34,6 +35,16 @@ export interface UdpListenerOptions {
   readonly idleTimeout?: number;
   /** How long a cookie stays valid, in ms (one-second resolution). @default 10000 */
   readonly cookieLifetime?: number;
+  /**
+   * The socket's receive buffer (`SO_RCVBUF`), in bytes. One socket takes every client's
+   * datagrams: when a fan-out makes hundreds of clients answer at once, the answers wait here
+   * while the server is still sending, and what does not fit is dropped by the kernel (and
+   * retransmitted later). The kernel caps the size (Linux: `net.core.rmem_max`); the size in
+   * force is `listener.bufferSizes.receive`. @default 4194304
+   */
+  readonly recvBufferSize?: number;
+  /** The socket's send buffer (`SO_SNDBUF`), in bytes; capped like the receive buffer (Linux: `net.core.wmem_max`). @default 4194304 */
+  readonly sendBufferSize?: number;
   /** Channel limits and timings for every peer (maxDatagramSize, window, RTO bounds...). */
   readonly channel?: Partial<Omit<DatagramChannelOptions, 'reliable'>>;
   /** A client's address was validated and its connection id admitted. */
@@ -47,6 +58,8 @@ export const udpListenerDefaults = Object.freeze({
   maxPeers: 10_000,
   idleTimeout: 30_000,
   cookieLifetime: 10_000,
+  recvBufferSize: 4 << 20,
+  sendBufferSize: 4 << 20,
 });
 
 /** One client of a UDP listener: a `ServerConnection` for `ServerSession`, plus callbacks. */
@@ -84,6 +97,8 @@ export interface UdpListener {
   /** Admitted peers right now. */
   readonly peers: number;
   readonly stats: UdpListenerStats;
+  /** The socket buffer sizes in force, in bytes, as the kernel reports them (Linux doubles the size asked for). */
+  readonly bufferSizes: { readonly receive: number; readonly send: number };
   close(): Promise<void>;
 }
 
@@ -113,7 +128,13 @@ const COOKIE_MAC_SIZE = 16;
  */
 export async function createUdpListener(options: UdpListenerOptions): Promise<UdpListener> {
   const o = { ...udpListenerDefaults, ...options };
-  for (const name of ['maxPeers', 'idleTimeout', 'cookieLifetime'] as const) {
+  for (const name of [
+    'maxPeers',
+    'idleTimeout',
+    'cookieLifetime',
+    'recvBufferSize',
+    'sendBufferSize',
+  ] as const) {
     if (!(o[name] > 0)) throw new RangeError(`Invalid option ${name}: ${String(o[name])}`);
   }
   const secret = options.secret ?? randomBytes(32);
@@ -131,7 +152,11 @@ export async function createUdpListener(options: UdpListenerOptions): Promise<Ud
     bytesIn: 0,
     bytesOut: 0,
   };
-  const socket = dgram.createSocket(o.host.includes(':') ? 'udp6' : 'udp4');
+  const socket = dgram.createSocket({
+    type: o.host.includes(':') ? 'udp6' : 'udp4',
+    recvBufferSize: o.recvBufferSize,
+    sendBufferSize: o.sendBufferSize,
+  });
   socket.on('error', () => {}); // per-datagram errors (ICMP) say nothing about the listener
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -141,6 +166,7 @@ export async function createUdpListener(options: UdpListenerOptions): Promise<Ud
     });
   });
   const { port } = socket.address() as AddressInfo;
+  const bufferSizes = { receive: socket.getRecvBufferSize(), send: socket.getSendBufferSize() };
   let closed = false;
 
   const sendTo = (bytes: Uint8Array, address: string, toPort: number): void => {
@@ -199,10 +225,10 @@ export async function createUdpListener(options: UdpListenerOptions): Promise<Ud
       send(frame) {
         if (ended) return false;
         try {
-          return peer.channel.send(frame);
+          return peer.channel.send(frame, isVolatileFrame(frame));
         } catch (err) {
-          // Unreliable mode: a frame over the datagram budget cannot be carried; the session
-          // must not be torn down by it, so it is dropped and counted.
+          // A frame over the channel's message limit cannot be carried; the session must not
+          // be torn down by it, so it is dropped and counted.
           if (isSocklineError(err, 'ERR_DATAGRAM_TOO_LARGE')) {
             stats.oversize++;
             return false;
@@ -334,6 +360,7 @@ export async function createUdpListener(options: UdpListenerOptions): Promise<Ud
       return peers.size;
     },
     stats,
+    bufferSizes,
     async close() {
       if (closed) return;
       clearInterval(sweep);

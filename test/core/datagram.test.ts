@@ -5,6 +5,7 @@ import { isSocklineError, type SocklineError } from '../../src/core/errors.js';
 import { DatagramChannel, type DatagramChannelOptions } from '../../src/core/datagram/channel.js';
 import { decodePacket, encodePacket, type Packet } from '../../src/core/datagram/packet.js';
 import { DatagramSessionTransport } from '../../src/core/datagram/session-transport.js';
+import { isVolatileFrame } from '../../src/core/datagram/volatile.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../../src/core/transport.js';
 import { fromHex, toHex } from '../fixtures/frames.js';
 import { mulberry32 } from '../support/udp-proxy.js';
@@ -133,6 +134,25 @@ describe('datagram packets', () => {
       { seed: 0xd1d1, numRuns: 3000 },
     );
     channel.destroy();
+  });
+});
+
+describe('isVolatileFrame', () => {
+  it('is true for DATA and PUBLISH without a sequence number, false for every other frame', () => {
+    const volatile = ['10 00 010203', '10 01 05 ff', '11 00 01 61'];
+    const others = [
+      '10 02 05 ff',
+      '10 03 05 06 ff',
+      '11 02 07 01 61',
+      '12 00 01 61',
+      '30 00 05',
+      '31 00 01',
+      '01 00',
+      '10',
+      '',
+    ];
+    expect(volatile.map((h) => isVolatileFrame(fromHex(h)))).toEqual(volatile.map(() => true));
+    expect(others.map((h) => isVolatileFrame(fromHex(h)))).toEqual(others.map(() => false));
   });
 });
 
@@ -318,7 +338,7 @@ describe('DatagramChannel', () => {
     expect(b.channel.stats.dropped).toBe(2);
   });
 
-  it('unreliable: drops stale and duplicate packets and refuses a message over the datagram budget', () => {
+  it('not reliable: a volatile message travels unreliably, stale and duplicate ones are dropped', () => {
     const [a, b] = pair({ reliable: false, maxDatagramSize: 1200 }, { blackhole: true });
     const packet = (pn: number): Packet => ({
       type: 'packet',
@@ -332,12 +352,84 @@ describe('DatagramChannel', () => {
     for (const pn of [1, 3, 2, 3, 4]) b.channel.receive(packet(pn));
     expect(b.got.map(numberOf)).toEqual([1, 3, 4]);
     expect(b.channel.stats.stale).toBe(2);
-    expect(a.channel.maxMessageSize).toBe(1181);
-    expect(() => a.channel.send(new Uint8Array(1182))).toThrow(
-      expect.objectContaining({ code: 'ERR_DATAGRAM_TOO_LARGE' }),
-    );
-    expect(a.channel.send(new Uint8Array(1181))).toBe(true);
-    expect(a.sent.at(-1)!.packet).toMatchObject({ type: 'packet', reliable: false, ack: undefined });
+    expect(a.channel.send(new Uint8Array(1181), true)).toBe(true);
+    expect(a.sent.at(-1)!.packet).toMatchObject({ type: 'packet', pn: 1, reliable: false, ack: undefined });
+    expect(a.channel.inFlight).toBe(0); // nothing to acknowledge, nothing retransmitted
+  });
+
+  it('not reliable: every message not sent volatile is acknowledged, retransmitted and ordered', async () => {
+    const [a, b] = pair({ reliable: false }, { loss: 0.3, duplicate: 0.1, jitter: 30 }, 11);
+    const volatileSeen: number[] = [];
+    const sent: number[] = [];
+    for (let n = 0; n < 300; n++) {
+      // Even numbers sequenced (reliable), odd ones volatile; one in 50 too large for a datagram.
+      const size = n % 50 === 0 ? 3000 : 8;
+      if (n % 2 === 0) sent.push(n);
+      a.channel.send(numbered(n, size), n % 2 === 1);
+    }
+    await vi.advanceTimersByTimeAsync(30_000);
+    const got = b.got.map(numberOf);
+    const reliable = got.filter((n) => n % 2 === 0);
+    for (const n of got.filter((n) => n % 2 === 1)) volatileSeen.push(n);
+    expect(reliable).toEqual(sent);
+    // Volatile: each at most once and in sending order, and some were lost on the way.
+    expect(volatileSeen).toEqual([...new Set(volatileSeen)].sort((x, y) => x - y));
+    expect(volatileSeen.length).toBeLessThan(150);
+    expect(a.channel.stats.retransmitted).toBeGreaterThan(0);
+    expect(a.channel.inFlight).toBe(0);
+    // Reliable and unreliable packets are numbered in separate spaces, each from 1.
+    const pns = (reliable: boolean): number[] =>
+      a.sent
+        .map((s) => s.packet)
+        .filter(
+          (p): p is Extract<Packet, { type: 'packet' }> => p.type === 'packet' && p.reliable === reliable,
+        )
+        .map((p) => p.pn);
+    expect(Math.min(...pns(true))).toBe(1);
+    expect(Math.min(...pns(false))).toBe(1);
+  });
+
+  it('a volatile message larger than one datagram goes reliably, fragmented', async () => {
+    const [a, b] = pair({ reliable: false, maxDatagramSize: 1200 }, {});
+    expect(a.channel.maxMessageSize).toBeGreaterThan(1 << 19);
+    a.channel.send(numbered(7, 1182), true);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(b.got.map((m) => [numberOf(m), m.byteLength])).toEqual([[7, 1182]]);
+    expect(a.sent.filter((s) => s.packet.type === 'packet').map((s) => s.packet)).toEqual([
+      expect.objectContaining({ reliable: true, fragment: expect.objectContaining({ count: 2 }) }),
+      expect.objectContaining({ reliable: true, fragment: expect.objectContaining({ count: 2 }) }),
+    ]);
+  });
+
+  it('reliable: drops an unreliable packet, since the peer agreed to send none', () => {
+    const [, b] = pair({ reliable: true }, { blackhole: true });
+    b.channel.receive({
+      type: 'packet',
+      cid: CID,
+      pn: 1,
+      reliable: false,
+      ack: undefined,
+      fragment: undefined,
+      payload: numbered(1),
+    });
+    expect(b.got).toEqual([]);
+    expect(b.channel.stats.dropped).toBe(1);
+  });
+
+  it('backs off the whole channel on a timeout, so a round trip longer than the timeout gets measured', async () => {
+    // Round trip 2 × 150 ms, over initialRto: the first packet times out. Were only that
+    // packet backed off, every later one would time out too, and Karn's rule would never let
+    // an ack of a resent packet correct the estimate: one copy of everything, for ever.
+    const [a, b] = pair({ reliable: true, initialRto: 250, ackDelay: 1 }, { delay: 150 });
+    for (let n = 0; n < 10; n++) {
+      a.channel.send(numbered(n));
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(b.got.map(numberOf)).toEqual(Array.from({ length: 10 }, (_, n) => n));
+    expect(a.channel.stats.retransmitted).toBe(1);
+    expect(a.channel.stats.srtt).toBeGreaterThanOrEqual(300);
+    expect(a.channel.stats.srtt).toBeLessThanOrEqual(302);
+    expect(a.channel.stats.rto).toBeGreaterThan(300);
   });
 
   it('close() waits for outstanding packets to be acknowledged, bounded by closeTimeout', async () => {
@@ -412,6 +504,7 @@ describe('DatagramSessionTransport', () => {
         clock: systemClock,
         reliable: true,
         randomBytes: () => CID.slice(),
+        random: () => 0, // no jitter: the full backoff step
         open: (h) => (inner = new FakeDatagramTransport(h)),
       },
     );
@@ -451,5 +544,60 @@ describe('DatagramSessionTransport', () => {
     inner.receive({ type: 'close', cid: CID });
     expect(closes).toHaveLength(1);
     expect(closes[0]).toMatchObject({ wasOpen: true, code: 1000 });
+  });
+
+  it('spreads INITIAL repeats over the upper half of each backoff step (jitter), up to maxRto', async () => {
+    const times = (random: number): number[] => {
+      let inner!: FakeDatagramTransport;
+      const at: number[] = [];
+      const t = new DatagramSessionTransport(
+        { onOpen() {}, onData() {}, onDrain() {}, onSoftError() {}, onClose() {} },
+        {
+          clock: systemClock,
+          initialRto: 200,
+          maxRto: 1000,
+          random: () => random,
+          open: (h) => {
+            inner = new FakeDatagramTransport(h);
+            const send = inner.send.bind(inner);
+            inner.send = (d) => (at.push(Date.now()), send(d));
+            return inner;
+          },
+        },
+      );
+      inner.handlers.onOpen();
+      vi.advanceTimersByTime(4000);
+      t.destroy();
+      return at.map((x) => x - at[0]!);
+    };
+    expect(times(0)).toEqual([0, 200, 600, 1400, 2400, 3400]);
+    expect(times(0.999)).toEqual([0, 100, 300, 700, 1200, 1700, 2200, 2700, 3200, 3700]);
+  });
+
+  it('without a reliable ACCEPT, sends volatile frames unreliably and every other frame reliably', async () => {
+    let inner!: FakeDatagramTransport;
+    const t = new DatagramSessionTransport(
+      { onOpen() {}, onData() {}, onDrain() {}, onSoftError() {}, onClose() {} },
+      {
+        clock: systemClock,
+        reliable: false,
+        randomBytes: () => CID.slice(),
+        open: (h) => (inner = new FakeDatagramTransport(h)),
+      },
+    );
+    inner.handlers.onOpen();
+    inner.receive({ type: 'accept', cid: CID, reliable: false });
+    for (const hex of ['01 00', '10 00 0102', '10 02 01 0102', '11 00 01 61', '12 00 01 61', '30 00 01'])
+      t.send(fromHex(hex));
+    const packets = inner.sent.filter((p): p is Extract<Packet, { type: 'packet' }> => p.type === 'packet');
+    expect(packets.map((p) => [toHex(p.payload), p.reliable, p.pn])).toEqual([
+      ['0100', true, 1],
+      ['10000102', false, 1],
+      ['1002010102', true, 2],
+      ['11000161', false, 2],
+      ['12000161', true, 3],
+      ['300001', true, 4],
+    ]);
+    t.destroy();
   });
 });

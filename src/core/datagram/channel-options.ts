@@ -7,7 +7,11 @@ import type { SocklineError } from '../errors.js';
 
 /** Limits and timings of a `DatagramChannel`. Every one is finite. */
 export interface DatagramChannelOptions {
-  /** Acks, retransmission, in-order delivery and fragmentation (docs/udp.md §5). @default false */
+  /**
+   * Volatile messages too go reliably (docs/udp.md §5). Without it they travel unreliably;
+   * every other message is acknowledged, retransmitted, ordered and fragmented either way.
+   * @default false
+   */
   readonly reliable: boolean;
   /** The largest datagram written, header included. @default 1200 */
   readonly maxDatagramSize: number;
@@ -45,7 +49,7 @@ export const datagramChannelDefaults: DatagramChannelOptions = Object.freeze({
   initialRto: 250,
   minRto: 50,
   maxRto: 2000,
-  ackDelay: 5,
+  ackDelay: 25,
   maxFragments: 1024,
   maxMessageSize: 1 << 20,
   reassemblyTimeout: 10_000,

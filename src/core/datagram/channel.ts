@@ -44,17 +44,22 @@ type DataPacket = Extract<Packet, { type: 'packet' }>;
 
 const EMPTY = new Uint8Array(0);
 
+/** Doublings of the timeout at most: far past any `maxRto`, and 2^n stays exact. */
+const MAX_BACKOFF = 30;
+
 /**
  * Turns an unreliable datagram pipe into a channel of whole messages, once a connection id is
- * agreed (docs/udp.md §5). Unreliable mode: one message per packet, stale or duplicate packets
- * dropped. Reliable mode: every packet acknowledged (cumulative + a selective bitmap over the whole window),
- * retransmitted on an RFC 6298 timeout with per-packet exponential backoff and a fast
- * retransmit after three later packets were acknowledged, delivered in packet-number order
- * through a bounded reorder window, and messages fragmented up to `maxFragments`.
+ * agreed (docs/udp.md §5). A message goes reliably: acknowledged (cumulative + a selective
+ * bitmap over the whole window), retransmitted on an RFC 6298 timeout with per-packet
+ * exponential backoff and a fast retransmit after three later packets were acknowledged,
+ * delivered in packet-number order through a bounded reorder window, and fragmented up to
+ * `maxFragments`. A message sent `volatile` on a channel that is not `reliable` goes
+ * unreliably instead: one packet, never retransmitted, stale or duplicate packets dropped.
  *
  * @example
- * const ch = new DatagramChannel(cid, { reliable: true }, systemClock, hooks);
- * ch.send(frame);              // false: wait for hooks.drain
+ * const ch = new DatagramChannel(cid, { reliable: false }, systemClock, hooks);
+ * ch.send(frame);              // reliable; false: wait for hooks.drain
+ * ch.send(snapshot, true);     // volatile: may be lost, never holds anything up
  * ch.receive(decodePacket(d)); // for 'packet' and 'ack' packets of this connection
  */
 export class DatagramChannel {
@@ -65,6 +70,8 @@ export class DatagramChannel {
   readonly stats: DatagramChannelStats;
   // sending
   #nextPn = 1;
+  /** Unreliable PACKETs are numbered in their own space (docs/udp.md §5.1). */
+  #nextVolatilePn = 1;
   #messageId = 0;
   #queue: Chunk[] = [];
   #queueHead = 0;
@@ -76,6 +83,11 @@ export class DatagramChannel {
   #srtt: number | undefined;
   #rttvar = 0;
   #rto: number;
+  /**
+   * Timeouts since the last valid RTT sample (RFC 6298 §5.5): each doubles the timeout of
+   * every packet, new ones included, until an ack of a packet sent once gives a sample.
+   */
+  #backoff = 0;
   #needDrain = false;
   #sendOrder = 0;
   /** The latest `sendOrder` the peer acknowledged: earlier transmissions 3 behind it are lost. */
@@ -123,9 +135,8 @@ export class DatagramChannel {
     return this.#o.reliable;
   }
 
-  /** The largest message `send()` accepts. */
+  /** The largest message `send()` accepts (a volatile one over one datagram goes reliably). */
   get maxMessageSize(): number {
-    if (!this.#o.reliable) return this.#o.maxDatagramSize - UNRELIABLE_PACKET_OVERHEAD;
     return Math.min(this.#o.maxMessageSize, this.#o.maxFragments * this.#fragmentSize);
   }
 
@@ -156,19 +167,27 @@ export class DatagramChannel {
   /**
    * Sends one message. Returns false when the caller should wait for `drain` (or when the
    * channel is closing). Throws `ERR_DATAGRAM_TOO_LARGE` for a message over `maxMessageSize`.
+   *
+   * `volatile`: the message may be lost. Unless the channel is `reliable`, it then travels in
+   * one unreliable packet, never retransmitted and never held back behind a lost one; a
+   * volatile message too large for one datagram goes reliably (fragmented) instead.
    */
-  send(message: Uint8Array): boolean {
+  send(message: Uint8Array, volatile = false): boolean {
     if (this.#phase !== 'open') return false;
     const max = this.maxMessageSize;
     if (message.byteLength > max) {
       throw new SocklineError(
         ErrorCodes.DATAGRAM_TOO_LARGE,
-        `message of ${message.byteLength} bytes is over the ${this.#o.reliable ? 'reliable message' : 'datagram'} limit of ${max} bytes`,
+        `message of ${message.byteLength} bytes is over the message limit of ${max} bytes`,
       );
     }
-    if (!this.#o.reliable) {
-      this.#transmit({ payload: message, fragment: undefined }, this.#nextPn++, false);
-      return true;
+    if (
+      volatile &&
+      !this.#o.reliable &&
+      message.byteLength <= this.#o.maxDatagramSize - UNRELIABLE_PACKET_OVERHEAD
+    ) {
+      this.#transmit({ payload: message, fragment: undefined }, this.#nextVolatilePn++, false);
+      return this.#belowHighWater();
     }
     const size = this.#fragmentSize;
     if (message.byteLength <= size) {
@@ -189,27 +208,30 @@ export class DatagramChannel {
       return false;
     }
     this.#pump();
-    if (this.bufferedAmount > this.#o.highWaterMark) {
-      this.#needDrain = true;
-      return false;
-    }
-    return true;
+    return this.#belowHighWater();
+  }
+
+  #belowHighWater(): boolean {
+    if (this.bufferedAmount <= this.#o.highWaterMark) return true;
+    this.#needDrain = true;
+    return false;
   }
 
   /** Handles a PACKET or ACK of this connection (others are ignored). */
   receive(packet: Packet): void {
     if (this.#phase === 'closed') return;
     if (packet.type === 'ack') {
-      if (this.#o.reliable) this.#onAck(packet.ack);
+      this.#onAck(packet.ack);
       return;
     }
     if (packet.type !== 'packet') return;
     this.stats.received++;
-    if (packet.reliable !== this.#o.reliable) {
-      this.stats.dropped++;
-      return;
-    }
-    if (!this.#o.reliable) {
+    if (!packet.reliable) {
+      // A reliable channel sends nothing unreliably, so it takes nothing unreliable either.
+      if (this.#o.reliable) {
+        this.stats.dropped++;
+        return;
+      }
       // Strict order (docs/udp.md §5.1): anything not newer than the newest seen is stale.
       if (packet.pn <= this.#largestSeen) {
         this.stats.stale++;
@@ -260,7 +282,7 @@ export class DatagramChannel {
   close(): void {
     if (this.#phase !== 'open') return;
     this.#phase = 'closing';
-    if (this.#o.reliable && this.bufferedAmount > 0) {
+    if (this.bufferedAmount > 0) {
       this.#closeTimer = this.#clock.setTimeout(this.#flushed, this.#o.closeTimeout);
     } else {
       this.#flushed();
@@ -295,7 +317,7 @@ export class DatagramChannel {
         ...chunk,
         pn,
         sentAt: now,
-        deadline: now + this.#rto,
+        deadline: now + this.#currentRto(0),
         tries: 0,
         retransmitted: false,
         sendOrder: ++this.#sendOrder,
@@ -348,14 +370,24 @@ export class DatagramChannel {
     this.#rtoDue = Infinity;
     if (this.#phase === 'closed') return;
     const now = this.#clock.now();
+    let expired = false;
     for (const s of this.#unacked.values()) {
       if (s.deadline > now) continue;
-      // RFC 6298 §5.5: back off on every expiry; here per packet, so one lost packet does
-      // not slow the others down.
+      // RFC 6298 §5.5: back off on expiry, for the whole channel and not only this packet.
+      // With Karn's rule a channel whose every packet times out would otherwise never get a
+      // sample and keep a timeout that is too short: when a fan-out burst delays the acks of
+      // hundreds of peers at once, each would go on resending every packet, and the copies
+      // would delay the acks further. One expiry event backs off once, however many packets
+      // it resends; the per-packet count keeps a packet lost again and again backing off
+      // even after fresh samples reset the channel's timeout.
+      if (!expired) {
+        expired = true;
+        if (this.#backoff < MAX_BACKOFF) this.#backoff++;
+      }
       s.tries++;
       s.retransmitted = true;
       s.sentAt = now;
-      s.deadline = now + Math.min(this.#o.maxRto, this.#rto * 2 ** s.tries);
+      s.deadline = now + this.#currentRto(s.tries);
       s.sendOrder = ++this.#sendOrder;
       this.stats.retransmitted++;
       this.#transmit(s, s.pn, true);
@@ -387,7 +419,7 @@ export class DatagramChannel {
       if (s.sendOrder + 3 > this.#ackedOrder) continue;
       s.retransmitted = true;
       s.sentAt = now;
-      s.deadline = now + this.#rto;
+      s.deadline = now + this.#currentRto(0);
       s.sendOrder = ++this.#sendOrder;
       this.stats.retransmitted++;
       this.#transmit(s, s.pn, true);
@@ -415,8 +447,16 @@ export class DatagramChannel {
       this.#o.maxRto,
       Math.max(this.#o.minRto, this.#srtt + Math.max(1, 4 * this.#rttvar)),
     );
+    this.#backoff = 0;
     this.stats.srtt = this.#srtt;
     this.stats.rto = this.#rto;
+  }
+
+  /** The timeout of a packet sent `tries` times before: backed off by the channel and by the packet. */
+  #currentRto(tries: number): number {
+    const rto = Math.min(this.#o.maxRto, this.#rto * 2 ** Math.max(tries, this.#backoff));
+    this.stats.rto = rto;
+    return rto;
   }
 
   // --- receiving -----------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
+import { backoffDelay, type BackoffOptions } from '../link/backoff.js';
 import { BaseTransport } from '../transport-base.js';
 import type { Transport, TransportHandlers } from '../transport.js';
 import { DatagramChannel, type DatagramChannelOptions } from './channel.js';
 import { CONNECTION_ID_SIZE, decodePacket, encodePacket, type Packet } from './packet.js';
+import { isVolatileFrame } from './volatile.js';
 
 export interface DatagramSessionOptions extends Partial<DatagramChannelOptions> {
   /** Opens the datagram transport to wrap, reporting to the handlers given. */
@@ -11,7 +13,16 @@ export interface DatagramSessionOptions extends Partial<DatagramChannelOptions> 
   readonly clock: Clock;
   /** Random bytes for the connection id. @default `crypto.getRandomValues` where the runtime has it */
   readonly randomBytes?: (size: number) => Uint8Array;
+  /** Random source for the jitter of INITIAL repeats, in [0, 1). @default Math.random */
+  readonly random?: () => number;
 }
+
+/**
+ * Share of an INITIAL repeat's delay that is random. Clients that start together (a fleet
+ * reconnecting, a load generator) would otherwise repeat together, and a server socket that
+ * dropped part of one burst would get the same burst again at every step of the backoff.
+ */
+const INITIAL_JITTER = 0.5;
 
 const encoder = new TextEncoder();
 
@@ -22,8 +33,11 @@ const encoder = new TextEncoder();
  * It opens after the stateless-cookie exchange: INITIAL (no cookie) → COOKIE → INITIAL with
  * the cookie → ACCEPT; INITIALs are repeated with backoff until then (the Link's
  * `connectTimeout` bounds the whole exchange). The session's HELLO is the first message after
- * the open, in a PACKET like every other frame. The server's ACCEPT says whether the channel
- * is reliable; the client's `reliable` option is only its proposal.
+ * the open, in a PACKET like every other frame. Volatile DATA and PUBLISH frames travel
+ * unreliably unless the channel is `reliable`; every other frame is acknowledged and
+ * retransmitted, so the session's sequenced messages arrive exactly once, in order. The
+ * server's ACCEPT says whether the channel is reliable; the client's `reliable` option is
+ * only its proposal.
  *
  * @example
  * const t = new DatagramSessionTransport(handlers, {
@@ -42,13 +56,20 @@ export class DatagramSessionTransport extends BaseTransport {
   #channel: DatagramChannel | null = null;
   #phase: 'connecting' | 'handshake' | 'open' | 'closing' = 'connecting';
   #retryTimer: TimerHandle | undefined;
-  #retryDelay: number;
+  /** INITIALs sent since the last COOKIE (or since the start). */
+  #attempt = 0;
+  readonly #backoff: BackoffOptions;
 
   constructor(handlers: TransportHandlers, options: DatagramSessionOptions) {
     super(handlers);
     this.#options = options;
     this.#clock = options.clock;
-    this.#retryDelay = options.initialRto ?? 250;
+    this.#backoff = {
+      initialDelay: options.initialRto ?? 250,
+      maxDelay: options.maxRto ?? 2000,
+      multiplier: 2,
+      jitter: INITIAL_JITTER,
+    };
     this.connectionId = (options.randomBytes ?? defaultRandomBytes)(CONNECTION_ID_SIZE);
     if (this.connectionId.byteLength !== CONNECTION_ID_SIZE)
       throw new RangeError('randomBytes returned the wrong size');
@@ -84,7 +105,8 @@ export class DatagramSessionTransport extends BaseTransport {
   send(data: Uint8Array | string): boolean {
     const channel = this.#channel;
     if (this.finished || this.#phase !== 'open' || channel === null) return false;
-    return channel.send(typeof data === 'string' ? encoder.encode(data) : data);
+    const frame = typeof data === 'string' ? encoder.encode(data) : data;
+    return channel.send(frame, isVolatileFrame(frame));
   }
 
   /** Graceful: waits (bounded by `closeTimeout`) for outstanding packets to be acked, then sends CLOSE. */
@@ -130,8 +152,8 @@ export class DatagramSessionTransport extends BaseTransport {
     if (this.finished || this.#phase !== 'handshake') return;
     const reliable = this.#options.reliable ?? false;
     this.#write({ type: 'initial', cid: this.connectionId, reliable, cookie: this.#cookie });
-    this.#retryTimer = this.#clock.setTimeout(this.#sendInitial, this.#retryDelay);
-    this.#retryDelay = Math.min(this.#options.maxRto ?? 2000, this.#retryDelay * 2);
+    const delay = backoffDelay(this.#attempt++, this.#backoff, this.#options.random ?? Math.random);
+    this.#retryTimer = this.#clock.setTimeout(this.#sendInitial, delay);
   };
 
   #onInnerData = (data: Uint8Array | string): void => {
@@ -148,7 +170,7 @@ export class DatagramSessionTransport extends BaseTransport {
         if (this.#phase !== 'handshake') return;
         this.#cookie = packet.cookie.slice();
         this.#clearRetry();
-        this.#retryDelay = this.#options.initialRto ?? 250;
+        this.#attempt = 0;
         this.#sendInitial();
         return;
       case 'accept':
@@ -174,7 +196,13 @@ export class DatagramSessionTransport extends BaseTransport {
 
   #accept(reliable: boolean): void {
     this.#clearRetry();
-    const { open: _open, clock: _clock, randomBytes: _random, ...channelOptions } = this.#options;
+    const {
+      open: _open,
+      clock: _clock,
+      randomBytes: _randomBytes,
+      random: _random,
+      ...channelOptions
+    } = this.#options;
     this.#channel = new DatagramChannel(
       this.connectionId,
       {
