@@ -25,6 +25,8 @@ export interface ConnectionHost {
   readonly authenticate: ((hello: HelloInfo, info: AuthenticateInfo) => unknown) | undefined;
   /** The handshake completed (after WELCOME). */
   opened(conn: Connection, state: SessionState, resumed: boolean): void;
+  /** The HELLO was told to come back later: the connection ends, and that is no failure. */
+  deferred(conn: Connection, cause: 'admission' | 'lookup'): void;
   /** The wire is gone. */
   dropped(conn: Connection): void;
 }
@@ -40,6 +42,8 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
   readonly session: ServerSession;
   /** True until the handshake completes (or the wire is gone). */
   pending = true;
+  /** The HELLO was told to come back later (the handshake ends, but not as a failure). */
+  deferred = false;
   /**
    * The slow-consumer deadline: made the first time the connection is over
    * `maxOutboundBytes` (until then it has nothing to do), kept from then on.
@@ -90,6 +94,10 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
 
   onSession(state: SessionState, resumed: boolean): void {
     this.#host.opened(this, state, resumed);
+  }
+
+  turnedAway(cause: 'admission' | 'lookup'): void {
+    this.#host.deferred(this, cause);
   }
 
   // --- FrameSink: what the wire reads -------------------------------------------------------

@@ -2,6 +2,7 @@ import type * as http from 'node:http';
 import type * as https from 'node:https';
 import type { HelloInfo, SessionStore } from '../core/protocol/server-session.js';
 import { serverSessionDefaults } from '../core/protocol/server-session.js';
+import { admissionDefaults, validateAdmission, type AdmissionOptions } from '../core/protocol/admission.js';
 import type { Adapter, AdapterMetrics } from './adapter.js';
 
 /** The transports a {@link SocklineServer} accepts. */
@@ -83,6 +84,16 @@ export interface ServerOptions {
   readonly writeDeadline?: number;
   /** Emit `metrics` every this many ms; `false` disables. @default false */
   readonly metricsInterval?: number | false;
+  /**
+   * Admission control of handshakes, all transports together: a token bucket of `burst`
+   * HELLOs refilled at `rate` per second. A HELLO that finds no token is answered CLOSE 1001
+   * with a `reconnectAfter` that gives it the next free slot (slots `1000 / rate` ms apart),
+   * so that after a restart or a network cut the clients come back as an even stream of
+   * `rate` handshakes a second: N clients are all back after about N / rate seconds.
+   * Refusals are counted in `metrics().admissionRefused`. `false` handles every HELLO at once.
+   * @default { rate: 500, burst: 20 }
+   */
+  readonly admission?: Partial<AdmissionOptions> | false;
 }
 
 /** Defaults of {@link ServerOptions}: finite everywhere. */
@@ -105,11 +116,15 @@ export const serverDefaults = Object.freeze({
   drainWindow: 5_000,
   /** `close({ drain: true })`: longest wait for requests in flight and for sockets to end (ms). */
   drainTimeout: 5_000,
+  /** Handshakes per second (`rate`) and at once (`burst`); see {@link ServerOptions.admission}. */
+  admission: admissionDefaults,
 });
 
 export type ResolvedLimits = {
-  -readonly [K in Exclude<keyof typeof serverDefaults, 'host' | 'wsPath'>]: (typeof serverDefaults)[K];
-};
+  -readonly [
+    K in Exclude<keyof typeof serverDefaults, 'host' | 'wsPath' | 'admission'>
+  ]: (typeof serverDefaults)[K];
+} & { admission: AdmissionOptions | false };
 
 const POSITIVE = [
   'maxConnections',
@@ -139,6 +154,14 @@ export function resolveLimits(options: ServerOptions): ResolvedLimits {
   if (m !== undefined && m !== false && !(typeof m === 'number' && m > 0 && Number.isFinite(m)))
     throw new RangeError(`Invalid option metricsInterval: ${String(m)}`);
   if (m !== undefined) r.metricsInterval = m;
+  const a = options.admission;
+  if (a !== undefined && a !== false && (typeof a !== 'object' || a === null))
+    throw new RangeError(`Invalid option admission: ${String(a)}`);
+  if (a === false) r.admission = false;
+  else if (a !== undefined) {
+    r.admission = { rate: a.rate ?? admissionDefaults.rate, burst: a.burst ?? admissionDefaults.burst };
+    validateAdmission(r.admission);
+  }
   return r;
 }
 
@@ -156,10 +179,18 @@ export interface ServerMetrics {
   bytesIn: number;
   /** Bytes of frame bodies written. */
   bytesOut: number;
-  /** Connections that ended before a session was established (refused, timed out, TLS failures). */
+  /**
+   * Connections that ended before a session was established (refused, timed out, TLS
+   * failures); not those told to come back later (`admissionRefused`, busy session lookups).
+   */
   handshakeFailures: number;
   /** Connections closed at once by `maxConnections`, `maxConnectionsPerIp` or `maxPendingHandshakes`. */
   rejected: number;
+  /**
+   * HELLOs answered "come back later" (CLOSE 1001 with `reconnectAfter`) by admission control
+   * (`admission`). Not counted in `handshakeFailures`.
+   */
+  admissionRefused: number;
   /** Handshakes that resumed an existing session. */
   resumes: number;
   /** Volatile messages dropped because their peer was over `maxOutboundBytes`. */

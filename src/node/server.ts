@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Emitter } from '../core/emitter.js';
 import { unrefTimer, type Clock } from '../core/clock.js';
 import { encodePayload, jsonCodec } from '../core/protocol/codec.js';
+import { TokenBucketAdmission } from '../core/protocol/admission.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import { validateTopic } from '../core/protocol/topics.js';
 import { assertMessageFits } from '../core/protocol/frames-encode.js';
@@ -156,6 +157,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     bytesOut: 0,
     handshakeFailures: 0,
     rejected: 0,
+    admissionRefused: 0,
     resumes: 0,
     drops: 0,
     slowConsumers: 0,
@@ -202,6 +204,11 @@ export class SocklineServer extends Emitter<ServerEvents> {
       resumeWindow: l.resumeWindow,
       maxInFlight: l.maxInFlight,
       maxFrameSize: l.maxFrameSize,
+      // A client is never told to wait longer than half the time its session is kept.
+      admission:
+        l.admission === false
+          ? undefined
+          : new TokenBucketAdmission({ ...l.admission, maxWait: l.resumeWindow / 2 }),
     };
     this.#connectionHost = {
       counters: this.#counters,
@@ -209,6 +216,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
       sessionOptions: this.#sessionOptions,
       authenticate: options.authenticate,
       opened: (conn, state, resumed) => this.#onSession(conn, state, resumed),
+      deferred: (conn, cause) => this.#turnedAway(conn, cause),
       dropped: (conn) => this.#drop(conn),
     };
   }
@@ -438,9 +446,15 @@ export class SocklineServer extends Emitter<ServerEvents> {
     if (conn.pending) {
       conn.pending = false;
       this.#pending--;
-      this.#counters.handshakeFailures++;
+      if (!conn.deferred) this.#counters.handshakeFailures++;
     }
     conn.session.closed();
+  }
+
+  /** The HELLO was told to come back later: its connection ends, and not as a failure. */
+  #turnedAway(conn: Connection, cause: 'admission' | 'lookup'): void {
+    conn.deferred = true;
+    if (cause === 'admission') this.#counters.admissionRefused++;
   }
 
   #onSession(conn: Connection, state: SessionState, resumed: boolean): void {

@@ -437,8 +437,10 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   }
 
   /**
-   * The peer asked to be left alone for `ms` (a server restarting with a drain): the next
-   * reconnect waits that long instead of the backoff delay. Used once.
+   * The peer asked to be left alone for `ms` (a server restarting with a drain, or one
+   * admitting handshakes at its own pace): the next reconnect waits that long instead of the
+   * backoff delay, and the disconnect that follows is not counted as a failed attempt (it
+   * neither grows the backoff nor counts against `maxRetries`). Used once.
    */
   deferReconnect(ms: number): void {
     if (ms >= 0 && ms <= 0x7fffffff) this.#deferredDelay = ms;
@@ -476,6 +478,13 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       this.#finishClose(info.error ?? this.#disconnectError(disconnect));
       return;
     }
+    const deferred = this.#deferredDelay;
+    this.#deferredDelay = undefined;
+    if (deferred !== undefined) {
+      // The peer is alive and said when to come back: not a failure.
+      this.#retryAfter(deferred, this.#failures + 1, info.error);
+      return;
+    }
     this.#failures++;
     if (this.#failures > reconnect.maxRetries) {
       const error = new SocklineError(
@@ -486,11 +495,18 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       this.#finishClose(error);
       return;
     }
-    const delay = this.#deferredDelay ?? backoffDelay(this.#failures - 1, reconnect, this.#config.random);
-    this.#deferredDelay = undefined;
+    this.#retryAfter(
+      backoffDelay(this.#failures - 1, reconnect, this.#config.random),
+      this.#failures,
+      info.error,
+    );
+  }
+
+  /** Schedules the next attempt in `delay` ms (`attempt`: as the `reconnecting` event tells it). */
+  #retryAfter(delay: number, attempt: number, error: Error | undefined): void {
     this.#setState('reconnecting');
     this.#setTimer('retry', () => this.#state === 'reconnecting' && this.#attempt(), delay);
-    this.emit('reconnecting', { attempt: this.#failures, delay, error: info.error });
+    this.emit('reconnecting', { attempt, delay, error });
   }
 
   /**

@@ -322,8 +322,12 @@ export class SocklineClient extends Emitter<ClientEvents> {
       done = true;
       if (frame.type === 'welcome') this.#welcome(frame, ctx);
       else if (frame.type === 'refuse') this.#refused(frame, ctx);
-      else if (frame.type === 'close') ctx.fail(closeError(frame), true);
-      else
+      else if (frame.type === 'close') {
+        // "Come back later" (a server's admission control, or a busy session lookup): the
+        // next attempt waits what the server asked, and this one is not counted as a failure.
+        if (frame.reconnectAfter !== undefined) this.#link.deferReconnect(frame.reconnectAfter);
+        ctx.fail(closeError(frame), true);
+      } else
         ctx.fail(
           new SocklineError(ErrorCodes.PROTOCOL, `expected WELCOME, got ${frame.type.toUpperCase()}`),
           true,

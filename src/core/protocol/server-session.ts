@@ -14,6 +14,7 @@ import { decodeFrame } from './frames-decode.js';
 import { encodeFrame } from './frames-encode.js';
 import { topicMatches, validatePattern, validateTopic } from './topics.js';
 import { answerRequest, errorResponse } from './rpc.js';
+import type { Admission } from './admission.js';
 
 /** The wire under one server-side session: one accepted connection, any transport. */
 export interface ServerConnection {
@@ -248,6 +249,11 @@ export type ServerRequestHandler = (params: unknown, session: SessionState) => u
 export interface ServerSessionHooks {
   readonly authenticate?: ((hello: HelloInfo) => unknown) | undefined;
   readonly onSession?: ((session: SessionState, resumed: boolean) => void) | undefined;
+  /**
+   * The HELLO was answered CLOSE 1001 with a `reconnectAfter` ("come back later"): by
+   * `admission` control, or because too many session lookups are in flight.
+   */
+  readonly turnedAway?: ((cause: 'admission' | 'lookup') => void) | undefined;
 }
 
 export interface ServerSessionOptions {
@@ -262,6 +268,12 @@ export interface ServerSessionOptions {
    * closed with GOING_AWAY and the client comes back after `reconnectAfter`.
    */
   readonly lookup?: (id: string, lastSeq: number) => Promise<SessionState | undefined> | null;
+  /**
+   * Admission control, asked for every HELLO that names a version and codec this server
+   * speaks, before `authenticate`: a HELLO it does not admit gets CLOSE 1001 with the
+   * `reconnectAfter` it gives, and nothing is made for it. Absent: every HELLO is handled.
+   */
+  readonly admission?: Admission;
   readonly handlers: ReadonlyMap<string, ServerRequestHandler>;
   readonly onMessage?: (value: unknown, session: SessionState) => void;
   /** A handshake completed: a new session (`resumed` false) or a resumed one; after WELCOME. */
@@ -453,7 +465,10 @@ function deadlinesOf(options: ServerSessionOptions, clock: Clock): Deadlines {
   return deadlines;
 }
 
-/** `reconnectAfter` (ms) for a client turned away because too many resumes are being looked up. */
+/**
+ * `reconnectAfter` (ms) for a client turned away because too many resumes are being looked
+ * up: drawn from `[LOOKUP_BUSY_RETRY, 2 × LOOKUP_BUSY_RETRY]`.
+ */
 const LOOKUP_BUSY_RETRY = 250;
 
 let counter = 0;
@@ -645,6 +660,11 @@ export class ServerSession implements Timed {
       );
       return;
     }
+    const wait = o.admission?.admit() ?? 0;
+    if (wait > 0) {
+      this.#defer('admission', 'server busy: come back later', wait);
+      return;
+    }
     let user: unknown;
     try {
       const hello: HelloInfo = { token: frame.token, versions: frame.versions, codec: frame.codec };
@@ -669,7 +689,9 @@ export class ServerSession implements Timed {
       // in the store, waiting for the next attempt like any detached session.
       const lookup = o.lookup(frame.resume.sessionId, frame.resume.lastSeq);
       if (lookup === null) {
-        this.close(CloseCodes.GOING_AWAY, 'too many resumes in progress', LOOKUP_BUSY_RETRY);
+        // Spread over one more period, so the clients turned away together do not return together.
+        const wait = Math.ceil(LOOKUP_BUSY_RETRY * (1 + Math.random()));
+        this.#defer('lookup', 'too many resumes in progress', wait);
         return;
       }
       state = await lookup.catch(() => undefined);
@@ -841,6 +863,12 @@ export class ServerSession implements Timed {
     }
     this.#connection.send(encodeFrame({ type: 'ping', nonce: ++this.#pingNonce }));
     this.#slot = this.#deadlines.schedule(this, Math.min(interval, interval + timeout - silent), UNSCHEDULED);
+  }
+
+  /** Answers the HELLO with "come back in `ms`" (CLOSE 1001 with `reconnectAfter`). */
+  #defer(cause: 'admission' | 'lookup', reason: string, ms: number): void {
+    this.#hooks?.turnedAway?.(cause);
+    this.close(CloseCodes.GOING_AWAY, reason, ms);
   }
 
   #refuse(code: string, message: string, versions: readonly number[], closeCode: number): void {
