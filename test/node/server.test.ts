@@ -323,7 +323,8 @@ describe('createServer: limits', () => {
     await expect.poll(() => closed).toBe(3);
     expect(server.metrics().connections.tcp).toBe(3);
     await expect.poll(() => closed, { timeout: 3_000 }).toBe(6);
-    expect(server.metrics().handshakeFailures).toBe(3);
+    // The client may see its socket close before the server has counted the failure.
+    await expect.poll(() => server.metrics().handshakeFailures).toBe(3);
   });
 
   it('holds 2,000 concurrent TCP sessions of real clients', { timeout: 60_000 }, async () => {
@@ -351,7 +352,9 @@ describe('createServer: graceful shutdown', () => {
       client(i % 2 ? server.addresses.tcp! : server.addresses.ws!),
     );
     await Promise.all(many.map((c) => c.opened));
-    for (const c of many) c.on('reconnecting', ({ delay }) => delays.push(delay));
+    // The first delay each client was given: a client whose delay ends before the server has
+    // finished closing tries again at once and reports a second, ordinary backoff delay.
+    for (const c of many) c.once('reconnecting', ({ delay }) => delays.push(delay));
     await server.close({ drain: true, window: 2_000 });
     await expect.poll(() => delays, { timeout: 5_000 }).toHaveLength(20);
     expect(delays.every((d) => d >= 0 && d < 2_000)).toBe(true);
