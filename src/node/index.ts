@@ -28,6 +28,7 @@ export type {
   SessionStore,
   WriteGate,
 } from '../core/protocol/server-session.js';
+export type { Admission, AdmissionOptions } from '../core/protocol/admission.js';
 
 // The server: every transport in one process.
 export { createServer, memoryAdapter, Peer, serverDefaults, SocklineServer } from './server.js';
