@@ -1,4 +1,4 @@
-import { FrameFlags, FrameTypes } from '../core/protocol/frames.js';
+import { isVolatileFrame } from '../core/datagram/volatile.js';
 import {
   ServerSession,
   type HelloInfo,
@@ -65,7 +65,7 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     if (guard !== undefined) {
       const verdict = guard.admit();
       if (verdict === 'dead') return false;
-      if (verdict === 'over' && isVolatile(frame)) {
+      if (verdict === 'over' && isVolatileFrame(frame)) {
         counters.drops++;
         return false;
       }
@@ -134,12 +134,4 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     });
     return this.guard;
   }
-}
-
-/** A DATA or PUBLISH frame without a sequence number: a `volatile` message (docs/protocol.md). */
-function isVolatile(frame: Uint8Array): boolean {
-  const type = frame[0];
-  return (
-    (type === FrameTypes.data || type === FrameTypes.publish) && (frame[1]! & FrameFlags.SEQUENCED) === 0
-  );
 }

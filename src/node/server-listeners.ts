@@ -457,6 +457,8 @@ export async function listenUdp(
     port: o.port ?? 0,
     host: o.host ?? host,
     ...(o.reliable !== undefined ? { reliable: o.reliable } : {}),
+    ...(o.recvBufferSize !== undefined ? { recvBufferSize: o.recvBufferSize } : {}),
+    ...(o.sendBufferSize !== undefined ? { sendBufferSize: o.sendBufferSize } : {}),
     onPeer(peer) {
       const sink = hooks.accept({
         transport: 'udp',

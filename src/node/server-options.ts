@@ -39,8 +39,18 @@ export interface ServerOptions {
     server?: http.Server | https.Server;
     origins?: readonly string[];
   };
-  /** UDP through the datagram layer (docs/udp.md); `reliable` forces the channel mode. */
-  readonly udp?: { port?: number; host?: string; reliable?: boolean };
+  /**
+   * UDP through the datagram layer (docs/udp.md); `reliable` forces the channel mode;
+   * `recvBufferSize`/`sendBufferSize` size the socket's kernel buffers, in bytes (default 4 MiB
+   * each, capped by the kernel).
+   */
+  readonly udp?: {
+    port?: number;
+    host?: string;
+    reliable?: boolean;
+    recvBufferSize?: number;
+    sendBufferSize?: number;
+  };
   /** Accept a HELLO (return user data, becomes `peer.user`) or refuse it (throw). */
   readonly authenticate?: (hello: HelloInfo, info: AuthenticateInfo) => unknown;
   /**

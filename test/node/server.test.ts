@@ -71,6 +71,17 @@ describe('createServer: every transport through one server', () => {
     for (const url of Object.values(a)) expect(url).not.toMatch(/:0\b/);
   });
 
+  it('hands the UDP socket buffer sizes to the datagram listener', async () => {
+    // An invalid size is refused by the listener itself: proof that the option reaches it.
+    const refused = createServer({ udp: { port: 0, recvBufferSize: -1 } });
+    servers.push(refused);
+    await expect(refused.listen()).rejects.toThrow(/recvBufferSize/);
+    const sized = await start({ udp: { port: 0, recvBufferSize: 64 << 10, sendBufferSize: 64 << 10 } });
+    sized.handle('echo', (value) => value);
+    const c = client(sized.addresses.udp!);
+    await expect(c.request('echo', 41)).resolves.toBe(41);
+  });
+
   it('carries pub/sub across transports: each of tcp, tls, ws, udp hears what the others publish', async () => {
     const server = await start(allTransports());
     const connected: Peer[] = [];
