@@ -57,14 +57,7 @@ export class Coalescer {
     }
     (this.#parts ??= []).push(chunk);
     this.#bytes += chunk.byteLength;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      // A closure per tick rather than a bound field per instance: idle connections are many.
-      queueMicrotask(() => {
-        this.#scheduled = false;
-        this.flush();
-      });
-    }
+    this.#schedule();
   }
 
   /**
@@ -94,13 +87,18 @@ export class Coalescer {
     this.#tickUsed = at + need;
     this.#bytes += need;
     this.#count++;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(() => {
-        this.#scheduled = false;
-        this.flush();
-      });
-    }
+    this.#schedule();
+  }
+
+  /** One flush at the end of this tick, whatever was pushed. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // A closure per tick rather than a bound field per instance: idle connections are many.
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.flush();
+    });
   }
 
   /** Writes what is pending now. */

@@ -126,10 +126,8 @@ export class Delivery {
     this.#ackCeiling = Math.min(this.#ackCeiling, this.#received);
   }
 
-  /** Received messages up to `seq` are durable: they may be acknowledged (see `holdAcks`). */
-  confirm(seq: number): void {
-    if (this.#ackCeiling === Infinity || seq <= this.#ackCeiling) return;
-    this.#ackCeiling = Math.min(seq, this.#received);
+  /** Acknowledges now after ACK_EVERY messages, otherwise within `ackDelay` (one timer). */
+  #ackSoon(): void {
     if (this.confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
     else if (this.#ackTimer === undefined && this.#attached && this.confirmed > this.#ackSent) {
       this.#ackTimer = this.#clock.setTimeout(() => {
@@ -138,6 +136,13 @@ export class Delivery {
       }, this.#limits.ackDelay);
       if (this.#unref) unrefTimer(this.#ackTimer);
     }
+  }
+
+  /** Received messages up to `seq` are durable: they may be acknowledged (see `holdAcks`). */
+  confirm(seq: number): void {
+    if (this.#ackCeiling === Infinity || seq <= this.#ackCeiling) return;
+    this.#ackCeiling = Math.min(seq, this.#received);
+    this.#ackSoon();
   }
 
   /** The frames written but not acknowledged, oldest first (a copy). */
@@ -283,14 +288,7 @@ export class Delivery {
     if (seq <= this.#received) return 'duplicate';
     if (seq !== this.#received + 1) return 'gap';
     this.#received = seq;
-    if (this.confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
-    else if (this.#ackTimer === undefined && this.#attached && this.confirmed > this.#ackSent) {
-      this.#ackTimer = this.#clock.setTimeout(() => {
-        this.#ackTimer = undefined;
-        this.flushAck();
-      }, this.#limits.ackDelay);
-      if (this.#unref) unrefTimer(this.#ackTimer);
-    }
+    this.#ackSoon();
     return 'deliver';
   }
 
