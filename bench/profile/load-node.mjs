@@ -6,24 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildSource } from '../load-source.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Loads `entry` (relative to the repository root, default the Node entry) built for Node. */
 export async function loadNodeSource(entry = 'src/node/index.ts') {
-  const { build } = await import('esbuild');
   const dir = await mkdtemp(join(root, 'node_modules', '.sockline-profile-'));
-  const outfile = join(dir, 'entry.mjs');
-  await build({
-    entryPoints: [join(root, entry)],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
+  const outfile = await buildSource(entry, join(dir, 'entry.mjs'));
   try {
     return await import(pathToFileURL(outfile).href);
   } finally {
