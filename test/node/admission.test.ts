@@ -6,6 +6,7 @@ import { createServer, type ServerOptions, type SocklineServer } from '../../src
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { mulberry32 } from '../support/udp-proxy.js';
 import { testCert } from '../support/tls-cert.js';
+import { testSeed } from '../support/seed.js';
 
 const RATE = 200;
 const BURST = 20;
@@ -50,7 +51,7 @@ function worstExcess(times: readonly number[], rate: number, burst: number): num
 
 /** A seed for the clients' jitter: SOCKLINE_SEED, or a fresh one printed on failure. */
 function seeded(): { seed: number; random: () => number } {
-  const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
+  const seed = testSeed();
   return { seed, random: mulberry32(seed) };
 }
 

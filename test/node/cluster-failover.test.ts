@@ -4,6 +4,7 @@ import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { faults, removeClusterBuild, startClusterNode, type ClusterNode } from '../support/cluster.js';
 import { mulberry32 } from '../support/udp-proxy.js';
+import { testSeed } from '../support/seed.js';
 
 /** Messages each streaming client publishes, and messages the feeder publishes to all of them. */
 const UP = 400;
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 describe('a process of the cluster dies', () => {
   it('its clients resume on the other processes with every message accounted for, both ways', async () => {
-    const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
+    const seed = testSeed();
     const random = mulberry32(seed);
     const nodes: ClusterNode[] = [];
     const clients: SocklineClient[] = [];

@@ -5,6 +5,7 @@ import { encodePayload, jsonCodec } from '../../src/core/protocol/codec.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { mulberry32 } from '../support/udp-proxy.js';
+import { testSeed } from '../support/seed.js';
 
 const COUNT = 10_000;
 const DISCONNECTS = 50;
@@ -26,7 +27,7 @@ describe('nothing lost, nothing duplicated across forced disconnects', () => {
 
   for (const transport of ['tcp', 'ws'] as const) {
     it(`delivers ${COUNT} numbered messages each way, in order, through ${DISCONNECTS} resets over ${transport}`, async () => {
-      const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
+      const seed = testSeed();
       const random = mulberry32(seed);
       try {
         server = await startProtocolServer({

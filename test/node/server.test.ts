@@ -1,11 +1,4 @@
-import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect } from '../../src/node/index.js';
@@ -13,10 +6,10 @@ import { ErrorCodes } from '../../src/core/errors.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { MemorySessionStore } from '../../src/core/protocol/server-session.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
+import { runChild } from '../support/child.js';
 import { testCert } from '../support/tls-cert.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const servers: SocklineServer[] = [];
 const clients: SocklineClient[] = [];
@@ -430,47 +423,22 @@ describe('createServer: graceful shutdown', () => {
   });
 
   it('leaves nothing behind: a child process with a server and a client exits by itself', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockline-server-exit-'));
-    try {
-      const outfile = path.join(dir, 'child.mjs');
-      await build({
-        stdin: {
-          contents: `
-            import { createServer } from './src/node/server.ts';
-            import { connect } from './src/node/index.ts';
-            const server = createServer({ tcp: {}, ws: {}, udp: { reliable: true }, metricsInterval: 50 });
-            const a = await server.listen();
-            server.handle('x', () => 1);
-            const clients = [connect(a.tcp), connect(a.ws), connect(a.udp, { reliable: true })];
-            await Promise.all(clients.map((c) => c.request('x', null)));
-            const drain = process.argv[2] === 'drain';
-            await Promise.all([server.close(drain ? { drain: true, window: 50 } : {}), ...clients.map((c) => c.close())]);
-            console.log('closed');
-          `,
-          resolveDir: root,
-          loader: 'ts',
-        },
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node20',
-        outfile,
-        external: ['bufferutil', 'utf-8-validate'],
-        banner: {
-          js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        },
-        logLevel: 'silent',
-      });
-      for (const mode of ['now', 'drain']) {
-        const { stdout, stderr } = await promisify(execFile)(process.execPath, [outfile, mode], {
-          timeout: 8_000,
-          killSignal: 'SIGKILL',
-        });
-        expect(stderr).toBe('');
-        expect(stdout.trim()).toBe('closed');
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+    const source = `
+      import { createServer } from './src/node/server.ts';
+      import { connect } from './src/node/index.ts';
+      const server = createServer({ tcp: {}, ws: {}, udp: { reliable: true }, metricsInterval: 50 });
+      const a = await server.listen();
+      server.handle('x', () => 1);
+      const clients = [connect(a.tcp), connect(a.ws), connect(a.udp, { reliable: true })];
+      await Promise.all(clients.map((c) => c.request('x', null)));
+      const drain = process.argv[2] === 'drain';
+      await Promise.all([server.close(drain ? { drain: true, window: 50 } : {}), ...clients.map((c) => c.close())]);
+      console.log('closed');
+    `;
+    for (const mode of ['now', 'drain']) {
+      const { stdout, stderr } = await runChild(source, { args: [mode], timeout: 8_000 });
+      expect(stderr).toBe('');
+      expect(stdout.trim()).toBe('closed');
     }
   });
 });

@@ -8,6 +8,7 @@ import {
   type UdpProtocolTestServer,
 } from '../support/udp-protocol-server.js';
 import { mulberry32 } from '../support/udp-proxy.js';
+import { testSeed } from '../support/seed.js';
 
 /*
  * Hundreds of UDP clients on one server socket, every one of them answering at the same moment:
@@ -110,7 +111,7 @@ describe(`fan-out to ${SUBSCRIBERS} UDP subscribers at once`, () => {
   }, 30_000);
 
   it('when the server socket drops part of every burst: every publish still reaches every subscriber exactly once, in order', async () => {
-    const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
+    const seed = testSeed();
     const random = mulberry32(seed);
     // A receive buffer of a few dozen datagrams: the kernel drops much of each burst.
     testServer = await startUdpProtocolServer({ listener: { recvBufferSize: 16 << 10 } });

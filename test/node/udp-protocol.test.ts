@@ -12,6 +12,7 @@ import {
   startUdpProtocolServer,
   type UdpProtocolTestServer,
 } from '../support/udp-protocol-server.js';
+import { testSeed } from '../support/seed.js';
 
 const SECRET = new Uint8Array(32).fill(7);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -289,7 +290,7 @@ describe('UDP through a lossy, duplicating, reordering network', () => {
   };
 
   it(`delivers ${COUNT} numbered messages each way exactly once, in order`, async () => {
-    const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
+    const seed = testSeed();
     const started = performance.now();
     try {
       const c = await lossy(seed);
@@ -325,7 +326,7 @@ describe('UDP through a lossy, duplicating, reordering network', () => {
   }, 90_000);
 
   it('without the reliable option: sequenced messages arrive exactly once, in order; volatile ones at most once, in order', async () => {
-    const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
+    const seed = testSeed();
     const N = 2000;
     try {
       const c = await lossy(seed, false);
@@ -365,7 +366,7 @@ describe('UDP through a lossy, duplicating, reordering network', () => {
   }, 60_000);
 
   it('reassembles a 100 KB message each way intact', async () => {
-    const seed = Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
+    const seed = testSeed();
     const started = performance.now();
     try {
       const c = await lossy(seed);

@@ -17,7 +17,7 @@ import { protocolVectors } from '../fixtures/protocol-vectors.js';
 import { fromHex } from '../fixtures/frames.js';
 import { testCert } from '../support/tls-cert.js';
 import { startUdpProxy } from '../support/udp-proxy.js';
-import { testSeed } from './support/child.js';
+import { testSeed } from '../support/seed.js';
 import { framed, helloBody, rawPeer, type RawPeer } from './support/raw-peer.js';
 
 /**

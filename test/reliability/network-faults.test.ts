@@ -6,7 +6,7 @@ import { lengthFraming } from '../../src/core/framing/index.js';
 import { createServer, type Peer, type SocklineServer } from '../../src/node/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { mulberry32 } from '../support/udp-proxy.js';
-import { testSeed } from './support/child.js';
+import { testSeed } from '../support/seed.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runChild } from './support/child.js';
+import { runChild } from '../support/child.js';
 
 /**
  * Memory, handles and listeners, measured where nothing else shares the process: each case

@@ -4,7 +4,7 @@ import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { MemorySessionStore, type SessionStore } from '../../src/core/protocol/server-session.js';
 import { createServer, type Peer, type SocklineServer } from '../../src/node/server.js';
 import { mulberry32 } from '../support/udp-proxy.js';
-import { testSeed } from './support/child.js';
+import { testSeed } from '../support/seed.js';
 
 /**
  * A server process that dies takes its in-memory sessions with it. What sockline promises:

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 
 export interface ChildResult {
@@ -63,9 +63,4 @@ export async function runChild(
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A seed from SOCKLINE_SEED, or a fresh one; printed by the caller on failure. */
-export function testSeed(): number {
-  return Number(process.env.SOCKLINE_SEED ?? Date.now() % 1_000_000);
 }
