@@ -25,6 +25,7 @@ const ERROR_NAMES = [
   'REMOTE',
   'UNKNOWN_METHOD',
   'SESSION_LOST',
+  'INTERNAL',
 ] as const;
 
 /**
@@ -55,9 +56,10 @@ const ERROR_NAMES = [
  * | `ERR_HEARTBEAT_TIMEOUT` | the peer stayed silent past heartbeat interval + timeout |
  * | `ERR_REQUEST_TIMEOUT` | a request got no response within its timeout |
  * | `ERR_TOO_MANY_REQUESTS` | the cap on requests in flight was reached |
- * | `ERR_REMOTE` | the peer answered a request with an error (its code and message are kept) |
+ * | `ERR_REMOTE` | the peer's handler refused the request on purpose: a {@link RemoteError} with its `remoteCode`, message and `data` |
  * | `ERR_UNKNOWN_METHOD` | no handler for the requested method |
  * | `ERR_SESSION_LOST` | the session could not be resumed; messages in flight may be missing |
+ * | `ERR_INTERNAL` | the peer's handler failed unexpectedly; its message stays with the peer |
  */
 export const ErrorCodes = /* @__PURE__ */ Object.freeze(
   Object.fromEntries(ERROR_NAMES.map((name) => [name, `ERR_${name}`])),
@@ -68,11 +70,44 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 /** The one error class sockline throws and emits. `code` is one of {@link ErrorCodes}. */
 export class SocklineError extends Error {
   readonly code: ErrorCode;
+  /**
+   * Set when the error came from the peer as the answer to a request: the code it sent. For
+   * the codes sockline itself raises (`ERR_UNKNOWN_METHOD`, `ERR_TOO_MANY_REQUESTS`…) it
+   * equals `code`; for a {@link RemoteError} it is the application's own code.
+   */
+  remoteCode?: string;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SocklineError';
     this.code = code;
+  }
+}
+
+/**
+ * An error a request handler throws on purpose, to answer the caller with an application
+ * code, a message and optional data (the gRPC/Connect convention). The caller's promise
+ * rejects with a `RemoteError` of the same `remoteCode`, message and `data`; its `code` is
+ * `ERR_REMOTE`. Any other exception in a handler reaches the caller as `ERR_INTERNAL`,
+ * without its message.
+ *
+ * @example
+ * server.handle('user', (id) => {
+ *   const user = users.get(id);
+ *   if (user === undefined) throw new RemoteError('NOT_FOUND', `no user ${id}`, { data: { id } });
+ *   return user;
+ * });
+ */
+export class RemoteError extends SocklineError {
+  override readonly remoteCode: string;
+  /** What the handler attached, decoded by the codec; undefined when nothing was. */
+  readonly data: unknown;
+
+  constructor(remoteCode: string, message: string, options?: { data?: unknown; cause?: unknown }) {
+    super(ErrorCodes.REMOTE, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RemoteError';
+    this.remoteCode = remoteCode;
+    this.data = options?.data;
   }
 }
 

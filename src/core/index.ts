@@ -1,4 +1,4 @@
-export { ErrorCodes, SocklineError, isSocklineError } from './errors.js';
+export { ErrorCodes, RemoteError, SocklineError, isSocklineError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
