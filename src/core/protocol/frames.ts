@@ -48,6 +48,11 @@ export const CloseCodes = {
   NORMAL: 1000,
   /** The sender is shutting down or restarting; reconnect (after `reconnectAfter` if given). */
   GOING_AWAY: 1001,
+  /**
+   * A limit of the server refused the connection (too many connections from one address, the
+   * server is full): try again later, after `reconnectAfter` when given.
+   */
+  TRY_AGAIN_LATER: 1013,
   /** A malformed or unexpected frame. */
   PROTOCOL_ERROR: 4000,
   /** Credentials refused after the handshake (e.g. a token expired mid-session). */
