@@ -1,4 +1,4 @@
-import WebSocket from 'isomorphic-ws';
+import { WebSocket } from 'ws';
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ClientOptions, RawData } from 'ws';
