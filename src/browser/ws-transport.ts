@@ -48,7 +48,9 @@ export class BrowserWsTransport extends BaseTransport {
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.#highWaterMark = options.highWaterMark;
     this.#pollInterval = options.drainPollInterval ?? 20;
-    if (Ctor === undefined) throw new TypeError('No WebSocket: pass options.WebSocket (e.g. from `ws`)');
+    if (Ctor === undefined) {
+      throw new SocklineError(ErrorCodes.UNSUPPORTED_SCHEME, 'No WebSocket in this runtime: pass options.WebSocket');
+    }
     let ws: WebSocketLike;
     try {
       ws = new Ctor(url.href, options.protocols);

@@ -1,9 +1,12 @@
-import type { ClientOptions } from 'ws';
-import { createConnection, type TransportResolver } from '../core/connect.js';
+import { createConnection, transportDefaults, type TransportResolver } from '../core/connect.js';
 import type { SocklineClient } from '../core/protocol/client.js';
-import type { ProtocolOptions } from '../core/protocol/options.js';
 import { createFraming } from '../core/framing/index.js';
-import type { ConnectOptions, ConnectTarget } from '../core/connect-options.js';
+import type {
+  ConnectOptions,
+  ConnectTarget,
+  ProtocolConnectOptions,
+  RawConnectOptions,
+} from '../core/connect-options.js';
 import type { Link } from '../core/link/link.js';
 import { linkDefaults } from '../core/link/options.js';
 import { BrowserWsTransport, type WebSocketConstructor } from '../browser/ws-transport.js';
@@ -11,14 +14,11 @@ import { TcpTransport } from './tcp-transport.js';
 import { UdpTransport } from './udp-transport.js';
 import { udpSessionTransport } from './udp-session.js';
 import { NodeWsTransport } from './ws-transport.js';
-import { nodeTlsOptions } from './tls-options.js';
-
-/** The safe UDP payload size: under common path MTUs once IP and UDP headers are added. */
-const DEFAULT_MAX_DATAGRAM = 1200;
 
 const nodeTransports: TransportResolver = {
   framing(options) {
     const spec = options.framing ?? 'length';
+    // Checked by createConnection: a name, a Framing, or { type, maxFrameSize, delimiter }.
     return typeof spec === 'string'
       ? createFraming({ type: spec, maxFrameSize: options.maxFrameSize })
       : createFraming(spec);
@@ -35,6 +35,7 @@ const nodeTransports: TransportResolver = {
           highWaterMark,
           tls: scheme === 'tls' ? (options.tls ?? {}) : false,
           keepAlive: options.keepAlive ?? false,
+          localAddress: options.localAddress,
         });
       case 'udp':
         // Raw mode: one datagram per message. Protocol mode: the datagram layer (docs/udp.md)
@@ -42,13 +43,13 @@ const nodeTransports: TransportResolver = {
         if (options.protocol === 'raw') {
           return new UdpTransport(url, handlers, {
             highWaterMark,
-            maxMessageSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
+            maxMessageSize: options.maxDatagramSize ?? transportDefaults.maxDatagramSize,
           });
         }
         return udpSessionTransport(url, handlers, {
           highWaterMark,
-          maxDatagramSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
-          reliable: options.reliable ?? false,
+          maxDatagramSize: options.maxDatagramSize ?? transportDefaults.maxDatagramSize,
+          reliable: (options as ProtocolConnectOptions).reliable ?? false,
         });
       case 'ws':
       case 'wss':
@@ -62,7 +63,12 @@ const nodeTransports: TransportResolver = {
         return new NodeWsTransport(url, handlers, {
           highWaterMark,
           protocols: options.protocols,
-          ws: options.tls ? (nodeTlsOptions(options.tls) as ClientOptions) : undefined,
+          tls: options.tls,
+          headers: options.headers,
+          agent: options.agent,
+          localAddress: options.localAddress,
+          followRedirects: options.followRedirects,
+          sockline: options.protocol !== 'raw',
         });
     }
   },
@@ -71,17 +77,17 @@ const nodeTransports: TransportResolver = {
 /**
  * Connects to `tcp://`, `tls://`, `udp://`, `ws://` or `wss://` and keeps the link up:
  * reconnects with backoff and jitter, queues while down (bounded), reports backpressure.
+ * Protocol mode (the default) returns a `SocklineClient`; `protocol: 'raw'` returns a `Link`.
+ * Bad options throw a `TypeError` or `RangeError` carrying `ERR_INVALID_OPTION`.
  *
  * @example
  * const link = connect('tcp://127.0.0.1:7000', { protocol: 'raw', framing: 'lines' });
  * link.on('message', (line) => console.log(line));
  * link.send('PING');
  */
-export function connect(target: ConnectTarget, options: ConnectOptions & { protocol: 'raw' }): Link;
-export function connect(target: ConnectTarget, options?: ConnectOptions & ProtocolOptions): SocklineClient;
-export function connect(
-  target: ConnectTarget,
-  options: ConnectOptions & ProtocolOptions = {},
-): Link | SocklineClient {
+export function connect(target: ConnectTarget, options: RawConnectOptions): Link;
+export function connect(target: ConnectTarget, options?: ProtocolConnectOptions): SocklineClient;
+export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient;
+export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient {
   return createConnection(target, options, nodeTransports);
 }

@@ -6,7 +6,6 @@ import type { ServerSession, SessionState } from '../core/protocol/server-sessio
 import type { ServerTransport } from './server-options.js';
 
 export interface PeerEvents {
-  [event: string]: (...args: never[]) => void;
   /** A DATA message from the client (publishes go to topics, not here). */
   message: (value: unknown) => void;
 }

@@ -60,7 +60,6 @@ export type {
 } from './adapter.js';
 
 export interface ServerEvents {
-  [event: string]: (...args: never[]) => void;
   /**
    * A session this server has no Peer for completed its handshake: a new session, or
    * (`resumed`) one resumed from a shared store after a restart. Not emitted when a client of
