@@ -190,6 +190,8 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   /** The peer asked to come back later: used by the next disconnect, once. */
   #deferred: DeferredInfo | undefined;
   #deferrals = 0;
+  /** The current attempt is being ended by a final refusal (a handshake's `fail(…, false)`). */
+  #refused = false;
   /** Set while a handshake runs on the current transport: it gets the messages. */
   #handshakeReceiver: HandshakeReceiver | null = null;
   /** Stream frames are delivered as text (`text`, or `lines` framing by default). */
@@ -398,9 +400,12 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     this.#setTimer(
       'connect',
       () => {
+        const ms = this.#config.connectTimeout;
         const error = new SocklineError(
           ErrorCodes.CONNECT_TIMEOUT,
-          `connection attempt did not open within ${this.#config.connectTimeout} ms`,
+          this.#handshakeReceiver === null
+            ? `connection attempt did not open within ${ms} ms`
+            : `connected, but the peer did not answer the handshake within ${ms} ms`,
         );
         this.#killAttempt(id, error);
       },
@@ -479,8 +484,10 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
         },
         fail: (error, retry) => {
           if (id !== this.#attemptId) return;
-          if (retry) this.#killAttempt(id, error);
-          else this.#finishClose(error);
+          // Final or not, the error is reported and the attempt ends the usual way; a final
+          // one then closes the link instead of retrying.
+          this.#refused = !retry;
+          this.#killAttempt(id, error);
         },
         defer: (ms, reason) => {
           if (id !== this.#attemptId) return;
@@ -551,6 +558,8 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       return;
     }
     const reconnect = this.#config.reconnect;
+    const final = info.final === true || this.#refused;
+    this.#refused = false;
     const deferred = this.#deferred;
     this.#deferred = undefined;
     if (deferred !== undefined) {
@@ -558,7 +567,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       this.#deferrals++;
       this.emit('deferred', deferred);
     }
-    if (reconnect === false || info.final === true || !this.#config.shouldReconnect(disconnect)) {
+    if (reconnect === false || final || !this.#config.shouldReconnect(disconnect)) {
       this.#finishClose(info.error ?? this.#disconnectError(disconnect, deferred));
       return;
     }

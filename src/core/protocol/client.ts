@@ -394,9 +394,9 @@ export class SocklineClient extends Emitter<ClientEvents> {
       ctx.fail(new SocklineError(ErrorCodes.AUTH_FAILED, 'the token provider failed', { cause: err }), true);
     });
     /** No sockline server answers this way, on any attempt: stop, and say what it is. */
-    const foreign = (what: string): void => {
+    const foreign = (what: string, cause?: unknown): void => {
       done = true;
-      ctx.fail(notSockline(what), false);
+      ctx.fail(notSockline(what, cause), false);
     };
     const step = (message: LinkMessage): void => {
       if (done) {
@@ -406,13 +406,13 @@ export class SocklineClient extends Emitter<ClientEvents> {
       }
       if (typeof message === 'string') return foreign(handshakeReplies.text);
       if (message.byteLength > this.#options.maxHandshakeSize) {
-        return foreign(handshakeReplies.unreadable(`${message.byteLength} bytes, over maxHandshakeSize`));
+        return foreign(handshakeReplies.tooLarge(message.byteLength));
       }
       let frame: Frame;
       try {
         frame = decodeFrame(message);
       } catch (err) {
-        return foreign(handshakeReplies.unreadable((err as Error).message));
+        return foreign(handshakeReplies.unreadable, err);
       }
       done = true;
       if (frame.type === 'welcome') this.#welcome(frame, ctx);
@@ -431,12 +431,12 @@ export class SocklineClient extends Emitter<ClientEvents> {
         try {
           bodies = typeof message === 'string' || message[0] !== BATCH_TYPE ? [message] : splitBatch(message);
         } catch (err) {
-          return foreign(handshakeReplies.unreadable((err as Error).message));
+          return foreign(handshakeReplies.unreadable, err);
         }
         for (let i = 0; i < bodies.length; i++) step(bodies[i]!);
       },
       unreadable: (error) => {
-        if (!done) foreign(handshakeReplies.unreadable(error.message));
+        if (!done) foreign(handshakeReplies.unreadable, error);
       },
     };
   };
