@@ -49,7 +49,10 @@ export class BrowserWsTransport extends BaseTransport {
     this.#highWaterMark = options.highWaterMark;
     this.#pollInterval = options.drainPollInterval ?? 20;
     if (Ctor === undefined) {
-      throw new SocklineError(ErrorCodes.UNSUPPORTED_SCHEME, 'No WebSocket in this runtime: pass options.WebSocket');
+      throw new SocklineError(
+        ErrorCodes.UNSUPPORTED_SCHEME,
+        'No WebSocket in this runtime: pass options.WebSocket',
+      );
     }
     let ws: WebSocketLike;
     try {

@@ -44,9 +44,7 @@ export function upgradeRefusal(url: URL, response: IncomingMessage, sockline: bo
   }
   const error = new SocklineError(code, message);
   error.status = status;
-  return retryAfter === undefined
-    ? { error, final: !retryable }
-    : { error, final: !retryable, retryAfter };
+  return retryAfter === undefined ? { error, final: !retryable } : { error, final: !retryable, retryAfter };
 }
 
 const REASONS: Readonly<Record<number, string>> = {

@@ -420,12 +420,20 @@ describe('lines framing', () => {
   });
 
   it('refuses (ERR_BAD_PAYLOAD) to encode a payload that contains the delimiter or would lose a trailing CR', () => {
-    expect(() => framing.encode(utf8.encode('a\nb'))).toThrow(expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }));
-    expect(() => framing.encode(utf8.encode('a\r'))).toThrow(expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }));
+    expect(() => framing.encode(utf8.encode('a\nb'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
+    expect(() => framing.encode(utf8.encode('a\r'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
     const blank = linesFraming({ delimiter: '\r\n\r\n' });
-    expect(() => blank.encode(utf8.encode('a\r\n\r\nb'))).toThrow(expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }));
+    expect(() => blank.encode(utf8.encode('a\r\n\r\nb'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
     // Not in the payload, but the payload's tail plus the delimiter would end the frame early.
-    expect(() => blank.encode(utf8.encode('a\r\n'))).toThrow(expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }));
+    expect(() => blank.encode(utf8.encode('a\r\n'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
     expect(toHex(blank.encode(utf8.encode('a\r\n\r')))).toBe('610d0a0d0d0a0d0a');
   });
 

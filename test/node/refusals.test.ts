@@ -1,16 +1,20 @@
 import * as http from 'node:http';
-import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type SocklineServer } from '../../src/node/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import type { Link } from '../../src/core/link/link.js';
-import { lengthFraming } from '../../src/core/framing/index.js';
-import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
-import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
-import { CloseCodes, type Frame } from '../../src/core/protocol/frames.js';
+import { CloseCodes } from '../../src/core/protocol/frames.js';
 import { startPythonWsEcho, startSocatTcpEcho, type PeerHandle } from '../support/peers.js';
+import {
+  httpStatus,
+  scriptedSockline,
+  tcpServer,
+  upgradeServer,
+  welcome,
+  type Scripted,
+} from '../support/scripted-servers.js';
 
 /**
  * The client's side of real deployments: an upgrade refused with an HTTP status is a typed
@@ -48,49 +52,11 @@ function watch(conn: SocklineClient | Link): {
   return seen;
 }
 
-/** A node:http server whose upgrade requests get `answer`; counts them. */
-async function httpServer(
-  answer: (req: http.IncomingMessage, socket: net.Socket) => void,
-): Promise<{ url: string; upgrades: number; requests: http.IncomingMessage[] }> {
-  const state = { url: '', upgrades: 0, requests: [] as http.IncomingMessage[] };
-  const server = http.createServer((_req, res) => res.end('<html>a page</html>'));
-  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
-    state.upgrades++;
-    state.requests.push(req);
-    answer(req, socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`;
-  closers.push(() => new Promise((resolve) => server.close(resolve)));
-  closers.push(() => server.closeAllConnections());
-  return state;
-}
-
-const respond =
-  (status: number, text: string, headers: Record<string, string> = {}) =>
-  (_req: http.IncomingMessage, socket: net.Socket): void => {
-    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
-    socket.end(`HTTP/1.1 ${status} ${text}\r\n${lines.join('')}Content-Length: 0\r\n\r\n`);
-  };
-
-/** A node:net server that runs `onSocket` for each connection; counts them. */
-async function tcpServer(onSocket: (socket: net.Socket) => void): Promise<{ url: string; connections: number }> {
-  const state = { url: '', connections: 0 };
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    state.connections++;
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closers.push(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise((resolve) => server.close(resolve));
-  });
-  return state;
+/** Starts a scripted server that the test's cleanup closes. */
+async function started<S extends Scripted>(server: Promise<S>): Promise<S> {
+  const s = await server;
+  closers.push(() => s.close());
+  return s;
 }
 
 const quick = { reconnect: { initialDelay: 20, maxDelay: 50 }, connectTimeout: 3_000 };
@@ -104,7 +70,7 @@ describe('an upgrade refused with an HTTP status', () => {
   ])(
     'HTTP %i: opened rejects ERR_UPGRADE_REFUSED with the status, state closed, no retry',
     async (status, text) => {
-      const server = await httpServer(respond(status, text));
+      const server = await started(upgradeServer(httpStatus(status, text)));
       const client = connect(server.url, quick);
       const seen = watch(client);
       const err = (await seen.settled) as { code: string; status: number; message: string };
@@ -112,15 +78,17 @@ describe('an upgrade refused with an HTTP status', () => {
       expect(err.message).toContain(`HTTP ${status} ${text}`);
       expect(client.state).toBe('closed');
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(server.upgrades).toBe(1);
+      expect(server.count).toBe(1);
       expect(seen.reconnecting).toEqual([]);
       expect(seen.errors).toEqual([expect.objectContaining({ code: 'ERR_UPGRADE_REFUSED', status })]);
     },
   );
 
   it('a redirect is a refusal that names its target, unless followRedirects is set', async () => {
-    const target = await httpServer(respond(404, 'Not Found'));
-    const server = await httpServer(respond(301, 'Moved Permanently', { Location: target.url }));
+    const target = await started(upgradeServer(httpStatus(404, 'Not Found')));
+    const server = await started(
+      upgradeServer(httpStatus(301, 'Moved Permanently', { Location: target.url })),
+    );
     const client = connect(server.url, { ...quick, protocol: 'raw' });
     const err = (await watch(client).settled) as { code: string; status: number; message: string };
     expect(err).toMatchObject({ code: 'ERR_UPGRADE_REFUSED', status: 301 });
@@ -129,14 +97,14 @@ describe('an upgrade refused with an HTTP status', () => {
     // Followed, the redirect leads to the target's own answer.
     const followed = connect(server.url, { ...quick, protocol: 'raw', followRedirects: true });
     expect(await watch(followed).settled).toMatchObject({ code: 'ERR_UPGRADE_REFUSED', status: 404 });
-    expect(target.upgrades).toBe(1);
+    expect(target.count).toBe(1);
   });
 
   it.each([
     [503, 'Service Unavailable'],
     [429, 'Too Many Requests'],
   ])('HTTP %i is an outage: retried, never sooner than Retry-After', async (status, text) => {
-    const server = await httpServer(respond(status, text, { 'Retry-After': '1' }));
+    const server = await started(upgradeServer(httpStatus(status, text, { 'Retry-After': '1' })));
     const client = connect(server.url, quick);
     const seen = watch(client);
     await expect.poll(() => seen.reconnecting.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
@@ -144,11 +112,11 @@ describe('an upgrade refused with an HTTP status', () => {
     expect(seen.errors[0]).toMatchObject({ code: 'ERR_UPGRADE_REFUSED', status });
     expect(seen.errors[0]!.message).toContain('Retry-After');
     expect(client.state).not.toBe('closed');
-    expect(server.upgrades).toBeGreaterThanOrEqual(2);
+    expect(server.count).toBeGreaterThanOrEqual(2);
   });
 
   it('sends the headers option with the upgrade request', async () => {
-    const server = await httpServer(respond(403, 'Forbidden'));
+    const server = await started(upgradeServer(httpStatus(403, 'Forbidden')));
     const client = connect(server.url, {
       ...quick,
       headers: { Authorization: 'Bearer abc', Cookie: 'session=1' },
@@ -173,8 +141,8 @@ describe('an endpoint that is not a sockline server', () => {
   };
 
   it('an HTTP page answering the WebSocket upgrade (200)', async () => {
-    const server = await httpServer(respond(200, 'OK', { 'Content-Type': 'text/html' }));
-    const message = await expectNotSockline(connect(server.url, quick), () => server.upgrades);
+    const server = await started(upgradeServer(httpStatus(200, 'OK', { 'Content-Type': 'text/html' })));
+    const message = await expectNotSockline(connect(server.url, quick), () => server.count);
     expect(message).toContain('HTTP 200');
   });
 
@@ -190,8 +158,8 @@ describe('an endpoint that is not a sockline server', () => {
   });
 
   it('a line service that greets with a banner (not read as a 1 GB length)', async () => {
-    const server = await tcpServer((socket) => socket.write('ECHO service ready\n'));
-    const message = await expectNotSockline(connect(server.url, quick), () => server.connections);
+    const server = await started(tcpServer((socket) => socket.write('ECHO service ready\n')));
+    const message = await expectNotSockline(connect(server.url, quick), () => server.count);
     expect(message).not.toContain('1162037327');
   });
 
@@ -236,47 +204,18 @@ describe('an endpoint that is not a sockline server', () => {
 });
 
 describe('a server that asks the client to come back later', () => {
-  const framing = lengthFraming();
-
-  /** A TCP server that answers every HELLO with `reply(n)` (n: the connection's number). */
-  const scripted = (reply: (n: number) => Frame[]): Promise<{ url: string; connections: number }> => {
-    let n = 0;
-    return tcpServer((socket) => {
-      const number = ++n;
-      const decoder = framing.createDecoder((bytes) => {
-        if (decodeFrame(bytes).type !== 'hello') return;
-        for (const frame of reply(number)) socket.write(framing.encode(encodeFrame(frame)));
-        if (reply(number).some((f) => f.type === 'close')) socket.end();
-      });
-      socket.on('data', (chunk) => decoder.push(chunk));
-    });
-  };
-
-  const welcome: Frame = {
-    type: 'welcome',
-    version: 1,
-    sessionId: 's1',
-    resumed: false,
-    heartbeatInterval: 10_000,
-    heartbeatTimeout: 5_000,
-    lastSeq: 0,
-    maxFrameSize: 1 << 20,
-    maxInFlight: 100,
-    resumeWindow: 60_000,
-  };
-
   it('a CLOSE 1013 with reconnectAfter during the handshake: a counted deferral, then the session opens', async () => {
-    const server = await scripted((n) =>
-      n < 3
-        ? [
-            {
-              type: 'close',
-              code: CloseCodes.TRY_AGAIN_LATER,
-              reason: 'too many connections from 127.0.0.1',
-              reconnectAfter: 150,
-            },
-          ]
-        : [welcome],
+    const server = await started(
+      scriptedSockline((frame, write, n) => {
+        if (frame.type !== 'hello') return;
+        if (n >= 3) return write(welcome());
+        write({
+          type: 'close',
+          code: CloseCodes.TRY_AGAIN_LATER,
+          reason: 'too many connections from 127.0.0.1',
+          reconnectAfter: 150,
+        });
+      }),
     );
     const client = connect(server.url, { ...quick, reconnect: { maxRetries: 0 } });
     const seen = watch(client);
@@ -288,7 +227,7 @@ describe('a server that asks the client to come back later', () => {
     ]);
     expect(seen.reconnecting.map((r) => r.delay)).toEqual([150, 150]);
     expect(client.deferrals).toBe(2);
-    expect(server.connections).toBe(3);
+    expect(server.count).toBe(3);
   });
 
   it("admission control's CLOSE 1001 turns clients away without an 'error' event", async () => {

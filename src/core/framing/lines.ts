@@ -64,8 +64,7 @@ function resolveDelimiter(value: unknown): Uint8Array {
   if (typeof value === 'string') bytes = new TextEncoder().encode(value);
   // A private copy: a caller reusing its array must not change the framing under us.
   else if (value instanceof Uint8Array) bytes = new Uint8Array(value);
-  else
-    throw optionTypeError('framing.delimiter', 'a string or a Uint8Array', value);
+  else throw optionTypeError('framing.delimiter', 'a string or a Uint8Array', value);
   if (bytes.length === 0) throw optionRangeError('framing.delimiter', value, 'at least one byte');
   return bytes;
 }

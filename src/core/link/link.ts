@@ -25,6 +25,19 @@ export type DropReason = 'overflow' | 'volatile' | 'closed' | 'invalid';
 /** What `send()` accepts as options (checked on each call that passes some). */
 const SEND_OPTIONS = { volatile: 'boolean', ttl: 'number' } as const;
 
+/**
+ * Checks the options of a `send()` (the link's or the client's) and returns the message's
+ * ttl: the option, or `fallback`. Throws `ERR_INVALID_OPTION` for an unknown name, a wrong
+ * type or a ttl that is not above 0.
+ */
+export function sendTtl(options: SendOptions | undefined, fallback: number): number {
+  if (options === undefined) return fallback;
+  checkOptions(options, SEND_OPTIONS);
+  const ttl = options.ttl ?? fallback;
+  if (!(ttl > 0)) throw optionRangeError('ttl', ttl, '> 0');
+  return ttl;
+}
+
 export interface SendOptions {
   /** Never queue: if the link is not open, drop the message (and emit `drop`). @default false */
   volatile?: boolean;
@@ -269,7 +282,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     if (typeof message !== 'string' && !(message instanceof Uint8Array)) {
       throw argumentTypeError('message', 'a Uint8Array or a string', message);
     }
-    if (options !== undefined) checkOptions(options, SEND_OPTIONS, 'send');
+    const ttl = sendTtl(options, this.#config.outbox.ttl);
     if (this.#state === 'closing' || this.#state === 'closed') {
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the link is ${this.#state}`);
     }
@@ -285,9 +298,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       return 'sent';
     }
     const size = sizeOf(message);
-    const { clock, outbox, check } = this.#config;
-    const ttl = options?.ttl ?? outbox.ttl;
-    if (!(ttl > 0)) throw optionRangeError('ttl', ttl, '> 0');
+    const { clock, check } = this.#config;
     check?.(message);
     if (options?.volatile) {
       this.emit('drop', message, 'volatile');
@@ -606,7 +617,8 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     if (id !== this.#attemptId) return;
     this.#transport?.destroy(error);
     // No transport yet (an async connector still pending), or one that did not report.
-    if (id === this.#attemptId) this.#onTransportClose(id, error ? { error, wasOpen: false } : { wasOpen: false });
+    if (id === this.#attemptId)
+      this.#onTransportClose(id, error ? { error, wasOpen: false } : { wasOpen: false });
   }
 
   /** Ends the current transport without the reconnect logic (the caller decides what follows). */

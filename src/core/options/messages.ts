@@ -53,15 +53,27 @@ function coded(error: TypeError | RangeError): OptionError {
 export function didYouMean(name: string, known: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  let bestDistance = Math.max(2, Math.ceil(name.length / 3)) + 1;
   for (const candidate of known) {
     const d = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) {
+    // On a tie the longer shared start wins: typos happen at the end more than at the start.
+    if (
+      d < bestDistance ||
+      (d === bestDistance && best !== undefined && shared(lower, candidate) > shared(lower, best))
+    ) {
       best = candidate;
       bestDistance = d;
     }
   }
   return best;
+}
+
+/** How many leading characters `a` and `b` share, ignoring case. */
+function shared(a: string, b: string): number {
+  const lb = b.toLowerCase();
+  let i = 0;
+  while (i < a.length && a[i] === lb[i]) i++;
+  return i;
 }
 
 /** Levenshtein distance, one row at a time. */

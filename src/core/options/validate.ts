@@ -6,16 +6,7 @@ import { optionTypeError, unknownOptionError } from './messages.js';
  * plain object whose keys are checked in turn. `object` is any object, not looked into.
  */
 export type Kind =
-  | 'number'
-  | 'string'
-  | 'boolean'
-  | 'function'
-  | 'object'
-  | 'false'
-  | 'array'
-  | 'bytes'
-  | 'strings'
-  | Schema;
+  'number' | 'string' | 'boolean' | 'function' | 'object' | 'false' | 'array' | 'bytes' | 'strings' | Schema;
 
 /** The options an object may have, each with the kinds it may hold. Every option is optional. */
 export interface Schema {

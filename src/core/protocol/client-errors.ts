@@ -52,5 +52,6 @@ export const handshakeReplies = {
   text: 'a text message',
   unreadable: 'bytes that are not sockline frames (a text banner, an HTTP response, another protocol)',
   tooLarge: (size: number) => `a first message of ${size} bytes, over maxHandshakeSize`,
-  frame: (type: string) => `a ${name(type)} frame instead of WELCOME${type === 'hello' ? ' (its own HELLO, echoed back)' : ''}`,
+  frame: (type: string) =>
+    `a ${name(type)} frame instead of WELCOME${type === 'hello' ? ' (its own HELLO, echoed back)' : ''}`,
 };

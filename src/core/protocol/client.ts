@@ -11,6 +11,7 @@ import type {
   LinkMessage,
   ReconnectingInfo,
 } from '../link/link.js';
+import { sendTtl } from '../link/link.js';
 import type { LinkState } from '../link/state.js';
 import { unrefTimer, type TimerHandle } from '../clock.js';
 import { decodePayload, encodePayload, type Codec } from './codec.js';
@@ -129,10 +130,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
   /** Why the client closed, when it closed by itself. */
   #closeError: Error | undefined;
 
-  constructor(
-    createLink: (handshake: Handshake) => Link,
-    options: ResolvedProtocolOptions,
-  ) {
+  constructor(createLink: (handshake: Handshake) => Link, options: ResolvedProtocolOptions) {
     super();
     this.#options = options;
     this.#codec = options.codec;
@@ -252,7 +250,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
   #request(method: string, params: unknown, options: RequestOptions | undefined): Promise<unknown> {
     if (typeof method !== 'string' || method.length === 0)
       throw argumentTypeError('method', 'a non-empty string', method);
-    if (options !== undefined) checkOptions(options, REQUEST_OPTIONS, 'request');
+    if (options !== undefined) checkOptions(options, REQUEST_OPTIONS);
     const timeout = options?.timeout ?? this.#options.requestTimeout;
     if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
     if (this.#link.state === 'closed' || this.#link.state === 'closing') {
@@ -511,6 +509,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
     if (state === 'closing' || state === 'closed') {
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the client is ${state}`);
     }
+    const ttl = sendTtl(options, this.#options.delivery.ttl);
     const { kind, payload } = encodePayload(value, this.#codec);
     assertMessageFits(topic, payload, this.#delivery.frameLimit);
     if (options?.volatile) {
@@ -525,7 +524,6 @@ export class SocklineClient extends Emitter<ClientEvents> {
       );
       return 'sent';
     }
-    const ttl = options?.ttl ?? this.#options.delivery.ttl;
     const message: OutgoingMessage = { topic, kind, payload, original: value };
     return this.#delivery.enqueue(message, ttl) ? 'sent' : 'queued';
   }
