@@ -125,12 +125,12 @@ export class Peer extends Emitter<PeerEvents> {
    * Calls `method` on this client (handled there by `client.handle(method, fn)`). Rejects
    * with `ERR_CONNECTION_CLOSED` if the client is not connected or the connection drops.
    */
-  request(
+  request<T = unknown>(
     method: string,
     params?: unknown,
     options?: { timeout?: number; signal?: AbortSignal },
-  ): Promise<unknown> {
-    return this.#session.request(method, params, options);
+  ): Promise<T> {
+    return this.#session.request(method, params, options) as Promise<T>;
   }
 
   /**
