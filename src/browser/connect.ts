@@ -20,7 +20,7 @@ const browserTransports: TransportResolver = {
     if (options.WebSocket === undefined && typeof globalThis.WebSocket !== 'function') {
       throw new SocklineError(
         ErrorCodes.UNSUPPORTED_SCHEME,
-        "No WebSocket in this runtime: pass options.WebSocket (in Node: import { WebSocket } from 'ws'), or import sockline's Node build",
+        "No WebSocket in this runtime: pass options.WebSocket (in Node, the WebSocket class of the ws package), or use sockline's Node build",
       );
     }
   },

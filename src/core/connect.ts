@@ -31,15 +31,17 @@ export interface TransportResolver {
    * injected so a browser bundle carries no decoder it can never use.
    */
   framing(options: ConnectOptions): Framing | null;
+  /**
+   * Raw mode: the check of a message queued while the link is down, for the schemes of the
+   * static URLs, so what their transports would refuse is refused at `send()` already; null
+   * when nothing needs checking (a WebSocket carries any message).
+   */
+  sendCheck?(
+    schemes: ReadonlySet<Scheme>,
+    framing: Framing | null,
+    options: ConnectOptions,
+  ): ((message: LinkMessage) => void) | null;
 }
-
-/** Defaults of the transport options that the core needs too. */
-export const transportDefaults = Object.freeze({
-  /** The safe UDP payload size: under common path MTUs once IP and UDP headers are added. */
-  maxDatagramSize: 1200,
-});
-
-const encoder = new TextEncoder();
 
 /**
  * Builds the reconnecting link behind `connect()`. Static URLs are validated at once, so a
@@ -60,7 +62,7 @@ export function createLink(
     ...resolved,
     framing,
     text: raw ? (options as RawConnectOptions).text : undefined,
-    check: raw ? sendCheck(target, framing, options) : null,
+    check: raw ? sendCheck(target, framing, options, resolver) : null,
     handshake,
     connector: (handlers, attempt) => {
       const input = pick(rotation++, attempt);
@@ -120,32 +122,17 @@ function staticTargets(target: ConnectTarget): readonly UrlInput[] | null {
 }
 
 /**
- * Raw mode's check of a message queued while the link is down: what any of the static URLs'
- * transports would refuse (a line holding its delimiter, a frame over `maxFrameSize`, a
- * datagram over `maxDatagramSize`) is refused at `send()` already, as it is while open.
- * A provider's transport is known only per attempt: no check then.
+ * What the runtime checks before a raw-mode message is queued (see `TransportResolver`). A
+ * provider's transport is known only per attempt: no check then, and a message it cannot
+ * carry is dropped at write time (`drop`, reason `invalid`).
  */
 function sendCheck(
   target: ConnectTarget,
   framing: Framing | null,
   options: ConnectOptions,
+  resolver: TransportResolver,
 ): ((message: LinkMessage) => void) | null {
   const list = typeof target === 'function' ? null : staticTargets(target);
-  if (list === null) return null;
-  const schemes = new Set(list.map((u) => parseUrl(u).scheme));
-  const stream = framing !== null && (schemes.has('tcp') || schemes.has('tls')) ? framing : null;
-  const datagram = schemes.has('udp')
-    ? (options.maxDatagramSize ?? transportDefaults.maxDatagramSize)
-    : Infinity;
-  if (stream === null && datagram === Infinity) return null;
-  return (message) => {
-    const bytes = typeof message === 'string' ? encoder.encode(message) : message;
-    stream?.encode(bytes);
-    if (bytes.byteLength > datagram) {
-      throw new SocklineError(
-        ErrorCodes.DATAGRAM_TOO_LARGE,
-        `message of ${bytes.byteLength} bytes is over the datagram limit of ${datagram} bytes`,
-      );
-    }
-  };
+  if (list === null || resolver.sendCheck === undefined) return null;
+  return resolver.sendCheck(new Set(list.map((u) => parseUrl(u).scheme)), framing, options);
 }

@@ -6,6 +6,8 @@
  * never escape as exceptions; they also arrive as the `cause` of the `close` event.
  */
 
+import { callbackError, reportUncaught, type SocklineError } from './errors.js';
+
 /** Any listener. */
 export type Listener = (...args: never[]) => void;
 
@@ -76,5 +78,21 @@ export class Emitter<Events extends EventMap<Events>> {
    */
   protected listenerError(error: unknown, _event: keyof Events): void {
     throw error;
+  }
+}
+
+/**
+ * An emitter whose listeners are the application's code, which must not break the object
+ * that emits (a link, a client): a listener that throws is reported as an `error` event
+ * (`ERR_CALLBACK`, what it threw as `cause`) and the other listeners still run. A throwing
+ * `error` listener has nowhere left to report to: it surfaces as an uncaught exception.
+ */
+export class GuardedEmitter<
+  Events extends EventMap<Events> & { error: (error: SocklineError) => void },
+> extends Emitter<Events> {
+  protected override listenerError(error: unknown, event: keyof Events): void {
+    if (event === 'error') return reportUncaught(error);
+    const emit = this.emit as unknown as (event: 'error', error: SocklineError) => void;
+    emit.call(this, 'error', callbackError(`a '${String(event)}' listener`, error));
   }
 }

@@ -48,7 +48,7 @@ export type { BackoffOptions } from './link/backoff.js';
 export { linkDefaults, resolveLinkOptions } from './link/options.js';
 export type { DisconnectInfo, LinkOptions, OutboxOptions, ReconnectOptions } from './link/options.js';
 export type { OutboxLimits, OverflowPolicy } from './link/outbox.js';
-export { createLink, transportDefaults } from './connect.js';
+export { createLink } from './connect.js';
 export type { TransportResolver } from './connect.js';
 export type {
   ConnectOptions,

@@ -1,4 +1,4 @@
-import { createConnection, transportDefaults, type TransportResolver } from '../core/connect.js';
+import { createConnection, type TransportResolver } from '../core/connect.js';
 import type { SocklineClient } from '../core/protocol/client.js';
 import { createFraming } from '../core/framing/index.js';
 import type {
@@ -7,7 +7,7 @@ import type {
   ProtocolConnectOptions,
   RawConnectOptions,
 } from '../core/connect-options.js';
-import type { Link } from '../core/link/link.js';
+import { datagramTooLarge, type Link } from '../core/link/link.js';
 import { linkDefaults } from '../core/link/options.js';
 import { BrowserWsTransport, type WebSocketConstructor } from '../browser/ws-transport.js';
 import { TcpTransport } from './tcp-transport.js';
@@ -15,7 +15,24 @@ import { UdpTransport } from './udp-transport.js';
 import { udpSessionTransport } from './udp-session.js';
 import { NodeWsTransport } from './ws-transport.js';
 
+/** The safe UDP payload size: under common path MTUs once IP and UDP headers are added. */
+const DEFAULT_MAX_DATAGRAM = 1200;
+
+const encoder = new TextEncoder();
+
 const nodeTransports: TransportResolver = {
+  // What a stream's framing (a line holding its delimiter, a frame over maxFrameSize) or a
+  // datagram's size limit would refuse is refused while the link is down too.
+  sendCheck(schemes, framing, options) {
+    const stream = framing !== null && (schemes.has('tcp') || schemes.has('tls')) ? framing : null;
+    const datagram = schemes.has('udp') ? (options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM) : Infinity;
+    if (stream === null && datagram === Infinity) return null;
+    return (message) => {
+      const bytes = typeof message === 'string' ? encoder.encode(message) : message;
+      stream?.encode(bytes);
+      if (bytes.byteLength > datagram) throw datagramTooLarge(bytes.byteLength, datagram);
+    };
+  },
   framing(options) {
     const spec = options.framing ?? 'length';
     // Checked by createConnection: a name, a Framing, or { type, maxFrameSize, delimiter }.
@@ -43,12 +60,12 @@ const nodeTransports: TransportResolver = {
         if (options.protocol === 'raw') {
           return new UdpTransport(url, handlers, {
             highWaterMark,
-            maxMessageSize: options.maxDatagramSize ?? transportDefaults.maxDatagramSize,
+            maxMessageSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
           });
         }
         return udpSessionTransport(url, handlers, {
           highWaterMark,
-          maxDatagramSize: options.maxDatagramSize ?? transportDefaults.maxDatagramSize,
+          maxDatagramSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
           reliable: (options as ProtocolConnectOptions).reliable ?? false,
         });
       case 'ws':

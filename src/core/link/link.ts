@@ -1,8 +1,8 @@
 import { unrefTimer, type TimerHandle } from '../clock.js';
 import { Coalescer } from '../coalesce.js';
-import { Emitter } from '../emitter.js';
+import { GuardedEmitter } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError, callbackError, reportUncaught } from '../errors.js';
+import { ErrorCodes, SocklineError } from '../errors.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
 import { isLengthFraming } from '../framing/length.js';
@@ -172,7 +172,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * await link.opened;
  * link.send('hello');
  */
-export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessage> {
+export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<LinkMessage> {
   /** Resolves when the link first opens; rejects if it closes before that. */
   readonly opened: Promise<void>;
 
@@ -674,10 +674,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     const bytes = typeof message === 'string' ? encoder.encode(message) : message;
     if (transport.kind === 'stream') return this.#streamFraming().encode(bytes);
     if (bytes.byteLength > transport.maxMessageSize) {
-      throw new SocklineError(
-        ErrorCodes.DATAGRAM_TOO_LARGE,
-        `message of ${bytes.byteLength} bytes is over the datagram limit of ${transport.maxMessageSize} bytes`,
-      );
+      throw datagramTooLarge(bytes.byteLength, transport.maxMessageSize);
     }
     return bytes;
   }
@@ -901,12 +898,6 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       info.code !== undefined ? ` (code ${info.code}${info.reason ? `: ${info.reason}` : ''})` : '';
     return new SocklineError(ErrorCodes.CONNECTION_CLOSED, `the connection closed${detail}`);
   }
-
-  /** A listener of the application threw: reported as `'error'`, and the link goes on. */
-  protected override listenerError(error: unknown, event: keyof LinkEvents): void {
-    if (event === 'error') reportUncaught(error);
-    else this.emit('error', callbackError(`a '${String(event)}' listener`, error));
-  }
 }
 
 /** Outbox accounting: bytes for binary, UTF-16 code units for text (encoded when written). */
@@ -928,3 +919,11 @@ function toSocklineError(err: unknown): SocklineError {
 }
 
 const NOT_UTF8 = 'a message that is not valid UTF-8 was discarded (text: true)';
+
+/** `ERR_DATAGRAM_TOO_LARGE` for a message of `size` bytes over a datagram limit of `limit`. */
+export function datagramTooLarge(size: number, limit: number): SocklineError {
+  return new SocklineError(
+    ErrorCodes.DATAGRAM_TOO_LARGE,
+    `message of ${size} bytes is over the datagram limit of ${limit} bytes`,
+  );
+}

@@ -1,6 +1,6 @@
-import { Emitter, type Disposer } from '../emitter.js';
+import { GuardedEmitter, type Disposer } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError, callbackError, isSocklineError, reportUncaught } from '../errors.js';
+import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
 import type {
   DeferredInfo,
@@ -100,7 +100,7 @@ const NO_MESSAGE: MessageMeta = Object.freeze({});
  * client.subscribe('chat/+', (msg, { topic }) => console.log(topic, msg));
  * const sum = await client.request('sum', [1, 2]);
  */
-export class SocklineClient extends Emitter<ClientEvents> {
+export class SocklineClient extends GuardedEmitter<ClientEvents> {
   readonly #link: Link;
   readonly #options: ResolvedProtocolOptions;
   readonly #codec: Codec;
@@ -768,12 +768,6 @@ export class SocklineClient extends Emitter<ClientEvents> {
     if (isSocklineError(err, ErrorCodes.REMOTE) && typeof err.remoteCode === 'string') return err;
     this.emit('error', callbackError(`the handler of '${method}'`, err));
     return new SocklineError(ErrorCodes.INTERNAL, 'internal error');
-  }
-
-  /** A listener of the application threw: reported as `'error'`; the client goes on. */
-  protected override listenerError(error: unknown, event: keyof ClientEvents): void {
-    if (event === 'error') reportUncaught(error);
-    else this.emit('error', callbackError(`a '${String(event)}' listener`, error));
   }
 }
 
