@@ -72,8 +72,11 @@ export class BrowserWsTransport extends BaseTransport {
       else if (ArrayBuffer.isView(data))
         this.emitData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     };
-    ws.onerror = () => {
-      this.#error ??= transportError(this.opened ? 'WebSocket error' : 'WebSocket connection failed');
+    ws.onerror = (ev) => {
+      // Browsers hide why on purpose; an injected `ws` says it (`Unexpected server response: 403`).
+      const why = (ev as { message?: unknown } | null)?.message;
+      const what = this.opened ? 'WebSocket error' : 'WebSocket connection failed';
+      this.#error ??= transportError(typeof why === 'string' && why !== '' ? `${what}: ${why}` : what);
     };
     ws.onclose = ({ code, reason }) => {
       const error = this.#error ?? abnormalClosure(code);
