@@ -14,13 +14,7 @@ const libraries = {
 
 const input = { ...libraries, cli: 'src/node/cli/main.ts' };
 
-const external = [
-  'ws',
-  'redis',
-  /^@redis\//,
-  ...builtinModules,
-  ...builtinModules.map((m) => `node:${m}`),
-];
+const external = ['ws', 'redis', /^@redis\//, ...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 const transpile = () => esbuild({ target: 'es2022', tsconfig: 'tsconfig.build.json', sourceMap: true });
 

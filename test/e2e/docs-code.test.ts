@@ -48,7 +48,8 @@ function blocks(doc: string): Block[] {
 function asFile(block: Block): { name: string; code: string } | null {
   const base = `${block.doc.replace(/\W/g, '_')}-line-${block.line}`;
   // A block that imports or exports is a module; others get `export {}` (top-level await).
-  const module = (code: string): string => (/^\s*(import|export)\s/m.test(code) ? code : `${code}\nexport {};\n`);
+  const module = (code: string): string =>
+    /^\s*(import|export)\s/m.test(code) ? code : `${code}\nexport {};\n`;
   switch (block.lang) {
     case 'ts':
       return { name: `${base}.ts`, code: module(block.code) };
