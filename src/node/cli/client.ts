@@ -30,7 +30,7 @@ export interface Connection {
 }
 
 /** Options of both modes from the shared flags (`--token` aside): `--timeout`, `--ca`, `--insecure`. */
-function connectionOptions(
+function sharedOptions(
   url: string,
   values: Values,
   mode: ClientMode,
@@ -59,7 +59,7 @@ export async function openClient(url: string, values: Values, mode: ClientMode):
   if (values.framing !== undefined) {
     throw usageError('--framing needs --raw (the sockline protocol has its own framing)');
   }
-  const { options, markOpen } = connectionOptions(url, values, mode);
+  const { options, markOpen } = sharedOptions(url, values, mode);
   const token = stringFlag(values, 'token', process.env.SOCKLINE_TOKEN);
   if (values.reliable === true && parseUrl(url).scheme !== 'udp') {
     throw usageError('--reliable applies to udp:// only');
@@ -78,7 +78,7 @@ export async function openClient(url: string, values: Values, mode: ClientMode):
 /** Opens a raw-mode link (`--raw`) and waits until it is open. */
 export async function openLink(url: string, values: Values, mode: ClientMode): Promise<Link> {
   if (values.reliable === true) throw usageError('--reliable is for the sockline protocol, not --raw');
-  const { options, markOpen } = connectionOptions(url, values, mode);
+  const { options, markOpen } = sharedOptions(url, values, mode);
   const framing = stringFlag(values, 'framing', 'lines')!;
   if (framing !== 'lines' && framing !== 'length' && framing !== 'none')
     throw usageError(`--framing must be lines, length or none, got "${framing}"`);
