@@ -6,7 +6,6 @@ import type { ServerSession, SessionState } from '../core/protocol/server-sessio
 import type { ServerTransport } from './server-options.js';
 
 export interface PeerEvents {
-  [event: string]: (...args: never[]) => void;
   /** A DATA message from the client (publishes go to topics, not here). */
   message: (value: unknown) => void;
 }
@@ -126,12 +125,12 @@ export class Peer extends Emitter<PeerEvents> {
    * Calls `method` on this client (handled there by `client.handle(method, fn)`). Rejects
    * with `ERR_CONNECTION_CLOSED` if the client is not connected or the connection drops.
    */
-  request(
+  request<T = unknown>(
     method: string,
     params?: unknown,
     options?: { timeout?: number; signal?: AbortSignal },
-  ): Promise<unknown> {
-    return this.#session.request(method, params, options);
+  ): Promise<T> {
+    return this.#session.request(method, params, options) as Promise<T>;
   }
 
   /**

@@ -60,7 +60,6 @@ export type {
 } from './adapter.js';
 
 export interface ServerEvents {
-  [event: string]: (...args: never[]) => void;
   /**
    * A session this server has no Peer for completed its handshake: a new session, or
    * (`resumed`) one resumed from a shared store after a restart. Not emitted when a client of
@@ -95,7 +94,12 @@ export interface ServerAddresses {
 
 export type { Connection } from './server-connection.js';
 
-export type ServerHandler = (params: unknown, peer: Peer) => unknown;
+/**
+ * Answers a request. `P` is what the handler expects as params (annotate the parameter;
+ * nothing checks it, it comes from the network); the result, or what it resolves to, is
+ * encoded by the codec.
+ */
+export type ServerHandler<P = unknown, R = unknown> = (params: P, peer: Peer) => R | Promise<R>;
 
 /** Timers of the server's own store do not keep the process alive: they only forget sessions. */
 const unrefClock: Clock = {
@@ -266,10 +270,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
   }
 
   /** Answers `client.request(method, params)`; a thrown error's `code` reaches the client. */
-  handle(method: string, handler: ServerHandler): this {
+  handle<P = unknown, R = unknown>(method: string, handler: ServerHandler<P, R>): this {
     this.#handlers.set(method, (params, state) => {
       const peer = this.#peers.get(state.id);
-      const result = Promise.resolve().then(() => handler(params, peer!));
+      const result = Promise.resolve().then(() => handler(params as P, peer!));
       peer?.track(result);
       return result;
     });

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
+import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { createServer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -64,7 +64,7 @@ async function withSeed(seed: number, run: () => Promise<void>): Promise<void> {
   }
 }
 
-function client(url: string, options: Parameters<typeof connect>[1]): SocklineClient {
+function client(url: string, options: ProtocolConnectOptions): SocklineClient {
   const c = connect(url, options);
   c.on('error', () => {});
   clients.push(c);

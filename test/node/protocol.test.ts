@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
+import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
 
@@ -18,7 +18,7 @@ function waitFor(
 describe('protocol mode against a sockline server session', () => {
   let server: ProtocolTestServer | undefined;
   const clients: SocklineClient[] = [];
-  const open = (url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient => {
+  const open = (url: string, options: ProtocolConnectOptions = {}): SocklineClient => {
     const c = connect(url, { reconnect: { initialDelay: 10, maxDelay: 100 }, ...options });
     clients.push(c);
     return c;

@@ -1,8 +1,17 @@
-import { Emitter, type Disposer } from '../emitter.js';
+import { GuardedEmitter, type Disposer } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
-import type { HandshakeContext, Link, LinkMessage } from '../link/link.js';
+import type {
+  DeferredInfo,
+  Handshake,
+  HandshakeContext,
+  HandshakeReceiver,
+  Link,
+  LinkMessage,
+  ReconnectingInfo,
+} from '../link/link.js';
+import { sendTtl } from '../link/link.js';
 import type { LinkState } from '../link/state.js';
 import { unrefTimer, type TimerHandle } from '../clock.js';
 import { decodePayload, encodePayload, type Codec } from './codec.js';
@@ -13,6 +22,9 @@ import { decodeFrame } from './frames-decode.js';
 import { assertMessageFits, encodeFrame } from './frames-encode.js';
 import { PendingRequests } from './requests.js';
 import { answerRequest } from './rpc.js';
+import { handshakeReplies, notSockline, responseError } from './client-errors.js';
+import { argumentTypeError, optionRangeError } from '../options/messages.js';
+import { checkOptions } from '../options/validate.js';
 import { topicMatches, validatePattern, validateTopic } from './topics.js';
 import type { ResolvedProtocolOptions } from './options.js';
 
@@ -21,8 +33,19 @@ export interface MessageMeta {
   readonly topic?: string;
 }
 
-export type SubscriptionHandler = (value: unknown, meta: { topic: string }) => void;
-export type RequestHandler = (params: unknown) => unknown;
+/**
+ * Called with each message published on a matching topic. `T` is what the application
+ * expects there; nothing checks it (the value comes from the network).
+ */
+export type SubscriptionHandler<T = unknown> = (value: T, meta: { topic: string }) => void;
+/**
+ * Answers a request from the server. `P` is what the application expects as params (nothing
+ * checks it); the result (or what it resolves to) is encoded by the codec.
+ */
+export type RequestHandler<P = unknown, R = unknown> = (params: P) => R | Promise<R>;
+
+/** What `request()` accepts as options (checked on every call). */
+const REQUEST_OPTIONS = { timeout: 'number', signal: 'object' } as const;
 
 export interface ProtocolSendOptions {
   /** Never queued, never replayed: dropped if the link is down. @default false */
@@ -32,13 +55,12 @@ export interface ProtocolSendOptions {
 }
 
 export interface RequestOptions {
-  /** @default the client's `requestTimeout` */
+  /** In ms, above 0 (`Infinity`: none). @default the client's `requestTimeout` */
   timeout?: number;
   signal?: AbortSignal;
 }
 
 export interface ClientEvents {
-  [event: string]: (...args: never[]) => void;
   state: (change: { from: LinkState; to: LinkState }) => void;
   /** The session is ready (after every handshake). */
   open: () => void;
@@ -51,8 +73,17 @@ export interface ClientEvents {
    */
   sessionlost: (info: { previousId: string; id: string; resent: number }) => void;
   disconnect: (info: DisconnectInfo) => void;
-  reconnecting: (info: { attempt: number; delay: number; error?: Error | undefined }) => void;
+  reconnecting: (info: ReconnectingInfo) => void;
+  /**
+   * The server asked the client to come back later (admission control turning a HELLO away,
+   * a server draining): normal operation, not an error. Counted in `deferrals`.
+   */
+  deferred: (info: DeferredInfo) => void;
   close: (info: { error?: Error | undefined }) => void;
+  /**
+   * Something failed: an I/O error, a protocol error, a refusal, or a listener or handler of
+   * the application that threw (`ERR_CALLBACK`, with what it threw as `cause`).
+   */
   error: (error: SocklineError) => void;
   drop: (value: unknown, reason: string) => void;
 }
@@ -69,7 +100,7 @@ const NO_MESSAGE: MessageMeta = Object.freeze({});
  * client.subscribe('chat/+', (msg, { topic }) => console.log(topic, msg));
  * const sum = await client.request('sum', [1, 2]);
  */
-export class SocklineClient extends Emitter<ClientEvents> {
+export class SocklineClient extends GuardedEmitter<ClientEvents> {
   readonly #link: Link;
   readonly #options: ResolvedProtocolOptions;
   readonly #codec: Codec;
@@ -77,10 +108,10 @@ export class SocklineClient extends Emitter<ClientEvents> {
   readonly #requests: PendingRequests;
   /** Request frames waiting for the link to open, by id. */
   readonly #unsent = new Map<number, Uint8Array>();
-  readonly #subscriptions = new Map<string, Set<SubscriptionHandler>>();
+  readonly #subscriptions = new Map<string, Set<SubscriptionHandler<never>>>();
   /** Patterns to unsubscribe from at the server at the next chance. */
   readonly #staleSubscriptions = new Set<string>();
-  readonly #handlers = new Map<string, RequestHandler>();
+  readonly #handlers = new Map<string, (params: unknown) => Promise<unknown>>();
   readonly #pings = new Map<
     number,
     { sent: number; resolve: (rtt: number) => void; reject: (e: unknown) => void }
@@ -92,15 +123,18 @@ export class SocklineClient extends Emitter<ClientEvents> {
   #pingNonce = 0;
   #authFailure: { message: string; count: number } | undefined;
   #unref = false;
+  /** A session was ever established (errors then say "lost", not "never connected"). */
+  #everOpen = false;
+  /** The last error the link reported: why the client is not connected, when it is not. */
+  #lastError: SocklineError | undefined;
+  /** Why the client closed, when it closed by itself. */
+  #closeError: Error | undefined;
 
-  constructor(
-    createLink: (handshake: (ctx: HandshakeContext) => (m: LinkMessage) => void) => Link,
-    options: ResolvedProtocolOptions,
-  ) {
+  constructor(createLink: (handshake: Handshake) => Link, options: ResolvedProtocolOptions) {
     super();
     this.#options = options;
     this.#codec = options.codec;
-    this.#requests = new PendingRequests(options.clock, options.maxInFlight);
+    this.#requests = new PendingRequests(options.clock, options.maxInFlight, this.#waitContext);
     this.#delivery = new Delivery(options.delivery, options.clock, {
       write: (frame) => this.#write(frame),
       dropped: (message, reason) => this.emit('drop', message.original, reason),
@@ -114,7 +148,11 @@ export class SocklineClient extends Emitter<ClientEvents> {
     link.on('open', this.#onOpen);
     link.on('disconnect', this.#onDisconnect);
     link.on('reconnecting', (info) => this.emit('reconnecting', info));
-    link.on('error', (error) => this.emit('error', error));
+    link.on('deferred', (info) => this.emit('deferred', info));
+    link.on('error', (error) => {
+      this.#lastError = error;
+      this.emit('error', error);
+    });
     link.on('drop', (m, reason) => this.emit('drop', m, reason));
     link.on('close', this.#onClose);
   }
@@ -136,6 +174,11 @@ export class SocklineClient extends Emitter<ClientEvents> {
   /** The last measured round-trip time to the server, in ms. */
   get rtt(): number | undefined {
     return this.#rtt;
+  }
+
+  /** Times the server asked the client to come back later (see the `deferred` event). */
+  get deferrals(): number {
+    return this.#link.deferrals;
   }
 
   /** Bytes held for the server: messages not yet acknowledged plus the link's buffers. */
@@ -160,11 +203,12 @@ export class SocklineClient extends Emitter<ClientEvents> {
 
   /**
    * Subscribes to a topic pattern (`+` one level, `#` the rest). Returns a function that
-   * unsubscribes. Subscriptions are restored after every reconnect.
+   * unsubscribes. Subscriptions are restored after every reconnect. A handler that throws is
+   * reported as an `'error'` (`ERR_CALLBACK`); the other handlers still run.
    */
-  subscribe(pattern: string, handler: SubscriptionHandler): Disposer {
+  subscribe<T = unknown>(pattern: string, handler: SubscriptionHandler<T>): Disposer {
     validatePattern(pattern);
-    if (typeof handler !== 'function') throw new TypeError('subscribe() needs a handler function');
+    if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
     let set = this.#subscriptions.get(pattern);
     if (set === undefined) {
       set = new Set();
@@ -183,27 +227,44 @@ export class SocklineClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Calls `method` on the server. Settles exactly once: with the result, an `ERR_REMOTE`
-   * error carrying the server's code, `ERR_REQUEST_TIMEOUT`, `ERR_ABORTED`,
-   * `ERR_CONNECTION_CLOSED` if the connection drops while it is in flight, or
-   * `ERR_CLIENT_CLOSED`.
+   * Calls `method` on the server and resolves with its result, as `T` (what the application
+   * expects; nothing checks it). Settles exactly once, and never throws: misuse (a bad method
+   * name, params the codec cannot encode, a bad option) rejects too. It rejects with a
+   * {@link RemoteError} (`ERR_REMOTE`, with `remoteCode` and `data`) when the handler refused
+   * on purpose, a `SocklineError` of sockline's code when the server did (`ERR_UNKNOWN_METHOD`,
+   * `ERR_TOO_MANY_REQUESTS`, `ERR_INTERNAL`…), `ERR_REQUEST_TIMEOUT` (saying when the client
+   * never connected), `ERR_ABORTED`, `ERR_CONNECTION_CLOSED` when the connection drops while
+   * it is in flight, `ERR_CLIENT_CLOSED` after `close()`, or the error that closed the client.
+   *
+   * @example
+   * const sum = await client.request<number>('sum', [1, 2]);
    */
-  request(method: string, params?: unknown, options: RequestOptions = {}): Promise<unknown> {
-    if (typeof method !== 'string' || method.length === 0)
-      throw new TypeError('request() needs a method name');
-    if (this.#link.state === 'closed' || this.#link.state === 'closing') {
-      return Promise.reject(
-        new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot request "${method}": the client is closed`),
-      );
-    }
-    const { kind, payload } = encodePayload(params ?? null, this.#codec);
-    let opened: { id: number; promise: Promise<unknown> };
+  request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T> {
     try {
-      opened = this.#requests.open(method, options.timeout ?? this.#options.requestTimeout, options.signal);
+      return this.#request(method, params, options) as Promise<T>;
     } catch (err) {
       return Promise.reject(err);
     }
-    const frame = encodeFrame({ type: 'request', id: opened.id, method, kind, payload });
+  }
+
+  #request(method: string, params: unknown, options: RequestOptions | undefined): Promise<unknown> {
+    if (typeof method !== 'string' || method.length === 0)
+      throw argumentTypeError('method', 'a non-empty string', method);
+    if (options !== undefined) checkOptions(options, REQUEST_OPTIONS);
+    const timeout = options?.timeout ?? this.#options.requestTimeout;
+    if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
+    if (this.#link.state === 'closed' || this.#link.state === 'closing') {
+      throw this.#closedError(`cannot request "${method}"`);
+    }
+    const { kind, payload } = encodePayload(params ?? null, this.#codec);
+    const opened = this.#requests.open(method, timeout, options?.signal);
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame({ type: 'request', id: opened.id, method, kind, payload });
+    } catch (err) {
+      this.#requests.reject(opened.id, err);
+      return opened.promise;
+    }
     const limit = this.#delivery.frameLimit;
     if (frame.byteLength > limit) {
       const error = new SocklineError(
@@ -218,12 +279,29 @@ export class SocklineClient extends Emitter<ClientEvents> {
     return opened.promise.finally(() => this.#unsent.delete(opened.id));
   }
 
-  /** Answers requests the server makes to this client. A thrown error becomes an error response. */
-  handle(method: string, handler: RequestHandler): Disposer {
-    if (typeof handler !== 'function') throw new TypeError('handle() needs a handler function');
-    this.#handlers.set(method, handler);
+  /**
+   * Answers requests the server makes to this client (`peer.request(method, params)`). To
+   * refuse on purpose, throw a {@link RemoteError} (its code, message and `data` reach the
+   * caller). Any other exception is reported here as an `'error'` (`ERR_CALLBACK`) and
+   * reaches the caller as `ERR_INTERNAL`, without its message.
+   *
+   * @example
+   * client.handle('confirm', async (question: string) => window.confirm(question));
+   */
+  handle<P = unknown, R = unknown>(method: string, handler: RequestHandler<P, R>): Disposer {
+    if (typeof method !== 'string' || method.length === 0)
+      throw argumentTypeError('method', 'a non-empty string', method);
+    if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
+    const answer = async (params: unknown): Promise<unknown> => {
+      try {
+        return await handler(params as P);
+      } catch (err) {
+        throw this.#answerable(method, err);
+      }
+    };
+    this.#handlers.set(method, answer);
     return () => {
-      if (this.#handlers.get(method) === handler) this.#handlers.delete(method);
+      if (this.#handlers.get(method) === answer) this.#handlers.delete(method);
     };
   }
 
@@ -264,8 +342,14 @@ export class SocklineClient extends Emitter<ClientEvents> {
     return this;
   }
 
-  /** Closes gracefully (a CLOSE frame, then the link). Pending requests reject with `ERR_CLIENT_CLOSED`. */
+  /**
+   * Closes gracefully (a CLOSE frame, then the link). Pending requests reject with
+   * `ERR_CLIENT_CLOSED`. A bad code or reason rejects.
+   */
   close(code: number = CloseCodes.NORMAL, reason = ''): Promise<void> {
+    if (!Number.isInteger(code) || code < 0 || code > 0xffff)
+      return Promise.reject(optionRangeError('code', code, 'an integer from 0 to 65535'));
+    if (typeof reason !== 'string') return Promise.reject(argumentTypeError('reason', 'a string', reason));
     if (this.#link.state === 'open') this.#write(encodeFrame({ type: 'close', code, reason }));
     return this.#link.close();
   }
@@ -283,7 +367,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
 
   // --- handshake ----------------------------------------------------------------------------
 
-  #handshake = (ctx: HandshakeContext): ((m: LinkMessage) => void) => {
+  #handshake: Handshake = (ctx: HandshakeContext): HandshakeReceiver => {
     let done = false;
     const hello = async (): Promise<void> => {
       const token = await this.#options.token();
@@ -307,41 +391,51 @@ export class SocklineClient extends Emitter<ClientEvents> {
       done = true;
       ctx.fail(new SocklineError(ErrorCodes.AUTH_FAILED, 'the token provider failed', { cause: err }), true);
     });
+    /** No sockline server answers this way, on any attempt: stop, and say what it is. */
+    const foreign = (what: string, cause?: unknown): void => {
+      done = true;
+      ctx.fail(notSockline(what, cause), false);
+    };
     const step = (message: LinkMessage): void => {
       if (done) {
         // The rest of a BATCH that carried the WELCOME: the session is open now.
         if (this.#link.state === 'open') this.#onMessage(message);
         return;
       }
-      const frame = this.#decode(message, this.#options.maxHandshakeSize);
-      if (frame === undefined) {
-        done = true;
-        ctx.fail(new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'), true);
-        return;
+      if (typeof message === 'string') return foreign(handshakeReplies.text);
+      if (message.byteLength > this.#options.maxHandshakeSize) {
+        return foreign(handshakeReplies.tooLarge(message.byteLength));
+      }
+      let frame: Frame;
+      try {
+        frame = decodeFrame(message);
+      } catch (err) {
+        return foreign(handshakeReplies.unreadable, err);
       }
       done = true;
       if (frame.type === 'welcome') this.#welcome(frame, ctx);
       else if (frame.type === 'refuse') this.#refused(frame, ctx);
-      else if (frame.type === 'close') {
-        // "Come back later" (a server's admission control, or a busy session lookup): the
-        // next attempt waits what the server asked, and this one is not counted as a failure.
-        if (frame.reconnectAfter !== undefined) this.#link.deferReconnect(frame.reconnectAfter);
-        ctx.fail(closeError(frame), true);
-      } else
-        ctx.fail(
-          new SocklineError(ErrorCodes.PROTOCOL, `expected WELCOME, got ${frame.type.toUpperCase()}`),
-          true,
-        );
+      else if (frame.type === 'close' && frame.reconnectAfter !== undefined) {
+        // "Come back later" (admission control, a busy session lookup, a server limit): the
+        // next attempt waits what the server asked; a deferral, neither an error nor a failure.
+        ctx.defer(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
+      } else if (frame.type === 'close') ctx.fail(closeError(frame), true);
+      else foreign(handshakeReplies.frame(frame.type));
     };
-    return (message) => {
-      if (done) return;
-      const bodies = this.#split(message);
-      if (bodies === undefined) {
-        done = true;
-        ctx.fail(new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'), true);
-        return;
-      }
-      for (let i = 0; i < bodies.length; i++) step(bodies[i]!);
+    return {
+      message: (message) => {
+        if (done) return;
+        let bodies: readonly LinkMessage[];
+        try {
+          bodies = typeof message === 'string' || message[0] !== BATCH_TYPE ? [message] : splitBatch(message);
+        } catch (err) {
+          return foreign(handshakeReplies.unreadable, err);
+        }
+        for (let i = 0; i < bodies.length; i++) step(bodies[i]!);
+      },
+      unreadable: (error) => {
+        if (!done) foreign(handshakeReplies.unreadable, error);
+      },
     };
   };
 
@@ -386,7 +480,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
         ErrorCodes.VERSION_UNSUPPORTED,
         `the server speaks protocol versions [${frame.versions.join(', ')}], this client [${SUPPORTED_VERSIONS.join(', ')}]`,
       );
-      (error as SocklineError & { versions?: number[] }).versions = frame.versions;
+      error.versions = frame.versions;
       ctx.fail(error, false);
       return;
     }
@@ -415,6 +509,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
     if (state === 'closing' || state === 'closed') {
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the client is ${state}`);
     }
+    const ttl = sendTtl(options, this.#options.delivery.ttl);
     const { kind, payload } = encodePayload(value, this.#codec);
     assertMessageFits(topic, payload, this.#delivery.frameLimit);
     if (options?.volatile) {
@@ -429,7 +524,6 @@ export class SocklineClient extends Emitter<ClientEvents> {
       );
       return 'sent';
     }
-    const ttl = options?.ttl ?? this.#options.delivery.ttl;
     const message: OutgoingMessage = { topic, kind, payload, original: value };
     return this.#delivery.enqueue(message, ttl) ? 'sent' : 'queued';
   }
@@ -438,8 +532,8 @@ export class SocklineClient extends Emitter<ClientEvents> {
     if (this.#link.state === 'open') this.#link.send(frame);
   }
 
-  #decode(message: LinkMessage, maxSize = Infinity): Frame | undefined {
-    if (typeof message === 'string' || message.byteLength > maxSize) return undefined;
+  #decode(message: LinkMessage): Frame | undefined {
+    if (typeof message === 'string') return undefined;
     try {
       return decodeFrame(message);
     } catch (err) {
@@ -515,9 +609,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
         return;
       case 'response':
         if (frame.error) {
-          const error = new SocklineError(ErrorCodes.REMOTE, frame.error.message);
-          (error as SocklineError & { remoteCode?: string }).remoteCode = frame.error.code;
-          this.#requests.reject(frame.id, error);
+          this.#requests.reject(frame.id, responseError(frame, this.#codec));
         } else {
           let result: unknown;
           try {
@@ -542,7 +634,8 @@ export class SocklineClient extends Emitter<ClientEvents> {
         return;
       }
       case 'close':
-        if (frame.reconnectAfter !== undefined) this.#link.deferReconnect(frame.reconnectAfter);
+        if (frame.reconnectAfter !== undefined)
+          this.#link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
         return;
       default:
         this.#protocolError(`unexpected ${frame.type.toUpperCase()} after the handshake`);
@@ -557,7 +650,14 @@ export class SocklineClient extends Emitter<ClientEvents> {
     const meta = { topic: frame.topic };
     for (const [pattern, handlers] of this.#subscriptions) {
       if (!topicMatches(pattern, frame.topic)) continue;
-      for (const handler of handlers) handler(value, meta);
+      for (const handler of handlers) {
+        // The application's code must not cost the rest of the batch, nor the connection.
+        try {
+          (handler as SubscriptionHandler)(value, meta);
+        } catch (err) {
+          this.emit('error', callbackError(`the subscription handler of '${pattern}'`, err));
+        }
+      }
     }
   }
 
@@ -581,6 +681,8 @@ export class SocklineClient extends Emitter<ClientEvents> {
   }
 
   #onOpen = (): void => {
+    this.#everOpen = true;
+    this.#lastError = undefined;
     for (const frame of this.#unsent.values()) this.#link.send(frame);
     this.#unsent.clear();
     this.#measure();
@@ -625,17 +727,48 @@ export class SocklineClient extends Emitter<ClientEvents> {
 
   #onClose = (info: { error?: Error | undefined }): void => {
     this.#delivery.detach();
-    const error = new SocklineError(
-      ErrorCodes.CLIENT_CLOSED,
-      'the client closed',
-      info.error ? { cause: info.error } : undefined,
-    );
+    this.#closeError = info.error;
+    const error = this.#closedError('the request could not complete');
     this.#stopPings(error);
     this.#requests.rejectAll(error);
     this.#unsent.clear();
     for (const message of this.#delivery.drain()) this.emit('drop', message.original, 'closed');
     this.emit('close', info);
   };
+
+  /**
+   * What an operation that cannot go on because the client is closed rejects with: closed by
+   * `close()` (`ERR_CLIENT_CLOSED`), or the error that closed it, saying whether the client
+   * ever connected (a refusal, `ERR_MAX_RETRIES`…, with that code).
+   */
+  #closedError(what: string): SocklineError {
+    const cause = this.#closeError;
+    if (cause === undefined) {
+      return new SocklineError(ErrorCodes.CLIENT_CLOSED, `${what}: the client was closed by close()`);
+    }
+    const code = isSocklineError(cause) ? cause.code : ErrorCodes.CONNECTION_CLOSED;
+    const how = this.#everOpen ? 'the client closed' : 'the client closed without ever connecting';
+    return new SocklineError(code, `${what}: ${how}: ${cause.message}`, { cause });
+  }
+
+  /** Why a request is still waiting when it times out, if it is not the server's doing. */
+  #waitContext = (): { note: string; cause?: unknown } | undefined => {
+    if (this.#link.state === 'open') return undefined;
+    const last = this.#lastError;
+    const note = this.#everOpen ? 'the connection is down' : 'the client has not connected yet';
+    return last === undefined ? { note } : { note: `${note} (${last.message})`, cause: last };
+  };
+
+  /**
+   * What a throw in a `handle()` handler answers with (the RPC error model): a
+   * {@link RemoteError} goes to the caller as it is; anything else is the application's
+   * failure, reported here and answered `ERR_INTERNAL` without its message.
+   */
+  #answerable(method: string, err: unknown): unknown {
+    if (isSocklineError(err, ErrorCodes.REMOTE) && typeof err.remoteCode === 'string') return err;
+    this.emit('error', callbackError(`the handler of '${method}'`, err));
+    return new SocklineError(ErrorCodes.INTERNAL, 'internal error');
+  }
 }
 
 function closeError(frame: Extract<Frame, { type: 'close' }>): SocklineError {

@@ -11,19 +11,27 @@ interface Pending {
 }
 
 /**
+ * What a timed-out request's error adds when the wait had a reason the request cannot see
+ * (the client never connected): a few words for the message, and the error behind them.
+ */
+export type TimeoutContext = () => { readonly note: string; readonly cause?: unknown } | undefined;
+
+/**
  * Requests in flight: ids that never collide with one still pending, a cap, a timeout
  * each, abort signals — and every request settles exactly once, whatever happens.
  */
 export class PendingRequests {
   readonly #clock: Clock;
   readonly #max: number;
+  readonly #context: TimeoutContext | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #unref = false;
 
-  constructor(clock: Clock, maxInFlight: number) {
+  constructor(clock: Clock, maxInFlight: number, context?: TimeoutContext) {
     this.#clock = clock;
     this.#max = maxInFlight;
+    this.#context = context;
   }
 
   get size(): number {
@@ -56,9 +64,14 @@ export class PendingRequests {
     if (timeout !== Infinity) {
       entry.timer = this.#clock.setTimeout(() => {
         entry.timer = undefined;
+        const context = this.#context?.();
         this.reject(
           id,
-          new SocklineError(ErrorCodes.REQUEST_TIMEOUT, `request "${method}" timed out after ${timeout} ms`),
+          new SocklineError(
+            ErrorCodes.REQUEST_TIMEOUT,
+            `request "${method}" timed out after ${timeout} ms${context === undefined ? '' : `: ${context.note}`}`,
+            context?.cause === undefined ? undefined : { cause: context.cause },
+          ),
         );
       }, timeout);
       if (this.#unref) unrefTimer(entry.timer);
