@@ -26,6 +26,7 @@ const ERROR_NAMES = [
   'UNKNOWN_METHOD',
   'SESSION_LOST',
   'INTERNAL',
+  'TOO_MANY_SUBSCRIPTIONS',
 ] as const;
 
 /**
@@ -60,6 +61,7 @@ const ERROR_NAMES = [
  * | `ERR_UNKNOWN_METHOD` | no handler for the requested method |
  * | `ERR_SESSION_LOST` | the session could not be resumed; messages in flight may be missing |
  * | `ERR_INTERNAL` | the peer's handler failed unexpectedly; its message stays with the peer |
+ * | `ERR_TOO_MANY_SUBSCRIPTIONS` | the server refused a SUBSCRIBE: the session's `maxSubscriptions`, or the server's `maxTotalSubscriptions`, is reached |
  */
 export const ErrorCodes = /* @__PURE__ */ Object.freeze(
   Object.fromEntries(ERROR_NAMES.map((name) => [name, `ERR_${name}`])),

@@ -13,7 +13,7 @@ import { decodeFrame } from './frames-decode.js';
 import { assertMessageFits, encodeFrame } from './frames-encode.js';
 import { PendingRequests } from './requests.js';
 import { answerRequest } from './rpc.js';
-import { topicMatches, validatePattern, validateTopic } from './topics.js';
+import { subscriptionError, topicMatches, validatePattern, validateTopic } from './topics.js';
 import type { ResolvedProtocolOptions } from './options.js';
 
 /** What came with a message: its topic for a publish. */
@@ -296,7 +296,12 @@ export class SocklineClient extends Emitter<ClientEvents> {
         encodeFrame({
           type: 'hello',
           versions: [...SUPPORTED_VERSIONS],
-          capabilities: Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH,
+          capabilities:
+            Capabilities.RELIABLE |
+            Capabilities.PUBSUB |
+            Capabilities.RPC |
+            Capabilities.BATCH |
+            Capabilities.SUBREFUSE,
           codec: this.#codec.name,
           ...(token !== undefined ? { token } : {}),
           ...(resume ? { resume } : {}),
@@ -543,6 +548,9 @@ export class SocklineClient extends Emitter<ClientEvents> {
       }
       case 'close':
         if (frame.reconnectAfter !== undefined) this.#link.deferReconnect(frame.reconnectAfter);
+        return;
+      case 'subrefuse':
+        this.emit('error', subscriptionError(frame));
         return;
       default:
         this.#protocolError(`unexpected ${frame.type.toUpperCase()} after the handshake`);
