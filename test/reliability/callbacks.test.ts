@@ -1,20 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
-import type { SocklineClient } from '../../src/core/protocol/client.js';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes, RemoteError, SocklineError } from '../../src/core/errors.js';
 import { encodePayload, jsonCodec } from '../../src/core/protocol/codec.js';
-import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import type { Frame } from '../../src/core/protocol/frames.js';
-import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
-import { framed, rawPeer, type RawPeer } from './support/raw-peer.js';
-import {
-  expectHealthy,
-  expectReleased,
-  healthyClient,
-  prototypeNames,
-  rawWsPeer,
-  type HealthyClient,
-} from './support/healthy.js';
+import type { Peer, SocklineServer } from '../../src/node/server.js';
+import { expectReleased, rawWsPeer } from './support/healthy.js';
+import { hostileHarness, rawSession, type RawSession } from './support/harness.js';
 
 /**
  * Application code that throws on the server — a message listener, a connection listener,
@@ -26,38 +16,10 @@ import {
 const SECRET = 'db password=hunter2 failed';
 const codec = jsonCodec();
 
-let server: SocklineServer | undefined;
-let healthy: HealthyClient | undefined;
-const clients: SocklineClient[] = [];
-const raws: Array<{ destroy(): void }> = [];
-let prototypeBefore: string[] = [];
-
-beforeEach(() => {
-  prototypeBefore = prototypeNames();
-});
-afterEach(async () => {
-  for (const r of raws.splice(0)) r.destroy();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  if (healthy !== undefined) expectHealthy(await healthy.stop());
-  healthy = undefined;
-  await server?.close();
-  server = undefined;
-  expect(prototypeNames()).toEqual(prototypeBefore);
-});
-
-async function start(options: ServerOptions = {}): Promise<SocklineServer> {
-  server = createServer({ tcp: {}, ws: {}, ...options });
-  server.handle('echo', (p) => p);
-  await server.listen();
-  healthy = await healthyClient(server.addresses.ws!);
-  return server;
-}
-
-function client(url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient {
-  const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 100 }, ...options });
-  clients.push(c);
-  return c;
-}
+const harness = hostileHarness();
+const { start, client } = harness;
+const raw = (s: SocklineServer, transport: 'tcp' | 'ws'): Promise<RawSession> =>
+  rawSession(harness, s, transport);
 
 /** Whether any frame received carries `text` (in a reason, a message, or a payload). */
 function leaked(frames: readonly Frame[], text: string): boolean {
@@ -66,42 +28,6 @@ function leaked(frames: readonly Frame[], text: string): boolean {
       v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v,
     ).includes(text),
   );
-}
-
-/** A raw peer on `transport`, through its handshake: frames go in by hand, every frame out is kept. */
-async function raw(
-  s: SocklineServer,
-  transport: 'tcp' | 'ws',
-): Promise<{ send(frame: Frame): void; frames: Frame[]; alive(): Promise<boolean> }> {
-  if (transport === 'tcp') {
-    const p: RawPeer = await rawPeer(s.addresses.tcp!);
-    raws.push(p);
-    await p.hello();
-    let nonce = 0;
-    return {
-      send: (frame) => p.write(framed(encodeFrame(frame))),
-      frames: p.frames,
-      alive: async () => (await p.probe(++nonce)) === 'pong',
-    };
-  }
-  const p = await rawWsPeer(s.addresses.ws!);
-  raws.push(p);
-  await p.hello();
-  let nonce = 100;
-  return {
-    send: (frame) => p.send(frame),
-    frames: p.frames,
-    async alive() {
-      const n = ++nonce;
-      p.send({ type: 'ping', nonce: n });
-      return p
-        .next((f): f is Frame => f.type === 'pong' && f.nonce === n)
-        .then(
-          () => true,
-          () => false,
-        );
-    },
-  };
 }
 
 const value = (v: unknown): { kind: 'value'; payload: Uint8Array } =>
@@ -277,8 +203,7 @@ describe('authenticate that throws', () => {
       },
     });
     const frames = async (token: string): Promise<Frame[]> => {
-      const p = await rawWsPeer(s.addresses.ws!);
-      raws.push(p);
+      const p = harness.track(await rawWsPeer(s.addresses.ws!));
       p.send({ type: 'hello', versions: [1], capabilities: 7, codec: 'json', token });
       await p.closed;
       return p.frames;
@@ -296,7 +221,7 @@ describe('authenticate that throws', () => {
     });
     const good = client(s.addresses.tcp!, { token: 'good' });
     await good.opened;
-    for (const r of raws.splice(0)) r.destroy();
-    await expectReleased(s, 2);
+    await good.close();
+    await expectReleased(s, 1);
   });
 });

@@ -1,20 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
-import type { SocklineClient } from '../../src/core/protocol/client.js';
+import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/protocol/frames.js';
-import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { framed, rawPeer, type RawPeer } from './support/raw-peer.js';
-import {
-  expectHealthy,
-  expectReleased,
-  healthyClient,
-  prototypeNames,
-  rawWsPeer,
-  type HealthyClient,
-  type RawWsPeer,
-} from './support/healthy.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
+import type { Peer, ServerOptions, SocklineServer } from '../../src/node/server.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+import { framed, rawPeer } from './support/raw-peer.js';
+import { expectReleased, rawWsPeer } from './support/healthy.js';
+import { hostileHarness } from './support/harness.js';
 
 /**
  * Sessions belong to identities: a client that presents another identity's session secret
@@ -24,46 +15,12 @@ import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 
 type Welcome = Extract<Frame, { type: 'welcome' }>;
 
-let server: SocklineServer | undefined;
-let healthy: HealthyClient | undefined;
-const clients: SocklineClient[] = [];
-const raws: Array<{ destroy(): void }> = [];
-const proxies: TcpProxy[] = [];
-let prototypeBefore: string[] = [];
-
-beforeEach(() => {
-  prototypeBefore = prototypeNames();
-});
-afterEach(async () => {
-  for (const r of raws.splice(0)) r.destroy();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  if (healthy !== undefined) expectHealthy(await healthy.stop());
-  healthy = undefined;
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-  await server?.close();
-  server = undefined;
-  expect(prototypeNames()).toEqual(prototypeBefore);
-});
+const harness = hostileHarness();
+const { client } = harness;
 
 /** A server whose `authenticate` makes the token the user's id, and a healthy client beside it. */
-async function start(options: ServerOptions = {}): Promise<SocklineServer> {
-  server = createServer({
-    tcp: {},
-    ws: {},
-    authenticate: (hello) => ({ id: hello.token ?? 'nobody', at: Date.now() }),
-    ...options,
-  });
-  server.handle('echo', (p) => p);
-  await server.listen();
-  healthy = await healthyClient(server.addresses.ws!);
-  return server;
-}
-
-function client(url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient {
-  const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 100 }, ...options });
-  clients.push(c);
-  return c;
-}
+const start = (options: ServerOptions = {}): Promise<SocklineServer> =>
+  harness.start({ authenticate: (hello) => ({ id: hello.token ?? 'nobody', at: Date.now() }), ...options });
 
 /** A raw peer on `transport` that sends HELLO with `token` and `resume`; resolves with its WELCOME. */
 async function hijack(
@@ -73,13 +30,11 @@ async function hijack(
   resume: { sessionId: string; lastSeq: number },
 ): Promise<{ welcome: Welcome; frames: Frame[] }> {
   if (transport === 'ws') {
-    const p: RawWsPeer = await rawWsPeer(s.addresses.ws!);
-    raws.push(p);
+    const p = harness.track(await rawWsPeer(s.addresses.ws!));
     const welcome = await p.hello({ token, resume });
     return { welcome, frames: p.frames };
   }
-  const p: RawPeer = await rawPeer(s.addresses.tcp!);
-  raws.push(p);
+  const p = harness.track(await rawPeer(s.addresses.tcp!));
   p.write(
     framed(encodeFrame({ type: 'hello', versions: [1], capabilities: 7, codec: 'json', token, resume })),
   );
@@ -131,8 +86,9 @@ describe('a session secret presented by another identity', () => {
 
   it('cannot take a detached session: its messages wait for the owner, who resumes with nothing lost', async () => {
     const s = await start();
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(s.addresses.tcp!).port) });
-    proxies.push(proxy);
+    const proxy = harness.track(
+      await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(s.addresses.tcp!).port) }),
+    );
     const peers: Peer[] = [];
     s.on('connection', (p) => peers.push(p));
     const alice = client(proxy.url, { token: 'alice' });
@@ -255,7 +211,6 @@ describe('session secrets and public ids', () => {
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/);
     expect(s.metrics().resumes).toBe(0);
-    for (const r of raws.splice(0)) r.destroy();
-    await expectReleased(s, 1);
+    await expectReleased(s, 1 + welcomes.length);
   });
 });

@@ -1,18 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
-import type { SocklineClient } from '../../src/core/protocol/client.js';
+import { describe, expect, it } from 'vitest';
 import { Capabilities, type Frame } from '../../src/core/protocol/frames.js';
-import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
-import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
-import { framed, rawPeer } from './support/raw-peer.js';
-import {
-  expectHealthy,
-  expectReleased,
-  healthyClient,
-  prototypeNames,
-  rawWsPeer,
-  type HealthyClient,
-} from './support/healthy.js';
+import type { Peer, SocklineServer } from '../../src/node/server.js';
+import { expectReleased } from './support/healthy.js';
+import { hostileHarness, rawSession, type RawSession } from './support/harness.js';
 
 /**
  * Subscriptions have a price and a cap: a session may hold `maxSubscriptions`, the server
@@ -24,83 +14,10 @@ import {
 type Subrefuse = Extract<Frame, { type: 'subrefuse' }>;
 const SUBREFUSE_CAPS = 7 | Capabilities.SUBREFUSE;
 
-let server: SocklineServer | undefined;
-let healthy: HealthyClient | undefined;
-const clients: SocklineClient[] = [];
-const raws: Array<{ destroy(): void }> = [];
-let prototypeBefore: string[] = [];
-
-beforeEach(() => {
-  prototypeBefore = prototypeNames();
-});
-afterEach(async () => {
-  for (const r of raws.splice(0)) r.destroy();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  if (healthy !== undefined) expectHealthy(await healthy.stop());
-  healthy = undefined;
-  await server?.close();
-  server = undefined;
-  expect(prototypeNames()).toEqual(prototypeBefore);
-});
-
-async function start(options: ServerOptions = {}): Promise<SocklineServer> {
-  server = createServer({ tcp: {}, ws: {}, ...options });
-  server.handle('echo', (p) => p);
-  await server.listen();
-  healthy = await healthyClient(server.addresses.ws!);
-  return server;
-}
-
-/** A raw peer that completed its handshake with `capabilities`; frames are sent as they are. */
-async function raw(
-  s: SocklineServer,
-  transport: 'tcp' | 'ws',
-  capabilities: number,
-): Promise<{ send(frames: Frame[]): void; frames: Frame[]; alive(): Promise<boolean> }> {
-  const hello: Frame = { type: 'hello', versions: [1], capabilities, codec: 'json' };
-  let nonce = 0;
-  if (transport === 'tcp') {
-    const p = await rawPeer(s.addresses.tcp!);
-    raws.push(p);
-    p.write(framed(encodeFrame(hello)));
-    await expect.poll(() => p.frames.some((f) => f.type === 'welcome')).toBe(true);
-    return {
-      send: (frames) =>
-        void inTurns(frames, (batch) => p.write(Buffer.concat(batch.map((f) => framed(encodeFrame(f)))))),
-      frames: p.frames,
-      alive: async () => (await p.probe(++nonce)) === 'pong',
-    };
-  }
-  const p = await rawWsPeer(s.addresses.ws!);
-  raws.push(p);
-  await p.hello({ capabilities });
-  return {
-    send: (frames) => void inTurns(frames, (batch) => batch.forEach((f) => p.send(f))),
-    frames: p.frames,
-    async alive() {
-      const n = ++nonce;
-      p.send({ type: 'ping', nonce: n });
-      return p
-        .next((f): f is Frame => f.type === 'pong' && f.nonce === n)
-        .then(
-          () => true,
-          () => false,
-        );
-    },
-  };
-}
-
-/**
- * Hands `frames` to `write` 2,000 at a time, one batch per event-loop turn: the flooding
- * peers live in the test's process, and encoding 200,000 frames at once would stall the
- * healthy client by itself, whatever the server does.
- */
-async function inTurns(frames: readonly Frame[], write: (batch: readonly Frame[]) => void): Promise<void> {
-  for (let i = 0; i < frames.length; i += 2_000) {
-    write(frames.slice(i, i + 2_000));
-    await new Promise((r) => setImmediate(r));
-  }
-}
+const harness = hostileHarness();
+const { start } = harness;
+const raw = (s: SocklineServer, transport: 'tcp' | 'ws', capabilities: number): Promise<RawSession> =>
+  rawSession(harness, s, transport, capabilities);
 
 const subscribes = (prefix: string, n: number): Frame[] =>
   Array.from({ length: n }, (_, i) => ({ type: 'subscribe', topic: `${prefix}/${i}` }));
@@ -153,8 +70,7 @@ describe('maxSubscriptions', () => {
 
   it('reaches a sockline client as an error event with the typed code and the topic', async () => {
     const s = await start({ maxSubscriptions: 2 });
-    const c = connect(s.addresses.ws!);
-    clients.push(c);
+    const c = harness.client(s.addresses.ws!);
     const errors: Array<{ code: string; topic?: string }> = [];
     c.on('error', (e) => errors.push(e as { code: string; topic?: string }));
     await c.opened;
@@ -180,7 +96,8 @@ describe('maxSubscriptions', () => {
     await expect.poll(() => refusals(b.frames).length).toBe(2);
     expect(refusals(b.frames)[0]!.message).toMatch(/maxTotalSubscriptions/);
     // A detached session keeps its subscriptions (it may resume), so they still count.
-    for (const r of raws.splice(0)) r.destroy();
+    a.destroy();
+    b.destroy();
     await expectReleased(s, 1);
     expect(s.store.topics.size).toBe(10);
     const c = await raw(s, 'tcp', SUBREFUSE_CAPS);
@@ -197,8 +114,7 @@ describe('the cost of a publish', () => {
       Array.from({ length: 5 }, (_, i) => raw(s, i % 2 === 0 ? 'tcp' : 'ws', SUBREFUSE_CAPS)),
     );
     flooders.forEach((f, i) => f.send(subscribes(`flood${i}/+/x`, 40_000)));
-    const c = connect(s.addresses.tcp!);
-    clients.push(c);
+    const c = harness.client(s.addresses.tcp!);
     const got: unknown[] = [];
     c.subscribe('news/+', (v) => got.push(v));
     await c.opened;
