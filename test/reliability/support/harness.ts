@@ -7,6 +7,14 @@ import { createServer, type ServerOptions, type SocklineServer } from '../../../
 import { framed, rawPeer } from './raw-peer.js';
 import { expectHealthy, healthyClient, prototypeNames, rawWsPeer, type HealthyClient } from './healthy.js';
 
+/**
+ * Sockets and listening servers open now (timers are not counted: a client's ping timer may
+ * outlive its close by one heartbeat interval, which is not the server's to answer for).
+ */
+function activeHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => r !== 'Timeout' && r !== 'TTYWrap').length;
+}
+
 /** What a test of a hostile case gets from {@link hostileHarness}. */
 export interface Harness {
   /**
@@ -23,7 +31,8 @@ export interface Harness {
 /**
  * Registers the checks every hostile case shares: after each test, what the test opened is
  * closed, the healthy client must have been served all along (no failure, never a second's
- * wait), the server closes, and `Object.prototype` is what it was before.
+ * wait), the server closes and leaves no handle behind, and `Object.prototype` is what it
+ * was before.
  */
 export function hostileHarness(): Harness {
   let server: SocklineServer | undefined;
@@ -31,9 +40,11 @@ export function hostileHarness(): Harness {
   const clients: SocklineClient[] = [];
   const tracked: Array<{ destroy(): void } | { close(): Promise<void> }> = [];
   let prototypeBefore: string[] = [];
+  let handlesBefore = 0;
 
   beforeEach(() => {
     prototypeBefore = prototypeNames();
+    handlesBefore = activeHandles();
   });
   afterEach(async () => {
     const things = tracked.splice(0);
@@ -45,6 +56,8 @@ export function hostileHarness(): Harness {
     await server?.close();
     server = undefined;
     expect(prototypeNames()).toEqual(prototypeBefore);
+    // Every socket and listener the case made is gone once the server is closed.
+    await expect.poll(activeHandles, { timeout: 5_000 }).toBeLessThanOrEqual(handlesBefore);
   });
 
   return {
