@@ -197,6 +197,8 @@ describe('authenticate that throws', () => {
     const s = await start({
       authenticate: (hello) => {
         if (hello.token === 'banned') throw new RemoteError('E_BANNED', 'this account is banned');
+        // Node's own errors have ERR_ codes too (ERR_INVALID_URL): they are not refusals.
+        if (hello.token === 'url') return new URL(`${SECRET} is no url`);
         // The healthy client sends no token.
         if (hello.token !== undefined && hello.token !== 'good') throw new Error(SECRET);
         return { id: 'good' };
@@ -214,6 +216,9 @@ describe('authenticate that throws', () => {
       message: 'authentication failed',
     });
     expect(leaked(db, 'hunter2')).toBe(false);
+    const url = await frames('url');
+    expect(url.find((f) => f.type === 'refuse')).toMatchObject({ message: 'authentication failed' });
+    expect(leaked(url, 'hunter2')).toBe(false);
     const banned = await frames('banned');
     expect(banned.find((f) => f.type === 'refuse')).toMatchObject({
       code: 'ERR_AUTH_FAILED',

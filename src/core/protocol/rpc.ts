@@ -137,9 +137,24 @@ export function remoteError(code: string, message: string, data?: unknown): Sock
   return error;
 }
 
+/**
+ * An error made by sockline (a SocklineError or RemoteError, from either copy of the module)
+ * and so safe to show the peer: not merely any error with an `ERR_` code, which Node's own
+ * errors have too, with messages that may say more than the application meant.
+ */
+export function isSocklineMade(err: unknown): err is SocklineError {
+  return (
+    isSocklineError(err) && ((err as Error).name === 'SocklineError' || (err as Error).name === 'RemoteError')
+  );
+}
+
 /** A RemoteError, whichever copy of the module (ESM or CJS) made it. */
 function isRemoteError(err: unknown): err is RemoteError {
-  return isSocklineError(err, ErrorCodes.REMOTE) && typeof (err as RemoteError).remoteCode === 'string';
+  return (
+    isSocklineMade(err) &&
+    err.code === ErrorCodes.REMOTE &&
+    typeof (err as RemoteError).remoteCode === 'string'
+  );
 }
 
 function remoteResponse(id: number, err: RemoteError, codec: Codec, o: AnswerOptions): ResponseFrame {

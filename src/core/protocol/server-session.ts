@@ -1,5 +1,5 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { ErrorCodes, SocklineError, isSocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError } from '../errors.js';
 import { PendingRequests } from './requests.js';
 import { decodePayload, encodePayload, jsonCodec, type Codec } from './codec.js';
 import {
@@ -14,7 +14,7 @@ import { decodeFrame } from './frames-decode.js';
 import { encodeFrame } from './frames-encode.js';
 import { validatePattern, validateTopic } from './topics.js';
 import { TopicIndex } from './topic-index.js';
-import { answerRequest, errorResponse, responseError } from './rpc.js';
+import { answerRequest, errorResponse, isSocklineMade, responseError } from './rpc.js';
 import type { Admission } from './admission.js';
 import {
   defaultIdentify,
@@ -738,7 +738,7 @@ export class ServerSession implements Timed {
     } catch (err) {
       // A refusal the application meant for the client (a SocklineError or RemoteError)
       // says why; any other exception may hold what the client must not see.
-      const message = isSocklineError(err)
+      const message = isSocklineMade(err)
         ? err.message
         : o.exposeErrors === true
           ? err instanceof Error
