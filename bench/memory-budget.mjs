@@ -80,7 +80,7 @@ async function serve() {
   process.send({ type: 'ready', ws });
 }
 
-/** This process: the silent sessions, the healthy client, the schedule and the report. */
+/** This process: the silent sessions, the healthy client, the schedule and the printout. */
 async function drive() {
   const sessions = Number(arg('--sessions', 1_000));
   const seconds = Number(arg('--seconds', 40));

@@ -10,7 +10,7 @@ import {
 } from './support/healthy.js';
 
 /**
- * One memory budget for the whole server (`maxBufferedBytes`), the report's case scaled
+ * One memory budget for the whole server (`maxBufferedBytes`), in the full-size case scaled
  * down: sessions that subscribe, then stop reading and acknowledging, while the server
  * publishes 1 KB every 10 ms. Everything held for them — socket buffers, queues,
  * unacknowledged messages, of connected and detached sessions alike — stays under the
