@@ -30,6 +30,7 @@ const ERROR_NAMES = [
   'UPGRADE_REFUSED',
   'NOT_SOCKLINE',
   'CALLBACK',
+  'TOO_MANY_SUBSCRIPTIONS',
 ] as const;
 
 /**
@@ -68,6 +69,7 @@ const ERROR_NAMES = [
  * | `ERR_UPGRADE_REFUSED` | the server answered the WebSocket upgrade with an HTTP status (`status`) instead of 101 |
  * | `ERR_NOT_SOCKLINE` | the endpoint answered, but not with the sockline protocol (an HTTP page, a line or echo service, a plain WebSocket server): use `protocol: 'raw'` for such a peer |
  * | `ERR_CALLBACK` | a listener or handler of the application threw; what it threw is the `cause` |
+ * | `ERR_TOO_MANY_SUBSCRIPTIONS` | the server refused a SUBSCRIBE: the session's `maxSubscriptions`, or the server's `maxTotalSubscriptions`, is reached |
  */
 export const ErrorCodes = /* @__PURE__ */ Object.freeze(
   Object.fromEntries(ERROR_NAMES.map((name) => [name, `ERR_${name}`])),

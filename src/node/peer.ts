@@ -18,6 +18,8 @@ const NO_REQUESTS: ReadonlySet<Promise<unknown>> = new Set();
 export interface PeerControl {
   /** Ends the session for good (deletes it from the store, emits `disconnect`). */
   end(peer: Peer, reason: string): void;
+  /** About `bytes` were queued for the peer (the server's memory budget counts them). */
+  queued?: ((bytes: number) => void) | undefined;
   rooms: Map<string, Set<Peer>>;
   /** The peer joined a room (a shared adapter records it for a resume elsewhere). */
   joined?: ((peer: Peer, room: string) => void) | undefined;
@@ -56,9 +58,12 @@ export class Peer extends Emitter<PeerEvents> {
     this.#control = control;
   }
 
-  /** The session id (stable across resumes). */
+  /**
+   * The session's public id: stable across resumes, safe to show to other clients. It is not
+   * the client's `sessionId` (its resume secret), and cannot be used to resume the session.
+   */
   get id(): string {
-    return this.#state.id;
+    return this.#state.publicId;
   }
 
   get transport(): ServerTransport {
@@ -118,6 +123,7 @@ export class Peer extends Emitter<PeerEvents> {
     }
     const { kind, payload } = encodePayload(value, codec);
     assertMessageFits(undefined, payload, this.#state.delivery.frameLimit);
+    this.#control.queued?.(payload.byteLength);
     this.#state.delivery.enqueue({ topic: undefined, kind, payload, original: value }, Infinity);
   }
 

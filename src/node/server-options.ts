@@ -1,6 +1,7 @@
 import type * as http from 'node:http';
 import type * as https from 'node:https';
 import type { HelloInfo, SessionStore } from '../core/protocol/server-session.js';
+import type { Identify } from '../core/protocol/session-id.js';
 import { serverSessionDefaults } from '../core/protocol/server-session.js';
 import { admissionDefaults, validateAdmission, type AdmissionOptions } from '../core/protocol/admission.js';
 import type { Adapter, AdapterMetrics } from './adapter.js';
@@ -51,8 +52,30 @@ export interface ServerOptions {
     recvBufferSize?: number;
     sendBufferSize?: number;
   };
-  /** Accept a HELLO (return user data, becomes `peer.user`) or refuse it (throw). */
+  /**
+   * Accept a HELLO (return user data, becomes `peer.user`) or refuse it (throw). The client
+   * gets `ERR_AUTH_FAILED` with the message of a thrown `RemoteError` or `SocklineError`;
+   * any other exception's message stays on the server (`authentication failed` is sent),
+   * unless `exposeErrors`.
+   */
   readonly authenticate?: (hello: HelloInfo, info: AuthenticateInfo) => unknown;
+  /**
+   * How two results of `authenticate` are compared when a client resumes: a session is
+   * resumed only by the identity that owns it; any other gets a new session (the client sees
+   * `sessionlost`; counted in `resumesDenied`). Return the same string for the same user.
+   * The default is strict: a primitive is itself (`'1'` is not `1`), an object is its `id`
+   * (a string, number or bigint), any other plain object or array is compared field by
+   * field; a user it cannot compare (a function, a class instance without `id`) gets a
+   * session that can never be resumed, and an `error` event says so.
+   * @default defaultIdentify
+   */
+  readonly identify?: Identify;
+  /**
+   * Send the message of a request handler's unexpected exception to the caller (the code
+   * stays `ERR_INTERNAL`), and of an `authenticate` exception. For development only: such
+   * messages may hold secrets. @default false
+   */
+  readonly exposeErrors?: boolean;
   /**
    * Where sessions wait to be resumed. Pass the same store to a restarted server so clients
    * resume across the restart. @default a new MemorySessionStore, cleared on close
@@ -83,8 +106,22 @@ export interface ServerOptions {
   /** Requests in flight per peer; more are answered ERR_TOO_MANY_REQUESTS. @default 100 */
   readonly maxInFlight?: number;
   /**
-   * Bytes a peer's connection may hold unsent before it counts as a slow consumer. Above it,
-   * volatile messages to that peer are dropped (counted in `drops`). @default 1048576
+   * Subscriptions one session may hold. A SUBSCRIBE over it is refused with
+   * `ERR_TOO_MANY_SUBSCRIPTIONS` (the client's `error` event) and the connection stays;
+   * counted in `subscriptionsRefused`. @default 1000
+   */
+  readonly maxSubscriptions?: number;
+  /**
+   * Subscriptions all sessions together may hold (detached ones included); more are refused
+   * like those over `maxSubscriptions`. @default 1000000
+   */
+  readonly maxTotalSubscriptions?: number;
+  /**
+   * Bytes the server may hold for one peer: its connection's unsent bytes, the messages
+   * queued for it and those sent but not yet acknowledged. Above it, volatile messages to
+   * that peer are dropped (counted in `drops`); staying above it for `writeDeadline` makes it
+   * a slow consumer. A client acknowledges within 20 ms or 32 messages, so a healthy one
+   * holds about one round trip of traffic: 1 MiB is 10 MB/s at 100 ms. @default 1048576
    */
   readonly maxOutboundBytes?: number;
   /**
@@ -92,6 +129,16 @@ export interface ServerOptions {
    * slow consumer: counted in `slowConsumers`); its session stays resumable. @default 10000
    */
   readonly writeDeadline?: number;
+  /**
+   * Bytes the server may hold for all peers together, counted as for `maxOutboundBytes`,
+   * detached sessions (waiting for a resume) included. Above it the sessions holding the most
+   * are shed, largest first, until the total is back under: each is counted in `shed`,
+   * emitted as `shed` then `disconnect` (reason `shed`), its client gets CLOSE 4008 when it
+   * can still read it (otherwise its connection is cut) and `sessionlost` when it comes back.
+   * The default keeps the buffers of a busy server to about 1–2 GiB of memory, whatever the
+   * number of clients. @default 1073741824 (1 GiB)
+   */
+  readonly maxBufferedBytes?: number;
   /** Emit `metrics` every this many ms; `false` disables. @default false */
   readonly metricsInterval?: number | false;
   /**
@@ -119,6 +166,10 @@ export const serverDefaults = Object.freeze({
   heartbeatTimeout: serverSessionDefaults.heartbeatTimeout,
   resumeWindow: serverSessionDefaults.resumeWindow,
   maxInFlight: serverSessionDefaults.maxInFlight,
+  maxSubscriptions: serverSessionDefaults.maxSubscriptions,
+  maxTotalSubscriptions: serverSessionDefaults.maxTotalSubscriptions,
+  maxBufferedBytes: 1 << 30,
+  exposeErrors: false,
   metricsInterval: false as number | false,
   maxOutboundBytes: 1 << 20,
   writeDeadline: 10_000,
@@ -132,9 +183,9 @@ export const serverDefaults = Object.freeze({
 
 export type ResolvedLimits = {
   -readonly [
-    K in Exclude<keyof typeof serverDefaults, 'host' | 'wsPath' | 'admission'>
+    K in Exclude<keyof typeof serverDefaults, 'host' | 'wsPath' | 'admission' | 'exposeErrors'>
   ]: (typeof serverDefaults)[K];
-} & { admission: AdmissionOptions | false };
+} & { admission: AdmissionOptions | false; exposeErrors: boolean };
 
 const POSITIVE = [
   'maxConnections',
@@ -146,6 +197,9 @@ const POSITIVE = [
   'heartbeatTimeout',
   'resumeWindow',
   'maxInFlight',
+  'maxSubscriptions',
+  'maxTotalSubscriptions',
+  'maxBufferedBytes',
   'maxOutboundBytes',
   'writeDeadline',
 ] as const;
@@ -160,6 +214,13 @@ export function resolveLimits(options: ServerOptions): ResolvedLimits {
       throw new RangeError(`Invalid option ${name}: ${String(value)}`);
     Object.assign(r, { [name]: value });
   }
+  const e = options.exposeErrors;
+  if (e !== undefined && typeof e !== 'boolean')
+    throw new TypeError(`Invalid option exposeErrors: ${String(e)}`);
+  if (e !== undefined) r.exposeErrors = e;
+  const i = options.identify;
+  if (i !== undefined && typeof i !== 'function')
+    throw new TypeError(`Invalid option identify: ${String(i)}`);
   const m = options.metricsInterval;
   if (m !== undefined && m !== false && !(typeof m === 'number' && m > 0 && Number.isFinite(m)))
     throw new RangeError(`Invalid option metricsInterval: ${String(m)}`);
@@ -203,6 +264,17 @@ export interface ServerMetrics {
   admissionRefused: number;
   /** Handshakes that resumed an existing session. */
   resumes: number;
+  /**
+   * HELLOs that asked to resume a session their identity does not own (see `identify`): a
+   * new session was started instead, and the owner's session left as it was.
+   */
+  resumesDenied: number;
+  /** SUBSCRIBEs refused by `maxSubscriptions` or `maxTotalSubscriptions`. */
+  subscriptionsRefused: number;
+  /** Sessions shed to bring the bytes held for all peers back under `maxBufferedBytes`. */
+  shed: number;
+  /** Bytes held for all peers now (see `maxBufferedBytes`). */
+  bufferedBytes: number;
   /** Volatile messages dropped because their peer was over `maxOutboundBytes`. */
   drops: number;
   /** Peers disconnected for staying over `maxOutboundBytes` past `writeDeadline`. */

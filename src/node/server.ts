@@ -9,6 +9,7 @@ import { assertMessageFits } from '../core/protocol/frames-encode.js';
 import {
   createSessionState,
   MemorySessionStore,
+  publishTo,
   type SessionStore,
   type Hub,
   type ServerRequestHandler,
@@ -35,6 +36,7 @@ import {
 } from './server-listeners.js';
 import { drainServer, type CloseOptions } from './server-drain.js';
 import { Connection, type ConnectionHost } from './server-connection.js';
+import { MemoryBudget, MESSAGE_OVERHEAD } from './memory-budget.js';
 import {
   memoryAdapter,
   validateAdapter,
@@ -67,22 +69,36 @@ export interface ServerEvents {
    */
   connection: (peer: Peer, info: { resumed: boolean }) => void;
   /**
-   * A session ended here: client CLOSE, resume window over, `peer.close()`, server closed, or
-   * (`moved`) resumed by another process of the cluster.
+   * A session ended here: client CLOSE, resume window over, `peer.close()`, server closed,
+   * (`moved`) resumed by another process of the cluster, or (`shed`) shed by `maxBufferedBytes`.
    */
-  disconnect: (
-    peer: Peer,
-    info: { reason: 'close' | 'expired' | 'kicked' | 'server-close' | 'moved' },
-  ) => void;
+  disconnect: (peer: Peer, info: { reason: DisconnectReason }) => void;
+  /**
+   * A session was shed to bring the bytes held for all peers back under `maxBufferedBytes`
+   * (it held the most): `bytes` and `messages` it held are gone. Its client gets CLOSE 4008
+   * when it can still read, and `sessionlost` when it comes back. `peer` is undefined for a
+   * session taken over from another process whose client has not come back yet.
+   */
+  shed: (peer: Peer | undefined, info: { bytes: number; messages: number }) => void;
   /**
    * The adapter's state changed: `degraded` when the shared medium (Redis) is unreachable
    * (local clients are still served; publishes are forwarded when it is back), `ok` again
    * once it is back and caught up.
    */
   adapter: (info: { state: AdapterState; error?: Error | undefined }) => void;
-  error: (error: Error) => void;
+  /**
+   * Application code failed, and the server went on: a listener of this server or of a
+   * peer threw, a request handler threw something other than a `RemoteError` (its caller got
+   * `ERR_INTERNAL`), `identify` could not identify a user. `peer` is the one concerned, when
+   * there is one. Nothing of the error was sent to any client. An `error` listener that
+   * throws is ignored.
+   */
+  error: (error: Error, peer?: Peer) => void;
   metrics: (snapshot: ServerMetrics) => void;
 }
+
+/** Why a session ended on this server (the `disconnect` event). */
+export type DisconnectReason = 'close' | 'expired' | 'kicked' | 'server-close' | 'moved' | 'shed';
 
 /** URLs the listeners are bound to. */
 export interface ServerAddresses {
@@ -148,6 +164,8 @@ export class SocklineServer extends Emitter<ServerEvents> {
   readonly #sessionOptions: ServerSessionOptions;
   /** What every connection of this server shares (made once, not per connection). */
   readonly #connectionHost: ConnectionHost;
+  /** `maxBufferedBytes`: the bytes held for all sessions together. */
+  readonly #budget: MemoryBudget;
   #pending = 0;
   #phase: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
   #listeners: RunningListener[] = [];
@@ -163,6 +181,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
     rejected: 0,
     admissionRefused: 0,
     resumes: 0,
+    resumesDenied: 0,
+    subscriptionsRefused: 0,
+    shed: 0,
     drops: 0,
     slowConsumers: 0,
   };
@@ -186,6 +207,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#control = {
       rooms: new Map(),
       end: (peer) => this.#end(peer, 'kicked'),
+      queued: (bytes) => this.#budget.grew(bytes + MESSAGE_OVERHEAD),
       joined: sharing && ((peer, room) => sharing.joined(peer.state, room)),
       left: sharing && ((peer, room) => sharing.left(peer.state, room)),
     };
@@ -196,10 +218,14 @@ export class SocklineServer extends Emitter<ServerEvents> {
       observer: sharing,
       lookup: sharing && ((id, lastSeq) => sharing.lookup(id, lastSeq)),
       handlers: this.#handlers,
-      onMessage: (value, state) => this.#peers.get(state.id)?.deliver(value),
+      onMessage: (value, state) => this.#peers.get(state.publicId)?.deliver(value),
+      onError: (error, state) =>
+        this.#report(error, state === null ? undefined : this.#peers.get(state.publicId)),
+      onSubscriptionRefused: () => void this.#counters.subscriptionsRefused++,
+      onResumeDenied: () => void this.#counters.resumesDenied++,
       onSessionEnd: (state, reason) => {
         if (reason === 'expired') return this.#expired(state);
-        const peer = this.#peers.get(state.id);
+        const peer = this.#peers.get(state.publicId);
         if (peer !== undefined && peer.state === state) this.#end(peer, reason);
       },
       heartbeatInterval: l.heartbeatInterval,
@@ -208,6 +234,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
       resumeWindow: l.resumeWindow,
       maxInFlight: l.maxInFlight,
       maxFrameSize: l.maxFrameSize,
+      maxSubscriptions: l.maxSubscriptions,
+      maxTotalSubscriptions: l.maxTotalSubscriptions,
+      exposeErrors: l.exposeErrors,
+      ...(options.identify !== undefined ? { identify: options.identify } : {}),
       // A client is never told to wait longer than half the time its session is kept.
       admission:
         l.admission === false
@@ -223,6 +253,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
       deferred: (conn, cause) => this.#turnedAway(conn, cause),
       dropped: (conn) => this.#drop(conn),
     };
+    this.#budget = new MemoryBudget(l.maxBufferedBytes, {
+      sessions: () => this.#store.all(),
+      shed: (state, bytes) => this.#shed(state, bytes),
+    });
   }
 
   /** Bound URLs, once `listen()` resolved. */
@@ -230,7 +264,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
     return { ...this.#addresses };
   }
 
-  /** Peers known to this server (connected or waiting for a resume), by session id. */
+  /**
+   * Peers known to this server (connected or waiting for a resume), by `peer.id` (the public
+   * id of the session, not the client's resume secret).
+   */
   get peers(): ReadonlyMap<string, Peer> {
     return this.#peers;
   }
@@ -261,18 +298,25 @@ export class SocklineServer extends Emitter<ServerEvents> {
       await this.close();
       throw err;
     }
+    this.#budget.start();
     const every = this.#limits.metricsInterval;
     if (every !== false) {
-      this.#metricsTimer = setInterval(() => this.emit('metrics', this.metrics()), every);
+      this.#metricsTimer = setInterval(() => this.#safely(() => this.emit('metrics', this.metrics())), every);
       this.#metricsTimer.unref();
     }
     return this.addresses;
   }
 
-  /** Answers `client.request(method, params)`; a thrown error's `code` reaches the client. */
+  /**
+   * Answers `client.request(method, params)` with what `handler` returns or resolves. To
+   * answer with an error the caller can act on, throw a `RemoteError(code, message, { data })`:
+   * the caller's promise rejects with that code, message and data. Any other exception is
+   * answered `ERR_INTERNAL` without its message (unless `exposeErrors`) and emitted as
+   * `error` with the peer.
+   */
   handle<P = unknown, R = unknown>(method: string, handler: ServerHandler<P, R>): this {
     this.#handlers.set(method, (params, state) => {
-      const peer = this.#peers.get(state.id);
+      const peer = this.#peers.get(state.publicId);
       const result = Promise.resolve().then(() => handler(params as P, peer!));
       peer?.track(result);
       return result;
@@ -311,7 +355,13 @@ export class SocklineServer extends Emitter<ServerEvents> {
   metrics(): ServerMetrics {
     const connections = { tcp: 0, tls: 0, ws: 0, udp: 0 };
     for (const c of this.#connections) connections[c.wire.transport]++;
-    return { connections, sessions: this.#peers.size, ...this.#counters, adapter: this.#adapter.metrics() };
+    return {
+      connections,
+      sessions: this.#peers.size,
+      ...this.#counters,
+      bufferedBytes: this.#budget.measure(),
+      adapter: this.#adapter.metrics(),
+    };
   }
 
   /**
@@ -326,6 +376,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   async #close(options: CloseOptions): Promise<void> {
     this.#phase = 'closing';
     clearInterval(this.#metricsTimer);
+    this.#budget.stop();
     for (const l of this.#listeners) l.stopAccepting();
     if (options.drain === true) {
       await drainServer([...this.#peers.values()], this.#connections, options);
@@ -351,6 +402,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
       enqueue: (state, entry, source) => {
         if (entry.type === 'broadcast' && entry.volatile) return;
         const topic = entry.type === 'publish' ? entry.topic : undefined;
+        this.#budget.grew(entry.payload.byteLength + MESSAGE_OVERHEAD);
         state.delivery.enqueue(
           { topic, kind: entry.kind, payload: entry.payload, original: undefined, source },
           Infinity,
@@ -363,22 +415,28 @@ export class SocklineServer extends Emitter<ServerEvents> {
         if (rooms.length > 0) this.#adoptedRooms.set(state.id, rooms);
       },
       sessions: () => this.#store.all(),
-      roomsOf: (state) => this.#peers.get(state.id)?.rooms ?? [],
+      roomsOf: (state) => this.#peers.get(state.publicId)?.rooms ?? [],
       moved: (id) => this.#moved(id),
       health: (state, error) => this.#safely(() => this.emit('adapter', { state, error })),
       error: (error) => this.emit('error', error),
     };
   }
 
-  /** An entry from the adapter, for this process's sessions. */
+  /**
+   * An entry from the adapter, for this process's sessions. A publish goes through the
+   * store's topic index: its cost follows the sessions it reaches, not the patterns held.
+   */
   #deliver(entry: BusEntry, source: string | undefined): void {
+    const cost = entry.payload.byteLength + MESSAGE_OVERHEAD;
     if (entry.type === 'publish') {
-      for (const state of this.#store.all()) state.offer(entry.topic, entry.kind, entry.payload, source);
+      const reached = publishTo(this.#store, entry.topic, entry.kind, entry.payload, source);
+      this.#budget.grew(reached * cost);
       return;
     }
-    const targets = entry.room === undefined ? this.#peers.values() : this.#control.rooms.get(entry.room);
-    if (targets === undefined) return;
-    for (const peer of targets) {
+    const members = entry.room === undefined ? undefined : this.#control.rooms.get(entry.room);
+    if (entry.room !== undefined && members === undefined) return;
+    if (!entry.volatile) this.#budget.grew(cost * (members?.size ?? this.#peers.size));
+    for (const peer of members ?? this.#peers.values()) {
       if (entry.volatile) peer.serverSession.sendVolatilePayload(entry.kind, entry.payload);
       else
         peer.state.delivery.enqueue(
@@ -391,7 +449,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   /** A session's resume window ended without a resume. */
   #expired(state: SessionState): void {
     this.#adoptedRooms.delete(state.id);
-    const peer = this.#peers.get(state.id);
+    const peer = this.#peers.get(state.publicId);
     if (peer !== undefined && peer.state === state) this.#end(peer, 'expired');
     else if (peer === undefined) this.#adapter.sessions?.ended(state);
   }
@@ -408,8 +466,31 @@ export class SocklineServer extends Emitter<ServerEvents> {
     }
     this.#adoptedRooms.delete(id);
     this.#store.delete(id);
-    const peer = this.#peers.get(id);
+    const peer = this.#peers.get(state.publicId);
     if (peer !== undefined && peer.state === state) this.#end(peer, 'moved', false);
+  }
+
+  /**
+   * Ends a session for good to bring the bytes held for all peers back under
+   * `maxBufferedBytes` (called by the budget, largest holders first): its connection ends
+   * (CLOSE 4008 if the client can still read it), everything it held is freed, its shared
+   * record (if any) goes, and the application is told (`shed`, then `disconnect`).
+   */
+  #shed(state: SessionState, bytes: number): void {
+    const messages = state.delivery.outstanding;
+    this.#counters.shed++;
+    const conn = state.connection;
+    if (conn instanceof Connection) conn.shed('shed: over the server memory budget (maxBufferedBytes)');
+    const peer = this.#peers.get(state.publicId);
+    const own = peer !== undefined && peer.state === state ? peer : undefined;
+    this.#safely(() => this.emit('shed', own, { bytes, messages }), own);
+    if (own !== undefined) {
+      this.#end(own, 'shed');
+      return;
+    }
+    this.#adoptedRooms.delete(state.id);
+    this.#store.delete(state.id);
+    this.#adapter.sessions?.ended(state);
   }
 
   #started(listener: RunningListener): string {
@@ -468,38 +549,47 @@ export class SocklineServer extends Emitter<ServerEvents> {
     }
     if (resumed) this.#counters.resumes++;
     const { transport, remoteAddress } = conn.wire;
-    const known = this.#peers.get(state.id);
+    const known = this.#peers.get(state.publicId);
     if (known !== undefined && known.state === state) {
       known.attach(conn.session, transport, remoteAddress);
       return;
     }
     const peer = new Peer(state, conn.session, transport, remoteAddress, this.#control);
-    this.#peers.set(state.id, peer);
+    this.#peers.set(state.publicId, peer);
     const rooms = this.#adoptedRooms.get(state.id);
     if (rooms !== undefined) {
       this.#adoptedRooms.delete(state.id);
       for (const room of rooms) peer.join(room);
     }
-    this.#safely(() => this.emit('connection', peer, { resumed }));
+    this.#safely(() => this.emit('connection', peer, { resumed }), peer);
   }
 
-  #end(peer: Peer, reason: 'close' | 'expired' | 'kicked' | 'server-close' | 'moved', forget = true): void {
+  #end(peer: Peer, reason: DisconnectReason, forget = true): void {
     if (this.#peers.get(peer.id) !== peer) return;
     this.#peers.delete(peer.id);
     if (forget) {
-      this.#store.delete(peer.id);
+      this.#store.delete(peer.state.id);
       this.#adapter.sessions?.ended(peer.state);
     }
     peer.detach();
-    this.#safely(() => this.emit('disconnect', peer, { reason }));
+    this.#safely(() => this.emit('disconnect', peer, { reason }), peer);
   }
 
   /** A throwing user listener must not break the connection that triggered it. */
-  #safely(emit: () => void): void {
+  #safely(emit: () => void, peer?: Peer): void {
     try {
       emit();
     } catch (err) {
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      this.#report(err, peer);
+    }
+  }
+
+  /** Application code failed: the `error` event, and nothing more (never the wire). */
+  #report(error: unknown, peer: Peer | undefined): void {
+    try {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)), peer);
+    } catch {
+      // An `error` listener that throws: there is nowhere left to report it.
     }
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, createServer } from '../../src/node/index.js';
 import { redisAdapter } from '../../src/node/redis/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
+import { publicIdOf } from '../../src/core/protocol/session-id.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 import { faults, removeClusterBuild, startClusterNode, type ClusterNode } from '../support/cluster.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
@@ -124,7 +125,10 @@ describe('a cluster of server processes through Redis', () => {
       expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i));
       expect(sessions).toEqual([false, true]);
       expect(lost).toBe(0);
-      const moved = await a!.waitFor((e) => e.event === 'disconnect' && e.id === mover.sessionId);
+      // Both processes name the session by the same public id (derived from its secret).
+      const moved = await a!.waitFor(
+        (e) => e.event === 'disconnect' && e.id === publicIdOf(mover.sessionId!),
+      );
       expect(moved.reason).toBe('moved');
       // Its room came along: a room broadcast from the first process reaches it on the second.
       await publisher.request('broadcast', { value: 'to the lobby', room: 'lobby' });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
+import { RemoteError } from '../../src/core/errors.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
 
@@ -56,7 +57,7 @@ describe('protocol mode against a sockline server session', () => {
         server = await startProtocolServer();
         server.handlers.set('sum', (params) => (params as number[]).reduce((a, b) => a + b, 0));
         server.handlers.set('fail', () => {
-          throw Object.assign(new Error('nope'), { code: 'E_NOPE' });
+          throw new RemoteError('E_NOPE', 'nope');
         });
         server.handlers.set('slow', () => new Promise((r) => setTimeout(r, 500)));
         const client = open(url(server));

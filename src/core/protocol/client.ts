@@ -21,11 +21,11 @@ import { Capabilities, CloseCodes, SUPPORTED_VERSIONS, type Frame } from './fram
 import { decodeFrame } from './frames-decode.js';
 import { assertMessageFits, encodeFrame } from './frames-encode.js';
 import { PendingRequests } from './requests.js';
-import { answerRequest } from './rpc.js';
-import { handshakeReplies, notSockline, responseError } from './client-errors.js';
+import { answerRequest, responseError } from './rpc.js';
+import { handshakeReplies, notSockline } from './client-errors.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
-import { topicMatches, validatePattern, validateTopic } from './topics.js';
+import { subscriptionError, topicMatches, validatePattern, validateTopic } from './topics.js';
 import type { ResolvedProtocolOptions } from './options.js';
 
 /** What came with a message: its topic for a publish. */
@@ -380,7 +380,12 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
         encodeFrame({
           type: 'hello',
           versions: [...SUPPORTED_VERSIONS],
-          capabilities: Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH,
+          capabilities:
+            Capabilities.RELIABLE |
+            Capabilities.PUBSUB |
+            Capabilities.RPC |
+            Capabilities.BATCH |
+            Capabilities.SUBREFUSE,
           codec: this.#codec.name,
           ...(token !== undefined ? { token } : {}),
           ...(resume ? { resume } : {}),
@@ -636,6 +641,9 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       case 'close':
         if (frame.reconnectAfter !== undefined)
           this.#link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
+        return;
+      case 'subrefuse':
+        this.emit('error', subscriptionError(frame));
         return;
       default:
         this.#protocolError(`unexpected ${frame.type.toUpperCase()} after the handshake`);

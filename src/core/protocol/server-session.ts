@@ -12,9 +12,19 @@ import {
 import { Capabilities, CloseCodes, SUPPORTED_VERSIONS, type Frame, type PayloadKind } from './frames.js';
 import { decodeFrame } from './frames-decode.js';
 import { encodeFrame } from './frames-encode.js';
-import { topicMatches, validatePattern, validateTopic } from './topics.js';
-import { answerRequest, errorResponse } from './rpc.js';
+import { validatePattern, validateTopic } from './topics.js';
+import { TopicIndex } from './topic-index.js';
+import { answerRequest, errorResponse, isSocklineMade, responseError } from './rpc.js';
 import type { Admission } from './admission.js';
+import {
+  defaultIdentify,
+  newSessionSecret,
+  ownedBy,
+  ownerTag,
+  publicIdOf,
+  unmatchableTag,
+  type Identify,
+} from './session-id.js';
 
 /** The wire under one server-side session: one accepted connection, any transport. */
 export interface ServerConnection {
@@ -22,6 +32,8 @@ export interface ServerConnection {
   send(frame: Uint8Array): boolean;
   /** Ends the connection (after the frames already written). */
   close(): void;
+  /** Bytes written but not yet sent (counted in the server's memory budget); absent means 0. */
+  readonly bufferedAmount?: number;
   /**
    * Optional: from now on, join the frames written in one tick into BATCH messages
    * (docs/protocol.md §1.1). Returns whether the connection does; absent means it does not.
@@ -77,10 +89,17 @@ const EMPTY: ReadonlySet<string> = new Set();
 
 /** One session's state, kept across connections for `resumeWindow` so it can be resumed. */
 export class SessionState {
+  /**
+   * The resume secret (session-id.ts): the store's key, WELCOME's `sessionId`. Never shown
+   * to anyone but the owning client; {@link publicId} is the name others may see.
+   */
   readonly id: string;
   readonly delivery: Delivery;
   /** Made on the first subscribe: most sessions never subscribe, and an empty Set costs memory. */
   #subscriptions: Set<string> | null = null;
+  /** The index of the store holding this session, where its subscriptions are matched. */
+  #index: TopicIndex<SessionState> | null = null;
+  #publicId: string | undefined;
   user: unknown;
   connection: ServerConnection | null = null;
   expiry: TimerHandle | undefined;
@@ -98,32 +117,48 @@ export class SessionState {
     if (observer?.durable) this.delivery.holdAcks();
   }
 
+  /** The name of this session that others may see (`peer.id`): derived from the secret, not it. */
+  get publicId(): string {
+    return (this.#publicId ??= publicIdOf(this.id));
+  }
+
   /** The topic patterns this session subscribed to. */
   get subscriptions(): ReadonlySet<string> {
     return this.#subscriptions ?? EMPTY;
   }
 
-  subscribe(pattern: string): void {
-    (this.#subscriptions ??= new Set()).add(pattern);
+  /** Adds a subscription; false if the session already had it. */
+  subscribe(pattern: string): boolean {
+    const subscriptions = (this.#subscriptions ??= new Set());
+    if (subscriptions.has(pattern)) return false;
+    subscriptions.add(pattern);
+    this.#index?.add(pattern, this);
+    return true;
   }
 
-  unsubscribe(pattern: string): void {
-    this.#subscriptions?.delete(pattern);
+  /** Removes a subscription; false if the session did not have it. */
+  unsubscribe(pattern: string): boolean {
+    if (this.#subscriptions?.delete(pattern) !== true) return false;
+    this.#index?.delete(pattern, this);
+    return true;
   }
 
   /**
-   * Queues a publish for this session's client if one of its patterns matches; `source` is
-   * its position on a shared bus, if it came through one.
+   * Moves this session's subscriptions to `index` (a store's), or out of any index (`null`,
+   * when a store lets go of it). Called by stores as they add and delete sessions.
    */
-  offer(topic: string, kind: PayloadKind, payload: Uint8Array, source?: string): boolean {
-    if (this.#subscriptions === null) return false;
-    for (const pattern of this.#subscriptions) {
-      if (topicMatches(pattern, topic)) {
-        this.delivery.enqueue({ topic, kind, payload, original: undefined, source }, Infinity);
-        return true;
-      }
+  indexIn(index: TopicIndex<SessionState> | null): void {
+    if (this.#index === index) return;
+    for (const pattern of this.subscriptions) {
+      this.#index?.delete(pattern, this);
+      index?.add(pattern, this);
     }
-    return false;
+    this.#index = index;
+  }
+
+  /** Queues a publish for this session's client (its subscriptions were matched by an index). */
+  push(topic: string, kind: PayloadKind, payload: Uint8Array, source?: string): void {
+    this.delivery.enqueue({ topic, kind, payload, original: undefined, source }, Infinity);
   }
 }
 
@@ -172,6 +207,12 @@ class ObservedOutput extends SessionOutput {
  */
 export interface SessionStore {
   readonly size: number;
+  /**
+   * The subscriptions of the sessions held, matched on every publish. A store puts each
+   * session it adds in it (`state.indexIn(topics)`) and takes each one it deletes out of it
+   * (`state.indexIn(null)`).
+   */
+  readonly topics: TopicIndex<SessionState>;
   get(id: string): SessionState | undefined;
   all(): IterableIterator<SessionState>;
   /** Adds a new session (a full store may evict its oldest). */
@@ -186,6 +227,7 @@ export interface SessionStore {
 
 /** Sessions waiting to be resumed, bounded in count, each for `resumeWindow` ms. */
 export class MemorySessionStore implements SessionStore {
+  readonly topics = new TopicIndex<SessionState>();
   readonly #sessions = new Map<string, SessionState>();
   readonly #max: number;
   readonly #clock: Clock;
@@ -214,6 +256,7 @@ export class MemorySessionStore implements SessionStore {
       this.delete(oldest);
     }
     this.#sessions.set(state.id, state);
+    state.indexIn(this.topics);
   }
 
   /** Keeps a detached session for `ms`, then forgets it (and calls `expired`, if given). */
@@ -235,6 +278,7 @@ export class MemorySessionStore implements SessionStore {
     if (state === undefined) return;
     if (state.expiry !== undefined) this.#clock.clearTimeout(state.expiry);
     state.delivery.drain();
+    state.indexIn(null);
     this.#sessions.delete(id);
   }
 
@@ -276,6 +320,16 @@ export interface ServerSessionOptions {
   readonly admission?: Admission;
   readonly handlers: ReadonlyMap<string, ServerRequestHandler>;
   readonly onMessage?: (value: unknown, session: SessionState) => void;
+  /**
+   * Application code failed without it being the client's fault: `onMessage` threw, a
+   * request handler threw something other than a RemoteError (the client got
+   * `ERR_INTERNAL`), `identify` threw. The connection goes on; nothing of the error is sent.
+   */
+  readonly onError?: (error: unknown, session: SessionState | null) => void;
+  /** A SUBSCRIBE was refused by `maxSubscriptions` or `maxTotalSubscriptions`. */
+  readonly onSubscriptionRefused?: (session: SessionState, pattern: string) => void;
+  /** A HELLO asked to resume a session its identity does not own: a new session started. */
+  readonly onResumeDenied?: () => void;
   /** A handshake completed: a new session (`resumed` false) or a resumed one; after WELCOME. */
   readonly onSession?: (session: SessionState, resumed: boolean) => void;
   /** A session ended for good: the client sent CLOSE, or its resume window expired. */
@@ -291,9 +345,19 @@ export interface ServerSessionOptions {
   readonly maxInFlight?: number;
   readonly maxFrameSize?: number;
   readonly delivery?: Partial<DeliveryLimits>;
+  /** Subscriptions one session may hold; more are refused (SUBREFUSE). */
+  readonly maxSubscriptions?: number;
+  /** Subscriptions all sessions of the store may hold together; more are refused. */
+  readonly maxTotalSubscriptions?: number;
+  /**
+   * How two results of `authenticate` are compared when a client resumes: a session is
+   * resumed only for the identity that owns it (session-id.ts). @default defaultIdentify
+   */
+  readonly identify?: Identify;
+  /** Answer a handler's unexpected exception with its message (still `ERR_INTERNAL`). @default false */
+  readonly exposeErrors?: boolean;
   readonly codec?: Codec;
   readonly clock?: Clock;
-  readonly newId?: () => string;
 }
 
 /** Server defaults, finite everywhere. */
@@ -305,6 +369,8 @@ export const serverSessionDefaults = Object.freeze({
   resumeWindow: 60_000,
   maxInFlight: 100,
   maxFrameSize: 1 << 20,
+  maxSubscriptions: 1_000,
+  maxTotalSubscriptions: 1_000_000,
   delivery: Object.freeze({
     maxMessages: 10_000,
     maxBytes: 8 << 20,
@@ -471,10 +537,6 @@ function deadlinesOf(options: ServerSessionOptions, clock: Clock): Deadlines {
  */
 const LOOKUP_BUSY_RETRY = 250;
 
-let counter = 0;
-const defaultId = (): string =>
-  `${Date.now().toString(36)}-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-
 /**
  * The server side of one connection: answers HELLO (version, authentication, resume),
  * then carries data, pub/sub, requests and heartbeats over the session's `Delivery`.
@@ -494,6 +556,8 @@ export class ServerSession implements Timed {
   #lastHeard: number;
   #inFlight = 0;
   #pingNonce = 0;
+  /** The HELLO's capability bits (docs/protocol.md §4.1). */
+  #capabilities = 0;
   /** Requests this server made to the client over this connection. */
   #requests: PendingRequests | null = null;
 
@@ -672,22 +736,32 @@ export class ServerSession implements Timed {
       const hooks = this.#hooks;
       user = await (hooks?.authenticate !== undefined ? hooks.authenticate(hello) : o.authenticate?.(hello));
     } catch (err) {
-      this.#refuse(
-        ErrorCodes.AUTH_FAILED,
-        err instanceof Error ? err.message : String(err),
-        [],
-        CloseCodes.AUTH_FAILED,
-      );
+      // A refusal the application meant for the client (a SocklineError or RemoteError)
+      // says why; any other exception may hold what the client must not see.
+      const message = isSocklineMade(err)
+        ? err.message
+        : o.exposeErrors === true
+          ? err instanceof Error
+            ? err.message
+            : String(err)
+          : 'authentication failed';
+      this.#refuse(ErrorCodes.AUTH_FAILED, message, [], CloseCodes.AUTH_FAILED);
       return;
     }
     if (this.#phase !== 'handshake') return;
     const store = o.store;
-    let state = frame.resume ? store.get(frame.resume.sessionId) : undefined;
-    if (state === undefined && frame.resume !== undefined && o.lookup !== undefined) {
+    const tag = this.#ownerTag(user);
+    // The owner is part of the secret: a resume by another identity is refused before any
+    // store is asked, so the owner's session (here or in another process) is not touched.
+    const resume =
+      frame.resume !== undefined && ownedBy(frame.resume.sessionId, tag) ? frame.resume : undefined;
+    if (frame.resume !== undefined && resume === undefined) o.onResumeDenied?.();
+    let state = resume ? store.get(resume.sessionId) : undefined;
+    if (state === undefined && resume !== undefined && o.lookup !== undefined) {
       // Another process may have had the session: wait for it, under the handshake deadline
       // (the timer keeps running). A lookup that ends after the deadline leaves the session
       // in the store, waiting for the next attempt like any detached session.
-      const lookup = o.lookup(frame.resume.sessionId, frame.resume.lastSeq);
+      const lookup = o.lookup(resume.sessionId, resume.lastSeq);
       if (lookup === null) {
         // Spread over one more period, so the clients turned away together do not return together.
         const wait = Math.ceil(LOOKUP_BUSY_RETRY * (1 + Math.random()));
@@ -696,12 +770,12 @@ export class ServerSession implements Timed {
       }
       state = await lookup.catch(() => undefined);
       if (this.#phase !== 'handshake') return;
-      state ??= store.get(frame.resume.sessionId);
+      state ??= store.get(resume.sessionId);
     }
     this.#clearTimer();
     const resumed = state !== undefined;
     if (state === undefined) {
-      state = new SessionState((o.newId ?? defaultId)(), deliveryLimits(o), this.#clock, o.observer);
+      state = new SessionState(newSessionSecret(tag), deliveryLimits(o), this.#clock, o.observer);
       store.add(state);
       o.observer?.created?.(state);
     } else {
@@ -714,6 +788,7 @@ export class ServerSession implements Timed {
     state.connection = this.#connection;
     this.#state = state;
     this.#phase = 'open';
+    this.#capabilities = frame.capabilities;
     const interval = o.heartbeatInterval ?? serverSessionDefaults.heartbeatInterval;
     const timeout = o.heartbeatTimeout ?? serverSessionDefaults.heartbeatTimeout;
     const batch = (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.() === true;
@@ -733,7 +808,7 @@ export class ServerSession implements Timed {
       }),
     );
     o.observer?.attached?.(state);
-    state.delivery.attach(resumed ? frame.resume!.lastSeq : 0);
+    state.delivery.attach(resumed ? resume!.lastSeq : 0);
     this.#slot = this.#deadlines.schedule(this, interval, this.#slot);
     if (this.#hooks?.onSession !== undefined) this.#hooks.onSession(state, resumed);
     else o.onSession?.(state, resumed);
@@ -760,7 +835,13 @@ export class ServerSession implements Timed {
         if (frame.type === 'publish')
           this.#options.hub.publish(frame.topic, frame.kind, frame.payload, state, frame.seq);
         else {
-          this.#options.onMessage?.(value, state);
+          // The application's handler failing is not the client's fault: the message counts
+          // as received, the connection goes on, and the error stays here.
+          try {
+            this.#options.onMessage?.(value, state);
+          } catch (err) {
+            this.#report(err);
+          }
           if (frame.seq !== undefined) this.#options.observer?.received?.(state, frame.seq);
         }
         return;
@@ -769,14 +850,20 @@ export class ServerSession implements Timed {
         if (!state.delivery.acknowledged(frame.seq))
           throw new Error(`ack ${frame.seq} is above the last sequence number sent`);
         return;
-      case 'subscribe':
+      case 'subscribe': {
         validatePattern(frame.topic);
+        if (state.subscriptions.has(frame.topic)) return;
+        const over = this.#subscriptionLimit(state);
+        if (over !== undefined) {
+          this.#refuseSubscription(state, frame.topic, over);
+          return;
+        }
         state.subscribe(frame.topic);
         this.#options.observer?.subscribed?.(state, frame.topic);
         return;
+      }
       case 'unsubscribe':
-        state.unsubscribe(frame.topic);
-        this.#options.observer?.unsubscribed?.(state, frame.topic);
+        if (state.unsubscribe(frame.topic)) this.#options.observer?.unsubscribed?.(state, frame.topic);
         return;
       case 'request':
         void this.#answer(frame, state);
@@ -785,11 +872,8 @@ export class ServerSession implements Timed {
         this.#connection.send(encodeFrame({ type: 'pong', nonce: frame.nonce }));
         return;
       case 'response':
-        if (frame.error) {
-          const error = new SocklineError(ErrorCodes.REMOTE, frame.error.message);
-          (error as SocklineError & { remoteCode?: string }).remoteCode = frame.error.code;
-          this.#requests?.reject(frame.id, error);
-        } else {
+        if (frame.error) this.#requests?.reject(frame.id, responseError(frame, this.#codec));
+        else {
           let result: unknown;
           try {
             result = decodePayload(frame.kind, frame.payload, this.#codec);
@@ -826,12 +910,11 @@ export class ServerSession implements Timed {
       this.#inFlight++;
       const handler = this.#options.handlers.get(frame.method);
       try {
-        response = await answerRequest(
-          frame,
-          handler && ((params) => handler(params, state)),
-          this.#codec,
-          this.#options.maxFrameSize ?? serverSessionDefaults.maxFrameSize,
-        );
+        response = await answerRequest(frame, handler && ((params) => handler(params, state)), this.#codec, {
+          maxFrameSize: this.#options.maxFrameSize ?? serverSessionDefaults.maxFrameSize,
+          exposeErrors: this.#options.exposeErrors === true,
+          report: (err) => this.#report(err, state),
+        });
       } finally {
         this.#inFlight--;
       }
@@ -865,6 +948,65 @@ export class ServerSession implements Timed {
     this.#slot = this.#deadlines.schedule(this, Math.min(interval, interval + timeout - silent), UNSCHEDULED);
   }
 
+  /**
+   * The owner tag of what `authenticate` returned. A user that cannot be identified gets a
+   * tag no identity has: its session works, but can never be resumed (and that is reported).
+   */
+  #ownerTag(user: unknown): string {
+    try {
+      return ownerTag((this.#options.identify ?? defaultIdentify)(user));
+    } catch (err) {
+      this.#report(
+        new TypeError(
+          `cannot identify the user that authenticate returned, so its session cannot be resumed (give it an id, or pass identify): ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+          { cause: err },
+        ),
+        null,
+      );
+      return unmatchableTag();
+    }
+  }
+
+  /** Why a new subscription of `state` is over a limit, or undefined when it is not. */
+  #subscriptionLimit(state: SessionState): string | undefined {
+    const o = this.#options;
+    const perSession = o.maxSubscriptions ?? serverSessionDefaults.maxSubscriptions;
+    if (state.subscriptions.size >= perSession)
+      return `a session holds at most ${perSession} subscriptions (maxSubscriptions)`;
+    const total = o.maxTotalSubscriptions ?? serverSessionDefaults.maxTotalSubscriptions;
+    if (o.store.topics.size >= total)
+      return `the server holds its most subscriptions, ${total} (maxTotalSubscriptions)`;
+    return undefined;
+  }
+
+  /**
+   * Refuses a SUBSCRIBE: the connection stays. A client that announced SUBREFUSE is told
+   * (docs/protocol.md §4.12); an older one simply gets nothing for the pattern.
+   */
+  #refuseSubscription(state: SessionState, pattern: string, why: string): void {
+    if ((this.#capabilities & Capabilities.SUBREFUSE) !== 0)
+      this.#connection.send(
+        encodeFrame({
+          type: 'subrefuse',
+          topic: pattern,
+          code: ErrorCodes.TOO_MANY_SUBSCRIPTIONS,
+          message: why,
+        }),
+      );
+    this.#options.onSubscriptionRefused?.(state, pattern);
+  }
+
+  /** Application code failed (see `onError`): reported here, nothing of it goes on the wire. */
+  #report(error: unknown, state: SessionState | null = this.#state): void {
+    try {
+      this.#options.onError?.(error, state);
+    } catch {
+      // The reporter itself failed: there is nowhere left to tell, and the session goes on.
+    }
+  }
+
   /** Answers the HELLO with "come back in `ms`" (CLOSE 1001 with `reconnectAfter`). */
   #defer(cause: 'admission' | 'lookup', reason: string, ms: number): void {
     this.#hooks?.turnedAway?.(cause);
@@ -894,9 +1036,24 @@ export class ServerSession implements Timed {
 export function localHub(store: SessionStore): Hub {
   return {
     publish(topic, kind, payload) {
-      for (const state of store.all()) state.offer(topic, kind, payload);
+      publishTo(store, topic, kind, payload);
     },
   };
+}
+
+/**
+ * Queues a publish for every session of `store` with a matching subscription, once per
+ * session, through the store's topic index (the cost follows the subscribers reached, not
+ * the patterns held). `source` is its position on a shared bus. Returns how many sessions.
+ */
+export function publishTo(
+  store: SessionStore,
+  topic: string,
+  kind: PayloadKind,
+  payload: Uint8Array,
+  source?: string,
+): number {
+  return store.topics.forEachMatch(topic, (state) => state.push(topic, kind, payload, source));
 }
 
 export type { OutgoingMessage, SentFrame };
