@@ -382,6 +382,7 @@ describe('protocol frames: encoder argument checks', () => {
     expect(CloseCodes).toEqual({
       NORMAL: 1000,
       GOING_AWAY: 1001,
+      TRY_AGAIN_LATER: 1013,
       PROTOCOL_ERROR: 4000,
       AUTH_FAILED: 4001,
       VERSION_UNSUPPORTED: 4002,
