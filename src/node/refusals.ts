@@ -52,11 +52,16 @@ export function httpRefusal(answer: number | Refusal): string {
 
 /** Answers and ends a refused connection, within a bounded budget (see {@link MAX_REFUSING}). */
 export class Refusing {
-  #active = 0;
+  readonly #sockets = new Set<Duplex>();
 
   /** Refused connections being answered now. */
   get active(): number {
-    return this.#active;
+    return this.#sockets.size;
+  }
+
+  /** Ends every refused connection still being answered (the listener closes). */
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
   }
 
   /**
@@ -64,15 +69,15 @@ export class Refusing {
    * False (and the socket destroyed) when the budget is spent.
    */
   take(socket: Duplex): boolean {
-    if (this.#active >= MAX_REFUSING || socket.destroyed) {
+    if (this.#sockets.size >= MAX_REFUSING || socket.destroyed) {
       socket.destroy();
       return false;
     }
-    this.#active++;
+    this.#sockets.add(socket);
     const timer = setTimeout(() => socket.destroy(), REFUSE_GRACE);
     timer.unref();
     socket.once('close', () => {
-      this.#active--;
+      this.#sockets.delete(socket);
       clearTimeout(timer);
     });
     return true;

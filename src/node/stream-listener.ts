@@ -165,6 +165,8 @@ class StreamListener {
   readonly #context: tls.SecureContext | undefined;
   readonly #proxy: boolean;
   readonly #refusing = new Refusing();
+  /** Sockets in their steps before the wire (PROXY header, TLS handshake). */
+  readonly #admitting = new Set<net.Socket>();
 
   constructor(transport: 'tcp' | 'tls', o: StreamOptions, hooks: ListenerHooks) {
     this.#transport = transport;
@@ -215,8 +217,10 @@ class StreamListener {
     }, hooks.handshakeTimeout);
     // Closed before it became a wire (the deadline, a bad PROXY header, a failed TLS
     // handshake, or the client left): one failure, counted here only.
+    this.#admitting.add(socket);
     const end = (): void => {
       clearTimeout(timer);
+      this.#admitting.delete(socket);
       if (isRefusal(outcome)) return;
       outcome.release();
       hooks.failed(stage === 'proxy' ? 'proxy' : this.#context !== undefined ? 'tls' : 'deadline');
@@ -227,6 +231,7 @@ class StreamListener {
       stage = 'done';
       socket.off('close', end);
       clearTimeout(timer);
+      this.#admitting.delete(socket);
       if (isRefusal(outcome)) this.#refuse(current, outcome);
       else this.#wire(current, address, outcome);
     };
@@ -284,6 +289,12 @@ class StreamListener {
     socket.resume();
   }
 
+  /** Ends the connections that are not wires yet (the wires are the server's to end). */
+  destroyPending(): void {
+    for (const socket of this.#admitting) socket.destroy();
+    this.#refusing.destroyAll();
+  }
+
   /** CLOSE 1013 with the limit and a `reconnectAfter`, then the end. */
   #refuse(socket: net.Socket, refusal: Refusal): void {
     const frame = this.#framing.encode(refusalFrame(refusal));
@@ -309,6 +320,9 @@ export async function listenStream(
   return {
     url: `${transport}://${hostOf(o.host ?? host)}:${port}`,
     stopAccepting: () => void stop(),
-    close: stop,
+    close: () => {
+      listener.destroyPending();
+      return stop();
+    },
   };
 }

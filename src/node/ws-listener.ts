@@ -241,6 +241,11 @@ class WsListener {
     return this.#wss;
   }
 
+  /** Ends the refused connections still being answered. */
+  destroyRefused(): void {
+    this.#refusing.destroyAll();
+  }
+
   /** A socket of our own HTTP server: counted from now, cut at the deadline unless it upgrades. */
   readonly connection = (socket: Socket): void => {
     const hooks = this.#hooks;
@@ -383,6 +388,7 @@ export async function listenWs(
     async close() {
       stopAccepting();
       server.off('upgrade', listener.upgrade);
+      listener.destroyRefused();
       if (own) {
         server.off('connection', listener.connection);
         (server as http.Server).closeAllConnections();

@@ -267,6 +267,29 @@ describe('PROXY protocol on TCP and TLS listeners', () => {
     expect(peers[0]!.transport).toBe('tls');
   });
 
+  it('ends connections still in their PROXY header or TLS handshake when the server closes', async () => {
+    const { cert, key } = testCert();
+    const server = createServer({
+      tcp: { proxyProtocol: true },
+      tls: { cert, key },
+      trustProxy: ['127.0.0.1'],
+      handshakeTimeout: 10_000,
+    });
+    await server.listen();
+    const half = await streamPeer(server.addresses.tcp!);
+    half.socket.write(Buffer.from('PROXY TCP4 '));
+    const { hostname, port } = new URL(server.addresses.tls!);
+    const silentTls = net.connect(Number(port), hostname);
+    sockets.push(half.socket, silentTls);
+    await new Promise((r) => silentTls.once('connect', r));
+    await expect.poll(() => server.metrics().pendingHandshakes).toBe(2);
+    const t0 = performance.now();
+    await server.close();
+    // Not the 10 s deadline: close() ends them.
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    await half.closed;
+  });
+
   it('will not start a PROXY listener without trustProxy', async () => {
     const server = createServer({ tcp: { proxyProtocol: true } });
     await expect(server.listen()).rejects.toThrow(/tcp\.proxyProtocol.*trustProxy/);
