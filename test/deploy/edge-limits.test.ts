@@ -2,7 +2,8 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../src/node/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
-import { createServer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
+import { createServer } from '../../src/node/server.js';
+import { serverPool } from './support/servers.js';
 import { framed, helloBody } from '../reliability/support/raw-peer.js';
 import { rawUpgrade, serverFrames, streamPeer, wsFrame, type StreamPeer } from './support/sockets.js';
 
@@ -12,22 +13,11 @@ import { rawUpgrade, serverFrames, streamPeer, wsFrame, type StreamPeer } from '
  * told why and when to come back (HTTP 429/503 + Retry-After, CLOSE 1013 + reconnectAfter).
  */
 
-const servers: SocklineServer[] = [];
 const clients: SocklineClient[] = [];
-const sockets: net.Socket[] = [];
-
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-async function start(options: ServerOptions): Promise<SocklineServer> {
-  const server = createServer(options);
-  servers.push(server);
-  await server.listen();
-  return server;
-}
+const { start, sockets } = serverPool();
 
 function client(url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient {
   const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 500 }, ...options });

@@ -1,14 +1,14 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HelloInfo } from '../../src/core/protocol/server-session.js';
 import {
   createServer,
   type AuthenticateInfo,
   type Peer,
-  type ServerOptions,
   type SocklineServer,
 } from '../../src/node/server.js';
+import { serverPool } from './support/servers.js';
 import { forwardedClient, forwardedFor, TrustedProxies } from '../../src/node/trust-proxy.js';
 import { addressKey } from '../../src/node/addresses.js';
 import { framed, helloBody } from '../reliability/support/raw-peer.js';
@@ -16,20 +16,7 @@ import { testCert } from '../support/tls-cert.js';
 import { proxyVectors } from '../fixtures/proxy-headers.js';
 import { rawUpgrade, serverFrames, streamPeer, wsFrame, type StreamPeer } from './support/sockets.js';
 
-const servers: SocklineServer[] = [];
-const sockets: net.Socket[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(options: ServerOptions): Promise<SocklineServer> {
-  const server = createServer(options);
-  servers.push(server);
-  await server.listen();
-  return server;
-}
+const { start, sockets } = serverPool();
 
 describe('trustProxy: which addresses may speak for a client', () => {
   it('takes addresses and CIDR ranges, IPv4 and IPv6, and IPv4 clients of a dual-stack socket', () => {

@@ -1,7 +1,8 @@
 import * as net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
-import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
+import type { Peer } from '../../src/node/server.js';
+import { serverPool } from './support/servers.js';
 import { helloBody } from '../reliability/support/raw-peer.js';
 import { rawUpgrade, serverFrames, upgradeRequest, wsFrame, type Upgrade } from './support/sockets.js';
 
@@ -12,20 +13,7 @@ import { rawUpgrade, serverFrames, upgradeRequest, wsFrame, type Upgrade } from 
  */
 
 const HELLO_CAP = 16 << 10;
-const servers: SocklineServer[] = [];
-const sockets: net.Socket[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(options: ServerOptions): Promise<SocklineServer> {
-  const server = createServer(options);
-  servers.push(server);
-  await server.listen();
-  return server;
-}
+const { start, sockets } = serverPool();
 
 /** An upgraded socket whose received bytes are collected (never answering a close frame). */
 async function upgraded(url: string): Promise<Upgrade & { received: () => Buffer; isClosed: () => boolean }> {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { lengthFraming } from '../../../src/core/framing/index.js';
 import { decodeFrame } from '../../../src/core/protocol/frames-decode.js';
 import type { Frame } from '../../../src/core/protocol/frames.js';
 
@@ -9,51 +8,7 @@ import type { Frame } from '../../../src/core/protocol/frames.js';
  * 127/8, so `localAddress: '127.0.0.2'` is another client address on the same machine).
  */
 
-const framing = lengthFraming({ maxFrameSize: 0xffffffff });
-
-/** A TCP socket that records the sockline frames it receives and when it closed. */
-export interface StreamPeer {
-  readonly socket: net.Socket;
-  readonly frames: Frame[];
-  readonly closed: Promise<void>;
-  readonly isClosed: boolean;
-  closeFrame(): Extract<Frame, { type: 'close' }> | undefined;
-}
-
-export async function streamPeer(url: string, localAddress = '127.0.0.1'): Promise<StreamPeer> {
-  const { hostname, port } = new URL(url);
-  const socket = net.connect({ port: Number(port), host: hostname, localAddress });
-  const frames: Frame[] = [];
-  let isClosed = false;
-  const decoder = framing.createDecoder((body) => frames.push(decodeFrame(body)));
-  socket.on('data', (chunk) => {
-    try {
-      decoder.push(chunk);
-    } catch {
-      socket.destroy();
-    }
-  });
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) =>
-    socket.once('close', () => {
-      isClosed = true;
-      resolve();
-    }),
-  );
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  return {
-    socket,
-    frames,
-    closed,
-    get isClosed() {
-      return isClosed;
-    },
-    closeFrame: () => frames.find((f): f is Extract<Frame, { type: 'close' }> => f.type === 'close'),
-  };
-}
+export { rawPeer as streamPeer, type RawPeer as StreamPeer } from '../../reliability/support/raw-peer.js';
 
 /** The answer to a hand-written WebSocket upgrade request. */
 export interface Upgrade {
