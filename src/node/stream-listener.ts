@@ -150,6 +150,10 @@ function onStreamClose(this: net.Socket): void {
   (this as WiredSocket)[STREAM_WIRE].ended();
 }
 
+function destroyOnError(this: net.Socket): void {
+  this.destroy();
+}
+
 /**
  * One TCP or TLS listener. A connection goes, before it is a {@link StreamWire}:
  * reserved in the server's limits (by its address, or, on a `proxyProtocol` listener, by the
@@ -240,7 +244,7 @@ class StreamListener {
       if (this.#context === undefined) return ready();
       const t = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#context });
       current = t;
-      t.on('error', () => t.destroy());
+      t.on('error', destroyOnError);
       t.once('secure', ready);
     };
     if (!this.#proxy) return secure();

@@ -193,14 +193,27 @@ class WsWire implements Wire {
 /** What the listener knows of a socket between its accept (or upgrade request) and its wire. */
 interface Pending {
   /** Its place in the limits, or why it is refused (answered once its request is read). */
-  reserved: Ticket | Refusal;
+  readonly reserved: Ticket | Refusal;
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** The socket is a wire now: the wire's end releases the ticket. */
-  wired: boolean;
 }
 
 const PENDING = Symbol('sockline.pending');
-type PendingSocket = Duplex & { [PENDING]?: Pending };
+type PendingSocket = Duplex & { [PENDING]?: Pending | undefined };
+
+/** A socket closed before it became a wire: its place in the limits is free again. */
+function onPendingClose(this: PendingSocket): void {
+  const pending = this[PENDING];
+  if (pending === undefined) return;
+  this[PENDING] = undefined;
+  clearTimeout(pending.timer);
+  if (!isRefusal(pending.reserved)) pending.reserved.release();
+}
+
+/** The socket is a wire now (the wire's end releases its ticket): nothing of it is kept here. */
+function wired(socket: PendingSocket): void {
+  socket[PENDING] = undefined;
+  socket.off('close', onPendingClose);
+}
 
 /**
  * The WebSocket listener, on its own HTTP server or on the application's. Every socket of its
@@ -296,11 +309,10 @@ class WsListener {
     }
     clearTimeout(pending.timer);
     pending.timer = undefined;
-    const p = pending;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', ignore);
       const wire = new WsWire(ws, socket as Socket, address, ticket, req.headers);
-      p.wired = true;
+      wired(s);
       (ws as WiredWebSocket)[WIRE] = wire;
       ws.on('close', onWsClose);
       const sink = hooks.accept(wire);
@@ -313,7 +325,7 @@ class WsListener {
   };
 
   #track(socket: PendingSocket, reserved: Ticket | Refusal): Pending {
-    const pending: Pending = { reserved, timer: undefined, wired: false };
+    const pending: Pending = { reserved, timer: undefined };
     socket[PENDING] = pending;
     if (!isRefusal(reserved)) {
       pending.timer = setTimeout(() => {
@@ -321,10 +333,7 @@ class WsListener {
         socket.destroy();
       }, this.#hooks.handshakeTimeout);
     }
-    socket.once('close', () => {
-      clearTimeout(pending.timer);
-      if (!pending.wired && !isRefusal(pending.reserved)) pending.reserved.release();
-    });
+    socket.on('close', onPendingClose);
     return pending;
   }
 
