@@ -33,7 +33,7 @@ import {
 import { listenStream } from './stream-listener.js';
 import { listenWs } from './ws-listener.js';
 import { ConnectionLimits, isRefusal, type Refusal, type Ticket } from './connection-limits.js';
-import { TrustedProxies } from './trust-proxy.js';
+import { TrustedProxies, validateProxyProtocol } from './trust-proxy.js';
 import { drainServer, type CloseOptions } from './server-drain.js';
 import { Connection, type ConnectionHost } from './server-connection.js';
 import {
@@ -172,6 +172,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#limits = resolveLimits(options);
     this.#gate = new ConnectionLimits(this.#limits);
     this.#trust = new TrustedProxies(options.trustProxy);
+    validateProxyProtocol(options, this.#trust);
     this.#ownStore = options.store === undefined;
     this.#store = options.store ?? new MemorySessionStore({ clock: unrefClock });
     if (options.adapter !== undefined) validateAdapter(options.adapter);

@@ -177,10 +177,6 @@ class StreamListener {
     this.#hooks = hooks;
     this.#framing = lengthFraming({ maxFrameSize: hooks.maxFrameSize });
     this.#proxy = o.proxyProtocol === true;
-    if (this.#proxy && hooks.trust.empty)
-      throw new RangeError(
-        `Invalid option ${transport}.proxyProtocol: true needs trustProxy (the proxies' addresses)`,
-      );
     this.#context =
       transport === 'tls'
         ? tls.createSecureContext({ cert: o.cert, key: o.key, ...(o.ca !== undefined ? { ca: o.ca } : {}) })

@@ -61,6 +61,25 @@ export class TrustedProxies {
 }
 
 /**
+ * Throws a RangeError when a listener expects PROXY headers but no proxy is trusted (nobody
+ * could connect), or `proxyProtocol` is not a boolean.
+ */
+export function validateProxyProtocol(
+  listeners: { readonly tcp?: { proxyProtocol?: boolean }; readonly tls?: { proxyProtocol?: boolean } },
+  trust: TrustedProxies,
+): void {
+  for (const name of ['tcp', 'tls'] as const) {
+    const value = listeners[name]?.proxyProtocol;
+    if (value === undefined || value === false) continue;
+    if (value !== true) throw new RangeError(`Invalid option ${name}.proxyProtocol: ${String(value)}`);
+    if (trust.empty)
+      throw new RangeError(
+        `Invalid option ${name}.proxyProtocol: true needs trustProxy (the proxies' addresses)`,
+      );
+  }
+}
+
+/**
  * The client's address on a WebSocket upgrade that came from `peer` (the socket's remote
  * address). Only when `peer` is a trusted proxy are `Forwarded` (RFC 7239, preferred) or
  * `X-Forwarded-For` read: the chain is walked from the nearest hop back, over every trusted

@@ -277,8 +277,11 @@ describe('PROXY protocol on TCP and TLS listeners', () => {
     await half.closed;
   });
 
-  it('will not start a PROXY listener without trustProxy', async () => {
-    const server = createServer({ tcp: { proxyProtocol: true } });
-    await expect(server.listen()).rejects.toThrow(/tcp\.proxyProtocol.*trustProxy/);
+  it('refuses a PROXY listener without trustProxy, and a proxyProtocol that is not a boolean', () => {
+    expect(() => createServer({ tcp: { proxyProtocol: true } })).toThrow(/tcp\.proxyProtocol.*trustProxy/);
+    expect(() => createServer({ tls: { cert: '', key: '', proxyProtocol: true } })).toThrow(RangeError);
+    expect(() => createServer({ tcp: { proxyProtocol: 'yes' as never }, trustProxy: ['::1'] })).toThrow(
+      /Invalid option tcp\.proxyProtocol: yes/,
+    );
   });
 });

@@ -47,7 +47,9 @@ export class LossCheck {
   async check(send: (args: string[]) => Promise<unknown>): Promise<LossReport> {
     await send(['SET', this.#key, randomUUID(), 'NX']);
     const epoch = text(await send(['GET', this.#key]));
-    const last = (await send(['XREVRANGE', this.#stream, '+', '-', 'COUNT', '1'])) as Array<[unknown, unknown]> | null;
+    const last = (await send(['XREVRANGE', this.#stream, '+', '-', 'COUNT', '1'])) as Array<
+      [unknown, unknown]
+    > | null;
     const end = last?.[0] !== undefined ? text(last[0][0]) : ZERO_ID;
     let lost: string | undefined;
     if (this.#epoch !== undefined && epoch !== this.#epoch)

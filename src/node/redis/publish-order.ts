@@ -109,7 +109,8 @@ export class PublishOrder<Origin> {
 
   #track(publisher: unknown): Track<Origin> {
     let track = this.#tracks.get(publisher);
-    if (track === undefined) this.#tracks.set(publisher, (track = { items: [], last: ZERO_ID, doubt: false }));
+    if (track === undefined)
+      this.#tracks.set(publisher, (track = { items: [], last: ZERO_ID, doubt: false }));
     return track;
   }
 

@@ -26,11 +26,7 @@ import { CLAIM, END, SCRIPTS, type Script } from './scripts.js';
 import { SessionRecords, type RecordFields, type RecordsLink } from './session-records.js';
 import { LossCheck, type LossReport } from './loss-check.js';
 import { PublishOrder, type Queued } from './publish-order.js';
-import {
-  resolveRedisOptions,
-  type RedisAdapterOptions,
-  type ResolvedRedisOptions,
-} from './redis-options.js';
+import { resolveRedisOptions, type RedisAdapterOptions, type ResolvedRedisOptions } from './redis-options.js';
 
 export { redisAdapterDefaults } from './redis-options.js';
 export type { RedisAdapterOptions } from './redis-options.js';
@@ -242,12 +238,15 @@ class RedisAdapter implements Adapter {
     if (!volatile && this.#order.inDoubt(publisher)) {
       // Something this publisher sent before may still reach this process through the bus:
       // this one follows it there, in order, instead of being delivered here first.
-      this.#order.hold(publisher, { header: JSON.stringify(headerOf(entry, host.id, false)), payload, origin });
+      this.#order.hold(publisher, {
+        header: JSON.stringify(headerOf(entry, host.id, false)),
+        payload,
+        origin,
+      });
     } else {
       // Degraded: this process's clients get it now; the others once Redis is back.
       host.deliver(entry, undefined);
-      if (!volatile)
-        this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin });
+      if (!volatile) this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin });
     }
     if (origin !== undefined) {
       this.#records?.markDirty(origin.state);
@@ -346,7 +345,8 @@ class RedisAdapter implements Adapter {
     const host = this.#host!;
     this.#counters.losses++;
     // The reader must not wait for ids the bus will now give again.
-    if (this.#position !== undefined && compareIds(report.end, this.#position) < 0) this.#position = report.end;
+    if (this.#position !== undefined && compareIds(report.end, this.#position) < 0)
+      this.#position = report.end;
     this.#order.reset();
     const states = [...host.sessions()];
     const records = this.#records;

@@ -94,4 +94,3 @@ export function resolveRedisOptions(options: RedisAdapterOptions): ResolvedRedis
   if (options.sessions !== undefined) r.sessions = options.sessions !== false;
   return r;
 }
-
