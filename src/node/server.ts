@@ -79,7 +79,9 @@ export interface ServerEvents {
   /**
    * The adapter's state changed: `degraded` when the shared medium (Redis) is unreachable
    * (local clients are still served; publishes are forwarded when it is back), `ok` again
-   * once it is back and caught up.
+   * once it is back and caught up. An `ok` with an `error` (`ERR_SESSION_LOST`): the medium
+   * came back without data it had acknowledged (Redis restarted without persistence), and this
+   * process's sessions were reset so their clients get `sessionlost` (docs/scaling.md).
    */
   adapter: (info: { state: AdapterState; error?: Error | undefined }) => void;
   error: (error: Error) => void;
