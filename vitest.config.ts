@@ -23,7 +23,6 @@ export default defineConfig({
             'test/node/**/*.test.ts',
             'test/contract/**/*.test.ts',
             'test/reliability/**/*.test.ts',
-            'test/deploy/**/*.test.ts',
           ],
           environment: 'node',
           setupFiles: ['test/support/tripwire.ts'],
