@@ -121,7 +121,11 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
 
   authenticate(hello: HelloInfo): unknown {
     const { wire } = this;
-    return this.#host.authenticate?.(hello, { transport: wire.transport, remoteAddress: wire.remoteAddress });
+    return this.#host.authenticate?.(hello, {
+      transport: wire.transport,
+      remoteAddress: wire.remoteAddress,
+      headers: wire.headers,
+    });
   }
 
   onSession(state: SessionState, resumed: boolean): void {

@@ -1,4 +1,5 @@
 import type * as http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type * as https from 'node:https';
 import type { HelloInfo, SessionStore } from '../core/protocol/server-session.js';
 import type { Identify } from '../core/protocol/session-id.js';
@@ -12,17 +13,30 @@ export type ServerTransport = 'tcp' | 'tls' | 'ws' | 'udp';
 /** What `authenticate` learns about the connection besides the HELLO. */
 export interface AuthenticateInfo {
   readonly transport: ServerTransport;
+  /** The client's address: the socket's, or the one a trusted proxy named (`trustProxy`). */
   readonly remoteAddress: string;
+  /**
+   * WebSocket only: the upgrade request's headers, lower-case names as Node gives them
+   * (`cookie`, `authorization`, `origin`, `user-agent`...). Undefined on TCP, TLS and UDP.
+   */
+  readonly headers?: IncomingHttpHeaders | undefined;
 }
 
 /** Options of {@link createServer}. Each listener is optional; port 0 picks a free port. */
 export interface ServerOptions {
-  /** Raw TCP with u32 length framing. */
-  readonly tcp?: { port?: number; host?: string };
+  /**
+   * Raw TCP with u32 length framing. `proxyProtocol`: every connection starts with a PROXY
+   * protocol header (v1 or v2, HAProxy's `send-proxy` / `send-proxy-v2`) naming the client;
+   * only addresses in `trustProxy` may connect, and a connection without a valid header
+   * within `handshakeTimeout` is closed (docs/deploy.md).
+   */
+  readonly tcp?: { port?: number; host?: string; proxyProtocol?: boolean };
   /** TLS over TCP, same framing. `cert`/`key`/`ca` are PEM strings or buffers. */
   readonly tls?: {
     port?: number;
     host?: string;
+    /** As for `tcp`; the PROXY header comes before the TLS handshake. */
+    proxyProtocol?: boolean;
     cert: string | Buffer;
     key: string | Buffer;
     ca?: string | Buffer | Array<string | Buffer>;
@@ -87,14 +101,44 @@ export interface ServerOptions {
    * closed by `close()`. @default memoryAdapter(): one process, nothing shared
    */
   readonly adapter?: Adapter;
-  /** Open transport connections at most (all transports); more are closed at once. @default 10000 */
+  /**
+   * Open transport connections at most (all transports, handshaking ones included). More are
+   * refused: HTTP 503 with `Retry-After` on WebSocket, CLOSE 1013 with `reconnectAfter` on
+   * TCP, TLS and UDP. @default 10000
+   */
   readonly maxConnections?: number;
-  /** Open transport connections per remote address. @default 1000 */
+  /**
+   * Open transport connections per client address (IPv6: per /64), refused like
+   * `maxConnections` but with HTTP 429. Large on purpose: one backend or load-test host may
+   * hold thousands of sessions; it still cannot take more than half the server. @default 5000
+   */
   readonly maxConnectionsPerIp?: number;
-  /** Connections that have not finished the handshake, at most. @default 1000 */
+  /**
+   * Connections whose handshake is not complete, at most: an HTTP request not yet an upgrade,
+   * a PROXY header or TLS handshake not done, a HELLO not yet answered. @default 1000
+   */
   readonly maxPendingHandshakes?: number;
-  /** A connection without a completed HELLO is closed after this many ms. @default 10000 */
+  /**
+   * The same per client address (IPv6: per /64), refused with HTTP 429 / CLOSE 1013. Small on
+   * purpose: silent sockets from one address take at most this many handshake slots, so
+   * clients from other addresses still get in. @default 100
+   */
+  readonly maxPendingHandshakesPerIp?: number;
+  /**
+   * A connection without a completed HELLO is closed after this many ms. The steps before a
+   * WebSocket's or TLS connection's HELLO (the HTTP request, a PROXY header, the TLS
+   * handshake) have the same deadline, counted from the accept. @default 10000
+   */
   readonly handshakeTimeout?: number;
+  /**
+   * Proxies (addresses or CIDR ranges, IPv4 and IPv6) whose word about the client's address
+   * is taken: `Forwarded` / `X-Forwarded-For` on a WebSocket upgrade from one of them, the
+   * PROXY header on a `proxyProtocol` listener. `peer.remoteAddress`, `authenticate`'s
+   * `remoteAddress` and every per-address limit then see the client, not the proxy. From
+   * other addresses those headers are ignored. @default [] (none)
+   * @example ['127.0.0.1', '10.0.0.0/8', 'fd00::/8']
+   */
+  readonly trustProxy?: readonly string[];
   /** Largest frame in bytes: TCP/TLS framing limit and ws `maxPayload`. @default 1048576 */
   readonly maxFrameSize?: number;
   /** Ping period in ms. @default 10000 */
@@ -158,8 +202,9 @@ export const serverDefaults = Object.freeze({
   host: '127.0.0.1',
   wsPath: '/',
   maxConnections: 10_000,
-  maxConnectionsPerIp: 1_000,
+  maxConnectionsPerIp: 5_000,
   maxPendingHandshakes: 1_000,
+  maxPendingHandshakesPerIp: 100,
   handshakeTimeout: serverSessionDefaults.handshakeTimeout,
   maxFrameSize: serverSessionDefaults.maxFrameSize,
   heartbeatInterval: serverSessionDefaults.heartbeatInterval,
@@ -191,6 +236,7 @@ const POSITIVE = [
   'maxConnections',
   'maxConnectionsPerIp',
   'maxPendingHandshakes',
+  'maxPendingHandshakesPerIp',
   'handshakeTimeout',
   'maxFrameSize',
   'heartbeatInterval',
@@ -255,8 +301,19 @@ export interface ServerMetrics {
    * failures); not those told to come back later (`admissionRefused`, busy session lookups).
    */
   handshakeFailures: number;
-  /** Connections closed at once by `maxConnections`, `maxConnectionsPerIp` or `maxPendingHandshakes`. */
+  /**
+   * Connections refused by `maxConnections`, `maxConnectionsPerIp`, `maxPendingHandshakes` or
+   * `maxPendingHandshakesPerIp` (answered HTTP 429/503 or CLOSE 1013), or while closing.
+   */
   rejected: number;
+  /** Connections whose handshake is not complete now (see `maxPendingHandshakes`). */
+  pendingHandshakes: number;
+  /**
+   * Connections of a `proxyProtocol` listener closed for their PROXY header: from an address
+   * not in `trustProxy`, not starting with a valid header, or without one by the deadline.
+   * Also counted in `handshakeFailures`.
+   */
+  proxyFailures: number;
   /**
    * HELLOs answered "come back later" (CLOSE 1001 with `reconnectAfter`) by admission control
    * (`admission`). Not counted in `handshakeFailures`.

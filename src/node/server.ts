@@ -25,15 +25,16 @@ import {
   type ServerOptions,
 } from './server-options.js';
 import {
-  listenTcp,
-  listenTls,
   listenUdp,
-  listenWs,
   type FrameSink,
   type ListenerHooks,
   type RunningListener,
   type Wire,
 } from './server-listeners.js';
+import { listenStream } from './stream-listener.js';
+import { listenWs } from './ws-listener.js';
+import { ConnectionLimits, isRefusal, type Refusal, type Ticket } from './connection-limits.js';
+import { TrustedProxies, validateProxyProtocol } from './trust-proxy.js';
 import { drainServer, type CloseOptions } from './server-drain.js';
 import { Connection, type ConnectionHost } from './server-connection.js';
 import { MemoryBudget, MESSAGE_OVERHEAD } from './memory-budget.js';
@@ -83,7 +84,9 @@ export interface ServerEvents {
   /**
    * The adapter's state changed: `degraded` when the shared medium (Redis) is unreachable
    * (local clients are still served; publishes are forwarded when it is back), `ok` again
-   * once it is back and caught up.
+   * once it is back and caught up. An `ok` with an `error` (`ERR_SESSION_LOST`): the medium
+   * came back without data it had acknowledged (Redis restarted without persistence), and this
+   * process's sessions were reset so their clients get `sessionlost` (docs/scaling.md).
    */
   adapter: (info: { state: AdapterState; error?: Error | undefined }) => void;
   /**
@@ -159,14 +162,15 @@ export class SocklineServer extends Emitter<ServerEvents> {
   readonly #handlers = new Map<string, ServerRequestHandler>();
   readonly #peers = new Map<string, Peer>();
   readonly #connections = new Set<Connection>();
-  readonly #perIp = new Map<string, number>();
+  /** Every connection from its first byte, against the global and per-address limits. */
+  readonly #gate: ConnectionLimits;
+  readonly #trust: TrustedProxies;
   readonly #control: PeerControl;
   readonly #sessionOptions: ServerSessionOptions;
   /** What every connection of this server shares (made once, not per connection). */
   readonly #connectionHost: ConnectionHost;
   /** `maxBufferedBytes`: the bytes held for all sessions together. */
   readonly #budget: MemoryBudget;
-  #pending = 0;
   #phase: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
   #listeners: RunningListener[] = [];
   #addresses: ServerAddresses = {};
@@ -179,6 +183,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     bytesOut: 0,
     handshakeFailures: 0,
     rejected: 0,
+    proxyFailures: 0,
     admissionRefused: 0,
     resumes: 0,
     resumesDenied: 0,
@@ -192,6 +197,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
     super();
     this.#options = options;
     this.#limits = resolveLimits(options);
+    this.#gate = new ConnectionLimits(this.#limits);
+    this.#trust = new TrustedProxies(options.trustProxy);
+    validateProxyProtocol(options, this.#trust);
     this.#ownStore = options.store === undefined;
     this.#store = options.store ?? new MemorySessionStore({ clock: unrefClock });
     if (options.adapter !== undefined) validateAdapter(options.adapter);
@@ -283,16 +291,22 @@ export class SocklineServer extends Emitter<ServerEvents> {
     const o = this.#options;
     const host = serverDefaults.host;
     const hooks: ListenerHooks = {
+      maxFrameSize: this.#limits.maxFrameSize,
+      handshakeTimeout: this.#limits.handshakeTimeout,
+      trust: this.#trust,
+      reserve: (address) => this.#reserve(address),
+      locate: (ticket, address) => this.#locate(ticket, address),
       accept: (wire) => this.#accept(wire),
-      tlsFailure: () => void this.#counters.handshakeFailures++,
+      failed: (stage) => {
+        this.#counters.handshakeFailures++;
+        if (stage === 'proxy') this.#counters.proxyFailures++;
+      },
     };
-    const max = this.#limits.maxFrameSize;
     try {
       await this.#adapter.open(this.#adapterHost());
-      if (o.tcp) this.#addresses.tcp = this.#started(await listenTcp(o.tcp, host, max, hooks));
-      if (o.tls) this.#addresses.tls = this.#started(await listenTls(o.tls, host, max, hooks));
-      if (o.ws)
-        this.#addresses.ws = this.#started(await listenWs(o.ws, host, serverDefaults.wsPath, max, hooks));
+      if (o.tcp) this.#addresses.tcp = this.#started(await listenStream('tcp', o.tcp, host, hooks));
+      if (o.tls) this.#addresses.tls = this.#started(await listenStream('tls', o.tls, host, hooks));
+      if (o.ws) this.#addresses.ws = this.#started(await listenWs(o.ws, host, serverDefaults.wsPath, hooks));
       if (o.udp) this.#addresses.udp = this.#started(await listenUdp(o.udp, host, hooks));
     } catch (err) {
       await this.close();
@@ -360,6 +374,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
       sessions: this.#peers.size,
       ...this.#counters,
       bufferedBytes: this.#budget.measure(),
+      pendingHandshakes: this.#gate.pending,
       adapter: this.#adapter.metrics(),
     };
   }
@@ -498,22 +513,29 @@ export class SocklineServer extends Emitter<ServerEvents> {
     return listener.url;
   }
 
+  /** A connection's first byte: counted in the limits (by its address once known), or refused. */
+  #reserve(address: string | null): Ticket | Refusal {
+    const reserved =
+      this.#phase === 'listening' ? this.#gate.reserve(address) : this.#gate.refusal('closing');
+    if (isRefusal(reserved)) this.#counters.rejected++;
+    return reserved;
+  }
+
+  /** A trusted proxy named the client of a reserved connection. */
+  #locate(ticket: Ticket, address: string): Refusal | undefined {
+    const refusal = ticket.locate(address);
+    if (refusal !== undefined) this.#counters.rejected++;
+    return refusal;
+  }
+
+  /** A connection whose steps before the HELLO are done (it holds a ticket): its session starts. */
   #accept(wire: Wire): FrameSink | null {
-    const l = this.#limits;
-    const ip = wire.remoteAddress;
-    const fromIp = this.#perIp.get(ip) ?? 0;
-    if (
-      this.#phase !== 'listening' ||
-      this.#connections.size >= l.maxConnections ||
-      fromIp >= l.maxConnectionsPerIp ||
-      this.#pending >= l.maxPendingHandshakes
-    ) {
+    if (this.#phase !== 'listening') {
       this.#counters.rejected++;
+      wire.ticket.release();
       wire.destroy();
       return null;
     }
-    this.#perIp.set(ip, fromIp + 1);
-    this.#pending++;
     // Counters, slow-consumer policy and session hooks live in one object per connection.
     const conn = new Connection(wire, this.#connectionHost);
     this.#connections.add(conn);
@@ -524,13 +546,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
   #drop(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
     conn.guard?.dispose();
-    const ip = conn.wire.remoteAddress;
-    const n = (this.#perIp.get(ip) ?? 1) - 1;
-    if (n === 0) this.#perIp.delete(ip);
-    else this.#perIp.set(ip, n);
+    conn.wire.ticket.release();
     if (conn.pending) {
       conn.pending = false;
-      this.#pending--;
       if (!conn.deferred) this.#counters.handshakeFailures++;
     }
     conn.session.closed();
@@ -545,7 +563,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   #onSession(conn: Connection, state: SessionState, resumed: boolean): void {
     if (conn.pending) {
       conn.pending = false;
-      this.#pending--;
+      conn.wire.ticket.opened();
     }
     if (resumed) this.#counters.resumes++;
     const { transport, remoteAddress } = conn.wire;

@@ -308,6 +308,7 @@ describe('createServer: limits', () => {
     let closedByServer = 0;
     for (let i = 0; i < 100; i++) {
       const s = net.connect(port, '127.0.0.1');
+      s.resume(); // read (and drop) the CLOSE 1013 of a refusal, so the FIN is seen
       s.on('error', () => {});
       s.on('close', () => closedByServer++);
       rawSockets.push(s);
