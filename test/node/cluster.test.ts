@@ -205,4 +205,56 @@ describe('a cluster of server processes through Redis', () => {
       await server.close();
     }
   });
+
+  it("sends a publish again when Redis stored it but its answer was lost, and it lands once: a client publish and the server's own", async () => {
+    // Requests reach Redis, its answers are lost, then the connections drop: as in a crash of
+    // a persistent Redis between writing and answering.
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
+    const prefix = `t${process.pid}c${++cluster}`;
+    const server = createServer({
+      tcp: {},
+      adapter: redisAdapter({ url: `redis://127.0.0.1:${proxy.port}`, prefix, maxRetryDelay: 100 }),
+    });
+    server.handle('whoami', () => 'one');
+    const busLength = async (): Promise<number> =>
+      Number.parseInt((await redis.command('XLEN', `${prefix}:bus`)).slice(1), 10);
+    try {
+      const { tcp } = await server.listen();
+      const sub = client(tcp!);
+      const fromClient = collect(sub, 'once/client');
+      const fromServer = collect(sub, 'once/server');
+      await settled(sub);
+      const pub = client(tcp!);
+      await pub.opened;
+      pub.publish('once/client', 1);
+      server.publish('once/server', 1);
+      await expect.poll(() => [fromClient, fromServer]).toEqual([[1], [1]]);
+
+      const stored = (await busLength()) + 2;
+      proxy.faults.lose = 'down';
+      pub.publish('once/client', 2);
+      server.publish('once/server', 2);
+      await expect.poll(busLength).toBe(stored);
+      proxy.resetAll();
+      proxy.faults.lose = null;
+      await expect
+        .poll(() => server.metrics().adapter, { timeout: 5_000 })
+        .toMatchObject({ state: 'ok', outages: 1, forwarded: 2 });
+      pub.publish('once/client', 3);
+      server.publish('once/server', 3);
+      await expect
+        .poll(() => [fromClient, fromServer], { timeout: 5_000 })
+        .toEqual([
+          [1, 2, 3],
+          [1, 2, 3],
+        ]);
+      // Nothing else comes: the retries were dropped by Redis, not delivered a second time.
+      expect(await busLength()).toBe(stored + 2);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      clients = [];
+      await server.close();
+      await proxy.close();
+    }
+  });
 });

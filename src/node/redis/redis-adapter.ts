@@ -22,7 +22,7 @@ import {
   ZERO_ID,
   type BusHeader,
 } from './bus-codec.js';
-import { CLAIM, END, SCRIPTS, type Script } from './scripts.js';
+import { CLAIM, END, INBOUND, SCRIPTS, type Script } from './scripts.js';
 import { SessionRecords, type RecordFields, type RecordsLink } from './session-records.js';
 import { LossCheck, type LossReport } from './loss-check.js';
 import { PublishOrder, type Queued } from './publish-order.js';
@@ -64,6 +64,11 @@ const EMPTY = new Uint8Array(0);
 const PAGE = 1_000;
 /** How long one XREAD blocks, in ms. */
 const BLOCK = 1_000;
+/**
+ * How long the record of the server's own last publish outlives that publish, in ms: a retry
+ * after an outage up to this long is recognised (longer: it may land twice).
+ */
+const OWN_TTL = 86_400_000;
 
 const sleep = (ms: number): Promise<void> =>
   new Promise((r) => {
@@ -115,6 +120,10 @@ class RedisAdapter implements Adapter {
   readonly #catchups = new Set<CatchUp>();
   readonly #stream: string;
   #forwardBytes = 0;
+  /** The number of this process's last own publish (`server.publish`, `server.broadcast`). */
+  #ownSeq = 0;
+  /** Key of the record of this process's own publishes (`prefix:o:process`), once open. */
+  #ownKey = '';
   /** Each publisher's order across an outage (see {@link PublishOrder}). */
   readonly #order: PublishOrder<Origin>;
   /** Whether Redis lost what it had acknowledged (see {@link LossCheck}). */
@@ -153,6 +162,7 @@ class RedisAdapter implements Adapter {
     if (this.#host !== undefined) throw new Error('this adapter is already in use by a server');
     this.#host = host;
     const o = this.#o;
+    this.#ownKey = `${o.prefix}:o:${host.id}`;
     const client = createClient({
       ...this.#clientOptions,
       url: o.url,
@@ -205,8 +215,10 @@ class RedisAdapter implements Adapter {
     if (host === undefined || this.#closed) return;
     const volatile = entry.type === 'broadcast' && entry.volatile;
     const payload = entry.payload;
-    // A client session publishes as itself; the server's own publishes are one publisher too.
+    // A client session publishes as itself; the server's own publishes are one publisher too,
+    // numbered so that one Redis stored but did not answer lands once when it is sent again.
     const publisher = origin?.state ?? this;
+    const seq = origin === undefined && !volatile ? ++this.#ownSeq : undefined;
     if (this.#state === 'ok') {
       this.#counters.published++;
       const header = JSON.stringify(headerOf(entry, host.id, false));
@@ -225,9 +237,9 @@ class RedisAdapter implements Adapter {
         this.#xadd(header, payload).catch((err: unknown) => this.#failed(err));
         return;
       }
-      const item = this.#order.sent(publisher, { header, payload, origin: undefined });
-      this.#xadd(header, payload).then(
-        (id) => this.#settle(publisher, item, text(id)),
+      const item = this.#order.sent(publisher, { header, payload, origin: undefined, seq });
+      this.#append(item.queued).then(
+        (id) => this.#settle(publisher, item, id),
         (err: unknown) => {
           this.#failed(err);
           this.#settle(publisher, item, undefined);
@@ -242,11 +254,13 @@ class RedisAdapter implements Adapter {
         header: JSON.stringify(headerOf(entry, host.id, false)),
         payload,
         origin,
+        seq,
       });
     } else {
       // Degraded: this process's clients get it now; the others once Redis is back.
       host.deliver(entry, undefined);
-      if (!volatile) this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin });
+      if (!volatile)
+        this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin, seq });
     }
     if (origin !== undefined) {
       this.#records?.markDirty(origin.state);
@@ -275,6 +289,9 @@ class RedisAdapter implements Adapter {
     if (this.#state === 'ok') await this.#records?.close();
     else await this.#records?.close().catch(() => {});
     this.#closed = true;
+    // Nothing of this process will be sent again: its own publishes need no dedup record.
+    if (this.#state === 'ok' && this.#ownSeq > 0)
+      await this.#cmd?.sendCommand(['DEL', this.#ownKey]).catch(() => {});
     for (const w of this.#waiters) w.done(false);
     this.#counters.dropped += this.#forward.length;
     this.#forward.length = 0;
@@ -383,7 +400,31 @@ class RedisAdapter implements Adapter {
       return this.#records.inbound(q.origin.state, q.origin.seq, q.header, q.payload).then((stored) => {
         if (stored === false) throw new Error('Redis failed while forwarding');
       });
-    return this.#xadd(q.header, q.payload);
+    return this.#append(q);
+  }
+
+  /**
+   * Appends a publish without a session record to the bus: the server's own through the
+   * dedup script (by its seq), a client's of `sessions: false` as it is. Resolves with its
+   * bus id (ZERO_ID when Redis already had it).
+   */
+  async #append(q: Queued<Origin>): Promise<string> {
+    const reply =
+      q.seq === undefined
+        ? await this.#xadd(q.header, q.payload)
+        : await this.#run(
+            INBOUND,
+            [this.#ownKey, this.#stream],
+            [
+              String(q.seq),
+              's',
+              String(this.#o.maxStreamLength),
+              String(OWN_TTL),
+              q.header,
+              asBuffer(q.payload),
+            ],
+          );
+    return typeof reply === 'number' ? ZERO_ID : text(reply);
   }
 
   // --- the bus ----------------------------------------------------------------------------
