@@ -130,6 +130,8 @@ class RedisAdapter implements Adapter {
   readonly #loss: LossCheck;
   /** A loss found while recovering, reported with the `ok` that ends the recovery. */
   #lossError: SocklineError | undefined;
+  /** Sessions reset for a loss: whatever they still publish is dropped (see {@link publish}). */
+  readonly #reset = new WeakSet<SessionState>();
   #host: AdapterHost | undefined;
   #cmd: Connection | undefined;
   #reader: Connection | undefined;
@@ -213,6 +215,10 @@ class RedisAdapter implements Adapter {
   publish(entry: BusEntry, origin?: Origin): void {
     const host = this.#host;
     if (host === undefined || this.#closed) return;
+    // A session reset because Redis lost data (its connection is gone, a frame may still be
+    // on its way in): unconfirmed, so its client sends it again in its new session, after
+    // everything this process kept of the old one.
+    if (origin !== undefined && this.#reset.has(origin.state)) return;
     const volatile = entry.type === 'broadcast' && entry.volatile;
     const payload = entry.payload;
     // A client session publishes as itself; the server's own publishes are one publisher too,
@@ -247,9 +253,11 @@ class RedisAdapter implements Adapter {
       );
       return;
     }
-    if (!volatile && this.#order.inDoubt(publisher)) {
+    if (!volatile && (this.#recovering || this.#order.inDoubt(publisher))) {
       // Something this publisher sent before may still reach this process through the bus:
-      // this one follows it there, in order, instead of being delivered here first.
+      // this one follows it there, in order, instead of being delivered here first. Once Redis
+      // answers again everything goes that way, behind the kept publishes being forwarded:
+      // the new session of a client reset for a loss is not known as the old one's successor.
       this.#order.hold(publisher, {
         header: JSON.stringify(headerOf(entry, host.id, false)),
         payload,
@@ -365,7 +373,13 @@ class RedisAdapter implements Adapter {
     if (this.#position !== undefined && compareIds(report.end, this.#position) < 0)
       this.#position = report.end;
     this.#order.reset();
+    // Reset before anything is awaited: no publish of these sessions may be delivered here or
+    // forwarded ahead of what was kept for them (seen: `…64, 134, 135, 66…` otherwise).
     const states = [...host.sessions()];
+    for (const s of states) {
+      this.#reset.add(s);
+      this.#moved(s.id);
+    }
     const records = this.#records;
     if (records !== undefined)
       await Promise.all(
@@ -373,7 +387,6 @@ class RedisAdapter implements Adapter {
           this.#run(END, [records.hashKey(s.id), records.listKey(s.id)], [host.id]).catch(() => {}),
         ),
       );
-    for (const s of states) this.#moved(s.id);
     return new SocklineError(
       ErrorCodes.SESSION_LOST,
       `Redis lost data it had acknowledged: ${report.lost}. Bus entries may be missing; the ` +
