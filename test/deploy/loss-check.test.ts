@@ -34,11 +34,17 @@ function fakeRedis(end: string): {
   };
 }
 
+/** A check that asked Redis once (the first check only records what it finds). */
+async function started(end: string): Promise<{ redis: ReturnType<typeof fakeRedis>; check: LossCheck }> {
+  const redis = fakeRedis(end);
+  const check = new LossCheck('p:epoch', 'p:bus');
+  expect((await check.check(redis.send)).lost).toBeUndefined();
+  return { redis, check };
+}
+
 describe('finding out whether Redis lost what it had acknowledged', () => {
   it('holds only what was seen before it asked against the bus end: an entry read meanwhile is no loss', async () => {
-    const redis = fakeRedis('100-0');
-    const check = new LossCheck('p:epoch', 'p:bus');
-    expect((await check.check(redis.send)).lost).toBeUndefined();
+    const { redis, check } = await started('100-0');
     check.saw('100-0');
     // Another process writes 200-0 after Redis answered XREVRANGE; this process's reader
     // reads it before the answer is handled.
@@ -49,9 +55,7 @@ describe('finding out whether Redis lost what it had acknowledged', () => {
   });
 
   it('reports a bus that went back, and a data set that is not the one it saw', async () => {
-    const redis = fakeRedis('0-0');
-    const check = new LossCheck('p:epoch', 'p:bus');
-    await check.check(redis.send);
+    const { redis, check } = await started('0-0');
     check.saw('300-0');
     redis.set({ end: '250-0' });
     expect((await check.check(redis.send)).lost).toMatch(/ends at 250-0, before 300-0/);
@@ -64,9 +68,7 @@ describe('finding out whether Redis lost what it had acknowledged', () => {
   });
 
   it('after a loss, keeps what was seen during the check that found it', async () => {
-    const redis = fakeRedis('500-0');
-    const check = new LossCheck('p:epoch', 'p:bus');
-    await check.check(redis.send);
+    const { redis, check } = await started('500-0');
     check.saw('500-0');
     redis.set({ end: '400-0' });
     redis.during(() => check.saw('450-0'));
