@@ -257,4 +257,41 @@ describe('a cluster of server processes through Redis', () => {
       await proxy.close();
     }
   });
+
+  it('forwards everything it kept after an outage, even when the bound drops the oldest while a batch is on its way', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
+    const prefix = `t${process.pid}c${++cluster}`;
+    const server = createServer({
+      tcp: {},
+      adapter: redisAdapter({
+        url: `redis://127.0.0.1:${proxy.port}`,
+        prefix,
+        maxRetryDelay: 50,
+        maxForwardMessages: 4,
+      }),
+    });
+    const bus = async (): Promise<string[]> =>
+      (await redis.command('XRANGE', `${prefix}:bus`, '-', '+')).match(/v\d/g) ?? [];
+    try {
+      await server.listen();
+      proxy.faults.refuse = true;
+      proxy.resetAll();
+      await expect.poll(() => server.metrics().adapter.state).toBe('degraded');
+      for (let i = 1; i <= 4; i++) server.publish('kept', `v${i}`);
+      // Redis answers again, slowly: the kept publishes reach it long before its answers return.
+      proxy.faults.latency = 250;
+      proxy.faults.refuse = false;
+      await expect.poll(bus, { interval: 5, timeout: 10_000 }).toContain('v1');
+      // The bound (4) drops v1 and v2 to make room: they are on their way already.
+      server.publish('kept', 'v5');
+      server.publish('kept', 'v6');
+      await expect.poll(() => server.metrics().adapter.state, { timeout: 10_000 }).toBe('ok');
+      proxy.faults.latency = 0;
+      await expect.poll(bus, { timeout: 5_000 }).toEqual(['v1', 'v2', 'v3', 'v4', 'v5', 'v6']);
+      expect(server.metrics().adapter).toMatchObject({ forwarded: 6, dropped: 0, queued: 0 });
+    } finally {
+      await server.close();
+      await proxy.close();
+    }
+  });
 });

@@ -337,8 +337,12 @@ class RedisAdapter implements Adapter {
       while (this.#forward.length > 0) {
         const batch = this.#forward.slice(0, 256);
         await Promise.all(batch.map((q) => this.#send(q)));
-        this.#forward.splice(0, batch.length);
-        for (const q of batch) this.#forwardBytes -= q.payload.byteLength + q.header.length;
+        // Publishes went on meanwhile, and the bound may have dropped the oldest: those of this
+        // batch, which went out all the same. What is left of it is the head of the queue.
+        const left = this.#forward.indexOf(batch[batch.length - 1]!) + 1;
+        this.#counters.dropped -= batch.length - left;
+        for (const q of this.#forward.splice(0, left))
+          this.#forwardBytes -= q.payload.byteLength + q.header.length;
         this.#counters.forwarded += batch.length;
         this.#counters.published += batch.length;
       }
