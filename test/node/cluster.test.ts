@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createServer } from '../../src/node/index.js';
+import { connect, createServer, type SocklineServer } from '../../src/node/index.js';
 import { redisAdapter } from '../../src/node/redis/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { publicIdOf } from '../../src/core/protocol/session-id.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 import { faults, removeClusterBuild, startClusterNode, type ClusterNode } from '../support/cluster.js';
-import { startTcpProxy } from '../support/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 let redis: RedisServer;
 let nodes: ClusterNode[] = [];
@@ -56,6 +56,16 @@ function collect(c: SocklineClient, pattern: string): unknown[] {
   const got: unknown[] = [];
   c.subscribe(pattern, (v) => got.push(v));
   return got;
+}
+
+/** An in-process server that reaches Redis through a fault-injecting proxy, under a fresh prefix. */
+async function behindProxy(
+  options: Parameters<typeof redisAdapter>[0],
+): Promise<{ proxy: TcpProxy; prefix: string; server: SocklineServer }> {
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
+  const prefix = `t${process.pid}c${++cluster}`;
+  const adapter = redisAdapter({ url: `redis://127.0.0.1:${proxy.port}`, prefix, ...options });
+  return { proxy, prefix, server: createServer({ tcp: {}, adapter }) };
 }
 
 /** Waits until a subscription is known to the server (a request after it is answered after it). */
@@ -209,12 +219,7 @@ describe('a cluster of server processes through Redis', () => {
   it("sends a publish again when Redis stored it but its answer was lost, and it lands once: a client publish and the server's own", async () => {
     // Requests reach Redis, its answers are lost, then the connections drop: as in a crash of
     // a persistent Redis between writing and answering.
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
-    const prefix = `t${process.pid}c${++cluster}`;
-    const server = createServer({
-      tcp: {},
-      adapter: redisAdapter({ url: `redis://127.0.0.1:${proxy.port}`, prefix, maxRetryDelay: 100 }),
-    });
+    const { proxy, prefix, server } = await behindProxy({ maxRetryDelay: 100 });
     server.handle('whoami', () => 'one');
     const busLength = async (): Promise<number> =>
       Number.parseInt((await redis.command('XLEN', `${prefix}:bus`)).slice(1), 10);
@@ -259,17 +264,7 @@ describe('a cluster of server processes through Redis', () => {
   });
 
   it('forwards everything it kept after an outage, even when the bound drops the oldest while a batch is on its way', async () => {
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
-    const prefix = `t${process.pid}c${++cluster}`;
-    const server = createServer({
-      tcp: {},
-      adapter: redisAdapter({
-        url: `redis://127.0.0.1:${proxy.port}`,
-        prefix,
-        maxRetryDelay: 50,
-        maxForwardMessages: 4,
-      }),
-    });
+    const { proxy, prefix, server } = await behindProxy({ maxRetryDelay: 50, maxForwardMessages: 4 });
     const bus = async (): Promise<string[]> =>
       (await redis.command('XRANGE', `${prefix}:bus`, '-', '+')).match(/v\d/g) ?? [];
     try {
