@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createServer } from '../../src/node/index.js';
+import { connect, createServer, type SocklineServer } from '../../src/node/index.js';
 import { redisAdapter } from '../../src/node/redis/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { publicIdOf } from '../../src/core/protocol/session-id.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 import { faults, removeClusterBuild, startClusterNode, type ClusterNode } from '../support/cluster.js';
-import { startTcpProxy } from '../support/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 let redis: RedisServer;
 let nodes: ClusterNode[] = [];
@@ -56,6 +56,16 @@ function collect(c: SocklineClient, pattern: string): unknown[] {
   const got: unknown[] = [];
   c.subscribe(pattern, (v) => got.push(v));
   return got;
+}
+
+/** An in-process server that reaches Redis through a fault-injecting proxy, under a fresh prefix. */
+async function behindProxy(
+  options: Parameters<typeof redisAdapter>[0],
+): Promise<{ proxy: TcpProxy; prefix: string; server: SocklineServer }> {
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
+  const prefix = `t${process.pid}c${++cluster}`;
+  const adapter = redisAdapter({ url: `redis://127.0.0.1:${proxy.port}`, prefix, ...options });
+  return { proxy, prefix, server: createServer({ tcp: {}, adapter }) };
 }
 
 /** Waits until a subscription is known to the server (a request after it is answered after it). */
@@ -203,6 +213,80 @@ describe('a cluster of server processes through Redis', () => {
       await Promise.all(clients.map((c) => c.close()));
       clients = [];
       await server.close();
+    }
+  });
+
+  it("sends a publish again when Redis stored it but its answer was lost, and it lands once: a client publish and the server's own", async () => {
+    // Requests reach Redis, its answers are lost, then the connections drop: as in a crash of
+    // a persistent Redis between writing and answering.
+    const { proxy, prefix, server } = await behindProxy({ maxRetryDelay: 100 });
+    server.handle('whoami', () => 'one');
+    const busLength = async (): Promise<number> =>
+      Number.parseInt((await redis.command('XLEN', `${prefix}:bus`)).slice(1), 10);
+    try {
+      const { tcp } = await server.listen();
+      const sub = client(tcp!);
+      const fromClient = collect(sub, 'once/client');
+      const fromServer = collect(sub, 'once/server');
+      await settled(sub);
+      const pub = client(tcp!);
+      await pub.opened;
+      pub.publish('once/client', 1);
+      server.publish('once/server', 1);
+      await expect.poll(() => [fromClient, fromServer]).toEqual([[1], [1]]);
+
+      const stored = (await busLength()) + 2;
+      proxy.faults.lose = 'down';
+      pub.publish('once/client', 2);
+      server.publish('once/server', 2);
+      await expect.poll(busLength).toBe(stored);
+      proxy.resetAll();
+      proxy.faults.lose = null;
+      await expect
+        .poll(() => server.metrics().adapter, { timeout: 5_000 })
+        .toMatchObject({ state: 'ok', outages: 1, forwarded: 2 });
+      pub.publish('once/client', 3);
+      server.publish('once/server', 3);
+      await expect
+        .poll(() => [fromClient, fromServer], { timeout: 5_000 })
+        .toEqual([
+          [1, 2, 3],
+          [1, 2, 3],
+        ]);
+      // Nothing else comes: the retries were dropped by Redis, not delivered a second time.
+      expect(await busLength()).toBe(stored + 2);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      clients = [];
+      await server.close();
+      await proxy.close();
+    }
+  });
+
+  it('forwards everything it kept after an outage, even when the bound drops the oldest while a batch is on its way', async () => {
+    const { proxy, prefix, server } = await behindProxy({ maxRetryDelay: 50, maxForwardMessages: 4 });
+    const bus = async (): Promise<string[]> =>
+      (await redis.command('XRANGE', `${prefix}:bus`, '-', '+')).match(/v\d/g) ?? [];
+    try {
+      await server.listen();
+      proxy.faults.refuse = true;
+      proxy.resetAll();
+      await expect.poll(() => server.metrics().adapter.state).toBe('degraded');
+      for (let i = 1; i <= 4; i++) server.publish('kept', `v${i}`);
+      // Redis answers again, slowly: the kept publishes reach it long before its answers return.
+      proxy.faults.latency = 250;
+      proxy.faults.refuse = false;
+      await expect.poll(bus, { interval: 5, timeout: 10_000 }).toContain('v1');
+      // The bound (4) drops v1 and v2 to make room: they are on their way already.
+      server.publish('kept', 'v5');
+      server.publish('kept', 'v6');
+      await expect.poll(() => server.metrics().adapter.state, { timeout: 10_000 }).toBe('ok');
+      proxy.faults.latency = 0;
+      await expect.poll(bus, { timeout: 5_000 }).toEqual(['v1', 'v2', 'v3', 'v4', 'v5', 'v6']);
+      expect(server.metrics().adapter).toMatchObject({ forwarded: 6, dropped: 0, queued: 0 });
+    } finally {
+      await server.close();
+      await proxy.close();
     }
   });
 });

@@ -24,7 +24,7 @@ interface NodeConfig {
 
 const config = JSON.parse(process.env.SOCKLINE_CLUSTER_NODE ?? '{}') as NodeConfig;
 const report = (event: Record<string, unknown>): void => {
-  process.stdout.write(`${JSON.stringify({ node: config.name, ...event })}\n`);
+  process.stdout.write(`${JSON.stringify({ node: config.name, at: Date.now(), ...event })}\n`);
 };
 
 process.on('uncaughtException', (err) =>

@@ -30,6 +30,9 @@ export interface TcpFaults {
    *  of discarding it: switched off, everything goes through in order. This is a network
    *  partition as TCP lives it (its retransmissions fill the gap once the path is back). */
   stall: boolean;
+  /** Discard what arrives in this direction only, the other one flowing: with 'down', requests
+   *  reach the target and its replies are lost on the way back. null = off. */
+  lose: Direction | null;
 }
 
 export type TcpProxyOptions = Partial<TcpFaults>;
@@ -124,6 +127,7 @@ export async function startTcpProxy(
     refuse: false,
     blackHole: false,
     stall: false,
+    lose: null,
     ...options,
   };
   const pairs = new Set<Pair>();
@@ -257,7 +261,7 @@ export async function startTcpProxy(
   function enqueue(pair: Pair, l: Lane, data: Buffer | null): void {
     if (pair.dead || l.ended) return;
     if (data === null) l.ended = true;
-    else if (faults.blackHole) return;
+    else if (faults.blackHole || faults.lose === l.dir) return;
     l.queue.push({ data, due: Date.now() + Math.max(0, faults.latency) });
     if (data) {
       l.queuedBytes += data.length;

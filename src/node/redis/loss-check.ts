@@ -32,6 +32,8 @@ export class LossCheck {
   #epoch: string | undefined;
   /** The newest bus id known to have existed. */
   #newest = ZERO_ID;
+  /** The newest bus id seen since the running check began (it may be newer than the end it reads). */
+  #recent = ZERO_ID;
 
   constructor(key: string, stream: string) {
     this.#key = key;
@@ -41,10 +43,16 @@ export class LossCheck {
   /** A bus id known to exist: read from the bus, or returned by a write to it. */
   saw(id: string): void {
     this.#newest = maxId(this.#newest, id);
+    this.#recent = maxId(this.#recent, id);
   }
 
   /** Compares what Redis holds with what this process knew it held (the first call only records). */
   async check(send: (args: string[]) => Promise<unknown>): Promise<LossReport> {
+    // Only what was seen before the bus's end is asked for can be held against it: an entry
+    // the reader (another connection) reads meanwhile may have been written after Redis
+    // answered, and would look like a loss (seen under load, with another process forwarding).
+    const known = this.#newest;
+    this.#recent = ZERO_ID;
     await send(['SET', this.#key, randomUUID(), 'NX']);
     const epoch = text(await send(['GET', this.#key]));
     const last = (await send(['XREVRANGE', this.#stream, '+', '-', 'COUNT', '1'])) as Array<
@@ -54,10 +62,10 @@ export class LossCheck {
     let lost: string | undefined;
     if (this.#epoch !== undefined && epoch !== this.#epoch)
       lost = 'its data set is not the one it was (restarted without persistence, flushed, or failed over)';
-    else if (compareIds(end, this.#newest) < 0)
-      lost = `its bus ends at ${end}, before ${this.#newest} which it had acknowledged`;
+    else if (compareIds(end, known) < 0)
+      lost = `its bus ends at ${end}, before ${known} which it had acknowledged`;
     this.#epoch = epoch;
-    if (lost !== undefined) this.#newest = end;
+    if (lost !== undefined) this.#newest = maxId(end, this.#recent);
     return { lost, end };
   }
 }

@@ -6,6 +6,11 @@ export interface Queued<Origin> {
   readonly payload: Uint8Array;
   /** The client PUBLISH that caused it: forwarded through the dedup script. */
   readonly origin: Origin | undefined;
+  /**
+   * The server's own publishes (`server.publish`, `server.broadcast`) are numbered too: a
+   * retry after a crash of Redis is dropped by the same script. Undefined for a client's.
+   */
+  readonly seq?: number | undefined;
 }
 
 /** A publish of one publisher, in its order: sent to Redis (`pending` until answered) or held. */

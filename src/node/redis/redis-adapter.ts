@@ -22,7 +22,7 @@ import {
   ZERO_ID,
   type BusHeader,
 } from './bus-codec.js';
-import { CLAIM, END, SCRIPTS, type Script } from './scripts.js';
+import { CLAIM, END, INBOUND, SCRIPTS, type Script } from './scripts.js';
 import { SessionRecords, type RecordFields, type RecordsLink } from './session-records.js';
 import { LossCheck, type LossReport } from './loss-check.js';
 import { PublishOrder, type Queued } from './publish-order.js';
@@ -64,6 +64,11 @@ const EMPTY = new Uint8Array(0);
 const PAGE = 1_000;
 /** How long one XREAD blocks, in ms. */
 const BLOCK = 1_000;
+/**
+ * How long the record of the server's own last publish outlives that publish, in ms: a retry
+ * after an outage up to this long is recognised (longer: it may land twice).
+ */
+const OWN_TTL = 86_400_000;
 
 const sleep = (ms: number): Promise<void> =>
   new Promise((r) => {
@@ -115,12 +120,18 @@ class RedisAdapter implements Adapter {
   readonly #catchups = new Set<CatchUp>();
   readonly #stream: string;
   #forwardBytes = 0;
+  /** The number of this process's last own publish (`server.publish`, `server.broadcast`). */
+  #ownSeq = 0;
+  /** Key of the record of this process's own publishes (`prefix:o:process`), once open. */
+  #ownKey = '';
   /** Each publisher's order across an outage (see {@link PublishOrder}). */
   readonly #order: PublishOrder<Origin>;
   /** Whether Redis lost what it had acknowledged (see {@link LossCheck}). */
   readonly #loss: LossCheck;
   /** A loss found while recovering, reported with the `ok` that ends the recovery. */
   #lossError: SocklineError | undefined;
+  /** Sessions reset for a loss: whatever they still publish is dropped (see {@link publish}). */
+  readonly #reset = new WeakSet<SessionState>();
   #host: AdapterHost | undefined;
   #cmd: Connection | undefined;
   #reader: Connection | undefined;
@@ -153,6 +164,7 @@ class RedisAdapter implements Adapter {
     if (this.#host !== undefined) throw new Error('this adapter is already in use by a server');
     this.#host = host;
     const o = this.#o;
+    this.#ownKey = `${o.prefix}:o:${host.id}`;
     const client = createClient({
       ...this.#clientOptions,
       url: o.url,
@@ -203,10 +215,16 @@ class RedisAdapter implements Adapter {
   publish(entry: BusEntry, origin?: Origin): void {
     const host = this.#host;
     if (host === undefined || this.#closed) return;
+    // A session reset because Redis lost data (its connection is gone, a frame may still be
+    // on its way in): unconfirmed, so its client sends it again in its new session, after
+    // everything this process kept of the old one.
+    if (origin !== undefined && this.#reset.has(origin.state)) return;
     const volatile = entry.type === 'broadcast' && entry.volatile;
     const payload = entry.payload;
-    // A client session publishes as itself; the server's own publishes are one publisher too.
+    // A client session publishes as itself; the server's own publishes are one publisher too,
+    // numbered so that one Redis stored but did not answer lands once when it is sent again.
     const publisher = origin?.state ?? this;
+    const seq = origin === undefined && !volatile ? ++this.#ownSeq : undefined;
     if (this.#state === 'ok') {
       this.#counters.published++;
       const header = JSON.stringify(headerOf(entry, host.id, false));
@@ -225,9 +243,9 @@ class RedisAdapter implements Adapter {
         this.#xadd(header, payload).catch((err: unknown) => this.#failed(err));
         return;
       }
-      const item = this.#order.sent(publisher, { header, payload, origin: undefined });
-      this.#xadd(header, payload).then(
-        (id) => this.#settle(publisher, item, text(id)),
+      const item = this.#order.sent(publisher, { header, payload, origin: undefined, seq });
+      this.#append(item.queued).then(
+        (id) => this.#settle(publisher, item, id),
         (err: unknown) => {
           this.#failed(err);
           this.#settle(publisher, item, undefined);
@@ -235,18 +253,22 @@ class RedisAdapter implements Adapter {
       );
       return;
     }
-    if (!volatile && this.#order.inDoubt(publisher)) {
+    if (!volatile && (this.#recovering || this.#order.inDoubt(publisher))) {
       // Something this publisher sent before may still reach this process through the bus:
-      // this one follows it there, in order, instead of being delivered here first.
+      // this one follows it there, in order, instead of being delivered here first. Once Redis
+      // answers again everything goes that way, behind the kept publishes being forwarded:
+      // the new session of a client reset for a loss is not known as the old one's successor.
       this.#order.hold(publisher, {
         header: JSON.stringify(headerOf(entry, host.id, false)),
         payload,
         origin,
+        seq,
       });
     } else {
       // Degraded: this process's clients get it now; the others once Redis is back.
       host.deliver(entry, undefined);
-      if (!volatile) this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin });
+      if (!volatile)
+        this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin, seq });
     }
     if (origin !== undefined) {
       this.#records?.markDirty(origin.state);
@@ -275,6 +297,9 @@ class RedisAdapter implements Adapter {
     if (this.#state === 'ok') await this.#records?.close();
     else await this.#records?.close().catch(() => {});
     this.#closed = true;
+    // Nothing of this process will be sent again: its own publishes need no dedup record.
+    if (this.#state === 'ok' && this.#ownSeq > 0)
+      await this.#cmd?.sendCommand(['DEL', this.#ownKey]).catch(() => {});
     for (const w of this.#waiters) w.done(false);
     this.#counters.dropped += this.#forward.length;
     this.#forward.length = 0;
@@ -312,8 +337,12 @@ class RedisAdapter implements Adapter {
       while (this.#forward.length > 0) {
         const batch = this.#forward.slice(0, 256);
         await Promise.all(batch.map((q) => this.#send(q)));
-        this.#forward.splice(0, batch.length);
-        for (const q of batch) this.#forwardBytes -= q.payload.byteLength + q.header.length;
+        // Publishes went on meanwhile, and the bound may have dropped the oldest: those of this
+        // batch, which went out all the same. What is left of it is the head of the queue.
+        const left = this.#forward.indexOf(batch[batch.length - 1]!) + 1;
+        this.#counters.dropped -= batch.length - left;
+        for (const q of this.#forward.splice(0, left))
+          this.#forwardBytes -= q.payload.byteLength + q.header.length;
         this.#counters.forwarded += batch.length;
         this.#counters.published += batch.length;
       }
@@ -348,7 +377,13 @@ class RedisAdapter implements Adapter {
     if (this.#position !== undefined && compareIds(report.end, this.#position) < 0)
       this.#position = report.end;
     this.#order.reset();
+    // Reset before anything is awaited: no publish of these sessions may be delivered here or
+    // forwarded ahead of what was kept for them (seen: `…64, 134, 135, 66…` otherwise).
     const states = [...host.sessions()];
+    for (const s of states) {
+      this.#reset.add(s);
+      this.#moved(s.id);
+    }
     const records = this.#records;
     if (records !== undefined)
       await Promise.all(
@@ -356,7 +391,6 @@ class RedisAdapter implements Adapter {
           this.#run(END, [records.hashKey(s.id), records.listKey(s.id)], [host.id]).catch(() => {}),
         ),
       );
-    for (const s of states) this.#moved(s.id);
     return new SocklineError(
       ErrorCodes.SESSION_LOST,
       `Redis lost data it had acknowledged: ${report.lost}. Bus entries may be missing; the ` +
@@ -383,7 +417,31 @@ class RedisAdapter implements Adapter {
       return this.#records.inbound(q.origin.state, q.origin.seq, q.header, q.payload).then((stored) => {
         if (stored === false) throw new Error('Redis failed while forwarding');
       });
-    return this.#xadd(q.header, q.payload);
+    return this.#append(q);
+  }
+
+  /**
+   * Appends a publish without a session record to the bus: the server's own through the
+   * dedup script (by its seq), a client's of `sessions: false` as it is. Resolves with its
+   * bus id (ZERO_ID when Redis already had it).
+   */
+  async #append(q: Queued<Origin>): Promise<string> {
+    const reply =
+      q.seq === undefined
+        ? await this.#xadd(q.header, q.payload)
+        : await this.#run(
+            INBOUND,
+            [this.#ownKey, this.#stream],
+            [
+              String(q.seq),
+              's',
+              String(this.#o.maxStreamLength),
+              String(OWN_TTL),
+              q.header,
+              asBuffer(q.payload),
+            ],
+          );
+    return typeof reply === 'number' ? ZERO_ID : text(reply);
   }
 
   // --- the bus ----------------------------------------------------------------------------
