@@ -1,5 +1,6 @@
 import type * as http from 'node:http';
 import type * as https from 'node:https';
+import type { Codec } from '../core/protocol/codec.js';
 import type { HelloInfo, SessionStore } from '../core/protocol/server-session.js';
 import { serverSessionDefaults } from '../core/protocol/server-session.js';
 import { admissionDefaults, validateAdmission, type AdmissionOptions } from '../core/protocol/admission.js';
@@ -80,8 +81,18 @@ export interface ServerOptions {
   readonly heartbeatTimeout?: number;
   /** How long a dropped session waits to be resumed, in ms. @default 60000 */
   readonly resumeWindow?: number;
-  /** Requests in flight per peer; more are answered ERR_TOO_MANY_REQUESTS. @default 100 */
+  /**
+   * Requests of one peer running at once; announced in the handshake, so a sockline client
+   * keeps the rest waiting on its side. More are answered ERR_TOO_MANY_REQUESTS. @default 100
+   */
   readonly maxInFlight?: number;
+  /** Default timeout of `peer.request()`, in ms. @default 10000 */
+  readonly requestTimeout?: number;
+  /**
+   * How `value` payloads are encoded, for every peer: a client's HELLO must name the same
+   * codec (`codec.name`), or it is refused with ERR_BAD_PAYLOAD. @default JSON
+   */
+  readonly codec?: Codec;
   /**
    * Bytes a peer's connection may hold unsent before it counts as a slow consumer. Above it,
    * volatile messages to that peer are dropped (counted in `drops`). @default 1048576
@@ -119,6 +130,7 @@ export const serverDefaults = Object.freeze({
   heartbeatTimeout: serverSessionDefaults.heartbeatTimeout,
   resumeWindow: serverSessionDefaults.resumeWindow,
   maxInFlight: serverSessionDefaults.maxInFlight,
+  requestTimeout: serverSessionDefaults.requestTimeout,
   metricsInterval: false as number | false,
   maxOutboundBytes: 1 << 20,
   writeDeadline: 10_000,
@@ -146,6 +158,7 @@ const POSITIVE = [
   'heartbeatTimeout',
   'resumeWindow',
   'maxInFlight',
+  'requestTimeout',
   'maxOutboundBytes',
   'writeDeadline',
 ] as const;

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Emitter } from '../core/emitter.js';
 import { unrefTimer, type Clock } from '../core/clock.js';
-import { encodePayload, jsonCodec } from '../core/protocol/codec.js';
+import { encodePayload, jsonCodec, type Codec } from '../core/protocol/codec.js';
 import { TokenBucketAdmission } from '../core/protocol/admission.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import { validateTopic } from '../core/protocol/topics.js';
@@ -108,8 +108,6 @@ const unrefClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as number),
 };
 
-const codec = jsonCodec();
-
 let processSerial = 0;
 /** This server's name in a cluster: host, pid and a random part (two servers may share a pid). */
 function processId(): string {
@@ -144,6 +142,8 @@ export class SocklineServer extends Emitter<ServerEvents> {
   readonly #sessionOptions: ServerSessionOptions;
   /** What every connection of this server shares (made once, not per connection). */
   readonly #connectionHost: ConnectionHost;
+  /** How values are encoded for every peer (`options.codec`). */
+  readonly #codec: Codec;
   #pending = 0;
   #phase: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
   #listeners: RunningListener[] = [];
@@ -167,6 +167,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     super();
     this.#options = options;
     this.#limits = resolveLimits(options);
+    this.#codec = validateCodec(options.codec) ?? jsonCodec();
     this.#ownStore = options.store === undefined;
     this.#store = options.store ?? new MemorySessionStore({ clock: unrefClock });
     if (options.adapter !== undefined) validateAdapter(options.adapter);
@@ -204,6 +205,8 @@ export class SocklineServer extends Emitter<ServerEvents> {
       resumeWindow: l.resumeWindow,
       maxInFlight: l.maxInFlight,
       maxFrameSize: l.maxFrameSize,
+      requestTimeout: l.requestTimeout,
+      codec: this.#codec,
       // A client is never told to wait longer than half the time its session is kept.
       admission:
         l.admission === false
@@ -287,7 +290,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   broadcast(value: unknown, options: { room?: string; volatile?: boolean } = {}): number {
     const { room } = options;
     const local = room === undefined ? this.#peers.size : (this.#control.rooms.get(room)?.size ?? 0);
-    const { kind, payload } = encodePayload(value, codec);
+    const { kind, payload } = encodePayload(value, this.#codec);
     assertMessageFits(undefined, payload, this.#limits.maxFrameSize);
     this.#adapter.publish({ type: 'broadcast', room, volatile: options.volatile === true, kind, payload });
     return local;
@@ -299,7 +302,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
    */
   publish(topic: string, value: unknown): void {
     validateTopic(topic);
-    const { kind, payload } = encodePayload(value, codec);
+    const { kind, payload } = encodePayload(value, this.#codec);
     assertMessageFits(topic, payload, this.#limits.maxFrameSize);
     this.#adapter.publish({ type: 'publish', topic, kind, payload });
   }
@@ -498,6 +501,21 @@ export class SocklineServer extends Emitter<ServerEvents> {
       this.emit('error', err instanceof Error ? err : new Error(String(err)));
     }
   }
+}
+
+/** Throws a TypeError naming the option when `codec` is given but is not a codec. */
+function validateCodec(codec: Codec | undefined): Codec | undefined {
+  if (codec === undefined) return undefined;
+  const c = codec as Partial<Codec> | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.name !== 'string' ||
+    typeof c.encode !== 'function' ||
+    typeof c.decode !== 'function'
+  )
+    throw new TypeError('Invalid option codec: expected { name, encode, decode }');
+  return codec;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
-import { Delivery, type OutgoingMessage } from '../../src/core/protocol/delivery.js';
+import { Delivery, type OutgoingMessage } from '../../src/core/protocol/endpoint/delivery.js';
 import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
 
 const limits = {

@@ -1,18 +1,9 @@
-import { unrefTimer, type Clock, type TimerHandle } from '../clock.js';
-import { Outbox, type OutboxLimits } from '../link/outbox.js';
-import type { PayloadKind } from './frames.js';
-import { encodeFrame, messageFrameBound } from './frames-encode.js';
+import type { Clock } from '../../clock.js';
+import { Outbox, type OutboxLimits } from '../../link/outbox.js';
+import { encodeFrame } from '../frames-encode.js';
+import { sequencedFits, sequencedFrame, sequencedSize, type OutgoingMessage } from './sequenced.js';
 
-/** A message that must arrive exactly once: data, or a publish to a topic. */
-export interface OutgoingMessage {
-  readonly topic: string | undefined;
-  readonly kind: PayloadKind;
-  readonly payload: Uint8Array;
-  /** What the user passed, handed back in `drop`/`expire` events. */
-  readonly original: unknown;
-  /** Where a shared bus placed the message (its stream position), when it came from one. */
-  readonly source?: string | undefined;
-}
+export type { OutgoingMessage } from './sequenced.js';
 
 export interface DeliveryLimits extends OutboxLimits {
   /** Sent but unacknowledged messages kept for retransmission (count). */
@@ -31,6 +22,11 @@ export interface DeliveryLimits extends OutboxLimits {
 export interface DeliveryHooks {
   /** Writes one encoded frame to the current connection; `seq` is given for sequenced frames. */
   write(frame: Uint8Array, seq?: number): void;
+  /**
+   * An acknowledgement is owed: call `tick()` at `at` (ms on the clock) or soon after. Absent:
+   * acks only ride on outgoing messages or go out with `flushAck()`.
+   */
+  wake?(at: number): void;
   /**
    * A message left the pending queue unsent (overflow policy), expired, or was refused because
    * its frame could be over `frameLimit` (`too-large`).
@@ -68,7 +64,9 @@ const ACK_EVERY = 32;
  * - inbound: `accept(seq)` lets through only the next sequence number, so duplicates from a
  *   retransmission are dropped; acks ride on outgoing frames or follow after `ackDelay`.
  *
- * The state outlives connections: it is what a resumed session resumes.
+ * The state outlives connections: it is what a resumed session resumes. It has no timers: the
+ * delayed ack is a deadline its driver learns from `hooks.wake` and meets with `tick(now)`.
+ * It never looks inside a message: `sequenced.ts` makes the frames of the sequenced stream.
  */
 export class Delivery {
   readonly #limits: DeliveryLimits;
@@ -84,9 +82,9 @@ export class Delivery {
   #received = 0;
   /** Highest sequence number we have acknowledged to the peer. */
   #ackSent = 0;
-  #ackTimer: TimerHandle | undefined;
+  /** When the owed acknowledgement goes out alone (Infinity: none scheduled). */
+  #ackDue = Infinity;
   #attached = false;
-  #unref = false;
   /** Highest received seq that may be acknowledged (`holdAcks`): Infinity when not held. */
   #ackCeiling = Infinity;
   /**
@@ -126,16 +124,30 @@ export class Delivery {
     this.#ackCeiling = Math.min(this.#ackCeiling, this.#received);
   }
 
-  /** Acknowledges now after ACK_EVERY messages, otherwise within `ackDelay` (one timer). */
+  /** Acknowledges now after ACK_EVERY messages, otherwise within `ackDelay` (one deadline). */
   #ackSoon(): void {
-    if (this.confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
-    else if (this.#ackTimer === undefined && this.#attached && this.confirmed > this.#ackSent) {
-      this.#ackTimer = this.#clock.setTimeout(() => {
-        this.#ackTimer = undefined;
-        this.flushAck();
-      }, this.#limits.ackDelay);
-      if (this.#unref) unrefTimer(this.#ackTimer);
+    const confirmed = this.confirmed;
+    if (confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
+    else if (this.#ackDue === Infinity && this.#attached && confirmed > this.#ackSent) {
+      this.#ackDue = this.#clock.now() + this.#limits.ackDelay;
+      this.#hooks.wake?.(this.#ackDue);
     }
+  }
+
+  /** When `tick` has something to do next: the delayed ack; Infinity for nothing. */
+  get deadline(): number {
+    return this.#ackDue;
+  }
+
+  /**
+   * The clock reached `now`: an acknowledgement that waited `ackDelay` goes out alone (unless
+   * an outgoing message carried it meanwhile: the deadline stays set when one does, since
+   * moving it for every piggybacked ack would cost two operations per message).
+   */
+  tick(now: number): void {
+    if (now < this.#ackDue) return;
+    this.#ackDue = Infinity;
+    this.flushAck();
   }
 
   /** Received messages up to `seq` are durable: they may be acknowledged (see `holdAcks`). */
@@ -175,10 +187,6 @@ export class Delivery {
     return (this.#pending?.bytes ?? 0) + this.#replayBytes;
   }
 
-  unref(): void {
-    this.#unref = true;
-  }
-
   /**
    * Queues a message (throws `ERR_QUEUE_FULL` under the `reject` policy) and writes it at
    * once if the connection is up. Returns whether it was written now.
@@ -187,7 +195,7 @@ export class Delivery {
     if (
       (this.#pending === null || this.#pending.length === 0) &&
       this.#hasRoom() &&
-      message.payload.byteLength <= this.#limits.maxBytes
+      sequencedSize(message) <= this.#limits.maxBytes
     ) {
       // Nothing waits and the connection is up: written now, the queue is not involved.
       return this.#send(message);
@@ -196,7 +204,7 @@ export class Delivery {
     const pending = (this.#pending ??= new Outbox(this.#limits));
     const dropped = pending.push({
       message,
-      size: message.payload.byteLength,
+      size: sequencedSize(message),
       expiresAt: ttl === Infinity ? Infinity : this.#clock.now() + ttl,
     });
     for (const d of dropped) this.#hooks.dropped(d.message, 'overflow');
@@ -227,8 +235,7 @@ export class Delivery {
 
   /** Drops a message whose frame could be over `frameLimit` (see there); true if it did. */
   #tooLarge(message: OutgoingMessage): boolean {
-    if (this.frameLimit === Infinity || messageFrameBound(message.topic, message.payload) <= this.frameLimit)
-      return false;
+    if (this.frameLimit === Infinity || sequencedFits(message, this.frameLimit)) return false;
     this.#hooks.dropped(message, 'too-large');
     return true;
   }
@@ -238,12 +245,7 @@ export class Delivery {
     // The limit may have dropped since the message was queued (a client learns the server's).
     if (this.#tooLarge(message)) return false;
     const seq = this.#nextSeq++;
-    const ack = this.#takeAck();
-    const frame = encodeFrame(
-      message.topic === undefined
-        ? { type: 'data', seq, ack, kind: message.kind, payload: message.payload }
-        : { type: 'publish', seq, ack, topic: message.topic, kind: message.kind, payload: message.payload },
-    );
+    const frame = sequencedFrame(message, seq, this.#takeAck());
     this.#replay.push({ seq, frame, message });
     this.#replayBytes += frame.byteLength;
     this.#hooks.sent?.(seq, frame, message);
@@ -315,7 +317,7 @@ export class Delivery {
   /** The connection went down: nothing is written until the next `attach`. */
   detach(): void {
     this.#attached = false;
-    this.#clearAckTimer();
+    this.#ackDue = Infinity;
     // Whatever we had acknowledged may not have reached the peer; it is in `lastSeq` anyway.
     this.#ackSent = Math.min(this.#ackSent, this.confirmed);
   }
@@ -334,9 +336,9 @@ export class Delivery {
     this.#received = 0;
     this.#ackSent = 0;
     if (this.#ackCeiling !== Infinity) this.#ackCeiling = 0;
-    this.#clearAckTimer();
+    this.#ackDue = Infinity;
     (this.#pending ??= new Outbox(this.#limits)).requeue(
-      unacked.map((s) => ({ message: s.message, size: s.message.payload.byteLength, expiresAt: Infinity })),
+      unacked.map((s) => ({ message: s.message, size: sequencedSize(s.message), expiresAt: Infinity })),
     );
     return unacked.length;
   }
@@ -350,7 +352,7 @@ export class Delivery {
     this.#replay = [];
     this.#replayHead = 0;
     this.#replayBytes = 0;
-    this.#clearAckTimer();
+    this.#ackDue = Infinity;
     return held;
   }
 
@@ -359,14 +361,7 @@ export class Delivery {
     const ack = this.confirmed;
     if (ack <= this.#ackSent) return undefined;
     this.#ackSent = ack;
-    // The ack timer stays armed: when it fires with nothing owed it writes nothing. Clearing
-    // and re-arming it for every piggybacked ack would cost two timer operations per message.
+    // The ack deadline stays set: when it comes with nothing owed, nothing is written.
     return ack;
-  }
-
-  #clearAckTimer(): void {
-    if (this.#ackTimer === undefined) return;
-    this.#clock.clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
   }
 }

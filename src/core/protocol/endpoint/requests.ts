@@ -1,114 +1,257 @@
-import { unrefTimer, type Clock, type TimerHandle } from '../clock.js';
-import { ErrorCodes, SocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError } from '../../errors.js';
+import type { PayloadKind } from '../frames.js';
+import { encodeFrame } from '../frames-encode.js';
 
-interface Pending {
+/** One request of this side: waiting to be written, or written and waiting for its RESPONSE. */
+interface Request {
+  readonly id: number;
   readonly method: string;
+  /** The REQUEST frame, encoded once when the request was made. */
+  readonly frame: Uint8Array;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
+  /** Its timeout in ms, and when it runs out (Infinity: never). */
+  readonly timeout: number;
+  readonly deadline: number;
+  /** Its place in the deadline heap; -1 when not there. */
+  slot: number;
+  /** Written on the current connection (it takes a slot of the peer's `maxInFlight`). */
+  written: boolean;
+  readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
 /**
- * Requests in flight: ids that never collide with one still pending, a cap, a timeout
- * each, abort signals — and every request settles exactly once, whatever happens.
+ * The request table (docs/protocol.md §9), the same for both roles: ids that never collide
+ * with one still outstanding, a cap on outstanding requests, a deadline each, abort signals,
+ * and every request settled exactly once, whatever happens.
+ *
+ * At most `window` requests are written at once (the peer's `maxInFlight` from WELCOME); the
+ * others wait in order and are written as answers come back. The table has no timers: its
+ * owner asks for the earliest `deadline` and calls `expire(now)`.
  */
-export class PendingRequests {
-  readonly #clock: Clock;
+export class RequestTable {
   readonly #max: number;
-  readonly #pending = new Map<number, Pending>();
+  /** Called when a written request settled without a response (abort): a slot is free. */
+  readonly #freed: () => void;
+  readonly #pending = new Map<number, Request>();
+  /** Not yet written, oldest first; entries settled meanwhile are skipped. */
+  #waiting: Array<Request | undefined> = [];
+  #head = 0;
+  #written = 0;
+  /** Requests with a finite deadline, as a binary min-heap on it. */
+  #heap: Request[] = [];
   #nextId = 1;
-  #unref = false;
+  /** How many requests may be written at once: the peer's `maxInFlight`. */
+  window = Infinity;
 
-  constructor(clock: Clock, maxInFlight: number) {
-    this.#clock = clock;
-    this.#max = maxInFlight;
+  constructor(maxOutstanding: number, freed: () => void) {
+    this.#max = maxOutstanding;
+    this.#freed = freed;
   }
 
+  /** Requests outstanding: written or waiting. */
   get size(): number {
     return this.#pending.size;
   }
 
-  unref(): void {
-    this.#unref = true;
+  /** The earliest deadline; Infinity when no request has one. */
+  get deadline(): number {
+    return this.#heap.length === 0 ? Infinity : this.#heap[0]!.deadline;
   }
 
   /**
-   * Registers a request and returns its id and promise. Throws `ERR_TOO_MANY_REQUESTS` at
-   * the cap and `ERR_ABORTED` for a signal that already fired.
+   * Registers a request and returns its promise; `write()` hands its frame out in turn. Throws
+   * `ERR_TOO_MANY_REQUESTS` at the cap and `ERR_ABORTED` for a signal that already fired.
    */
   open(
     method: string,
+    kind: PayloadKind,
+    payload: Uint8Array,
+    now: number,
     timeout: number,
     signal: AbortSignal | undefined,
-  ): { id: number; promise: Promise<unknown> } {
+  ): { id: number; frame: Uint8Array; promise: Promise<unknown> } {
     if (signal?.aborted) throw abortError(method, signal);
     if (this.#pending.size >= this.#max) {
-      throw new SocklineError(ErrorCodes.TOO_MANY_REQUESTS, `${this.#max} requests are already in flight`);
+      throw new SocklineError(ErrorCodes.TOO_MANY_REQUESTS, `${this.#max} requests are already outstanding`);
     }
     const id = this.#allocateId();
-    let entry!: Pending;
+    const frame = encodeFrame({ type: 'request', id, method, kind, payload });
+    const deadline = now + timeout;
+    let request!: Request;
     const promise = new Promise<unknown>((resolve, reject) => {
-      entry = { method, resolve, reject, timer: undefined, signal, onAbort: undefined };
+      request = {
+        id,
+        method,
+        frame,
+        resolve,
+        reject,
+        timeout,
+        deadline,
+        slot: -1,
+        written: false,
+        signal,
+        onAbort: undefined,
+      };
     });
-    this.#pending.set(id, entry);
-    if (timeout !== Infinity) {
-      entry.timer = this.#clock.setTimeout(() => {
-        entry.timer = undefined;
-        this.reject(
-          id,
-          new SocklineError(ErrorCodes.REQUEST_TIMEOUT, `request "${method}" timed out after ${timeout} ms`),
-        );
-      }, timeout);
-      if (this.#unref) unrefTimer(entry.timer);
-    }
+    this.#pending.set(id, request);
+    this.#waiting.push(request);
+    if (deadline !== Infinity) this.#heapPush(request);
     if (signal) {
-      entry.onAbort = () => this.reject(id, abortError(method, signal));
-      signal.addEventListener('abort', entry.onAbort, { once: true });
+      request.onAbort = () => {
+        const written = request.written;
+        if (this.reject(id, abortError(method, signal)) && written) this.#freed();
+      };
+      signal.addEventListener('abort', request.onAbort, { once: true });
     }
-    return { id, promise };
+    return { id, frame, promise };
   }
 
-  /** Settles request `id` with a result; false if no such request is pending (late or unknown). */
+  /** The next frame to write, if one waits and the window has room; it counts as written. */
+  next(): Uint8Array | undefined {
+    if (this.#written >= this.window) return undefined;
+    const waiting = this.#waiting;
+    while (this.#head < waiting.length) {
+      const request = waiting[this.#head];
+      waiting[this.#head++] = undefined;
+      if (request === undefined || this.#pending.get(request.id) !== request) continue;
+      request.written = true;
+      this.#written++;
+      this.#compact();
+      return request.frame;
+    }
+    this.#compact();
+    return undefined;
+  }
+
+  /** Settles request `id` with a result; false if it is not outstanding (late or unknown). */
   resolve(id: number, value: unknown): boolean {
-    const entry = this.#take(id);
-    entry?.resolve(value);
-    return entry !== undefined;
+    const request = this.#take(id);
+    request?.resolve(value);
+    return request !== undefined;
   }
 
   reject(id: number, error: unknown): boolean {
-    const entry = this.#take(id);
-    entry?.reject(error);
-    return entry !== undefined;
+    const request = this.#take(id);
+    request?.reject(error);
+    return request !== undefined;
   }
 
-  /** Rejects every request except those in `keep` (not yet written, so not lost). */
-  rejectExcept(keep: ReadonlyMap<number, unknown>, error: SocklineError): void {
-    for (const id of [...this.#pending.keys()]) if (!keep.has(id)) this.reject(id, error);
+  /**
+   * Rejects every request whose deadline is at or before `now` with `ERR_REQUEST_TIMEOUT`.
+   * Returns whether a written one was among them (a slot of the window is free).
+   */
+  expire(now: number): boolean {
+    let freed = false;
+    while (this.#heap.length > 0 && this.#heap[0]!.deadline <= now) {
+      const request = this.#heap[0]!;
+      freed ||= request.written;
+      const { method, timeout } = request;
+      this.reject(
+        request.id,
+        new SocklineError(ErrorCodes.REQUEST_TIMEOUT, `request "${method}" timed out after ${timeout} ms`),
+      );
+    }
+    return freed;
   }
 
-  /** Rejects everything in flight (the connection or the client closed). */
+  /**
+   * The connection ended: written requests may or may not have been handled, so they are
+   * rejected with `error`; waiting ones stay for the next connection (`keepWaiting`) or are
+   * rejected too.
+   */
+  detached(error: SocklineError, keepWaiting: boolean): void {
+    for (const request of [...this.#pending.values()]) {
+      if (request.written || !keepWaiting) this.reject(request.id, error);
+    }
+    this.#written = 0;
+  }
+
+  /** Rejects everything outstanding (the endpoint closed). */
   rejectAll(error: SocklineError): void {
     for (const id of [...this.#pending.keys()]) this.reject(id, error);
+    this.#written = 0;
   }
 
-  #take(id: number): Pending | undefined {
-    const entry = this.#pending.get(id);
-    if (entry === undefined) return undefined;
+  #take(id: number): Request | undefined {
+    const request = this.#pending.get(id);
+    if (request === undefined) return undefined;
     this.#pending.delete(id);
-    if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
-    if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
-    return entry;
+    if (request.written) this.#written--;
+    if (request.slot !== -1) this.#heapRemove(request);
+    if (request.signal && request.onAbort) request.signal.removeEventListener('abort', request.onAbort);
+    return request;
   }
 
-  /** Ids grow and wrap before 2^31; an id still in flight is skipped, never reused. */
+  /** Ids grow and wrap before 2^31; an id still outstanding is skipped, never reused. */
   #allocateId(): number {
     for (;;) {
       const id = this.#nextId;
       this.#nextId = id >= 0x7fffffff ? 1 : id + 1;
       if (!this.#pending.has(id)) return id;
     }
+  }
+
+  #compact(): void {
+    if (this.#head === this.#waiting.length) {
+      this.#waiting = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  // --- the deadline heap ------------------------------------------------------------------
+
+  #heapPush(request: Request): void {
+    request.slot = this.#heap.length;
+    this.#heap.push(request);
+    this.#up(request.slot);
+  }
+
+  #heapRemove(request: Request): void {
+    const heap = this.#heap;
+    const at = request.slot;
+    request.slot = -1;
+    const last = heap.pop()!;
+    if (last === request) return;
+    heap[at] = last;
+    last.slot = at;
+    this.#down(at);
+    this.#up(last.slot);
+  }
+
+  #up(at: number): void {
+    const heap = this.#heap;
+    const item = heap[at]!;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (heap[parent]!.deadline <= item.deadline) break;
+      heap[at] = heap[parent]!;
+      heap[at]!.slot = at;
+      at = parent;
+    }
+    heap[at] = item;
+    item.slot = at;
+  }
+
+  #down(at: number): void {
+    const heap = this.#heap;
+    const item = heap[at]!;
+    const n = heap.length;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap[child + 1]!.deadline < heap[child]!.deadline) child++;
+      if (heap[child]!.deadline >= item.deadline) break;
+      heap[at] = heap[child]!;
+      heap[at]!.slot = at;
+      at = child;
+    }
+    heap[at] = item;
+    item.slot = at;
   }
 }
 

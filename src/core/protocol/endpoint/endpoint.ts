@@ -1,0 +1,773 @@
+import { ErrorCodes, SocklineError } from '../../errors.js';
+import { BATCH_TYPE, splitBatch } from '../batch.js';
+import { decodePayload, encodePayload } from '../codec.js';
+import {
+  Capabilities,
+  CloseCodes,
+  SUPPORTED_VERSIONS,
+  type CloseFrame,
+  type DataFrame,
+  type Frame,
+  type PayloadKind,
+  type PublishFrame,
+  type RefuseFrame,
+  type RequestFrame,
+  type ResponseFrame,
+  type WelcomeFrame,
+} from '../frames.js';
+import { decodeFrame } from '../frames-decode.js';
+import { assertMessageFits, encodeFrame, encodeMessage } from '../frames-encode.js';
+import { answerRequest, errorResponse } from '../rpc.js';
+import { validatePattern, validateTopic } from '../topics.js';
+import { Delivery, type DeliveryHooks, type OutgoingMessage } from './delivery.js';
+import type { EndpointConfig } from './options.js';
+import { RequestTable } from './requests.js';
+import { Subscriptions, type SubscriptionHandler } from './subscriptions.js';
+
+/**
+ * What an {@link Endpoint} writes and tells: its role adapter. Client and server differ only
+ * here; the optional members belong to one role.
+ */
+export interface EndpointHost extends DeliveryHooks {
+  /**
+   * Writes one frame body to the connection (`seq` for a sequenced frame). Returns false when
+   * the connection did not take it (backpressure or gone); only a volatile send reads that.
+   */
+  write(frame: Uint8Array, seq?: number): boolean | void;
+  /** The endpoint has something to do at `at` (ms on its clock): call `tick()` then or soon after. */
+  wake(at: number): void;
+  /** The connection must end: the endpoint wrote CLOSE `code` and detached; `error` says why. */
+  end(code: number, error: SocklineError): void;
+  /** The peer sent CLOSE after the handshake. */
+  closed(frame: CloseFrame): void;
+  /** A DATA message, decoded; `seq` when it was sequenced. */
+  message(value: unknown, seq: number | undefined): void;
+  /** The handler of a request from the peer; undefined answers `ERR_UNKNOWN_METHOD`. */
+  handler(method: string): ((params: unknown) => unknown) | undefined;
+  /** Server: a PUBLISH to route (topic checked, payload not decoded: it is forwarded as it is). */
+  publish?(topic: string, kind: PayloadKind, payload: Uint8Array, seq: number | undefined): void;
+  /** Something went wrong that does not end the connection by itself (a frame that did not decode). */
+  error?(error: SocklineError): void;
+  /** Server: the peer subscribed to a checked pattern, or unsubscribed from one. */
+  subscribed?(pattern: string): void;
+  unsubscribed?(pattern: string): void;
+  /** Client: the server accepted (WELCOME): complete the connection, then call `open()`. */
+  welcomed?(welcome: WelcomeFrame, resumed: boolean): void;
+  /** Client: the handshake failed (REFUSE, CLOSE, a bad answer); `retry` false: retrying cannot help. */
+  refused?(error: SocklineError, retry: boolean, frame?: RefuseFrame | CloseFrame): void;
+  /** Client: a session is ready; `previousId` set when the one before it was lost. */
+  session?(info: { id: string; resumed: boolean; previousId: string | undefined; resent: number }): void;
+}
+
+/** Where the endpoint is: no connection, handshaking (client), carrying the session, or done. */
+type Phase = 'detached' | 'handshake' | 'open' | 'closed';
+
+/** What a PING of the heartbeat left to measure the round trip with. */
+interface Beat {
+  nonce: number;
+  sent: number;
+}
+
+const CLIENT_CAPABILITIES =
+  Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH;
+
+/** A CLOSE reason is for people; the wire allows 1024 bytes, a log line needs fewer. */
+const MAX_REASON = 200;
+
+/**
+ * One side of a sockline session, both roles, as a sans-I/O state machine (docs/protocol.md):
+ * frame bodies in (`receive`), the clock in (`tick`), application calls in (`send`,
+ * `request`, `subscribe`…); frames and events out through its {@link EndpointHost}, which
+ * also learns the next deadline (`wake`). It owns the handshake's meaning for the session,
+ * sequence numbers, acks and replay ({@link Delivery}), the request table, subscriptions,
+ * the heartbeat and close. It has no sockets and no timers; it outlives connections (a
+ * resumed session is the same endpoint on a new connection).
+ *
+ * ```
+ *            hello() (client)            WELCOME read (client) / welcome() (server)
+ * detached ───────────────▶ handshake ─────────────────────────────────▶ open()
+ *    ▲  ▲                       │ refused                                  │
+ *    │  └───────────────────────┘                                          ▼
+ *    └────────────── detach(): the connection ended ─────────────────── open
+ * any ── close(): the session ended for good ──▶ closed
+ * ```
+ *
+ * The role is a parameter ({@link EndpointConfig.role}): a client sends HELLO and reads
+ * WELCOME, delivers publishes to its subscriptions and pings on open; a server writes
+ * WELCOME, routes publishes, holds its peer's subscriptions and ends a silent connection.
+ */
+export class Endpoint {
+  readonly delivery: Delivery;
+  #config: EndpointConfig;
+  readonly #host: EndpointHost;
+  #phase: Phase = 'detached';
+  /** Counts attachments: work begun on one connection (an answer) is dropped on a later one. */
+  #epoch = 0;
+  /** Made on the first request: most sessions never make one. */
+  #requests: RequestTable | null = null;
+  /** Requests of the peer running now, on this connection. */
+  #answering = 0;
+  /** Client: made on the first subscribe. */
+  #subscriptions: Subscriptions | null = null;
+  #sessionId: string | undefined;
+  /** The peer's `lastSeq` from the handshake: what `open()` replays after. */
+  #peerLastSeq = 0;
+  // The heartbeat (docs/protocol.md §8).
+  #interval = 0;
+  /** Silence after which the connection is dead; Infinity when a lower layer watches instead. */
+  #silence = Infinity;
+  #lastHeard = 0;
+  #pingDue = Infinity;
+  #nonce = 0;
+  #beat: Beat | null = null;
+  /** `ping()` calls waiting for their PONG; made on the first. */
+  #pings: Map<number, { sent: number; resolve: (rtt: number) => void; reject: (e: unknown) => void }> | null =
+    null;
+  #rtt: number | undefined;
+
+  constructor(config: EndpointConfig, host: EndpointHost) {
+    this.#config = config;
+    this.#host = host;
+    this.delivery = new Delivery(config.delivery, config.clock, host);
+  }
+
+  /**
+   * Takes the configuration of another owner of the same role: a session kept in a shared
+   * store and resumed by a restarted server runs that server's codec, limits and heartbeat
+   * (the delivery state, and the bounds of its queues, stay as they were).
+   */
+  configure(config: EndpointConfig): void {
+    this.#config = config;
+    this.delivery.frameLimit = config.delivery.maxFrameSize ?? Infinity;
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** The session's id (client: from the last WELCOME). */
+  get sessionId(): string | undefined {
+    return this.#sessionId;
+  }
+
+  /** The last measured round trip to the peer, in ms. */
+  get rtt(): number | undefined {
+    return this.#rtt;
+  }
+
+  /** When `tick` has something to do next (ms on the clock); Infinity for nothing. */
+  get deadline(): number {
+    let next = this.delivery.deadline;
+    const requests = this.#requests;
+    if (requests !== null && requests.deadline < next) next = requests.deadline;
+    if (this.#phase === 'open') {
+      if (this.#pingDue < next) next = this.#pingDue;
+      const silent = this.#lastHeard + this.#silence;
+      if (silent < next) next = silent;
+    }
+    return next;
+  }
+
+  // --- the handshake --------------------------------------------------------------------------
+
+  /** Client: the HELLO of a new connection (resuming the session when there is one). */
+  hello(token: string | undefined): Uint8Array {
+    this.#phase = 'handshake';
+    const id = this.#sessionId;
+    const resume =
+      id !== undefined && this.#config.resume
+        ? { sessionId: id, lastSeq: this.delivery.received }
+        : undefined;
+    return encodeFrame({
+      type: 'hello',
+      versions: [...SUPPORTED_VERSIONS],
+      capabilities: CLIENT_CAPABILITIES,
+      codec: this.#config.codec.name,
+      ...(token !== undefined ? { token } : {}),
+      ...(resume ? { resume } : {}),
+    });
+  }
+
+  /**
+   * Server: answers a HELLO it accepted with WELCOME. `peerLastSeq` is the HELLO's resume
+   * `lastSeq` when the session continues (0 otherwise); `open()` follows.
+   */
+  welcome(info: {
+    version: number;
+    sessionId: string;
+    resumed: boolean;
+    batch: boolean;
+    peerLastSeq: number;
+  }): void {
+    const announce = this.#config.announce!;
+    this.#sessionId = info.sessionId;
+    this.#peerLastSeq = info.resumed ? info.peerLastSeq : 0;
+    this.#phase = 'handshake';
+    this.#host.write(
+      encodeFrame({
+        type: 'welcome',
+        version: info.version,
+        sessionId: info.sessionId,
+        resumed: info.resumed,
+        batch: info.batch,
+        heartbeatInterval: announce.heartbeatInterval,
+        heartbeatTimeout: announce.heartbeatTimeout,
+        lastSeq: this.delivery.confirmed,
+        maxFrameSize: announce.maxFrameSize,
+        maxInFlight: this.#config.maxAnswering,
+        resumeWindow: announce.resumeWindow,
+      }),
+    );
+  }
+
+  /**
+   * The handshake is done and the connection carries the session: waiting requests are
+   * written, subscriptions restored, what the peer lacks replayed, then what waited; the
+   * heartbeat starts.
+   */
+  open(): void {
+    const now = this.#config.clock.now();
+    this.#phase = 'open';
+    this.#epoch++;
+    this.#answering = 0;
+    this.#lastHeard = now;
+    const announce = this.#config.announce;
+    if (announce !== null) {
+      this.#interval = announce.heartbeatInterval;
+      this.#silence = announce.heartbeatInterval + announce.heartbeatTimeout;
+      this.#pingDue = now + this.#interval;
+    }
+    this.#writeRequests();
+    // A client pings at once, so the round trip is known from the start.
+    if (announce === null) this.#ping(now);
+    const subscriptions = this.#subscriptions;
+    if (subscriptions !== null) {
+      for (const pattern of subscriptions.stale()) this.#write({ type: 'unsubscribe', topic: pattern });
+      subscriptions.clearStale();
+      for (const pattern of subscriptions.patterns()) this.#write({ type: 'subscribe', topic: pattern });
+    }
+    this.delivery.attach(this.#peerLastSeq);
+    this.#host.wake(this.deadline);
+  }
+
+  /** Client: reads the answer to HELLO. */
+  #handshake(bytes: Uint8Array): void {
+    let frame: Frame | undefined;
+    if (bytes.byteLength <= this.#config.maxHandshakeSize) {
+      try {
+        frame = decodeFrame(bytes);
+      } catch (err) {
+        if (err instanceof SocklineError) this.#host.error?.(err);
+      }
+    }
+    if (frame === undefined) {
+      this.#refused(new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'), true);
+      return;
+    }
+    switch (frame.type) {
+      case 'welcome':
+        this.#welcomed(frame);
+        return;
+      case 'refuse':
+        this.#refused(refusal(frame), frame.code !== ErrorCodes.VERSION_UNSUPPORTED, frame);
+        return;
+      case 'close':
+        this.#refused(closeError(frame), true, frame);
+        return;
+      default:
+        this.#refused(
+          new SocklineError(ErrorCodes.PROTOCOL, `expected WELCOME, got ${frame.type.toUpperCase()}`),
+          true,
+        );
+    }
+  }
+
+  #refused(error: SocklineError, retry: boolean, frame?: RefuseFrame | CloseFrame): void {
+    this.#phase = 'detached';
+    this.#host.refused?.(error, retry, frame);
+  }
+
+  /**
+   * Client: the server accepted. Every limit it announces is honoured from here on: its
+   * `maxFrameSize` bounds what is written, its `maxInFlight` how many requests are written at
+   * once (the rest wait), its heartbeat the liveness deadline.
+   */
+  #welcomed(frame: WelcomeFrame): void {
+    if (!SUPPORTED_VERSIONS.includes(frame.version)) {
+      this.#refused(
+        new SocklineError(ErrorCodes.VERSION_UNSUPPORTED, `the server chose version ${frame.version}`),
+        false,
+      );
+      return;
+    }
+    const previous = this.#sessionId;
+    const resumed = frame.resumed && previous === frame.sessionId;
+    this.#sessionId = frame.sessionId;
+    let resent = 0;
+    if (!resumed) {
+      resent = this.delivery.restart();
+      // The server holds none of our subscriptions: `open()` sends all of them again.
+      this.#subscriptions?.clearStale();
+    }
+    // The server refuses a larger frame (and would close the connection): never send one.
+    this.delivery.frameLimit = Math.min(this.#config.delivery.maxFrameSize ?? Infinity, frame.maxFrameSize);
+    this.#requestTable().window = frame.maxInFlight;
+    this.#interval = frame.heartbeatInterval;
+    this.#peerLastSeq = resumed ? frame.lastSeq : 0;
+    this.#host.welcomed?.(frame, resumed);
+    this.#host.session?.({
+      id: frame.sessionId,
+      resumed,
+      previousId: resumed ? undefined : previous,
+      resent,
+    });
+  }
+
+  // --- frames in -----------------------------------------------------------------------------
+
+  /** One transport message from the peer: a frame body, or a BATCH of them (docs/protocol.md §1.1). */
+  receive(message: Uint8Array | string): void {
+    const phase = this.#phase;
+    if (phase === 'detached' || phase === 'closed') return;
+    if (typeof message === 'string') {
+      this.#protocolError('a text message where a frame was expected');
+      return;
+    }
+    if (this.#silence !== Infinity) this.#lastHeard = this.#config.clock.now();
+    if (message[0] !== BATCH_TYPE) {
+      this.#body(message);
+      return;
+    }
+    let bodies: Uint8Array[];
+    try {
+      bodies = splitBatch(message);
+    } catch (err) {
+      if (phase !== 'handshake') this.#protocolError((err as Error).message, err);
+      else {
+        this.#host.error?.(err as SocklineError);
+        this.#refused(
+          new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'),
+          true,
+        );
+      }
+      return;
+    }
+    // A body that ends the connection ends the batch: the rest belongs to a dead connection.
+    for (let i = 0; i < bodies.length; i++) {
+      if (this.#phase === 'detached' || this.#phase === 'closed') return;
+      this.#body(bodies[i]!);
+    }
+  }
+
+  #body(bytes: Uint8Array): void {
+    if (this.#phase === 'handshake') {
+      this.#handshake(bytes);
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (err) {
+      this.#protocolError((err as Error).message, err);
+      return;
+    }
+    switch (frame.type) {
+      case 'data':
+        this.#data(frame);
+        return;
+      case 'publish':
+        this.#publish(frame);
+        return;
+      case 'ack':
+        this.#ack(frame.seq);
+        return;
+      case 'request':
+        void this.#answer(frame);
+        return;
+      case 'response':
+        this.#response(frame);
+        return;
+      case 'ping':
+        this.#write({ type: 'pong', nonce: frame.nonce });
+        return;
+      case 'pong':
+        this.#pong(frame.nonce);
+        return;
+      case 'close':
+        this.#host.closed(frame);
+        return;
+      case 'subscribe':
+      case 'unsubscribe':
+        if (this.#config.role === 'server') {
+          this.#subscription(frame.type, frame.topic);
+          return;
+        }
+        break;
+    }
+    this.#protocolError(`unexpected ${frame.type.toUpperCase()} after the handshake`);
+  }
+
+  /** A cumulative ack (alone or piggybacked); false after a protocol error. */
+  #ack(seq: number): boolean {
+    if (this.delivery.acknowledged(seq)) return true;
+    this.#protocolError(`ack ${seq} is above the last sequence number sent`);
+    return false;
+  }
+
+  /**
+   * Whether a frame of the sequenced stream is the next one (docs/protocol.md §7.3): a
+   * duplicate is dropped silently, a gap is a protocol error. Any frame kind with a `seq`
+   * passes here, after its own checks and before it is handled.
+   */
+  #accept(seq: number | undefined): boolean {
+    if (seq === undefined) return true;
+    const verdict = this.delivery.accept(seq);
+    if (verdict === 'deliver') return true;
+    if (verdict === 'gap') this.#protocolError(`sequence gap: got ${seq} after ${this.delivery.received}`);
+    return false;
+  }
+
+  #data(frame: DataFrame): void {
+    if (frame.ack !== undefined && !this.#ack(frame.ack)) return;
+    // Decoded before it is accepted: a message that cannot be delivered must not count as received.
+    let value: unknown;
+    try {
+      value = decodePayload(frame.kind, frame.payload, this.#config.codec);
+    } catch (err) {
+      this.#protocolError(`undecodable payload: ${(err as Error).message}`, err);
+      return;
+    }
+    if (this.#accept(frame.seq)) this.#host.message(value, frame.seq);
+  }
+
+  #publish(frame: PublishFrame): void {
+    if (frame.ack !== undefined && !this.#ack(frame.ack)) return;
+    const host = this.#host;
+    if (host.publish !== undefined) {
+      // A server forwards the payload as it came; the topic is all it must understand.
+      try {
+        validateTopic(frame.topic);
+      } catch (err) {
+        this.#protocolError((err as Error).message, err);
+        return;
+      }
+      if (this.#accept(frame.seq)) host.publish(frame.topic, frame.kind, frame.payload, frame.seq);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = decodePayload(frame.kind, frame.payload, this.#config.codec);
+    } catch (err) {
+      this.#protocolError(`undecodable payload: ${(err as Error).message}`, err);
+      return;
+    }
+    if (this.#accept(frame.seq)) this.#subscriptions?.deliver(frame.topic, value);
+  }
+
+  #subscription(type: 'subscribe' | 'unsubscribe', pattern: string): void {
+    if (type === 'unsubscribe') {
+      this.#host.unsubscribed?.(pattern);
+      return;
+    }
+    try {
+      validatePattern(pattern);
+    } catch (err) {
+      this.#protocolError((err as Error).message, err);
+      return;
+    }
+    this.#host.subscribed?.(pattern);
+  }
+
+  #pong(nonce: number): void {
+    const now = this.#config.clock.now();
+    const beat = this.#beat;
+    if (beat !== null && beat.nonce === nonce) {
+      this.#beat = null;
+      this.#rtt = now - beat.sent;
+      return;
+    }
+    const ping = this.#pings?.get(nonce);
+    if (ping === undefined) return;
+    this.#pings!.delete(nonce);
+    this.#rtt = now - ping.sent;
+    ping.resolve(this.#rtt);
+  }
+
+  // --- requests --------------------------------------------------------------------------------
+
+  /**
+   * Calls `method` on the peer. Settles exactly once: the result, `ERR_REMOTE` with the
+   * peer's code, `ERR_REQUEST_TIMEOUT`, `ERR_ABORTED`, `ERR_FRAME_TOO_LARGE`,
+   * `ERR_TOO_MANY_REQUESTS`, or (`detach`/`close`) the error of the end of the connection.
+   */
+  request(
+    method: string,
+    params: unknown,
+    options: { timeout?: number; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    if (!this.#config.queueRequests && this.#phase !== 'open') {
+      return Promise.reject(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the connection is not open'));
+    }
+    const { kind, payload } = encodePayload(params ?? null, this.#config.codec);
+    const timeout = options.timeout ?? this.#config.requestTimeout;
+    const now = this.#config.clock.now();
+    const table = this.#requestTable();
+    let opened: { id: number; frame: Uint8Array; promise: Promise<unknown> };
+    try {
+      opened = table.open(method, kind, payload, now, timeout, options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const limit = this.delivery.frameLimit;
+    if (opened.frame.byteLength > limit) {
+      table.reject(
+        opened.id,
+        new SocklineError(
+          ErrorCodes.FRAME_TOO_LARGE,
+          `request "${method}" of ${opened.frame.byteLength} bytes is over maxFrameSize (${limit} bytes)`,
+        ),
+      );
+      return opened.promise;
+    }
+    if (timeout !== Infinity) this.#host.wake(now + timeout);
+    this.#writeRequests();
+    return opened.promise;
+  }
+
+  #requestTable(): RequestTable {
+    return (this.#requests ??= new RequestTable(this.#config.maxInFlight, () => this.#writeRequests()));
+  }
+
+  /** Writes waiting requests while the connection is open and the peer's window has room. */
+  #writeRequests(): void {
+    const requests = this.#requests;
+    if (requests === null || this.#phase !== 'open') return;
+    for (let frame = requests.next(); frame !== undefined; frame = requests.next()) this.#host.write(frame);
+  }
+
+  #response(frame: ResponseFrame): void {
+    const requests = this.#requests;
+    if (requests === null) return;
+    let settled: boolean;
+    if (frame.error !== undefined) settled = requests.reject(frame.id, remoteError(frame.error));
+    else {
+      try {
+        settled = requests.resolve(frame.id, decodePayload(frame.kind, frame.payload, this.#config.codec));
+      } catch (err) {
+        // A result that cannot be decoded fails that request; the connection itself is fine.
+        settled = requests.reject(frame.id, err);
+      }
+    }
+    if (settled) this.#writeRequests();
+  }
+
+  /** Runs a request of the peer and answers it on the connection it came on. */
+  async #answer(frame: RequestFrame): Promise<void> {
+    const epoch = this.#epoch;
+    const max = this.#config.maxAnswering;
+    let response: ResponseFrame;
+    if (this.#answering >= max) {
+      response = errorResponse(frame.id, ErrorCodes.TOO_MANY_REQUESTS, `more than ${max} requests in flight`);
+    } else {
+      this.#answering++;
+      try {
+        const handler = this.#host.handler(frame.method);
+        response = await answerRequest(frame, handler, this.#config.codec, this.delivery.frameLimit);
+      } finally {
+        if (this.#epoch === epoch) this.#answering--;
+      }
+    }
+    if (this.#phase === 'open' && this.#epoch === epoch) this.#write(response);
+  }
+
+  // --- messages out ----------------------------------------------------------------------------
+
+  /**
+   * Sends a value: sequenced (exactly once, in order, across reconnects: `'sent'` or
+   * `'queued'`), or `volatile` (now or never: `'sent'` or `'dropped'`). Throws
+   * `ERR_FRAME_TOO_LARGE` for a value whose frame could be over the peer's limit, and
+   * `ERR_QUEUE_FULL` under the `reject` overflow policy.
+   */
+  send(
+    topic: string | undefined,
+    value: unknown,
+    volatile: boolean,
+    ttl: number,
+  ): 'sent' | 'queued' | 'dropped' {
+    const { kind, payload } = encodePayload(value, this.#config.codec);
+    assertMessageFits(topic, payload, this.delivery.frameLimit);
+    if (volatile) return this.sendVolatile(topic, kind, payload) ? 'sent' : 'dropped';
+    return this.delivery.enqueue({ topic, kind, payload, original: value }, ttl) ? 'sent' : 'queued';
+  }
+
+  /** Writes an encoded payload without a sequence number; false if it was not written. */
+  sendVolatile(topic: string | undefined, kind: PayloadKind, payload: Uint8Array): boolean {
+    if (this.#phase !== 'open') return false;
+    return this.#host.write(encodeMessage(topic, undefined, undefined, kind, payload)) !== false;
+  }
+
+  /**
+   * Client: adds a subscription handler (`+` one level, `#` the rest); the returned function
+   * removes it. The server hears of a pattern once, and again after a lost session.
+   */
+  subscribe(pattern: string, handler: SubscriptionHandler): () => void {
+    validatePattern(pattern);
+    if (typeof handler !== 'function') throw new TypeError('subscribe() needs a handler function');
+    const subscriptions = (this.#subscriptions ??= new Subscriptions());
+    if (subscriptions.add(pattern, handler) && this.#phase === 'open')
+      this.#write({ type: 'subscribe', topic: pattern });
+    return () => {
+      if (subscriptions.remove(pattern, handler, this.#phase === 'open'))
+        this.#write({ type: 'unsubscribe', topic: pattern });
+    };
+  }
+
+  /** Measures the round trip now; rejects if the connection ends first. */
+  ping(): Promise<number> {
+    if (this.#phase !== 'open') {
+      return Promise.reject(
+        new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'cannot ping: the link is not open'),
+      );
+    }
+    const nonce = ++this.#nonce;
+    const sent = this.#config.clock.now();
+    const pings = (this.#pings ??= new Map());
+    const promise = new Promise<number>((resolve, reject) => pings.set(nonce, { sent, resolve, reject }));
+    this.#write({ type: 'ping', nonce });
+    return promise;
+  }
+
+  /** Writes CLOSE (when a connection is attached): the last frame of this connection. */
+  writeClose(code: number, reason: string, reconnectAfter?: number): void {
+    if (this.#phase !== 'open' && this.#phase !== 'handshake') return;
+    this.#write({ type: 'close', code, reason, ...(reconnectAfter !== undefined ? { reconnectAfter } : {}) });
+  }
+
+  #write(frame: Frame): void {
+    this.#host.write(encodeFrame(frame));
+  }
+
+  // --- time ------------------------------------------------------------------------------------
+
+  /**
+   * The clock reached `now`: a delayed ack goes out, requests past their deadline time out,
+   * the heartbeat pings (and, on a server, a connection silent past interval + timeout ends
+   * with CLOSE 4004). Returns the next deadline (Infinity for none).
+   */
+  tick(now: number): number {
+    if (this.#phase === 'closed') return Infinity;
+    this.delivery.tick(now);
+    if (this.#requests !== null && this.#requests.expire(now)) this.#writeRequests();
+    if (this.#phase === 'open') {
+      const silent = now - this.#lastHeard;
+      if (silent >= this.#silence) {
+        this.#fail(
+          CloseCodes.HEARTBEAT_TIMEOUT,
+          new SocklineError(ErrorCodes.HEARTBEAT_TIMEOUT, `no frame for ${silent} ms`),
+        );
+        return this.deadline;
+      }
+      if (now >= this.#pingDue) this.#ping(now);
+    }
+    return this.deadline;
+  }
+
+  /** A heartbeat PING; its PONG measures the round trip. */
+  #ping(now: number): void {
+    const nonce = ++this.#nonce;
+    this.#beat = { nonce, sent: now };
+    this.#pingDue = this.#interval > 0 ? now + this.#interval : Infinity;
+    this.#write({ type: 'ping', nonce });
+  }
+
+  // --- endings ---------------------------------------------------------------------------------
+
+  /** A malformed frame or one that breaks a session rule: CLOSE 4000, and the connection ends. */
+  #protocolError(reason: string, cause?: unknown): void {
+    this.#fail(
+      CloseCodes.PROTOCOL_ERROR,
+      new SocklineError(ErrorCodes.PROTOCOL, reason, cause === undefined ? undefined : { cause }),
+    );
+  }
+
+  #fail(code: number, error: SocklineError): void {
+    this.#write({ type: 'close', code, reason: error.message.slice(0, MAX_REASON) });
+    this.detach(
+      new SocklineError(
+        ErrorCodes.CONNECTION_CLOSED,
+        'the connection closed while the request was in flight',
+        {
+          cause: error,
+        },
+      ),
+    );
+    this.#host.end(code, error);
+  }
+
+  /**
+   * The connection ended (the session goes on, waiting for a resume). Requests written on it
+   * may or may not have run: they reject with `error`. Requests not yet written wait for the
+   * next connection (client) or reject too (server).
+   */
+  detach(error: SocklineError): void {
+    if (this.#phase === 'detached' || this.#phase === 'closed') return;
+    this.#phase = 'detached';
+    this.#epoch++;
+    this.#pingDue = Infinity;
+    this.#beat = null;
+    this.delivery.detach();
+    this.#requests?.detached(error, this.#config.queueRequests);
+    this.#rejectPings(error);
+  }
+
+  /**
+   * The session ended for good: everything outstanding rejects with `error`. Returns the
+   * messages that were never acknowledged (for `drop` events).
+   */
+  close(error: SocklineError): OutgoingMessage[] {
+    this.#phase = 'closed';
+    this.#epoch++;
+    this.#pingDue = Infinity;
+    this.delivery.detach();
+    this.#requests?.rejectAll(error);
+    this.#rejectPings(error);
+    return this.delivery.drain();
+  }
+
+  #rejectPings(error: SocklineError): void {
+    const pings = this.#pings;
+    if (pings === null || pings.size === 0) return;
+    const waiting = [...pings.values()];
+    pings.clear();
+    for (const p of waiting) p.reject(error);
+  }
+}
+
+/** The error a REFUSE stands for (docs/protocol.md §5.4). */
+function refusal(frame: RefuseFrame): SocklineError {
+  if (frame.code === ErrorCodes.VERSION_UNSUPPORTED) {
+    const error = new SocklineError(
+      ErrorCodes.VERSION_UNSUPPORTED,
+      `the server speaks protocol versions [${frame.versions.join(', ')}], this client [${SUPPORTED_VERSIONS.join(', ')}]`,
+    );
+    (error as SocklineError & { versions?: number[] }).versions = frame.versions;
+    return error;
+  }
+  if (frame.code === ErrorCodes.AUTH_FAILED)
+    return new SocklineError(ErrorCodes.AUTH_FAILED, `authentication failed: ${frame.message}`);
+  return new SocklineError(ErrorCodes.PROTOCOL, `the server refused: ${frame.code} ${frame.message}`);
+}
+
+function closeError(frame: CloseFrame): SocklineError {
+  return new SocklineError(
+    ErrorCodes.CONNECTION_CLOSED,
+    `the server closed the connection (${frame.code}: ${frame.reason})`,
+  );
+}
+
+/** How an error RESPONSE rejects its request. */
+function remoteError(error: { code: string; message: string }): SocklineError {
+  const result = new SocklineError(ErrorCodes.REMOTE, error.message);
+  result.remoteCode = error.code;
+  return result;
+}
