@@ -1,0 +1,266 @@
+import type { Clock } from '../../src/core/clock.js';
+import type { SocklineError } from '../../src/core/errors.js';
+import { jsonCodec } from '../../src/core/protocol/codec.js';
+import type { OutgoingMessage } from '../../src/core/protocol/endpoint/delivery.js';
+import { Endpoint, type EndpointHost } from '../../src/core/protocol/endpoint/endpoint.js';
+import { sessionDefaults, type EndpointConfig } from '../../src/core/protocol/endpoint/options.js';
+import type {
+  CloseFrame,
+  Frame,
+  PayloadKind,
+  RefuseFrame,
+  WelcomeFrame,
+} from '../../src/core/protocol/frames.js';
+import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
+import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
+
+/** A clock that only tells the time: the endpoint has no timers, so `setTimeout` must never run. */
+export interface FakeClock extends Clock {
+  t: number;
+}
+
+export function fakeClock(start = 1_000): FakeClock {
+  const clock: FakeClock = {
+    t: start,
+    now: () => clock.t,
+    setTimeout: () => {
+      throw new Error('the endpoint must not start a timer');
+    },
+    clearTimeout: () => {
+      throw new Error('the endpoint must not clear a timer');
+    },
+  };
+  return clock;
+}
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const json = (v: unknown): Uint8Array => text(JSON.stringify(v));
+
+/** A frame body, as the peer would send it. */
+export const bytes = (frame: Frame): Uint8Array => encodeFrame(frame);
+
+/** A DATA frame carrying `value` as JSON. */
+export function data(value: unknown, seq?: number, ack?: number): Uint8Array {
+  return bytes({
+    type: 'data',
+    kind: 'value',
+    payload: json(value),
+    ...(seq !== undefined ? { seq } : {}),
+    ...(ack !== undefined ? { ack } : {}),
+  });
+}
+
+export function welcome(fields: Partial<WelcomeFrame> = {}): WelcomeFrame {
+  return {
+    type: 'welcome',
+    version: 1,
+    sessionId: 's1',
+    resumed: false,
+    heartbeatInterval: 1_000,
+    heartbeatTimeout: 500,
+    lastSeq: 0,
+    maxFrameSize: 1 << 20,
+    maxInFlight: 100,
+    resumeWindow: 60_000,
+    ...fields,
+  };
+}
+
+/** What an endpoint wrote and told, in order. */
+export class Recorder implements EndpointHost {
+  /** Every frame written, decoded. */
+  readonly frames: Frame[] = [];
+  /** Every `wake(at)`. */
+  readonly wakes: number[] = [];
+  /** Events as short strings, for order checks. */
+  readonly events: string[] = [];
+  readonly messages: unknown[] = [];
+  readonly published: Array<{
+    topic: string;
+    kind: PayloadKind;
+    payload: Uint8Array;
+    seq: number | undefined;
+  }> = [];
+  readonly errors: SocklineError[] = [];
+  readonly drops: Array<{ message: OutgoingMessage; reason: string }> = [];
+  readonly handlers = new Map<string, (params: unknown) => unknown>();
+  ended: { code: number; error: SocklineError } | undefined;
+  closedBy: CloseFrame | undefined;
+  refusal: { error: SocklineError; retry: boolean; frame?: RefuseFrame | CloseFrame } | undefined;
+  /** Set to make `write` report backpressure. */
+  accepting = true;
+  /** Client role: what `welcomed` does (the link would complete, and its `open` opens the endpoint). */
+  onWelcome: ((frame: WelcomeFrame, resumed: boolean) => void) | undefined;
+
+  constructor(readonly role: 'client' | 'server') {}
+
+  write(frame: Uint8Array): boolean {
+    this.frames.push(decodeFrame(frame));
+    return this.accepting;
+  }
+
+  wake(at: number): void {
+    this.wakes.push(at);
+  }
+
+  end(code: number, error: SocklineError): void {
+    this.ended = { code, error };
+    this.events.push(`end ${code}`);
+  }
+
+  closed(frame: CloseFrame): void {
+    this.closedBy = frame;
+    this.events.push(`closed ${frame.code}`);
+  }
+
+  message(value: unknown, seq: number | undefined): void {
+    this.messages.push(value);
+    this.events.push(`message ${seq ?? '-'}`);
+  }
+
+  handler(method: string): ((params: unknown) => unknown) | undefined {
+    return this.handlers.get(method);
+  }
+
+  error(error: SocklineError): void {
+    this.errors.push(error);
+  }
+
+  dropped(message: OutgoingMessage, reason: string): void {
+    this.drops.push({ message, reason });
+  }
+
+  /** Frames written since the last call, then forgets them. */
+  take(): Frame[] {
+    return this.frames.splice(0);
+  }
+}
+
+/** The host of a client endpoint: the optional members of the client role. */
+export class ClientRecorder extends Recorder {
+  endpoint!: Endpoint;
+
+  constructor() {
+    super('client');
+  }
+
+  welcomed(frame: WelcomeFrame, resumed: boolean): void {
+    this.events.push(`welcomed ${resumed ? 'resumed' : 'fresh'}`);
+    if (this.onWelcome !== undefined) this.onWelcome(frame, resumed);
+    else this.endpoint.open();
+  }
+
+  refused(error: SocklineError, retry: boolean, frame?: RefuseFrame | CloseFrame): void {
+    this.refusal = { error, retry, ...(frame !== undefined ? { frame } : {}) };
+    this.events.push(`refused ${error.code}`);
+  }
+
+  session(info: { id: string; resumed: boolean; previousId: string | undefined; resent: number }): void {
+    this.events.push(`session ${info.id} ${info.resumed ? 'resumed' : 'fresh'}`);
+    if (info.previousId !== undefined) this.events.push(`lost ${info.previousId} resent ${info.resent}`);
+  }
+}
+
+/** The host of a server endpoint. */
+export class ServerRecorder extends Recorder {
+  readonly subscribedTo: string[] = [];
+
+  constructor() {
+    super('server');
+  }
+
+  publish(topic: string, kind: PayloadKind, payload: Uint8Array, seq: number | undefined): void {
+    this.published.push({ topic, kind, payload, seq });
+    this.events.push(`publish ${topic}`);
+  }
+
+  subscribed(pattern: string): void {
+    this.subscribedTo.push(pattern);
+    this.events.push(`subscribed ${pattern}`);
+  }
+
+  unsubscribed(pattern: string): void {
+    this.subscribedTo.splice(this.subscribedTo.indexOf(pattern), 1);
+    this.events.push(`unsubscribed ${pattern}`);
+  }
+}
+
+const limits = {
+  maxMessages: 100,
+  maxBytes: 1 << 20,
+  overflow: 'reject' as const,
+  replayMessages: 100,
+  replayBytes: 1 << 20,
+  ackDelay: sessionDefaults.ackDelay,
+};
+
+export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = {}): EndpointConfig {
+  return {
+    role: 'client',
+    codec: jsonCodec(),
+    clock,
+    delivery: { ...limits, maxFrameSize: 1 << 20 },
+    requestTimeout: 5_000,
+    maxInFlight: 10,
+    maxAnswering: Infinity,
+    queueRequests: true,
+    resume: true,
+    maxHandshakeSize: sessionDefaults.maxHandshakeSize,
+    announce: null,
+    ...overrides,
+  };
+}
+
+export function serverConfig(clock: Clock, overrides: Partial<EndpointConfig> = {}): EndpointConfig {
+  return {
+    role: 'server',
+    codec: jsonCodec(),
+    clock,
+    delivery: { ...limits, overflow: 'drop-oldest', maxFrameSize: 1 << 20 },
+    requestTimeout: 5_000,
+    maxInFlight: 10,
+    maxAnswering: 2,
+    queueRequests: false,
+    resume: true,
+    maxHandshakeSize: sessionDefaults.maxHandshakeSize,
+    announce: {
+      heartbeatInterval: 1_000,
+      heartbeatTimeout: 500,
+      maxFrameSize: 1 << 20,
+      resumeWindow: 60_000,
+    },
+    ...overrides,
+  };
+}
+
+/** A client endpoint that sent HELLO and read `welcomeFrame` (opened unless the host says otherwise). */
+export function openClient(
+  clock: FakeClock,
+  overrides: Partial<EndpointConfig> = {},
+  welcomeFrame: WelcomeFrame = welcome(),
+): { endpoint: Endpoint; host: ClientRecorder } {
+  const host = new ClientRecorder();
+  const endpoint = new Endpoint(clientConfig(clock, overrides), host);
+  host.endpoint = endpoint;
+  endpoint.hello(undefined);
+  endpoint.receive(bytes(welcomeFrame));
+  return { endpoint, host };
+}
+
+/** A server endpoint that welcomed a client and opened. */
+export function openServer(
+  clock: FakeClock,
+  overrides: Partial<EndpointConfig> = {},
+): { endpoint: Endpoint; host: ServerRecorder } {
+  const host = new ServerRecorder();
+  const endpoint = new Endpoint(serverConfig(clock, overrides), host);
+  endpoint.welcome({ version: 1, sessionId: 's1', resumed: false, batch: false, peerLastSeq: 0 });
+  endpoint.open();
+  return { endpoint, host };
+}
+
+/** The payload of a DATA/PUBLISH/RESPONSE frame, decoded as JSON. */
+export function valueOf(frame: Frame): unknown {
+  if (!('payload' in frame)) throw new Error(`${frame.type} has no payload`);
+  return JSON.parse(new TextDecoder().decode(frame.payload));
+}

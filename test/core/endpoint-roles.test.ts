@@ -1,0 +1,172 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createConnection, type TransportResolver } from '../../src/core/connect.js';
+import type { ConnectOptions } from '../../src/core/connect-options.js';
+import { MemoryServer } from '../../src/core/memory-transport.js';
+import type { SocklineClient } from '../../src/core/protocol/client.js';
+import type { ProtocolOptions } from '../../src/core/protocol/options.js';
+import {
+  localHub,
+  MemorySessionStore,
+  ServerSession,
+  type ServerRequestHandler,
+  type ServerSessionOptions,
+  type SessionState,
+} from '../../src/core/protocol/server-session.js';
+
+/**
+ * Both roles over the in-memory transport, on fake time: the client (SocklineClient over a
+ * Link) and the server (a ServerSession per connection over the same store), no sockets.
+ */
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+interface World {
+  memory: MemoryServer;
+  store: MemorySessionStore;
+  handlers: Map<string, ServerRequestHandler>;
+  received: unknown[];
+  connect(options?: ConnectOptions & ProtocolOptions): SocklineClient;
+  session(): SessionState;
+}
+
+function world(options: Partial<Omit<ServerSessionOptions, 'store' | 'hub' | 'handlers'>> = {}): World {
+  const memory = new MemoryServer({ kind: 'message' });
+  const store = new MemorySessionStore();
+  const handlers = new Map<string, ServerRequestHandler>();
+  const received: unknown[] = [];
+  const sessionOptions: ServerSessionOptions = {
+    store,
+    hub: localHub(store),
+    handlers,
+    onMessage: (value) => received.push(value),
+    ...options,
+  };
+  memory.onConnection = (end) => {
+    const session = new ServerSession({ send: (f) => end.send(f), close: () => end.close() }, sessionOptions);
+    end.onData = (d) => session.receive(d as Uint8Array);
+    end.onClose = () => session.closed();
+  };
+  const resolver: TransportResolver = {
+    check() {},
+    framing: () => null,
+    open: (url, _scheme, handlers) => memory.connect(url, handlers, { highWaterMark: 1 << 20 }),
+  };
+  return {
+    memory,
+    store,
+    handlers,
+    received,
+    connect: (o = {}) =>
+      createConnection(
+        'ws://memory/',
+        { reconnect: { initialDelay: 100, jitter: 0 }, ...o },
+        resolver,
+      ) as SocklineClient,
+    session: () => [...store.all()][0]!,
+  };
+}
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await vi.advanceTimersByTimeAsync(0);
+};
+
+describe('the client and server roles over one endpoint', () => {
+  it('handshake, a message each way, a request both ways; after close no timer is left', async () => {
+    const w = world();
+    w.handlers.set('sum', (p) => (p as number[]).reduce((a, b) => a + b, 0));
+    const client = w.connect();
+    client.handle('whoami', () => 'client');
+    const got: unknown[] = [];
+    client.on('message', (v) => got.push(v));
+    await settle();
+    await client.opened;
+    client.send({ n: 1 });
+    w.session().endpoint.send(undefined, 'to the client', false, Infinity);
+    await settle();
+    expect(w.received).toEqual([{ n: 1 }]);
+    expect(got).toEqual(['to the client']);
+    await expect(client.request('sum', [1, 2, 3])).resolves.toBe(6);
+    await expect(w.session().endpoint.request('whoami', null)).resolves.toBe('client');
+    await client.close();
+    await settle();
+    expect(w.store.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("holds requests over the server's maxInFlight on the client: 150 to a slow handler all complete", async () => {
+    const w = world({ maxInFlight: 100 });
+    let running = 0;
+    let most = 0;
+    w.handlers.set('slow', async (p) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 50));
+      running--;
+      return p;
+    });
+    const client = w.connect();
+    await settle();
+    await client.opened;
+    const results = Array.from({ length: 150 }, (_, i) => client.request('slow', i));
+    await vi.advanceTimersByTimeAsync(200);
+    await expect(Promise.all(results)).resolves.toEqual(Array.from({ length: 150 }, (_, i) => i));
+    expect(most).toBe(100);
+    await client.close();
+  });
+
+  it('the server ends a connection silent past interval + timeout; the client notices too and resumes, nothing lost', async () => {
+    const w = world({ heartbeatInterval: 1_600, heartbeatTimeout: 800 });
+    // An attempt into the black hole hangs until connectTimeout: keep that short.
+    const client = w.connect({ connectTimeout: 500 });
+    const sessions: string[] = [];
+    client.on('session', ({ resumed }) => sessions.push(resumed ? 'resumed' : 'new'));
+    await settle();
+    await client.opened;
+    const state = w.session();
+    w.memory.faults.halfOpen = true;
+    const cut = Date.now();
+    client.send('during the cut');
+    // Silence since the cut at most: the server lets go within interval + timeout, plus a
+    // sixteenth of that for its scheduler.
+    await vi.advanceTimersByTimeAsync(2_400 + 150);
+    expect(state.connection).toBeNull();
+    expect(Date.now() - cut).toBe(2_550);
+    w.memory.faults.halfOpen = false;
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(sessions).toEqual(['new', 'resumed']);
+    expect(w.received).toEqual(['during the cut']);
+    await client.close();
+  });
+
+  it('a restarted server with the same store resumes the session with its own handlers', async () => {
+    const w = world();
+    const client = w.connect();
+    await settle();
+    await client.opened;
+    const later: unknown[] = [];
+    const restarted: ServerSessionOptions = {
+      store: w.store,
+      hub: localHub(w.store),
+      handlers: new Map([['where', () => 'restarted']]),
+      onMessage: (v) => later.push(v),
+    };
+    w.memory.onConnection = (end) => {
+      const session = new ServerSession({ send: (f) => end.send(f), close: () => end.close() }, restarted);
+      end.onData = (d) => session.receive(d as Uint8Array);
+      end.onClose = () => session.closed();
+    };
+    w.memory.resetAll();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(client.state).toBe('open');
+    client.send('after');
+    await expect(client.request('where')).resolves.toBe('restarted');
+    await settle();
+    expect(later).toEqual(['after']);
+    await client.close();
+  });
+});

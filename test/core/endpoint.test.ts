@@ -1,0 +1,613 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
+import { Endpoint } from '../../src/core/protocol/endpoint/endpoint.js';
+import { encodeBatch } from '../../src/core/protocol/batch.js';
+import type { Frame } from '../../src/core/protocol/frames.js';
+import {
+  bytes,
+  ClientRecorder,
+  clientConfig,
+  data,
+  fakeClock,
+  json,
+  openClient,
+  openServer,
+  ServerRecorder,
+  serverConfig,
+  valueOf,
+  welcome,
+} from './endpoint-helpers.js';
+
+const closed = new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'gone');
+const types = (frames: Frame[]): string[] => frames.map((f) => f.type);
+const seqs = (frames: Frame[]): Array<number | undefined> =>
+  frames.filter((f) => f.type === 'data').map((f) => (f as { seq?: number }).seq);
+/** Lets the microtasks of async handlers run. */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+describe('Endpoint: the handshake', () => {
+  it('client: sends a HELLO with its capabilities, codec and token, and resumes the session it had', () => {
+    const clock = fakeClock();
+    const host = new ClientRecorder();
+    const endpoint = new Endpoint(clientConfig(clock), host);
+    host.endpoint = endpoint;
+    const first = new Endpoint(clientConfig(clock), host).hello('tok');
+    expect(first).toEqual(
+      bytes({ type: 'hello', versions: [1], capabilities: 15, codec: 'json', token: 'tok' }),
+    );
+    endpoint.hello(undefined);
+    endpoint.receive(bytes(welcome({ sessionId: 'abc' })));
+    endpoint.receive(data('a', 1));
+    endpoint.receive(data('b', 2));
+    endpoint.detach(closed);
+    expect(endpoint.hello(undefined)).toEqual(
+      bytes({
+        type: 'hello',
+        versions: [1],
+        capabilities: 15,
+        codec: 'json',
+        resume: { sessionId: 'abc', lastSeq: 2 },
+      }),
+    );
+    const noResume = openClient(clock, { resume: false }).endpoint;
+    noResume.detach(closed);
+    expect(noResume.hello(undefined)).toEqual(
+      bytes({ type: 'hello', versions: [1], capabilities: 15, codec: 'json' }),
+    );
+  });
+
+  it('client: on WELCOME opens, pings at once and reports the session', () => {
+    const { endpoint, host } = openClient(fakeClock());
+    expect(host.events).toEqual(['welcomed fresh', 'session s1 fresh']);
+    expect(host.take()).toEqual([{ type: 'ping', nonce: 1 }]);
+    expect(endpoint.phase).toBe('open');
+    expect(endpoint.sessionId).toBe('s1');
+  });
+
+  it('client: turns each kind of refusal into a typed error, retrying only where it can help', () => {
+    const cases: Array<[Frame, string, boolean]> = [
+      [
+        { type: 'refuse', code: 'ERR_AUTH_FAILED', message: 'bad token', versions: [] },
+        'ERR_AUTH_FAILED',
+        true,
+      ],
+      [
+        { type: 'refuse', code: 'ERR_VERSION_UNSUPPORTED', message: 'no', versions: [7] },
+        'ERR_VERSION_UNSUPPORTED',
+        false,
+      ],
+      [{ type: 'refuse', code: 'ERR_BAD_PAYLOAD', message: 'codec', versions: [] }, 'ERR_PROTOCOL', true],
+      [{ type: 'close', code: 1001, reason: 'busy', reconnectAfter: 250 }, 'ERR_CONNECTION_CLOSED', true],
+      [{ type: 'data', kind: 'binary', payload: new Uint8Array(0) }, 'ERR_PROTOCOL', true],
+      [welcome({ version: 2 }), 'ERR_VERSION_UNSUPPORTED', false],
+    ];
+    for (const [frame, code, retry] of cases) {
+      const host = new ClientRecorder();
+      const endpoint = new Endpoint(clientConfig(fakeClock()), host);
+      host.endpoint = endpoint;
+      endpoint.hello(undefined);
+      endpoint.receive(bytes(frame));
+      expect(host.refusal, frame.type).toMatchObject({ error: { code }, retry });
+      expect(endpoint.phase).toBe('detached');
+      // Nothing more is read on a refused connection.
+      endpoint.receive(data('late', 1));
+      expect(host.messages).toEqual([]);
+    }
+    const host = new ClientRecorder();
+    const endpoint = new Endpoint(clientConfig(fakeClock()), host);
+    host.endpoint = endpoint;
+    endpoint.hello(undefined);
+    endpoint.receive(
+      bytes({ type: 'refuse', code: 'ERR_VERSION_UNSUPPORTED', message: '', versions: [7, 8] }),
+    );
+    expect((host.refusal!.error as SocklineError & { versions: number[] }).versions).toEqual([7, 8]);
+    expect(host.refusal!.frame).toMatchObject({ type: 'refuse' });
+  });
+
+  it('client: refuses an answer to HELLO over maxHandshakeSize before decoding it', () => {
+    const host = new ClientRecorder();
+    const endpoint = new Endpoint(clientConfig(fakeClock(), { maxHandshakeSize: 64 }), host);
+    host.endpoint = endpoint;
+    endpoint.hello(undefined);
+    endpoint.receive(bytes(welcome({ sessionId: 'x'.repeat(100) })));
+    expect(host.refusal).toMatchObject({
+      error: { code: 'ERR_PROTOCOL', message: 'invalid handshake reply from the server' },
+      retry: true,
+    });
+  });
+
+  it('client: handles the rest of a BATCH that carried the WELCOME once the session is open', () => {
+    const host = new ClientRecorder();
+    const endpoint = new Endpoint(clientConfig(fakeClock()), host);
+    host.endpoint = endpoint;
+    endpoint.hello(undefined);
+    const bodies = [bytes(welcome()), data('first', 1)];
+    endpoint.receive(encodeBatch(bodies, bodies[0]!.byteLength + bodies[1]!.byteLength));
+    expect(host.events).toEqual(['welcomed fresh', 'session s1 fresh', 'message 1']);
+    expect(host.messages).toEqual(['first']);
+  });
+
+  it('server: WELCOME announces its limits and what it received of the session', () => {
+    const clock = fakeClock();
+    const host = new ServerRecorder();
+    const endpoint = new Endpoint(serverConfig(clock), host);
+    endpoint.welcome({ version: 1, sessionId: 'abc', resumed: false, batch: true, peerLastSeq: 0 });
+    endpoint.open();
+    for (let seq = 1; seq <= 3; seq++) endpoint.receive(data(seq, seq));
+    endpoint.detach(closed);
+    host.take();
+    endpoint.welcome({ version: 1, sessionId: 'abc', resumed: true, batch: false, peerLastSeq: 0 });
+    expect(host.take()).toEqual([
+      {
+        type: 'welcome',
+        version: 1,
+        sessionId: 'abc',
+        resumed: true,
+        heartbeatInterval: 1_000,
+        heartbeatTimeout: 500,
+        lastSeq: 3,
+        maxFrameSize: 1 << 20,
+        maxInFlight: 2,
+        resumeWindow: 60_000,
+      },
+    ]);
+  });
+});
+
+describe('Endpoint: sequence numbers, acknowledgements and resume', () => {
+  it('numbers what it sends from 1 and piggybacks the ack it owes', () => {
+    const clock = fakeClock();
+    const { endpoint, host } = openServer(clock);
+    host.take();
+    endpoint.receive(data('a', 1));
+    endpoint.receive(data('b', 2));
+    expect(host.messages).toEqual(['a', 'b']);
+    expect(endpoint.send(undefined, 'x', false, Infinity)).toBe('sent');
+    expect(endpoint.send(undefined, 'y', false, Infinity)).toBe('sent');
+    const frames = host.take();
+    expect(frames).toMatchObject([
+      { type: 'data', seq: 1, ack: 2 },
+      { type: 'data', seq: 2 },
+    ]);
+    expect(frames[1]).not.toHaveProperty('ack');
+    // The ack deadline comes with nothing owed: nothing is written.
+    clock.t += 20;
+    endpoint.tick(clock.t);
+    expect(host.take()).toEqual([]);
+  });
+
+  it('acknowledges alone exactly ackDelay after a receipt, or at once after 32', () => {
+    const clock = fakeClock(1_000);
+    const { endpoint, host } = openServer(clock);
+    host.take();
+    endpoint.receive(data('a', 1));
+    expect(host.wakes.at(-1)).toBe(1_020);
+    expect(endpoint.deadline).toBe(1_020);
+    endpoint.tick(1_019);
+    expect(host.take()).toEqual([]);
+    endpoint.tick(1_020);
+    expect(host.take()).toEqual([{ type: 'ack', seq: 1 }]);
+    for (let seq = 2; seq <= 33; seq++) endpoint.receive(data(seq, seq));
+    expect(host.take()).toEqual([{ type: 'ack', seq: 33 }]);
+  });
+
+  it('drops a duplicate silently and ends the connection at a gap with CLOSE 4000', () => {
+    const { endpoint, host } = openServer(fakeClock());
+    host.take();
+    endpoint.receive(data('a', 1));
+    endpoint.receive(data('a again', 1));
+    endpoint.receive(data('b', 2));
+    expect(host.messages).toEqual(['a', 'b']);
+    endpoint.receive(data('e', 5));
+    expect(host.take()).toEqual([{ type: 'close', code: 4000, reason: 'sequence gap: got 5 after 2' }]);
+    expect(host.ended).toMatchObject({ code: 4000, error: { code: 'ERR_PROTOCOL' } });
+    expect(endpoint.phase).toBe('detached');
+    expect(host.messages).toEqual(['a', 'b']);
+  });
+
+  it('refuses an ack of a sequence number never sent', () => {
+    const { endpoint, host } = openServer(fakeClock());
+    endpoint.send(undefined, 1, false, Infinity);
+    host.take();
+    endpoint.receive(bytes({ type: 'ack', seq: 2 }));
+    expect(host.take()).toEqual([
+      { type: 'close', code: 4000, reason: 'ack 2 is above the last sequence number sent' },
+    ]);
+  });
+
+  it('on resume replays what the server lacks, then what waited, in order', () => {
+    const clock = fakeClock();
+    const { endpoint, host } = openClient(clock);
+    for (let n = 1; n <= 5; n++) endpoint.send(undefined, n, false, Infinity);
+    endpoint.receive(bytes({ type: 'ack', seq: 2 }));
+    endpoint.detach(closed);
+    expect(endpoint.send(undefined, 6, false, Infinity)).toBe('queued');
+    expect(endpoint.send(undefined, 7, false, Infinity)).toBe('queued');
+    host.take();
+    endpoint.hello(undefined);
+    endpoint.receive(bytes(welcome({ resumed: true, lastSeq: 3 })));
+    const frames = host.take().filter((f) => f.type === 'data');
+    expect(seqs(frames)).toEqual([4, 5, 6, 7]);
+    expect(frames.map(valueOf)).toEqual([4, 5, 6, 7]);
+    expect(host.events.at(-1)).toBe('session s1 resumed');
+  });
+
+  it('after a lost session sends what was never acknowledged again from sequence 1', () => {
+    const clock = fakeClock();
+    const { endpoint, host } = openClient(clock);
+    for (let n = 1; n <= 5; n++) endpoint.send(undefined, n, false, Infinity);
+    endpoint.receive(bytes({ type: 'ack', seq: 2 }));
+    endpoint.receive(data('from s1', 1));
+    endpoint.detach(closed);
+    host.take();
+    endpoint.hello(undefined);
+    endpoint.receive(bytes(welcome({ sessionId: 's2', resumed: false })));
+    const frames = host.take().filter((f) => f.type === 'data');
+    expect(seqs(frames)).toEqual([1, 2, 3]);
+    expect(frames.map(valueOf)).toEqual([3, 4, 5]);
+    expect(host.events.slice(-2)).toEqual(['session s2 fresh', 'lost s1 resent 3']);
+    // The receiving side starts over too: seq 1 of the new session is a new message.
+    endpoint.receive(data('from s2', 1));
+    expect(host.messages).toEqual(['from s1', 'from s2']);
+  });
+
+  it("holds every frame to the server's maxFrameSize from its WELCOME", () => {
+    const { endpoint } = openClient(fakeClock(), {}, welcome({ maxFrameSize: 100 }));
+    expect(() => endpoint.send(undefined, new Uint8Array(90), false, Infinity)).toThrow(
+      expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }),
+    );
+    expect(endpoint.send(undefined, new Uint8Array(80), false, Infinity)).toBe('sent');
+  });
+});
+
+describe('Endpoint: the request table', () => {
+  it('numbers requests from 1 and settles each once: result, remote error, undecodable result', async () => {
+    const { endpoint, host } = openClient(fakeClock());
+    host.take();
+    const sum = endpoint.request('sum', [1, 2]);
+    const fail = endpoint.request('fail', null);
+    const bad = endpoint.request('bad', null);
+    expect(host.take()).toMatchObject([
+      { type: 'request', id: 1, method: 'sum' },
+      { type: 'request', id: 2, method: 'fail' },
+      { type: 'request', id: 3, method: 'bad' },
+    ]);
+    endpoint.receive(bytes({ type: 'response', id: 99, kind: 'value', payload: json('stray') }));
+    endpoint.receive(bytes({ type: 'response', id: 1, kind: 'value', payload: json(3) }));
+    endpoint.receive(bytes({ type: 'response', id: 1, kind: 'value', payload: json('twice') }));
+    endpoint.receive(
+      bytes({
+        type: 'response',
+        id: 2,
+        error: { code: 'E_X', message: 'nope' },
+        kind: 'binary',
+        payload: new Uint8Array(0),
+      }),
+    );
+    endpoint.receive(bytes({ type: 'response', id: 3, kind: 'value', payload: json('x').subarray(1) }));
+    await expect(sum).resolves.toBe(3);
+    await expect(fail).rejects.toMatchObject({ code: 'ERR_REMOTE', remoteCode: 'E_X', message: 'nope' });
+    await expect(bad).rejects.toMatchObject({ code: 'ERR_BAD_PAYLOAD' });
+    // None of that ends the connection.
+    expect(host.take()).toEqual([]);
+    expect(endpoint.phase).toBe('open');
+  });
+
+  it('times a request out exactly at its timeout, the default one or its own', async () => {
+    const clock = fakeClock(1_000);
+    const { endpoint, host } = openClient(clock);
+    const own = endpoint.request('slow', null, { timeout: 100 });
+    const byDefault = endpoint.request('slow', null);
+    expect(host.wakes).toContain(1_100);
+    expect(host.wakes).toContain(6_000);
+    expect(endpoint.tick(1_099)).toBe(1_100);
+    endpoint.tick(1_100);
+    await expect(own).rejects.toMatchObject({
+      code: 'ERR_REQUEST_TIMEOUT',
+      message: 'request "slow" timed out after 100 ms',
+    });
+    expect(endpoint.tick(5_999)).toBe(6_000);
+    endpoint.tick(6_000);
+    await expect(byDefault).rejects.toMatchObject({ code: 'ERR_REQUEST_TIMEOUT' });
+  });
+
+  it("writes at most the server's maxInFlight at once; the others wait in order, also across a reconnect", async () => {
+    const clock = fakeClock(1_000);
+    const { endpoint, host } = openClient(clock, {}, welcome({ maxInFlight: 2 }));
+    host.take();
+    const controller = new AbortController();
+    const results = [
+      endpoint.request('m', 1),
+      endpoint.request('m', 2, { timeout: 50 }),
+      endpoint.request('m', 3),
+      endpoint.request('m', 4),
+      endpoint.request('m', 5, { signal: controller.signal }),
+      endpoint.request('m', 6),
+    ];
+    const settled: unknown[] = [];
+    for (const r of results)
+      r.then(
+        (v) => settled.push(v),
+        (e: SocklineError) => settled.push(e.code),
+      );
+    const written = (): unknown[] => host.take().flatMap((f) => (f.type === 'request' ? [valueOf(f)] : []));
+    expect(written()).toEqual([1, 2]);
+    endpoint.receive(bytes({ type: 'response', id: 1, kind: 'value', payload: json('one') }));
+    expect(written()).toEqual([3]);
+    clock.t = 1_050;
+    endpoint.tick(clock.t); // request 2 times out: its place goes to the next
+    expect(written()).toEqual([4]);
+    controller.abort(); // request 5 never reaches the wire
+    endpoint.receive(bytes({ type: 'response', id: 3, kind: 'value', payload: json('three') }));
+    expect(written()).toEqual([6]);
+    // A reconnect: what was written fails, what waits goes out on the next connection.
+    const later = endpoint.request('m', 7);
+    const laterStill = endpoint.request('m', 8);
+    expect(written()).toEqual([]);
+    endpoint.detach(closed);
+    endpoint.hello(undefined);
+    endpoint.receive(bytes(welcome({ resumed: true, maxInFlight: 2 })));
+    expect(written()).toEqual([7, 8]);
+    endpoint.receive(bytes({ type: 'response', id: 7, kind: 'value', payload: json('seven') }));
+    endpoint.receive(bytes({ type: 'response', id: 8, kind: 'value', payload: json('eight') }));
+    await settle();
+    await Promise.all([later, laterStill]);
+    expect(settled).toEqual([
+      'one',
+      'ERR_REQUEST_TIMEOUT',
+      'ERR_ABORTED',
+      'three',
+      'ERR_CONNECTION_CLOSED',
+      'ERR_CONNECTION_CLOSED',
+    ]);
+    await expect(later).resolves.toBe('seven');
+  });
+
+  it('refuses one request over its own maxInFlight, an aborted signal and a frame over the limit', async () => {
+    const { endpoint, host } = openClient(fakeClock(), { maxInFlight: 2 }, welcome({ maxFrameSize: 64 }));
+    host.take();
+    await expect(endpoint.request('big', 'x'.repeat(100))).rejects.toMatchObject({
+      code: 'ERR_FRAME_TOO_LARGE',
+    });
+    void endpoint.request('a', null);
+    void endpoint.request('b', null);
+    await expect(endpoint.request('c', null)).rejects.toMatchObject({ code: 'ERR_TOO_MANY_REQUESTS' });
+    const aborted = AbortSignal.abort(new Error('stop'));
+    await expect(endpoint.request('d', null, { signal: aborted })).rejects.toMatchObject({
+      code: 'ERR_ABORTED',
+    });
+    expect(types(host.take())).toEqual(['request', 'request']);
+  });
+
+  it('server: a request needs an open connection, and detach rejects every outstanding one', async () => {
+    const clock = fakeClock();
+    const host = new ServerRecorder();
+    const endpoint = new Endpoint(serverConfig(clock), host);
+    await expect(endpoint.request('m', null)).rejects.toMatchObject({
+      code: 'ERR_CONNECTION_CLOSED',
+      message: 'the connection is not open',
+    });
+    endpoint.welcome({ version: 1, sessionId: 's', resumed: false, batch: false, peerLastSeq: 0 });
+    endpoint.open();
+    const pending = endpoint.request('m', null);
+    endpoint.detach(closed);
+    await expect(pending).rejects.toBe(closed);
+  });
+});
+
+describe('Endpoint: answering requests', () => {
+  it("answers with the handler's result, ERR_UNKNOWN_METHOD, and ERR_TOO_MANY_REQUESTS over maxAnswering", async () => {
+    const { endpoint, host } = openServer(fakeClock());
+    host.take();
+    host.handlers.set('sum', (p) => (p as number[]).reduce((a, b) => a + b, 0));
+    host.handlers.set('hang', () => new Promise(() => {}));
+    const request = (id: number, method: string, params: unknown): void =>
+      endpoint.receive(bytes({ type: 'request', id, method, kind: 'value', payload: json(params) }));
+    request(1, 'sum', [1, 2, 3]);
+    request(2, 'nothing', null);
+    await settle();
+    request(3, 'hang', null);
+    request(4, 'hang', null);
+    request(5, 'sum', [1]);
+    await settle();
+    const answers = host.take() as Array<{ id: number }>;
+    expect(answers.sort((a, b) => a.id - b.id)).toMatchObject([
+      { type: 'response', id: 1 },
+      { type: 'response', id: 2, error: { code: 'ERR_UNKNOWN_METHOD' } },
+      {
+        type: 'response',
+        id: 5,
+        error: { code: 'ERR_TOO_MANY_REQUESTS', message: 'more than 2 requests in flight' },
+      },
+    ]);
+  });
+
+  it('drops the answer to a request of a connection that ended', async () => {
+    const { endpoint, host } = openServer(fakeClock());
+    let finish!: (v: unknown) => void;
+    host.handlers.set('later', () => new Promise((resolve) => (finish = resolve)));
+    endpoint.receive(bytes({ type: 'request', id: 1, method: 'later', kind: 'value', payload: json(null) }));
+    await settle();
+    endpoint.detach(closed);
+    endpoint.welcome({ version: 1, sessionId: 's1', resumed: true, batch: false, peerLastSeq: 0 });
+    endpoint.open();
+    host.take();
+    finish('too late');
+    await settle();
+    expect(host.take()).toEqual([]);
+  });
+});
+
+describe('Endpoint: subscriptions', () => {
+  it('client: one SUBSCRIBE per pattern, publishes to every matching handler, UNSUBSCRIBE with the last handler', () => {
+    const { endpoint, host } = openClient(fakeClock());
+    host.take();
+    const got: string[] = [];
+    const offA = endpoint.subscribe('chat/+', (v, { topic }) => got.push(`A ${topic} ${String(v)}`));
+    const offB = endpoint.subscribe('chat/+', (v) => got.push(`B ${String(v)}`));
+    endpoint.subscribe('chat/#', (v) => got.push(`C ${String(v)}`));
+    expect(host.take()).toEqual([
+      { type: 'subscribe', topic: 'chat/+' },
+      { type: 'subscribe', topic: 'chat/#' },
+    ]);
+    endpoint.receive(
+      bytes({ type: 'publish', seq: 1, topic: 'chat/lobby', kind: 'value', payload: json('hi') }),
+    );
+    endpoint.receive(bytes({ type: 'publish', seq: 2, topic: 'news', kind: 'value', payload: json('no') }));
+    expect(got).toEqual(['A chat/lobby hi', 'B hi', 'C hi']);
+    offA();
+    expect(host.take()).toEqual([]);
+    offB();
+    offB();
+    expect(host.take()).toEqual([{ type: 'unsubscribe', topic: 'chat/+' }]);
+    expect(() => endpoint.subscribe('a/#/b', () => {})).toThrow(TypeError);
+  });
+
+  it('client: what changed while detached is told on resume; after a lost session every pattern is sent again', () => {
+    const { endpoint, host } = openClient(fakeClock());
+    const off = endpoint.subscribe('a', () => {});
+    endpoint.subscribe('b', () => {});
+    endpoint.detach(closed);
+    off();
+    endpoint.subscribe('c', () => {});
+    host.take();
+    endpoint.hello(undefined);
+    endpoint.receive(bytes(welcome({ resumed: true })));
+    expect(host.take().filter((f) => f.type !== 'ping')).toEqual([
+      { type: 'unsubscribe', topic: 'a' },
+      { type: 'subscribe', topic: 'b' },
+      { type: 'subscribe', topic: 'c' },
+    ]);
+    endpoint.detach(closed);
+    endpoint.subscribe('d', () => {})();
+    endpoint.hello(undefined);
+    endpoint.receive(bytes(welcome({ sessionId: 's2' })));
+    expect(host.take().filter((f) => f.type !== 'ping')).toEqual([
+      { type: 'subscribe', topic: 'b' },
+      { type: 'subscribe', topic: 'c' },
+    ]);
+  });
+
+  it('server: hands checked patterns and publishes to its host, forwarding payloads undecoded', () => {
+    const { endpoint, host } = openServer(fakeClock());
+    host.take();
+    endpoint.receive(bytes({ type: 'subscribe', topic: 'x/+' }));
+    endpoint.receive(bytes({ type: 'unsubscribe', topic: 'x/+' }));
+    const raw = json('x').subarray(1); // not JSON: the server does not decode it
+    endpoint.receive(bytes({ type: 'publish', seq: 1, topic: 'x/y', kind: 'value', payload: raw }));
+    expect(host.events).toEqual(['subscribed x/+', 'unsubscribed x/+', 'publish x/y']);
+    expect(host.published[0]).toMatchObject({ topic: 'x/y', kind: 'value', seq: 1 });
+    expect(host.take()).toEqual([]);
+    endpoint.receive(bytes({ type: 'subscribe', topic: 'a/#/b' }));
+    expect(host.take()).toMatchObject([{ type: 'close', code: 4000 }]);
+  });
+
+  it('refuses frames its role never receives: SUBSCRIBE at a client, a publish to a wildcard at a server', () => {
+    const client = openClient(fakeClock());
+    client.host.take();
+    client.endpoint.receive(bytes({ type: 'subscribe', topic: 'a' }));
+    expect(client.host.take()).toEqual([
+      { type: 'close', code: 4000, reason: 'unexpected SUBSCRIBE after the handshake' },
+    ]);
+    const server = openServer(fakeClock());
+    server.host.take();
+    server.endpoint.receive(
+      bytes({ type: 'publish', topic: 'a/+', kind: 'binary', payload: new Uint8Array(0) }),
+    );
+    expect(server.host.take()).toMatchObject([{ type: 'close', code: 4000 }]);
+    expect(server.host.published).toEqual([]);
+  });
+});
+
+describe('Endpoint: heartbeats', () => {
+  it('server: pings every interval and ends a connection silent for interval + timeout with CLOSE 4004', () => {
+    const clock = fakeClock(1_000);
+    const { endpoint, host } = openServer(clock);
+    host.take();
+    expect(endpoint.deadline).toBe(2_000);
+    endpoint.tick(1_999);
+    expect(host.take()).toEqual([]);
+    clock.t = 1_200;
+    endpoint.receive(bytes({ type: 'pong', nonce: 0 }));
+    endpoint.tick(2_000);
+    expect(host.take()).toEqual([{ type: 'ping', nonce: 1 }]);
+    expect(endpoint.deadline).toBe(2_700);
+    endpoint.tick(2_699);
+    expect(host.take()).toEqual([]);
+    endpoint.tick(2_700);
+    expect(host.take()).toEqual([{ type: 'close', code: 4004, reason: 'no frame for 1500 ms' }]);
+    expect(host.ended).toMatchObject({ code: 4004, error: { code: 'ERR_HEARTBEAT_TIMEOUT' } });
+    expect(endpoint.deadline).toBe(Infinity);
+  });
+
+  it("client: pings on open and every interval of the server's WELCOME, measures the round trip, never ends a silence itself", async () => {
+    const clock = fakeClock(1_000);
+    const { endpoint, host } = openClient(clock, {}, welcome({ heartbeatInterval: 1_000 }));
+    expect(host.take()).toEqual([{ type: 'ping', nonce: 1 }]);
+    clock.t = 1_030;
+    endpoint.receive(bytes({ type: 'pong', nonce: 1 }));
+    expect(endpoint.rtt).toBe(30);
+    expect(endpoint.deadline).toBe(2_000);
+    endpoint.tick(2_000);
+    expect(host.take()).toEqual([{ type: 'ping', nonce: 2 }]);
+    clock.t = 60_000;
+    endpoint.tick(clock.t);
+    expect(types(host.take())).toEqual(['ping']);
+    const ping = endpoint.ping();
+    const nonce = (host.take()[0] as { nonce: number }).nonce;
+    clock.t = 60_045;
+    endpoint.receive(bytes({ type: 'pong', nonce }));
+    await expect(ping).resolves.toBe(60_045 - 60_000);
+    const lost = endpoint.ping();
+    endpoint.detach(closed);
+    await expect(lost).rejects.toBe(closed);
+    await expect(endpoint.ping()).rejects.toMatchObject({ code: 'ERR_CONNECTION_CLOSED' });
+  });
+
+  it('answers a PING with a PONG of the same nonce', () => {
+    const { endpoint, host } = openServer(fakeClock());
+    host.take();
+    endpoint.receive(bytes({ type: 'ping', nonce: 77 }));
+    expect(host.take()).toEqual([{ type: 'pong', nonce: 77 }]);
+  });
+});
+
+describe('Endpoint: close', () => {
+  it('writes CLOSE with its code, tells the host of a CLOSE from the peer, and reads nothing after', () => {
+    const { endpoint, host } = openClient(fakeClock());
+    host.take();
+    endpoint.writeClose(1000, 'bye');
+    expect(host.take()).toEqual([{ type: 'close', code: 1000, reason: 'bye' }]);
+    endpoint.receive(bytes({ type: 'close', code: 1001, reason: 'restart', reconnectAfter: 5 }));
+    expect(host.closedBy).toEqual({ type: 'close', code: 1001, reason: 'restart', reconnectAfter: 5 });
+  });
+
+  it('cuts a long reason to 200 characters on a protocol error', () => {
+    const { endpoint, host } = openServer(fakeClock());
+    host.take();
+    endpoint.receive(bytes({ type: 'subscribe', topic: `${'a'.repeat(150)}#` }));
+    const [close] = host.take() as Array<{ type: 'close'; reason: string }>;
+    expect(close!.reason.length).toBeLessThanOrEqual(200);
+  });
+
+  it('ends for good: everything outstanding rejects, unacknowledged messages are handed back, no deadline is left', async () => {
+    const clock = fakeClock();
+    const { endpoint, host } = openClient(clock);
+    endpoint.send(undefined, 'one', false, Infinity);
+    endpoint.send(undefined, 'two', false, Infinity);
+    endpoint.receive(bytes({ type: 'ack', seq: 1 }));
+    const request = endpoint.request('m', null);
+    const error = new SocklineError(ErrorCodes.CLIENT_CLOSED, 'closed');
+    const unsent = endpoint.close(error);
+    expect(unsent.map((m) => m.original)).toEqual(['two']);
+    await expect(request).rejects.toBe(error);
+    expect(endpoint.deadline).toBe(Infinity);
+    expect(endpoint.tick(clock.t + 1e6)).toBe(Infinity);
+    host.take();
+    endpoint.receive(data('late', 1));
+    expect(host.take()).toEqual([]);
+    expect(host.messages).toEqual([]);
+  });
+});
