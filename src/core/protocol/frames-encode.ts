@@ -290,6 +290,8 @@ export function assertMessageFits(
   payload: Uint8Array,
   maxFrameSize: number,
 ): void {
+  // A cheap over-estimate first (a UTF-16 unit is at most 3 bytes of UTF-8, each varint 8).
+  if (20 + payload.byteLength + (topic === undefined ? 0 : 3 * topic.length) <= maxFrameSize) return;
   const bound = messageFrameBound(topic, payload);
   if (bound <= maxFrameSize) return;
   throw new SocklineError(

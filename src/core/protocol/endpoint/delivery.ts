@@ -189,17 +189,23 @@ export class Delivery {
 
   /**
    * Queues a message (throws `ERR_QUEUE_FULL` under the `reject` policy) and writes it at
-   * once if the connection is up. Returns whether it was written now.
+   * once if the connection is up. Returns whether it was written now. `fits`: the caller
+   * checked the message against `frameLimit` just now (it is not checked again unless it waits).
    */
-  enqueue(message: OutgoingMessage, ttl: number): boolean {
+  enqueue(message: OutgoingMessage, ttl: number, fits = false): boolean {
+    const pending = this.#pending;
     if (
-      (this.#pending === null || this.#pending.length === 0) &&
+      (pending === null || pending.length === 0) &&
       this.#hasRoom() &&
       sequencedSize(message) <= this.#limits.maxBytes
     ) {
       // Nothing waits and the connection is up: written now, the queue is not involved.
-      return this.#send(message);
+      return (fits || !this.#tooLarge(message)) && this.#transmit(message);
     }
+    return this.#queue(message, ttl);
+  }
+
+  #queue(message: OutgoingMessage, ttl: number): boolean {
     if (this.#tooLarge(message)) return false;
     const pending = (this.#pending ??= new Outbox(this.#limits));
     const dropped = pending.push({
@@ -240,10 +246,14 @@ export class Delivery {
     return true;
   }
 
-  /** Numbers `message`, keeps it for replay and writes it; false if it was dropped instead. */
+  /** Sends a message that waited; false if it was dropped instead (see `#tooLarge`). */
   #send(message: OutgoingMessage): boolean {
     // The limit may have dropped since the message was queued (a client learns the server's).
-    if (this.#tooLarge(message)) return false;
+    return !this.#tooLarge(message) && this.#transmit(message);
+  }
+
+  /** Numbers `message`, keeps it for replay and writes it. */
+  #transmit(message: OutgoingMessage): boolean {
     const seq = this.#nextSeq++;
     const frame = sequencedFrame(message, seq, this.#takeAck());
     this.#replay.push({ seq, frame, message });
@@ -358,7 +368,8 @@ export class Delivery {
 
   /** The ack to piggyback on an outgoing frame, if one is owed. */
   #takeAck(): number | undefined {
-    const ack = this.confirmed;
+    const received = this.#received;
+    const ack = received < this.#ackCeiling ? received : this.#ackCeiling;
     if (ack <= this.#ackSent) return undefined;
     this.#ackSent = ack;
     // The ack deadline stays set: when it comes with nothing owed, nothing is written.

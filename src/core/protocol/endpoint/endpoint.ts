@@ -594,10 +594,17 @@ export class Endpoint {
     volatile: boolean,
     ttl: number,
   ): 'sent' | 'queued' | 'dropped' {
-    const { kind, payload } = encodePayload(value, this.#config.codec);
-    assertMessageFits(topic, payload, this.delivery.frameLimit);
+    let kind: PayloadKind;
+    let payload: Uint8Array;
+    // Bytes, the common case of a hot path, without the object encodePayload returns.
+    if (value instanceof Uint8Array) {
+      kind = 'binary';
+      payload = value;
+    } else ({ kind, payload } = encodePayload(value, this.#config.codec));
+    const delivery = this.delivery;
+    assertMessageFits(topic, payload, delivery.frameLimit);
     if (volatile) return this.sendVolatile(topic, kind, payload) ? 'sent' : 'dropped';
-    return this.delivery.enqueue({ topic, kind, payload, original: value }, ttl) ? 'sent' : 'queued';
+    return delivery.enqueue({ topic, kind, payload, original: value }, ttl, true) ? 'sent' : 'queued';
   }
 
   /** Writes an encoded payload without a sequence number; false if it was not written. */
