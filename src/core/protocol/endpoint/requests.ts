@@ -13,8 +13,6 @@ interface Request {
   /** Its timeout in ms, and when it runs out (Infinity: never). */
   readonly timeout: number;
   readonly deadline: number;
-  /** Its place in the deadline heap; -1 when not there. */
-  slot: number;
   /** Written on the current connection (it takes a slot of the peer's `maxInFlight`). */
   written: boolean;
   readonly signal: AbortSignal | undefined;
@@ -39,8 +37,12 @@ export class RequestTable {
   #waiting: Array<Request | undefined> = [];
   #head = 0;
   #written = 0;
-  /** Requests with a finite deadline, as a binary min-heap on it. */
-  #heap: Request[] = [];
+  /**
+   * No later than the earliest deadline of an outstanding request: lowered as requests come,
+   * recomputed when `expire` runs. A request that settles early leaves it early, which costs
+   * one wake-up that finds nothing due, never a late timeout.
+   */
+  #earliest = Infinity;
   #nextId = 1;
   /** How many requests may be written at once: the peer's `maxInFlight`. */
   window = Infinity;
@@ -55,9 +57,9 @@ export class RequestTable {
     return this.#pending.size;
   }
 
-  /** The earliest deadline; Infinity when no request has one. */
+  /** When `expire` has something to do, at the earliest; Infinity when no request has a deadline. */
   get deadline(): number {
-    return this.#heap.length === 0 ? Infinity : this.#heap[0]!.deadline;
+    return this.#earliest;
   }
 
   /**
@@ -89,7 +91,6 @@ export class RequestTable {
         reject,
         timeout,
         deadline,
-        slot: -1,
         written: false,
         signal,
         onAbort: undefined,
@@ -97,7 +98,7 @@ export class RequestTable {
     });
     this.#pending.set(id, request);
     this.#waiting.push(request);
-    if (deadline !== Infinity) this.#heapPush(request);
+    if (deadline < this.#earliest) this.#earliest = deadline;
     if (signal) {
       request.onAbort = () => {
         const written = request.written;
@@ -143,16 +144,22 @@ export class RequestTable {
    * Returns whether a written one was among them (a slot of the window is free).
    */
   expire(now: number): boolean {
+    if (now < this.#earliest) return false;
     let freed = false;
-    while (this.#heap.length > 0 && this.#heap[0]!.deadline <= now) {
-      const request = this.#heap[0]!;
+    let earliest = Infinity;
+    for (const request of [...this.#pending.values()]) {
+      const { method, timeout, deadline } = request;
+      if (deadline > now) {
+        if (deadline < earliest) earliest = deadline;
+        continue;
+      }
       freed ||= request.written;
-      const { method, timeout } = request;
       this.reject(
         request.id,
         new SocklineError(ErrorCodes.REQUEST_TIMEOUT, `request "${method}" timed out after ${timeout} ms`),
       );
     }
+    this.#earliest = earliest;
     return freed;
   }
 
@@ -179,7 +186,7 @@ export class RequestTable {
     if (request === undefined) return undefined;
     this.#pending.delete(id);
     if (request.written) this.#written--;
-    if (request.slot !== -1) this.#heapRemove(request);
+    if (this.#pending.size === 0) this.#earliest = Infinity;
     if (request.signal && request.onAbort) request.signal.removeEventListener('abort', request.onAbort);
     return request;
   }
@@ -201,57 +208,6 @@ export class RequestTable {
       this.#waiting = this.#waiting.slice(this.#head);
       this.#head = 0;
     }
-  }
-
-  // --- the deadline heap ------------------------------------------------------------------
-
-  #heapPush(request: Request): void {
-    request.slot = this.#heap.length;
-    this.#heap.push(request);
-    this.#up(request.slot);
-  }
-
-  #heapRemove(request: Request): void {
-    const heap = this.#heap;
-    const at = request.slot;
-    request.slot = -1;
-    const last = heap.pop()!;
-    if (last === request) return;
-    heap[at] = last;
-    last.slot = at;
-    this.#down(at);
-    this.#up(last.slot);
-  }
-
-  #up(at: number): void {
-    const heap = this.#heap;
-    const item = heap[at]!;
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      if (heap[parent]!.deadline <= item.deadline) break;
-      heap[at] = heap[parent]!;
-      heap[at]!.slot = at;
-      at = parent;
-    }
-    heap[at] = item;
-    item.slot = at;
-  }
-
-  #down(at: number): void {
-    const heap = this.#heap;
-    const item = heap[at]!;
-    const n = heap.length;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= n) break;
-      if (child + 1 < n && heap[child + 1]!.deadline < heap[child]!.deadline) child++;
-      if (heap[child]!.deadline >= item.deadline) break;
-      heap[at] = heap[child]!;
-      heap[at]!.slot = at;
-      at = child;
-    }
-    heap[at] = item;
-    item.slot = at;
   }
 }
 
