@@ -3,6 +3,7 @@ import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
 import { Endpoint } from '../../src/core/protocol/endpoint/endpoint.js';
 import { encodeBatch } from '../../src/core/protocol/batch.js';
 import type { Frame } from '../../src/core/protocol/frames.js';
+import { decodeFrame as decode } from '../../src/core/protocol/frames-decode.js';
 import {
   bytes,
   ClientRecorder,
@@ -56,6 +57,22 @@ describe('Endpoint: the handshake', () => {
     expect(noResume.hello(undefined)).toEqual(
       bytes({ type: 'hello', versions: [1], capabilities: 15, codec: 'json' }),
     );
+  });
+
+  it("client: asks to resume only while the server's resumeWindow (plus its heartbeat) may keep the session", () => {
+    const clock = fakeClock(1_000);
+    const hasResume = (hello: Uint8Array): boolean => 'resume' in (decode(hello) as object);
+    const { endpoint } = openClient(clock, {}, welcome({ resumeWindow: 10_000 }));
+    endpoint.detach(closed);
+    // Kept by the server for 10,000 ms after it noticed, at most 1,500 ms of heartbeat later.
+    clock.t = 1_000 + 11_500;
+    expect(hasResume(endpoint.hello(undefined))).toBe(true);
+    endpoint.detach(closed); // an attempt that failed does not move the window
+    clock.t += 1;
+    expect(hasResume(endpoint.hello(undefined))).toBe(false);
+    endpoint.receive(bytes(welcome({ sessionId: 's2', resumeWindow: 0 })));
+    endpoint.detach(closed);
+    expect(hasResume(endpoint.hello(undefined))).toBe(false);
   });
 
   it('client: on WELCOME opens, pings at once and reports the session', () => {

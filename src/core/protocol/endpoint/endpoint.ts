@@ -112,6 +112,13 @@ export class Endpoint {
   #sessionId: string | undefined;
   /** The peer's `lastSeq` from the handshake: what `open()` replays after. */
   #peerLastSeq = 0;
+  /**
+   * Client: how long the server keeps a dropped session, at most, from the client's view
+   * (its `resumeWindow` plus the heartbeat it may take to notice; -1: it keeps none), and so
+   * until when a resume is worth asking for.
+   */
+  #keep = Infinity;
+  #keptUntil = Infinity;
   // The heartbeat (docs/protocol.md §8).
   #interval = 0;
   /** Silence after which the connection is dead; Infinity when a lower layer watches instead. */
@@ -170,12 +177,17 @@ export class Endpoint {
 
   // --- the handshake --------------------------------------------------------------------------
 
-  /** Client: the HELLO of a new connection (resuming the session when there is one). */
+  /**
+   * Client: the HELLO of a new connection, resuming the session there is one the server may
+   * still keep: not after a WELCOME with a `resumeWindow` of 0, nor once the window (plus the
+   * heartbeat the server may have taken to notice the disconnect) has surely passed, when
+   * asking would only make the server look for a session it has forgotten.
+   */
   hello(token: string | undefined): Uint8Array {
     this.#phase = 'handshake';
     const id = this.#sessionId;
     const resume =
-      id !== undefined && this.#config.resume
+      id !== undefined && this.#config.resume && this.#config.clock.now() <= this.#keptUntil
         ? { sessionId: id, lastSeq: this.delivery.received }
         : undefined;
     return encodeFrame({
@@ -313,6 +325,9 @@ export class Endpoint {
     this.delivery.frameLimit = Math.min(this.#config.delivery.maxFrameSize ?? Infinity, frame.maxFrameSize);
     this.#requestTable().window = frame.maxInFlight;
     this.#interval = frame.heartbeatInterval;
+    this.#keep =
+      frame.resumeWindow === 0 ? -1 : frame.resumeWindow + frame.heartbeatInterval + frame.heartbeatTimeout;
+    this.#keptUntil = Infinity;
     this.#peerLastSeq = resumed ? frame.lastSeq : 0;
     this.#host.welcomed?.(frame, resumed);
     this.#host.session?.({
@@ -717,7 +732,11 @@ export class Endpoint {
    * next connection (client) or reject too (server).
    */
   detach(error: SocklineError): void {
-    if (this.#phase === 'detached' || this.#phase === 'closed') return;
+    const phase = this.#phase;
+    if (phase === 'detached' || phase === 'closed') return;
+    // From here the server keeps the session `#keep` ms at most (a failed attempt changes nothing).
+    if (phase === 'open')
+      this.#keptUntil = this.#keep < 0 ? -Infinity : this.#config.clock.now() + this.#keep;
     this.#phase = 'detached';
     this.#epoch++;
     this.#pingDue = Infinity;
