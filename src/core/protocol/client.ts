@@ -63,7 +63,7 @@ const MAX_TIMER = 0x7fffffff;
  * messages delivered exactly once and in order across reconnects (sequence numbers, acks,
  * session resume), request/response, publish/subscribe, heartbeats.
  *
- * The protocol itself is the session {@link Endpoint} (shared with the server); this class is
+ * The protocol itself is the session session endpoint (`Endpoint`) (shared with the server); this class is
  * the client's role over a {@link Link}: the token and the HELLO on every connection, the
  * policy for refusals and deferrals, and one timer for the endpoint's deadlines.
  *

@@ -35,7 +35,7 @@ const CONNECTION_CLOSED = 'the connection closed while the request was in flight
 /**
  * The server's role on one connection: the HELLO (its deadline and size cap, version and
  * codec, admission, authentication, resume or a new session, a shared store's lookup), then
- * the session's {@link Endpoint} carries the protocol, its deadlines met by the server's one
+ * the session's session endpoint (`Endpoint`) carries the protocol, its deadlines met by the server's one
  * scheduler. When the connection ends the session waits in the store for a resume.
  *
  * ```

@@ -66,7 +66,7 @@ const EMPTY: ReadonlySet<string> = new Set();
 
 /**
  * One session on the server, kept across connections for `resumeWindow` so it can be resumed:
- * its {@link Endpoint} (the protocol: delivery, requests, heartbeat), the client's
+ * its session endpoint (the protocol: delivery, requests, heartbeat), the client's
  * subscriptions, its user, and the connection that carries it now. It is the endpoint's
  * host: what the endpoint writes goes to `connection`, what it hears goes to the server's
  * hooks. Methods on the prototype, not closures per session: idle sessions are many.
@@ -83,7 +83,7 @@ export class SessionState implements EndpointHost {
   expiry: TimerHandle | undefined;
   /** Set by a shared store that must persist frames before they are written. */
   gate: WriteGate | null = null;
-  /** The options of the server that carries the session (see `rebind`). */
+  /** @internal The options of the server that carries the session (see `rebind`). */
   protected server: ResolvedServerSession;
 
   constructor(id: string, options: ServerSessionOptions) {
