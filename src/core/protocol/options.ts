@@ -4,7 +4,7 @@ import { POSITIVE, linkDefaults, numberOption } from '../link/options.js';
 import type { OverflowPolicy } from '../link/outbox.js';
 import { jsonCodec, type Codec } from './codec.js';
 import type { DeliveryLimits } from './endpoint/delivery.js';
-import { sessionDefaults } from './endpoint/options.js';
+import { requestTimeoutOption, sessionDefaults } from './endpoint/options.js';
 
 /** A token, or a function that yields one before every connection attempt. */
 export type TokenProvider = string | (() => string | undefined | Promise<string | undefined>);
@@ -81,13 +81,7 @@ export function resolveProtocolOptions(
   return Object.freeze({
     token: typeof token === 'function' ? token : () => token,
     codec: options.codec ?? jsonCodec(),
-    requestTimeout: numberOption(
-      'requestTimeout',
-      options.requestTimeout,
-      d.requestTimeout,
-      POSITIVE,
-      Infinity,
-    ),
+    requestTimeout: requestTimeoutOption(options.requestTimeout, d.requestTimeout),
     maxInFlight: numberOption('maxInFlight', options.maxInFlight, d.maxInFlight, POSITIVE),
     resume: options.resume ?? true,
     maxHandshakeSize: numberOption(

@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { Outbox, type OutboxLimits } from '../../link/outbox.js';
 import { encodeFrame } from '../frames-encode.js';
+import { compacted } from './compact.js';
 import { sequencedFits, sequencedFrame, sequencedSize, type OutgoingMessage } from './sequenced.js';
 
 export type { OutgoingMessage } from './sequenced.js';
@@ -282,11 +283,9 @@ export class Delivery {
       this.#replayBytes -= this.#replay[this.#replayHead]!.frame.byteLength;
       this.#replay[this.#replayHead++] = undefined as unknown as Sent;
     }
-    if (this.#replayHead === this.#replay.length) {
-      this.#replay = [];
-      this.#replayHead = 0;
-    } else if (this.#replayHead > 1024 && this.#replayHead * 2 > this.#replay.length) {
-      this.#replay = this.#replay.slice(this.#replayHead);
+    const replay = compacted(this.#replay, this.#replayHead);
+    if (replay !== this.#replay) {
+      this.#replay = replay;
       this.#replayHead = 0;
     }
     return true;

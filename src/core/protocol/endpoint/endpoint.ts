@@ -71,6 +71,9 @@ interface Beat {
 const CLIENT_CAPABILITIES =
   Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH;
 
+/** What `#value` returns for a payload it could not decode. */
+const UNDELIVERABLE: unique symbol = Symbol('undeliverable');
+
 /** A CLOSE reason is for people; the wire allows 1024 bytes, a log line needs fewer. */
 const MAX_REASON = 200;
 
@@ -265,15 +268,14 @@ export class Endpoint {
   /** Client: reads the answer to HELLO. */
   #handshake(bytes: Uint8Array): void {
     let frame: Frame | undefined;
-    if (bytes.byteLength <= this.#config.maxHandshakeSize) {
-      try {
-        frame = decodeFrame(bytes);
-      } catch (err) {
-        if (err instanceof SocklineError) this.#host.error?.(err);
-      }
+    try {
+      if (bytes.byteLength <= this.#config.maxHandshakeSize) frame = decodeFrame(bytes);
+    } catch (err) {
+      this.#badReply(err);
+      return;
     }
     if (frame === undefined) {
-      this.#refused(new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'), true);
+      this.#badReply(undefined);
       return;
     }
     switch (frame.type) {
@@ -292,6 +294,12 @@ export class Endpoint {
           true,
         );
     }
+  }
+
+  /** An answer to HELLO that is not a frame (or over `maxHandshakeSize`: `cause` undefined). */
+  #badReply(cause: unknown): void {
+    if (cause instanceof SocklineError) this.#host.error?.(cause);
+    this.#refused(new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'), true);
   }
 
   #refused(error: SocklineError, retry: boolean, frame?: RefuseFrame | CloseFrame): void {
@@ -358,13 +366,7 @@ export class Endpoint {
       bodies = splitBatch(message);
     } catch (err) {
       if (phase !== 'handshake') this.#protocolError((err as Error).message, err);
-      else {
-        this.#host.error?.(err as SocklineError);
-        this.#refused(
-          new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'),
-          true,
-        );
-      }
+      else this.#badReply(err);
       return;
     }
     // A body that ends the connection ends the batch: the rest belongs to a dead connection.
@@ -442,17 +444,23 @@ export class Endpoint {
     return false;
   }
 
-  #data(frame: DataFrame): void {
-    if (frame.ack !== undefined && !this.#ack(frame.ack)) return;
-    // Decoded before it is accepted: a message that cannot be delivered must not count as received.
-    let value: unknown;
+  /**
+   * The value of a DATA or PUBLISH payload, or UNDELIVERABLE after a protocol error. Decoded
+   * before the frame is accepted: a message that cannot be delivered must not count as received.
+   */
+  #value(frame: DataFrame | PublishFrame): unknown {
     try {
-      value = decodePayload(frame.kind, frame.payload, this.#config.codec);
+      return decodePayload(frame.kind, frame.payload, this.#config.codec);
     } catch (err) {
       this.#protocolError(`undecodable payload: ${(err as Error).message}`, err);
-      return;
+      return UNDELIVERABLE;
     }
-    if (this.#accept(frame.seq)) this.#host.message(value, frame.seq);
+  }
+
+  #data(frame: DataFrame): void {
+    if (frame.ack !== undefined && !this.#ack(frame.ack)) return;
+    const value = this.#value(frame);
+    if (value !== UNDELIVERABLE && this.#accept(frame.seq)) this.#host.message(value, frame.seq);
   }
 
   #publish(frame: PublishFrame): void {
@@ -469,14 +477,8 @@ export class Endpoint {
       if (this.#accept(frame.seq)) host.publish(frame.topic, frame.kind, frame.payload, frame.seq);
       return;
     }
-    let value: unknown;
-    try {
-      value = decodePayload(frame.kind, frame.payload, this.#config.codec);
-    } catch (err) {
-      this.#protocolError(`undecodable payload: ${(err as Error).message}`, err);
-      return;
-    }
-    if (this.#accept(frame.seq)) this.#subscriptions?.deliver(frame.topic, value);
+    const value = this.#value(frame);
+    if (value !== UNDELIVERABLE && this.#accept(frame.seq)) this.#subscriptions?.deliver(frame.topic, value);
   }
 
   #subscription(type: 'subscribe' | 'unsubscribe', pattern: string): void {

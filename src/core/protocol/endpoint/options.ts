@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import { POSITIVE, numberOption } from '../../link/options.js';
 import type { Codec } from '../codec.js';
 import type { DeliveryLimits } from './delivery.js';
 
@@ -29,6 +30,11 @@ export const sessionDefaults = Object.freeze({
   /** ... and bytes. */
   replayBytes: 8 << 20,
 });
+
+/** Validates a `requestTimeout` option, either role: a positive number of ms, `Infinity` for none. */
+export function requestTimeoutOption(value: unknown, fallback: number): number {
+  return numberOption('requestTimeout', value, fallback, POSITIVE, Infinity);
+}
 
 /** Which side of a session an endpoint is: the role is a parameter, the protocol is one. */
 export type Role = 'client' | 'server';

@@ -1,6 +1,7 @@
 import { ErrorCodes, SocklineError } from '../../errors.js';
 import type { PayloadKind } from '../frames.js';
 import { encodeFrame } from '../frames-encode.js';
+import { compacted } from './compact.js';
 
 /** One request of this side: waiting to be written, or written and waiting for its RESPONSE. */
 interface Request {
@@ -201,11 +202,9 @@ export class RequestTable {
   }
 
   #compact(): void {
-    if (this.#head === this.#waiting.length) {
-      this.#waiting = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
-      this.#waiting = this.#waiting.slice(this.#head);
+    const waiting = compacted(this.#waiting, this.#head);
+    if (waiting !== this.#waiting) {
+      this.#waiting = waiting;
       this.#head = 0;
     }
   }

@@ -3,7 +3,7 @@ import { POSITIVE, numberOption } from '../../link/options.js';
 import type { Admission } from '../admission.js';
 import { jsonCodec, type Codec } from '../codec.js';
 import type { DeliveryLimits } from '../endpoint/delivery.js';
-import { sessionDefaults, type EndpointConfig } from '../endpoint/options.js';
+import { requestTimeoutOption, sessionDefaults, type EndpointConfig } from '../endpoint/options.js';
 import { SUPPORTED_VERSIONS, type PayloadKind } from '../frames.js';
 import { Deadlines } from './deadlines.js';
 import type { SessionObserver, SessionState } from './session-state.js';
@@ -171,13 +171,7 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
       codec,
       clock,
       delivery,
-      requestTimeout: numberOption(
-        'requestTimeout',
-        options.requestTimeout,
-        d.requestTimeout,
-        POSITIVE,
-        Infinity,
-      ),
+      requestTimeout: requestTimeoutOption(options.requestTimeout, d.requestTimeout),
       maxInFlight,
       maxAnswering: maxInFlight,
       queueRequests: false,
