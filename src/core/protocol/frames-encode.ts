@@ -1,7 +1,7 @@
 import { FrameFlags, FrameTypes, KIND_SHIFT, MAX_VERSIONS, PayloadKinds } from './frames-decode.js';
 import type { DataFrame, Frame, HelloFrame, PayloadKind, PublishFrame, ResponseFrame } from './frames.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
-import { ByteWriter, MAX_VARINT_BYTES, varintSize } from './varint.js';
+import { ByteWriter, MAX_VARINT_BYTES, putVarint, varintSize } from './varint.js';
 
 const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, BATCH, ERROR, RECONNECT_AFTER } = FrameFlags;
 
@@ -117,22 +117,6 @@ export function encodeMessage(
   }
   if (payload.length !== 0) out.set(payload, at);
   return out;
-}
-
-/** Writes `value` (a valid varint value) at `at`; returns the offset after it. */
-function putVarint(out: Uint8Array, at: number, value: number): number {
-  let rest = value;
-  // Bitwise operators only see 32 bits: above 2^31 divide instead.
-  while (rest > 0x7fffffff) {
-    out[at++] = (rest % 0x80) | 0x80;
-    rest = Math.floor(rest / 0x80);
-  }
-  while (rest > 0x7f) {
-    out[at++] = (rest & 0x7f) | 0x80;
-    rest >>>= 7;
-  }
-  out[at++] = rest;
-  return at;
 }
 
 /** Writes type, flags and every field before the payload; returns the payload, if the type has one. */
