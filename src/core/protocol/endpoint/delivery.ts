@@ -83,11 +83,14 @@ export class Delivery {
   #received = 0;
   /** Highest sequence number we have acknowledged to the peer. */
   #ackSent = 0;
-  /** When the owed acknowledgement goes out alone (Infinity: none scheduled). */
-  #ackDue = Infinity;
+  /**
+   * When the owed acknowledgement goes out alone (undefined: none scheduled). Numbers that
+   * are not small integers take a box of their own: what most sessions never set stays undefined.
+   */
+  #ackDue: number | undefined;
   #attached = false;
-  /** Highest received seq that may be acknowledged (`holdAcks`): Infinity when not held. */
-  #ackCeiling = Infinity;
+  /** Highest received seq that may be acknowledged (`holdAcks`): undefined when not held. */
+  #ackCeiling: number | undefined;
   /**
    * The largest frame the peer accepts (see `DeliveryLimits.maxFrameSize`); a client lowers
    * it to what the server announced. Callers check it first (`assertMessageFits`) to throw;
@@ -109,7 +112,8 @@ export class Delivery {
 
   /** The highest received seq that may be acknowledged: `received`, or less under `holdAcks`. */
   get confirmed(): number {
-    return Math.min(this.#received, this.#ackCeiling);
+    const ceiling = this.#ackCeiling;
+    return ceiling === undefined || this.#received < ceiling ? this.#received : ceiling;
   }
 
   /** The sequence number the next written message gets. */
@@ -122,14 +126,14 @@ export class Delivery {
    * receiver that must make a message durable (a shared store) before the sender may forget it.
    */
   holdAcks(): void {
-    this.#ackCeiling = Math.min(this.#ackCeiling, this.#received);
+    this.#ackCeiling = Math.min(this.#ackCeiling ?? Infinity, this.#received);
   }
 
   /** Acknowledges now after ACK_EVERY messages, otherwise within `ackDelay` (one deadline). */
   #ackSoon(): void {
     const confirmed = this.confirmed;
     if (confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
-    else if (this.#ackDue === Infinity && this.#attached && confirmed > this.#ackSent) {
+    else if (this.#ackDue === undefined && this.#attached && confirmed > this.#ackSent) {
       this.#ackDue = this.#clock.now() + this.#limits.ackDelay;
       this.#hooks.wake?.(this.#ackDue);
     }
@@ -137,7 +141,7 @@ export class Delivery {
 
   /** When `tick` has something to do next: the delayed ack; Infinity for nothing. */
   get deadline(): number {
-    return this.#ackDue;
+    return this.#ackDue ?? Infinity;
   }
 
   /**
@@ -146,14 +150,14 @@ export class Delivery {
    * moving it for every piggybacked ack would cost two operations per message).
    */
   tick(now: number): void {
-    if (now < this.#ackDue) return;
-    this.#ackDue = Infinity;
+    if (this.#ackDue === undefined || now < this.#ackDue) return;
+    this.#ackDue = undefined;
     this.flushAck();
   }
 
   /** Received messages up to `seq` are durable: they may be acknowledged (see `holdAcks`). */
   confirm(seq: number): void {
-    if (this.#ackCeiling === Infinity || seq <= this.#ackCeiling) return;
+    if (this.#ackCeiling === undefined || seq <= this.#ackCeiling) return;
     this.#ackCeiling = Math.min(seq, this.#received);
     this.#ackSoon();
   }
@@ -175,7 +179,7 @@ export class Delivery {
     this.#nextSeq = snapshot.nextSeq;
     this.#received = snapshot.received;
     this.#ackSent = snapshot.received;
-    if (this.#ackCeiling !== Infinity) this.#ackCeiling = snapshot.received;
+    if (this.#ackCeiling !== undefined) this.#ackCeiling = snapshot.received;
   }
 
   /** Messages not yet written plus messages written but not acknowledged. */
@@ -326,7 +330,7 @@ export class Delivery {
   /** The connection went down: nothing is written until the next `attach`. */
   detach(): void {
     this.#attached = false;
-    this.#ackDue = Infinity;
+    this.#ackDue = undefined;
     // Whatever we had acknowledged may not have reached the peer; it is in `lastSeq` anyway.
     this.#ackSent = Math.min(this.#ackSent, this.confirmed);
   }
@@ -344,8 +348,8 @@ export class Delivery {
     this.#nextSeq = 1;
     this.#received = 0;
     this.#ackSent = 0;
-    if (this.#ackCeiling !== Infinity) this.#ackCeiling = 0;
-    this.#ackDue = Infinity;
+    if (this.#ackCeiling !== undefined) this.#ackCeiling = 0;
+    this.#ackDue = undefined;
     (this.#pending ??= new Outbox(this.#limits)).requeue(
       unacked.map((s) => ({ message: s.message, size: sequencedSize(s.message), expiresAt: Infinity })),
     );
@@ -361,14 +365,15 @@ export class Delivery {
     this.#replay = [];
     this.#replayHead = 0;
     this.#replayBytes = 0;
-    this.#ackDue = Infinity;
+    this.#ackDue = undefined;
     return held;
   }
 
   /** The ack to piggyback on an outgoing frame, if one is owed. */
   #takeAck(): number | undefined {
     const received = this.#received;
-    const ack = received < this.#ackCeiling ? received : this.#ackCeiling;
+    const ceiling = this.#ackCeiling;
+    const ack = ceiling === undefined || received < ceiling ? received : ceiling;
     if (ack <= this.#ackSent) return undefined;
     this.#ackSent = ack;
     // The ack deadline stays set: when it comes with nothing owed, nothing is written.

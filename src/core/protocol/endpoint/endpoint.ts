@@ -62,12 +62,6 @@ export interface EndpointHost extends DeliveryHooks {
 /** Where the endpoint is: no connection, handshaking (client), carrying the session, or done. */
 type Phase = 'detached' | 'handshake' | 'open' | 'closed';
 
-/** What a PING of the heartbeat left to measure the round trip with. */
-interface Beat {
-  nonce: number;
-  sent: number;
-}
-
 const CLIENT_CAPABILITIES =
   Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH;
 
@@ -120,16 +114,18 @@ export class Endpoint {
    * (its `resumeWindow` plus the heartbeat it may take to notice; -1: it keeps none), and so
    * until when a resume is worth asking for.
    */
-  #keep = Infinity;
-  #keptUntil = Infinity;
+  #keep: number | undefined;
+  #keptUntil: number | undefined;
   // The heartbeat (docs/protocol.md §8).
   #interval = 0;
-  /** Silence after which the connection is dead; Infinity when a lower layer watches instead. */
-  #silence = Infinity;
+  /** Silence after which the connection is dead; 0 when a lower layer watches instead (client). */
+  #silence = 0;
   #lastHeard = 0;
   #pingDue = Infinity;
   #nonce = 0;
-  #beat: Beat | null = null;
+  /** The last heartbeat PING while its PONG is awaited: its nonce (0: none) and when it went out. */
+  #beatNonce = 0;
+  #beatSent: number | undefined;
   /** `ping()` calls waiting for their PONG; made on the first. */
   #pings: Map<number, { sent: number; resolve: (rtt: number) => void; reject: (e: unknown) => void }> | null =
     null;
@@ -173,7 +169,7 @@ export class Endpoint {
     if (this.#phase === 'open') {
       if (this.#pingDue < next) next = this.#pingDue;
       const silent = this.#lastHeard + this.#silence;
-      if (silent < next) next = silent;
+      if (this.#silence > 0 && silent < next) next = silent;
     }
     return next;
   }
@@ -190,7 +186,9 @@ export class Endpoint {
     this.#phase = 'handshake';
     const id = this.#sessionId;
     const resume =
-      id !== undefined && this.#config.resume && this.#config.clock.now() <= this.#keptUntil
+      id !== undefined &&
+      this.#config.resume &&
+      (this.#keptUntil === undefined || this.#config.clock.now() <= this.#keptUntil)
         ? { sessionId: id, lastSeq: this.delivery.received }
         : undefined;
     return encodeFrame({
@@ -335,7 +333,7 @@ export class Endpoint {
     this.#interval = frame.heartbeatInterval;
     this.#keep =
       frame.resumeWindow === 0 ? -1 : frame.resumeWindow + frame.heartbeatInterval + frame.heartbeatTimeout;
-    this.#keptUntil = Infinity;
+    this.#keptUntil = undefined;
     this.#peerLastSeq = resumed ? frame.lastSeq : 0;
     this.#host.welcomed?.(frame, resumed);
     this.#host.session?.({
@@ -356,7 +354,7 @@ export class Endpoint {
       this.#protocolError('a text message where a frame was expected');
       return;
     }
-    if (this.#silence !== Infinity) this.#lastHeard = this.#config.clock.now();
+    if (this.#silence > 0) this.#lastHeard = this.#config.clock.now();
     if (message[0] !== BATCH_TYPE) {
       this.#body(message);
       return;
@@ -497,10 +495,10 @@ export class Endpoint {
 
   #pong(nonce: number): void {
     const now = this.#config.clock.now();
-    const beat = this.#beat;
-    if (beat !== null && beat.nonce === nonce) {
-      this.#beat = null;
-      this.#rtt = now - beat.sent;
+    if (nonce === this.#beatNonce && nonce !== 0) {
+      this.#beatNonce = 0;
+      this.#rtt = now - this.#beatSent!;
+      this.#beatSent = undefined;
       return;
     }
     const ping = this.#pings?.get(nonce);
@@ -684,7 +682,7 @@ export class Endpoint {
     if (this.#requests !== null && this.#requests.expire(now)) this.#writeRequests();
     if (this.#phase === 'open') {
       const silent = now - this.#lastHeard;
-      if (silent >= this.#silence) {
+      if (this.#silence > 0 && silent >= this.#silence) {
         this.#fail(
           CloseCodes.HEARTBEAT_TIMEOUT,
           new SocklineError(ErrorCodes.HEARTBEAT_TIMEOUT, `no frame for ${silent} ms`),
@@ -699,7 +697,8 @@ export class Endpoint {
   /** A heartbeat PING; its PONG measures the round trip. */
   #ping(now: number): void {
     const nonce = ++this.#nonce;
-    this.#beat = { nonce, sent: now };
+    this.#beatNonce = nonce;
+    this.#beatSent = now;
     this.#pingDue = this.#interval > 0 ? now + this.#interval : Infinity;
     this.#write({ type: 'ping', nonce });
   }
@@ -737,12 +736,12 @@ export class Endpoint {
     const phase = this.#phase;
     if (phase === 'detached' || phase === 'closed') return;
     // From here the server keeps the session `#keep` ms at most (a failed attempt changes nothing).
-    if (phase === 'open')
+    if (phase === 'open' && this.#keep !== undefined)
       this.#keptUntil = this.#keep < 0 ? -Infinity : this.#config.clock.now() + this.#keep;
     this.#phase = 'detached';
     this.#epoch++;
     this.#pingDue = Infinity;
-    this.#beat = null;
+    this.#beatNonce = 0;
     this.delivery.detach();
     this.#requests?.detached(error, this.#config.queueRequests);
     this.#rejectPings(error);

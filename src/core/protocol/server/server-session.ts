@@ -50,9 +50,8 @@ export class ServerSession implements Timed, SessionCarrier {
   #state: SessionState | null = null;
   /** `checking`: the HELLO came and is being decided (admission, authenticate, lookup). */
   #phase: 'hello' | 'checking' | 'open' | 'closed' = 'hello';
-  /** This connection's slot in the server's scheduler, and the time it asked for. */
+  /** This connection's slot in the server's scheduler: when it is due (rounded up), or UNSCHEDULED. */
   #slot = UNSCHEDULED;
-  #due = Infinity;
 
   /**
    * `options` is meant to be shared by every connection of a server; `hooks` carries what is
@@ -179,7 +178,7 @@ export class ServerSession implements Timed, SessionCarrier {
 
   /** @internal The endpoint has something to do at `at`. */
   wake(at: number): void {
-    if (this.#phase === 'open' && at < this.#due) this.#schedule(at);
+    if (this.#phase === 'open' && (this.#slot === UNSCHEDULED || at < this.#slot)) this.#schedule(at);
   }
 
   /** @internal The endpoint ended the connection: it wrote CLOSE. */
@@ -207,7 +206,6 @@ export class ServerSession implements Timed, SessionCarrier {
    */
   [DUE](): void {
     this.#slot = UNSCHEDULED;
-    this.#due = Infinity;
     if (this.#phase === 'hello' || this.#phase === 'checking') {
       this.#fail(CloseCodes.HANDSHAKE_TIMEOUT, `no HELLO within ${this.#server.handshakeTimeout} ms`);
       return;
@@ -215,7 +213,8 @@ export class ServerSession implements Timed, SessionCarrier {
     const state = this.#state;
     if (this.#phase !== 'open' || state === null || state.carrier !== this) return;
     const next = state.endpoint.tick(this.#server.clock.now());
-    if (this.#phase === 'open' && next !== Infinity && next < this.#due) this.#schedule(next);
+    if (this.#phase === 'open' && next !== Infinity && (this.#slot === UNSCHEDULED || next < this.#slot))
+      this.#schedule(next);
   }
 
   // --- the HELLO ------------------------------------------------------------------------------
@@ -345,13 +344,11 @@ export class ServerSession implements Timed, SessionCarrier {
   // --- the scheduler -------------------------------------------------------------------------
 
   #schedule(at: number): void {
-    this.#due = at;
     this.#slot = this.#server.deadlines.schedule(this, at, this.#slot);
   }
 
   #unschedule(): void {
     this.#server.deadlines.cancel(this, this.#slot);
     this.#slot = UNSCHEDULED;
-    this.#due = Infinity;
   }
 }
