@@ -2,15 +2,9 @@ import type { Clock } from '../../src/core/clock.js';
 import type { SocklineError } from '../../src/core/errors.js';
 import { jsonCodec } from '../../src/core/protocol/codec.js';
 import type { OutgoingMessage } from '../../src/core/protocol/endpoint/delivery.js';
-import { Endpoint, type EndpointHost } from '../../src/core/protocol/endpoint/endpoint.js';
+import { Endpoint, type EndpointHost, type Welcomed } from '../../src/core/protocol/endpoint/endpoint.js';
 import { sessionDefaults, type EndpointConfig } from '../../src/core/protocol/endpoint/options.js';
-import type {
-  CloseFrame,
-  Frame,
-  PayloadKind,
-  RefuseFrame,
-  WelcomeFrame,
-} from '../../src/core/protocol/frames.js';
+import type { CloseFrame, Frame, PayloadKind, WelcomeFrame } from '../../src/core/protocol/frames.js';
 import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 
@@ -86,11 +80,8 @@ export class Recorder implements EndpointHost {
   readonly handlers = new Map<string, (params: unknown) => unknown>();
   ended: { code: number; error: SocklineError } | undefined;
   closedBy: CloseFrame | undefined;
-  refusal: { error: SocklineError; retry: boolean; frame?: RefuseFrame | CloseFrame } | undefined;
   /** Set to make `write` report backpressure. */
   accepting = true;
-  /** Client role: what `welcomed` does (the link would complete, and its `open` opens the endpoint). */
-  onWelcome: ((frame: WelcomeFrame, resumed: boolean) => void) | undefined;
 
   constructor(readonly role: 'client' | 'server') {}
 
@@ -136,29 +127,23 @@ export class Recorder implements EndpointHost {
   }
 }
 
-/** The host of a client endpoint: the optional members of the client role. */
+/** The host of a client endpoint. */
 export class ClientRecorder extends Recorder {
-  endpoint!: Endpoint;
-
   constructor() {
     super('client');
   }
+}
 
-  welcomed(frame: WelcomeFrame, resumed: boolean): void {
-    this.events.push(`welcomed ${resumed ? 'resumed' : 'fresh'}`);
-    if (this.onWelcome !== undefined) this.onWelcome(frame, resumed);
-    else this.endpoint.open();
-  }
-
-  refused(error: SocklineError, retry: boolean, frame?: RefuseFrame | CloseFrame): void {
-    this.refusal = { error, retry, ...(frame !== undefined ? { frame } : {}) };
-    this.events.push(`refused ${error.code}`);
-  }
-
-  session(info: { id: string; resumed: boolean; previousId: string | undefined; resent: number }): void {
-    this.events.push(`session ${info.id} ${info.resumed ? 'resumed' : 'fresh'}`);
-    if (info.previousId !== undefined) this.events.push(`lost ${info.previousId} resent ${info.resent}`);
-  }
+/**
+ * What the client role does with a WELCOME its handshake read: the endpoint applies it (the
+ * session events are recorded as the client would emit them), then opens.
+ */
+export function welcomeClient(endpoint: Endpoint, host: Recorder, frame: WelcomeFrame = welcome()): Welcomed {
+  const result = endpoint.welcomed(frame);
+  host.events.push(`session ${frame.sessionId} ${result.resumed ? 'resumed' : 'fresh'}`);
+  if (result.previousId !== undefined) host.events.push(`lost ${result.previousId} resent ${result.resent}`);
+  endpoint.open();
+  return result;
 }
 
 /** The host of a server endpoint. */
@@ -241,9 +226,8 @@ export function openClient(
 ): { endpoint: Endpoint; host: ClientRecorder } {
   const host = new ClientRecorder();
   const endpoint = new Endpoint(clientConfig(clock, overrides), host);
-  host.endpoint = endpoint;
   endpoint.hello(undefined);
-  endpoint.receive(bytes(welcomeFrame));
+  welcomeClient(endpoint, host, welcomeFrame);
   return { endpoint, host };
 }
 

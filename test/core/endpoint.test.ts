@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
 import { Endpoint } from '../../src/core/protocol/endpoint/endpoint.js';
-import { encodeBatch } from '../../src/core/protocol/batch.js';
 import type { Frame } from '../../src/core/protocol/frames.js';
 import { decodeFrame as decode } from '../../src/core/protocol/frames-decode.js';
 import {
@@ -17,6 +16,7 @@ import {
   serverConfig,
   valueOf,
   welcome,
+  welcomeClient,
 } from './endpoint-helpers.js';
 
 const closed = new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'gone');
@@ -33,13 +33,12 @@ describe('Endpoint: the handshake', () => {
     const clock = fakeClock();
     const host = new ClientRecorder();
     const endpoint = new Endpoint(clientConfig(clock), host);
-    host.endpoint = endpoint;
     const first = new Endpoint(clientConfig(clock), host).hello('tok');
     expect(first).toEqual(
       bytes({ type: 'hello', versions: [1], capabilities: 15, codec: 'json', token: 'tok' }),
     );
     endpoint.hello(undefined);
-    endpoint.receive(bytes(welcome({ sessionId: 'abc' })));
+    welcomeClient(endpoint, host, welcome({ sessionId: 'abc' }));
     endpoint.receive(data('a', 1));
     endpoint.receive(data('b', 2));
     endpoint.detach(closed);
@@ -62,7 +61,7 @@ describe('Endpoint: the handshake', () => {
   it("client: asks to resume only while the server's resumeWindow (plus its heartbeat) may keep the session", () => {
     const clock = fakeClock(1_000);
     const hasResume = (hello: Uint8Array): boolean => 'resume' in (decode(hello) as object);
-    const { endpoint } = openClient(clock, {}, welcome({ resumeWindow: 10_000 }));
+    const { endpoint, host } = openClient(clock, {}, welcome({ resumeWindow: 10_000 }));
     endpoint.detach(closed);
     // Kept by the server for 10,000 ms after it noticed, at most 1,500 ms of heartbeat later.
     clock.t = 1_000 + 11_500;
@@ -70,80 +69,17 @@ describe('Endpoint: the handshake', () => {
     endpoint.detach(closed); // an attempt that failed does not move the window
     clock.t += 1;
     expect(hasResume(endpoint.hello(undefined))).toBe(false);
-    endpoint.receive(bytes(welcome({ sessionId: 's2', resumeWindow: 0 })));
+    welcomeClient(endpoint, host, welcome({ sessionId: 's2', resumeWindow: 0 }));
     endpoint.detach(closed);
     expect(hasResume(endpoint.hello(undefined))).toBe(false);
   });
 
   it('client: on WELCOME opens, pings at once and reports the session', () => {
     const { endpoint, host } = openClient(fakeClock());
-    expect(host.events).toEqual(['welcomed fresh', 'session s1 fresh']);
+    expect(host.events).toEqual(['session s1 fresh']);
     expect(host.take()).toEqual([{ type: 'ping', nonce: 1 }]);
     expect(endpoint.phase).toBe('open');
     expect(endpoint.sessionId).toBe('s1');
-  });
-
-  it('client: turns each kind of refusal into a typed error, retrying only where it can help', () => {
-    const cases: Array<[Frame, string, boolean]> = [
-      [
-        { type: 'refuse', code: 'ERR_AUTH_FAILED', message: 'bad token', versions: [] },
-        'ERR_AUTH_FAILED',
-        true,
-      ],
-      [
-        { type: 'refuse', code: 'ERR_VERSION_UNSUPPORTED', message: 'no', versions: [7] },
-        'ERR_VERSION_UNSUPPORTED',
-        false,
-      ],
-      [{ type: 'refuse', code: 'ERR_BAD_PAYLOAD', message: 'codec', versions: [] }, 'ERR_PROTOCOL', true],
-      [{ type: 'close', code: 1001, reason: 'busy', reconnectAfter: 250 }, 'ERR_CONNECTION_CLOSED', true],
-      [{ type: 'data', kind: 'binary', payload: new Uint8Array(0) }, 'ERR_PROTOCOL', true],
-      [welcome({ version: 2 }), 'ERR_VERSION_UNSUPPORTED', false],
-    ];
-    for (const [frame, code, retry] of cases) {
-      const host = new ClientRecorder();
-      const endpoint = new Endpoint(clientConfig(fakeClock()), host);
-      host.endpoint = endpoint;
-      endpoint.hello(undefined);
-      endpoint.receive(bytes(frame));
-      expect(host.refusal, frame.type).toMatchObject({ error: { code }, retry });
-      expect(endpoint.phase).toBe('detached');
-      // Nothing more is read on a refused connection.
-      endpoint.receive(data('late', 1));
-      expect(host.messages).toEqual([]);
-    }
-    const host = new ClientRecorder();
-    const endpoint = new Endpoint(clientConfig(fakeClock()), host);
-    host.endpoint = endpoint;
-    endpoint.hello(undefined);
-    endpoint.receive(
-      bytes({ type: 'refuse', code: 'ERR_VERSION_UNSUPPORTED', message: '', versions: [7, 8] }),
-    );
-    expect((host.refusal!.error as SocklineError & { versions: number[] }).versions).toEqual([7, 8]);
-    expect(host.refusal!.frame).toMatchObject({ type: 'refuse' });
-  });
-
-  it('client: refuses an answer to HELLO over maxHandshakeSize before decoding it', () => {
-    const host = new ClientRecorder();
-    const endpoint = new Endpoint(clientConfig(fakeClock(), { maxHandshakeSize: 64 }), host);
-    host.endpoint = endpoint;
-    endpoint.hello(undefined);
-    endpoint.receive(bytes(welcome({ sessionId: 'x'.repeat(100) })));
-    expect(host.refusal).toMatchObject({
-      error: { code: 'ERR_PROTOCOL', message: 'invalid handshake reply from the server' },
-      retry: true,
-    });
-  });
-
-  it('client: handles the rest of a BATCH that carried the WELCOME once the session is open', () => {
-    const host = new ClientRecorder();
-    const endpoint = new Endpoint(clientConfig(fakeClock()), host);
-    host.endpoint = endpoint;
-    endpoint.hello(undefined);
-    const bodies = [bytes(welcome()), data('first', 1)];
-    endpoint.receive(encodeBatch(bodies, bodies[0]!.byteLength + bodies[1]!.byteLength));
-    expect(host.events).toEqual(['welcomed fresh', 'session s1 fresh', 'message 1']);
-    expect(host.messages).toEqual(['first']);
   });
 
   it('server: WELCOME announces its limits and what it received of the session', () => {
@@ -244,7 +180,7 @@ describe('Endpoint: sequence numbers, acknowledgements and resume', () => {
     expect(endpoint.send(undefined, 7, false, Infinity)).toBe('queued');
     host.take();
     endpoint.hello(undefined);
-    endpoint.receive(bytes(welcome({ resumed: true, lastSeq: 3 })));
+    welcomeClient(endpoint, host, welcome({ resumed: true, lastSeq: 3 }));
     const frames = host.take().filter((f) => f.type === 'data');
     expect(seqs(frames)).toEqual([4, 5, 6, 7]);
     expect(frames.map(valueOf)).toEqual([4, 5, 6, 7]);
@@ -260,7 +196,7 @@ describe('Endpoint: sequence numbers, acknowledgements and resume', () => {
     endpoint.detach(closed);
     host.take();
     endpoint.hello(undefined);
-    endpoint.receive(bytes(welcome({ sessionId: 's2', resumed: false })));
+    welcomeClient(endpoint, host, welcome({ sessionId: 's2', resumed: false }));
     const frames = host.take().filter((f) => f.type === 'data');
     expect(seqs(frames)).toEqual([1, 2, 3]);
     expect(frames.map(valueOf)).toEqual([3, 4, 5]);
@@ -365,7 +301,7 @@ describe('Endpoint: the request table', () => {
     expect(written()).toEqual([]);
     endpoint.detach(closed);
     endpoint.hello(undefined);
-    endpoint.receive(bytes(welcome({ resumed: true, maxInFlight: 2 })));
+    welcomeClient(endpoint, host, welcome({ resumed: true, maxInFlight: 2 }));
     expect(written()).toEqual([7, 8]);
     endpoint.receive(bytes({ type: 'response', id: 7, kind: 'value', payload: json('seven') }));
     endpoint.receive(bytes({ type: 'response', id: 8, kind: 'value', payload: json('eight') }));
@@ -491,7 +427,7 @@ describe('Endpoint: subscriptions', () => {
     endpoint.subscribe('c', () => {});
     host.take();
     endpoint.hello(undefined);
-    endpoint.receive(bytes(welcome({ resumed: true })));
+    welcomeClient(endpoint, host, welcome({ resumed: true }));
     expect(host.take().filter((f) => f.type !== 'ping')).toEqual([
       { type: 'unsubscribe', topic: 'a' },
       { type: 'subscribe', topic: 'b' },
@@ -500,7 +436,7 @@ describe('Endpoint: subscriptions', () => {
     endpoint.detach(closed);
     endpoint.subscribe('d', () => {})();
     endpoint.hello(undefined);
-    endpoint.receive(bytes(welcome({ sessionId: 's2' })));
+    welcomeClient(endpoint, host, welcome({ sessionId: 's2' }));
     expect(host.take().filter((f) => f.type !== 'ping')).toEqual([
       { type: 'subscribe', topic: 'b' },
       { type: 'subscribe', topic: 'c' },

@@ -8,6 +8,7 @@ import { unrefTimer, type TimerHandle } from '../clock.js';
 import { encodeBatch } from './batch.js';
 import { CloseCodes } from './frames.js';
 import { validateTopic } from './topics.js';
+import { readHelloAnswer, type HelloAnswer } from './client-handshake.js';
 import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
 import type { SubscriptionHandler } from './endpoint/subscriptions.js';
 import type { ResolvedProtocolOptions } from './options.js';
@@ -257,40 +258,10 @@ export class SocklineClient extends Emitter<ClientEvents> {
       closed: (frame) => {
         if (frame.reconnectAfter !== undefined) link.deferReconnect(frame.reconnectAfter);
       },
-      welcomed: (frame) => {
-        const ctx = this.#ctx;
-        if (ctx === null) return;
-        this.#ctx = null;
-        this.#authFailure = undefined;
-        link.setIdleTimeout(frame.heartbeatInterval + frame.heartbeatTimeout);
-        if (frame.batch === true) ctx.batch(encodeBatch);
-        // The link opens: its `open` opens the endpoint (see #onOpen).
-        ctx.complete();
-      },
-      refused: (error, retry, frame) => {
-        const ctx = this.#ctx;
-        if (ctx === null) return;
-        this.#ctx = null;
-        if (frame?.type === 'close' && frame.reconnectAfter !== undefined) {
-          // "Come back later" (a server's admission control, or a busy session lookup): the
-          // next attempt waits what the server asked, and this one is not counted as a failure.
-          link.deferReconnect(frame.reconnectAfter);
-        } else if (frame?.type === 'refuse' && error.code === ErrorCodes.AUTH_FAILED) {
-          // The same refusal again and again will not change by itself: stop hammering.
-          const same = this.#authFailure?.message === frame.message;
-          this.#authFailure = { message: frame.message, count: same ? this.#authFailure!.count + 1 : 1 };
-          retry = this.#authFailure.count < this.#options.authRetries;
-        }
-        ctx.fail(error, retry);
-      },
-      session: ({ id, resumed, previousId, resent }) => {
-        this.emit('session', { id, resumed });
-        if (previousId !== undefined) this.emit('sessionlost', { previousId, id, resent });
-      },
     };
   }
 
-  /** Every connection: a fresh token, then the HELLO; the answer goes to the endpoint. */
+  /** Every connection: a fresh token, then the HELLO; then its answer. */
   #handshake = (ctx: HandshakeContext): ((m: LinkMessage) => void) => {
     this.#ctx = ctx;
     const hello = async (): Promise<void> => {
@@ -302,10 +273,49 @@ export class SocklineClient extends Emitter<ClientEvents> {
       this.#ctx = null;
       ctx.fail(new SocklineError(ErrorCodes.AUTH_FAILED, 'the token provider failed', { cause: err }), true);
     });
+    // The first message is the answer, even one that came before the HELLO left (a server
+    // that turns the connection away at once).
     return (message) => {
-      if (this.#ctx === ctx) this.#endpoint.receive(message);
+      if (this.#ctx !== ctx) return;
+      this.#ctx = null;
+      this.#answered(ctx, readHelloAnswer(message, this.#options.maxHandshakeSize));
     };
   };
+
+  /**
+   * The server answered: a WELCOME opens the session (the link completes, its `open` opens
+   * the endpoint); anything else ends the attempt, retried or not by this role's policy.
+   */
+  #answered(ctx: HandshakeContext, answer: HelloAnswer): void {
+    const link = this.#link;
+    if ('welcome' in answer) {
+      const { welcome, rest } = answer;
+      const { resumed, previousId, resent } = this.#endpoint.welcomed(welcome);
+      this.#authFailure = undefined;
+      link.setIdleTimeout(welcome.heartbeatInterval + welcome.heartbeatTimeout);
+      if (welcome.batch === true) ctx.batch(encodeBatch);
+      ctx.complete();
+      this.emit('session', { id: welcome.sessionId, resumed });
+      if (previousId !== undefined) this.emit('sessionlost', { previousId, id: welcome.sessionId, resent });
+      // The rest of a BATCH that carried the WELCOME belongs to the session now open.
+      for (const body of rest) this.#endpoint.receive(body);
+      return;
+    }
+    const { error, frame, cause } = answer;
+    let retry = answer.retry;
+    if (cause !== undefined) this.emit('error', cause);
+    if (frame?.type === 'close' && frame.reconnectAfter !== undefined) {
+      // "Come back later" (a server's admission control, or a busy session lookup): the
+      // next attempt waits what the server asked, and this one is not counted as a failure.
+      link.deferReconnect(frame.reconnectAfter);
+    } else if (frame?.type === 'refuse' && error.code === ErrorCodes.AUTH_FAILED) {
+      // The same refusal again and again will not change by itself: stop hammering.
+      const same = this.#authFailure?.message === frame.message;
+      this.#authFailure = { message: frame.message, count: same ? this.#authFailure!.count + 1 : 1 };
+      retry = this.#authFailure.count < this.#options.authRetries;
+    }
+    ctx.fail(error, retry);
+  }
 
   #post(
     topic: string | undefined,

@@ -10,7 +10,6 @@ import {
   type Frame,
   type PayloadKind,
   type PublishFrame,
-  type RefuseFrame,
   type RequestFrame,
   type ResponseFrame,
   type WelcomeFrame,
@@ -23,6 +22,7 @@ import { Delivery, type DeliveryHooks, type OutgoingMessage } from './delivery.j
 import type { EndpointConfig } from './options.js';
 import { RequestTable } from './requests.js';
 import { Subscriptions, type SubscriptionHandler } from './subscriptions.js';
+import { DEAD, Heartbeat } from './heartbeat.js';
 
 /**
  * What an {@link Endpoint} writes and tells: its role adapter. Client and server differ only
@@ -51,16 +51,20 @@ export interface EndpointHost extends DeliveryHooks {
   /** Server: the peer subscribed to a checked pattern, or unsubscribed from one. */
   subscribed?(pattern: string): void;
   unsubscribed?(pattern: string): void;
-  /** Client: the server accepted (WELCOME): complete the connection, then call `open()`. */
-  welcomed?(welcome: WelcomeFrame, resumed: boolean): void;
-  /** Client: the handshake failed (REFUSE, CLOSE, a bad answer); `retry` false: retrying cannot help. */
-  refused?(error: SocklineError, retry: boolean, frame?: RefuseFrame | CloseFrame): void;
-  /** Client: a session is ready; `previousId` set when the one before it was lost. */
-  session?(info: { id: string; resumed: boolean; previousId: string | undefined; resent: number }): void;
 }
 
-/** Where the endpoint is: no connection, handshaking (client), carrying the session, or done. */
-type Phase = 'detached' | 'handshake' | 'open' | 'closed';
+/** What a WELCOME meant for the client's session. */
+export interface Welcomed {
+  /** The session of the HELLO goes on. */
+  readonly resumed: boolean;
+  /** The session before, when it was lost. */
+  readonly previousId: string | undefined;
+  /** Unacknowledged messages of the lost session, sent again in the new one. */
+  readonly resent: number;
+}
+
+/** Where the endpoint is: no connection carries the session, one does, or the session is over. */
+type Phase = 'detached' | 'open' | 'closed';
 
 const CLIENT_CAPABILITIES =
   Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH;
@@ -81,17 +85,18 @@ const MAX_REASON = 200;
  * resumed session is the same endpoint on a new connection).
  *
  * ```
- *            hello() (client)            WELCOME read (client) / welcome() (server)
- * detached ───────────────▶ handshake ─────────────────────────────────▶ open()
- *    ▲  ▲                       │ refused                                  │
- *    │  └───────────────────────┘                                          ▼
- *    └────────────── detach(): the connection ended ─────────────────── open
+ *            hello() … welcomed() (client) / welcome() (server), then open()
+ * detached ─────────────────────────────────────────────────────────────────▶ open
+ *    ▲                                                                          │
+ *    └────────────── detach(): the connection ended (a failure ends it too) ───┘
  * any ── close(): the session ended for good ──▶ closed
  * ```
  *
- * The role is a parameter ({@link EndpointConfig.role}): a client sends HELLO and reads
- * WELCOME, delivers publishes to its subscriptions and pings on open; a server writes
- * WELCOME, routes publishes, holds its peer's subscriptions and ends a silent connection.
+ * The role is a parameter ({@link EndpointConfig.role}): a client makes the HELLO, applies
+ * the WELCOME its role adapter read, delivers publishes to its subscriptions and pings on
+ * open; a server writes WELCOME, routes publishes, holds its peer's subscriptions and ends a
+ * silent connection. Reading the first frame of a connection (the HELLO, or the answer to
+ * it) and deciding what a refusal means is each role's own policy.
  */
 export class Endpoint {
   readonly delivery: Delivery;
@@ -116,19 +121,10 @@ export class Endpoint {
    */
   #keep: number | undefined;
   #keptUntil: number | undefined;
-  // The heartbeat (docs/protocol.md §8).
+  /** The heartbeat of the open connection (docs/protocol.md §8); none while detached. */
+  #heartbeat: Heartbeat | null = null;
+  /** Client: the server's PING period, from its WELCOME. */
   #interval = 0;
-  /** Silence after which the connection is dead; 0 when a lower layer watches instead (client). */
-  #silence = 0;
-  #lastHeard = 0;
-  #pingDue = Infinity;
-  #nonce = 0;
-  /** The last heartbeat PING while its PONG is awaited: its nonce (0: none) and when it went out. */
-  #beatNonce = 0;
-  #beatSent: number | undefined;
-  /** `ping()` calls waiting for their PONG; made on the first. */
-  #pings: Map<number, { sent: number; resolve: (rtt: number) => void; reject: (e: unknown) => void }> | null =
-    null;
   #rtt: number | undefined;
 
   constructor(config: EndpointConfig, host: EndpointHost) {
@@ -166,11 +162,8 @@ export class Endpoint {
     let next = this.delivery.deadline;
     const requests = this.#requests;
     if (requests !== null && requests.deadline < next) next = requests.deadline;
-    if (this.#phase === 'open') {
-      if (this.#pingDue < next) next = this.#pingDue;
-      const silent = this.#lastHeard + this.#silence;
-      if (this.#silence > 0 && silent < next) next = silent;
-    }
+    const heartbeat = this.#heartbeat;
+    if (heartbeat !== null && heartbeat.deadline < next) next = heartbeat.deadline;
     return next;
   }
 
@@ -183,7 +176,6 @@ export class Endpoint {
    * asking would only make the server look for a session it has forgotten.
    */
   hello(token: string | undefined): Uint8Array {
-    this.#phase = 'handshake';
     const id = this.#sessionId;
     const resume =
       id !== undefined &&
@@ -215,7 +207,6 @@ export class Endpoint {
     const announce = this.#config.announce!;
     this.#sessionId = info.sessionId;
     this.#peerLastSeq = info.resumed ? info.peerLastSeq : 0;
-    this.#phase = 'handshake';
     this.#host.write(
       encodeFrame({
         type: 'welcome',
@@ -243,16 +234,21 @@ export class Endpoint {
     this.#phase = 'open';
     this.#epoch++;
     this.#answering = 0;
-    this.#lastHeard = now;
     const announce = this.#config.announce;
-    if (announce !== null) {
-      this.#interval = announce.heartbeatInterval;
-      this.#silence = announce.heartbeatInterval + announce.heartbeatTimeout;
-      this.#pingDue = now + this.#interval;
-    }
+    // A server pings every interval and ends a silent connection; a client pings at once, so
+    // the round trip is known from the start, then at the server's interval, and leaves the
+    // silence to its link.
+    this.#heartbeat =
+      announce !== null
+        ? new Heartbeat(
+            now,
+            announce.heartbeatInterval,
+            announce.heartbeatInterval + announce.heartbeatTimeout,
+            now + announce.heartbeatInterval,
+          )
+        : new Heartbeat(now, this.#interval, 0, now);
     this.#writeRequests();
-    // A client pings at once, so the round trip is known from the start.
-    if (announce === null) this.#ping(now);
+    this.#beat(now);
     const subscriptions = this.#subscriptions;
     if (subscriptions !== null) {
       for (const pattern of subscriptions.stale()) this.#write({ type: 'unsubscribe', topic: pattern });
@@ -263,61 +259,13 @@ export class Endpoint {
     this.#host.wake(this.deadline);
   }
 
-  /** Client: reads the answer to HELLO. */
-  #handshake(bytes: Uint8Array): void {
-    let frame: Frame | undefined;
-    try {
-      if (bytes.byteLength <= this.#config.maxHandshakeSize) frame = decodeFrame(bytes);
-    } catch (err) {
-      this.#badReply(err);
-      return;
-    }
-    if (frame === undefined) {
-      this.#badReply(undefined);
-      return;
-    }
-    switch (frame.type) {
-      case 'welcome':
-        this.#welcomed(frame);
-        return;
-      case 'refuse':
-        this.#refused(refusal(frame), frame.code !== ErrorCodes.VERSION_UNSUPPORTED, frame);
-        return;
-      case 'close':
-        this.#refused(closeError(frame), true, frame);
-        return;
-      default:
-        this.#refused(
-          new SocklineError(ErrorCodes.PROTOCOL, `expected WELCOME, got ${frame.type.toUpperCase()}`),
-          true,
-        );
-    }
-  }
-
-  /** An answer to HELLO that is not a frame (or over `maxHandshakeSize`: `cause` undefined). */
-  #badReply(cause: unknown): void {
-    if (cause instanceof SocklineError) this.#host.error?.(cause);
-    this.#refused(new SocklineError(ErrorCodes.PROTOCOL, 'invalid handshake reply from the server'), true);
-  }
-
-  #refused(error: SocklineError, retry: boolean, frame?: RefuseFrame | CloseFrame): void {
-    this.#phase = 'detached';
-    this.#host.refused?.(error, retry, frame);
-  }
-
   /**
-   * Client: the server accepted. Every limit it announces is honoured from here on: its
+   * Client: the server accepted (a WELCOME of a version this side speaks); `open()` follows
+   * once the connection is complete. Every limit it announces is honoured from here on: its
    * `maxFrameSize` bounds what is written, its `maxInFlight` how many requests are written at
-   * once (the rest wait), its heartbeat the liveness deadline.
+   * once (the rest wait), its `resumeWindow` how long a resume is worth asking for.
    */
-  #welcomed(frame: WelcomeFrame): void {
-    if (!SUPPORTED_VERSIONS.includes(frame.version)) {
-      this.#refused(
-        new SocklineError(ErrorCodes.VERSION_UNSUPPORTED, `the server chose version ${frame.version}`),
-        false,
-      );
-      return;
-    }
+  welcomed(frame: WelcomeFrame): Welcomed {
     const previous = this.#sessionId;
     const resumed = frame.resumed && previous === frame.sessionId;
     this.#sessionId = frame.sessionId;
@@ -335,26 +283,20 @@ export class Endpoint {
       frame.resumeWindow === 0 ? -1 : frame.resumeWindow + frame.heartbeatInterval + frame.heartbeatTimeout;
     this.#keptUntil = undefined;
     this.#peerLastSeq = resumed ? frame.lastSeq : 0;
-    this.#host.welcomed?.(frame, resumed);
-    this.#host.session?.({
-      id: frame.sessionId,
-      resumed,
-      previousId: resumed ? undefined : previous,
-      resent,
-    });
+    return { resumed, previousId: resumed ? undefined : previous, resent };
   }
 
   // --- frames in -----------------------------------------------------------------------------
 
   /** One transport message from the peer: a frame body, or a BATCH of them (docs/protocol.md §1.1). */
   receive(message: Uint8Array | string): void {
-    const phase = this.#phase;
-    if (phase === 'detached' || phase === 'closed') return;
+    if (this.#phase !== 'open') return;
     if (typeof message === 'string') {
       this.#protocolError('a text message where a frame was expected');
       return;
     }
-    if (this.#silence > 0) this.#lastHeard = this.#config.clock.now();
+    const heartbeat = this.#heartbeat!;
+    if (heartbeat.watching) heartbeat.heard(this.#config.clock.now());
     if (message[0] !== BATCH_TYPE) {
       this.#body(message);
       return;
@@ -363,22 +305,14 @@ export class Endpoint {
     try {
       bodies = splitBatch(message);
     } catch (err) {
-      if (phase !== 'handshake') this.#protocolError((err as Error).message, err);
-      else this.#badReply(err);
+      this.#protocolError((err as Error).message, err);
       return;
     }
     // A body that ends the connection ends the batch: the rest belongs to a dead connection.
-    for (let i = 0; i < bodies.length; i++) {
-      if (this.#phase === 'detached' || this.#phase === 'closed') return;
-      this.#body(bodies[i]!);
-    }
+    for (let i = 0; i < bodies.length && this.#phase === 'open'; i++) this.#body(bodies[i]!);
   }
 
   #body(bytes: Uint8Array): void {
-    if (this.#phase === 'handshake') {
-      this.#handshake(bytes);
-      return;
-    }
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
@@ -400,13 +334,13 @@ export class Endpoint {
         void this.#answer(frame);
         return;
       case 'response':
-        this.#response(frame);
+        if (this.#requests?.settle(frame, this.#config.codec)) this.#writeRequests();
         return;
       case 'ping':
         this.#write({ type: 'pong', nonce: frame.nonce });
         return;
       case 'pong':
-        this.#pong(frame.nonce);
+        this.#rtt = this.#heartbeat!.pong(frame.nonce, this.#config.clock.now()) ?? this.#rtt;
         return;
       case 'close':
         this.#host.closed(frame);
@@ -493,21 +427,6 @@ export class Endpoint {
     this.#host.subscribed?.(pattern);
   }
 
-  #pong(nonce: number): void {
-    const now = this.#config.clock.now();
-    if (nonce === this.#beatNonce && nonce !== 0) {
-      this.#beatNonce = 0;
-      this.#rtt = now - this.#beatSent!;
-      this.#beatSent = undefined;
-      return;
-    }
-    const ping = this.#pings?.get(nonce);
-    if (ping === undefined) return;
-    this.#pings!.delete(nonce);
-    this.#rtt = now - ping.sent;
-    ping.resolve(this.#rtt);
-  }
-
   // --- requests --------------------------------------------------------------------------------
 
   /**
@@ -527,26 +446,15 @@ export class Endpoint {
     const timeout = options.timeout ?? this.#config.requestTimeout;
     const now = this.#config.clock.now();
     const table = this.#requestTable();
-    let opened: { id: number; frame: Uint8Array; promise: Promise<unknown> };
+    let promise: Promise<unknown>;
     try {
-      opened = table.open(method, kind, payload, now, timeout, options.signal);
+      promise = table.open(method, kind, payload, this.delivery.frameLimit, now, timeout, options.signal);
     } catch (err) {
       return Promise.reject(err);
     }
-    const limit = this.delivery.frameLimit;
-    if (opened.frame.byteLength > limit) {
-      table.reject(
-        opened.id,
-        new SocklineError(
-          ErrorCodes.FRAME_TOO_LARGE,
-          `request "${method}" of ${opened.frame.byteLength} bytes is over maxFrameSize (${limit} bytes)`,
-        ),
-      );
-      return opened.promise;
-    }
     if (timeout !== Infinity) this.#host.wake(now + timeout);
     this.#writeRequests();
-    return opened.promise;
+    return promise;
   }
 
   #requestTable(): RequestTable {
@@ -558,22 +466,6 @@ export class Endpoint {
     const requests = this.#requests;
     if (requests === null || this.#phase !== 'open') return;
     for (let frame = requests.next(); frame !== undefined; frame = requests.next()) this.#host.write(frame);
-  }
-
-  #response(frame: ResponseFrame): void {
-    const requests = this.#requests;
-    if (requests === null) return;
-    let settled: boolean;
-    if (frame.error !== undefined) settled = requests.reject(frame.id, remoteError(frame.error));
-    else {
-      try {
-        settled = requests.resolve(frame.id, decodePayload(frame.kind, frame.payload, this.#config.codec));
-      } catch (err) {
-        // A result that cannot be decoded fails that request; the connection itself is fine.
-        settled = requests.reject(frame.id, err);
-      }
-    }
-    if (settled) this.#writeRequests();
   }
 
   /** Runs a request of the peer and answers it on the connection it came on. */
@@ -651,17 +543,14 @@ export class Endpoint {
         new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'cannot ping: the link is not open'),
       );
     }
-    const nonce = ++this.#nonce;
-    const sent = this.#config.clock.now();
-    const pings = (this.#pings ??= new Map());
-    const promise = new Promise<number>((resolve, reject) => pings.set(nonce, { sent, resolve, reject }));
+    const { nonce, promise } = this.#heartbeat!.ping(this.#config.clock.now());
     this.#write({ type: 'ping', nonce });
     return promise;
   }
 
   /** Writes CLOSE (when a connection is attached): the last frame of this connection. */
   writeClose(code: number, reason: string, reconnectAfter?: number): void {
-    if (this.#phase !== 'open' && this.#phase !== 'handshake') return;
+    if (this.#phase !== 'open') return;
     this.#write({ type: 'close', code, reason, ...(reconnectAfter !== undefined ? { reconnectAfter } : {}) });
   }
 
@@ -680,27 +569,21 @@ export class Endpoint {
     if (this.#phase === 'closed') return Infinity;
     this.delivery.tick(now);
     if (this.#requests !== null && this.#requests.expire(now)) this.#writeRequests();
-    if (this.#phase === 'open') {
-      const silent = now - this.#lastHeard;
-      if (this.#silence > 0 && silent >= this.#silence) {
-        this.#fail(
-          CloseCodes.HEARTBEAT_TIMEOUT,
-          new SocklineError(ErrorCodes.HEARTBEAT_TIMEOUT, `no frame for ${silent} ms`),
-        );
-        return this.deadline;
-      }
-      if (now >= this.#pingDue) this.#ping(now);
-    }
+    if (this.#heartbeat !== null) this.#beat(now);
     return this.deadline;
   }
 
-  /** A heartbeat PING; its PONG measures the round trip. */
-  #ping(now: number): void {
-    const nonce = ++this.#nonce;
-    this.#beatNonce = nonce;
-    this.#beatSent = now;
-    this.#pingDue = this.#interval > 0 ? now + this.#interval : Infinity;
-    this.#write({ type: 'ping', nonce });
+  /** What the heartbeat finds due: a PING to write, or a peer silent too long (CLOSE 4004). */
+  #beat(now: number): void {
+    const heartbeat = this.#heartbeat!;
+    const nonce = heartbeat.due(now);
+    if (nonce > 0) this.#write({ type: 'ping', nonce });
+    else if (nonce === DEAD) {
+      this.#fail(
+        CloseCodes.HEARTBEAT_TIMEOUT,
+        new SocklineError(ErrorCodes.HEARTBEAT_TIMEOUT, `no frame for ${heartbeat.silentFor(now)} ms`),
+      );
+    }
   }
 
   // --- endings ---------------------------------------------------------------------------------
@@ -740,11 +623,10 @@ export class Endpoint {
       this.#keptUntil = this.#keep < 0 ? -Infinity : this.#config.clock.now() + this.#keep;
     this.#phase = 'detached';
     this.#epoch++;
-    this.#pingDue = Infinity;
-    this.#beatNonce = 0;
+    this.#heartbeat?.stop(error);
+    this.#heartbeat = null;
     this.delivery.detach();
     this.#requests?.detached(error, this.#config.queueRequests);
-    this.#rejectPings(error);
   }
 
   /**
@@ -754,47 +636,10 @@ export class Endpoint {
   close(error: SocklineError): OutgoingMessage[] {
     this.#phase = 'closed';
     this.#epoch++;
-    this.#pingDue = Infinity;
+    this.#heartbeat?.stop(error);
+    this.#heartbeat = null;
     this.delivery.detach();
     this.#requests?.rejectAll(error);
-    this.#rejectPings(error);
     return this.delivery.drain();
   }
-
-  #rejectPings(error: SocklineError): void {
-    const pings = this.#pings;
-    if (pings === null || pings.size === 0) return;
-    const waiting = [...pings.values()];
-    pings.clear();
-    for (const p of waiting) p.reject(error);
-  }
-}
-
-/** The error a REFUSE stands for (docs/protocol.md §5.4). */
-function refusal(frame: RefuseFrame): SocklineError {
-  if (frame.code === ErrorCodes.VERSION_UNSUPPORTED) {
-    const error = new SocklineError(
-      ErrorCodes.VERSION_UNSUPPORTED,
-      `the server speaks protocol versions [${frame.versions.join(', ')}], this client [${SUPPORTED_VERSIONS.join(', ')}]`,
-    );
-    (error as SocklineError & { versions?: number[] }).versions = frame.versions;
-    return error;
-  }
-  if (frame.code === ErrorCodes.AUTH_FAILED)
-    return new SocklineError(ErrorCodes.AUTH_FAILED, `authentication failed: ${frame.message}`);
-  return new SocklineError(ErrorCodes.PROTOCOL, `the server refused: ${frame.code} ${frame.message}`);
-}
-
-function closeError(frame: CloseFrame): SocklineError {
-  return new SocklineError(
-    ErrorCodes.CONNECTION_CLOSED,
-    `the server closed the connection (${frame.code}: ${frame.reason})`,
-  );
-}
-
-/** How an error RESPONSE rejects its request. */
-function remoteError(error: { code: string; message: string }): SocklineError {
-  const result = new SocklineError(ErrorCodes.REMOTE, error.message);
-  result.remoteCode = error.code;
-  return result;
 }

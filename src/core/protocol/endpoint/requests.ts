@@ -1,5 +1,6 @@
 import { ErrorCodes, SocklineError } from '../../errors.js';
-import type { PayloadKind } from '../frames.js';
+import { decodePayload, type Codec } from '../codec.js';
+import type { PayloadKind, ResponseFrame } from '../frames.js';
 import { encodeFrame } from '../frames-encode.js';
 import { compacted } from './compact.js';
 
@@ -64,23 +65,31 @@ export class RequestTable {
   }
 
   /**
-   * Registers a request and returns its promise; `write()` hands its frame out in turn. Throws
-   * `ERR_TOO_MANY_REQUESTS` at the cap and `ERR_ABORTED` for a signal that already fired.
+   * Registers a request and returns its promise; `next()` hands its frame out in turn. Throws
+   * `ERR_TOO_MANY_REQUESTS` at the cap and `ERR_ABORTED` for a signal that already fired; a
+   * frame over `frameLimit` rejects with `ERR_FRAME_TOO_LARGE` and is never written.
    */
   open(
     method: string,
     kind: PayloadKind,
     payload: Uint8Array,
+    frameLimit: number,
     now: number,
     timeout: number,
     signal: AbortSignal | undefined,
-  ): { id: number; frame: Uint8Array; promise: Promise<unknown> } {
+  ): Promise<unknown> {
     if (signal?.aborted) throw abortError(method, signal);
     if (this.#pending.size >= this.#max) {
       throw new SocklineError(ErrorCodes.TOO_MANY_REQUESTS, `${this.#max} requests are already outstanding`);
     }
     const id = this.#allocateId();
     const frame = encodeFrame({ type: 'request', id, method, kind, payload });
+    if (frame.byteLength > frameLimit) {
+      throw new SocklineError(
+        ErrorCodes.FRAME_TOO_LARGE,
+        `request "${method}" of ${frame.byteLength} bytes is over maxFrameSize (${frameLimit} bytes)`,
+      );
+    }
     const deadline = now + timeout;
     let request!: Request;
     const promise = new Promise<unknown>((resolve, reject) => {
@@ -107,7 +116,7 @@ export class RequestTable {
       };
       signal.addEventListener('abort', request.onAbort, { once: true });
     }
-    return { id, frame, promise };
+    return promise;
   }
 
   /** The next frame to write, if one waits and the window has room; it counts as written. */
@@ -125,6 +134,22 @@ export class RequestTable {
     }
     this.#compact();
     return undefined;
+  }
+
+  /**
+   * Settles the request a RESPONSE answers: its decoded result, or its error (a result that
+   * cannot be decoded fails that request only). False when it is not outstanding (late or
+   * unknown): the RESPONSE is ignored.
+   */
+  settle(frame: ResponseFrame, codec: Codec): boolean {
+    const { id, error } = frame;
+    if (error !== undefined) return this.reject(id, remoteError(error));
+    if (!this.#pending.has(id)) return false;
+    try {
+      return this.resolve(id, decodePayload(frame.kind, frame.payload, codec));
+    } catch (err) {
+      return this.reject(id, err);
+    }
   }
 
   /** Settles request `id` with a result; false if it is not outstanding (late or unknown). */
@@ -208,6 +233,13 @@ export class RequestTable {
       this.#head = 0;
     }
   }
+}
+
+/** How an error RESPONSE rejects its request: `ERR_REMOTE`, with the peer's code as `remoteCode`. */
+function remoteError(error: { code: string; message: string }): SocklineError {
+  const result = new SocklineError(ErrorCodes.REMOTE, error.message);
+  result.remoteCode = error.code;
+  return result;
 }
 
 function abortError(method: string, signal: AbortSignal): SocklineError {
