@@ -259,7 +259,7 @@ export class Endpoint {
       return;
     }
     const heartbeat = this.#heartbeat!;
-    if (heartbeat.watching) heartbeat.heard(this.#config.clock.now());
+    if (heartbeat.watching) heartbeat.lastHeard = this.#config.clock.now();
     if (message[0] !== BATCH_TYPE) {
       this.#body(message);
       return;

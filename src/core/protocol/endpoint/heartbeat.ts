@@ -14,7 +14,10 @@ export class Heartbeat {
   readonly #interval: number;
   /** 0: a lower layer watches the silence (the client's link). */
   readonly #silence: number;
-  #lastHeard: number;
+  /** Whether this side ends a silent connection itself, and so notes when each frame came. */
+  readonly watching: boolean;
+  /** When the last frame came (while `watching`): any frame is a sign of life. */
+  lastHeard: number;
   #pingDue: number;
   #nonce = 0;
   /** The nonce of the last heartbeat PING while its PONG is awaited (0: none), and when it left. */
@@ -28,23 +31,14 @@ export class Heartbeat {
   constructor(now: number, interval: number, silence: number, firstPing: number) {
     this.#interval = interval;
     this.#silence = silence;
-    this.#lastHeard = now;
+    this.watching = silence > 0;
+    this.lastHeard = now;
     this.#pingDue = firstPing;
-  }
-
-  /** Whether this side ends a silent connection itself (and so wants to hear of every frame). */
-  get watching(): boolean {
-    return this.#silence > 0;
-  }
-
-  /** A frame came at `now`: any frame is a sign of life. */
-  heard(now: number): void {
-    this.#lastHeard = now;
   }
 
   /** When `due` has something to do: the next PING, or the end of the silence. */
   get deadline(): number {
-    const silent = this.#silence > 0 ? this.#lastHeard + this.#silence : Infinity;
+    const silent = this.#silence > 0 ? this.lastHeard + this.#silence : Infinity;
     return silent < this.#pingDue ? silent : this.#pingDue;
   }
 
@@ -53,7 +47,7 @@ export class Heartbeat {
    * of a PING to write now (the next one is then due an interval later), or 0 for nothing.
    */
   due(now: number): number {
-    if (this.#silence > 0 && now - this.#lastHeard >= this.#silence) return DEAD;
+    if (this.#silence > 0 && now - this.lastHeard >= this.#silence) return DEAD;
     if (now < this.#pingDue) return 0;
     this.#pingDue = this.#interval > 0 ? now + this.#interval : Infinity;
     this.#beat = ++this.#nonce;
@@ -63,7 +57,7 @@ export class Heartbeat {
 
   /** How long the peer has been silent at `now`, in ms. */
   silentFor(now: number): number {
-    return now - this.#lastHeard;
+    return now - this.lastHeard;
   }
 
   /** A PING of `ping()`: its nonce, and the promise its PONG resolves with the round trip. */
