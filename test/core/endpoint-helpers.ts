@@ -238,7 +238,7 @@ export function openServer(
 ): { endpoint: Endpoint; host: ServerRecorder } {
   const host = new ServerRecorder();
   const endpoint = new Endpoint(serverConfig(clock, overrides), host);
-  endpoint.welcome({ version: 1, sessionId: 's1', resumed: false, batch: false, peerLastSeq: 0 });
+  endpoint.accepted('s1', 0);
   endpoint.open();
   return { endpoint, host };
 }

@@ -81,32 +81,6 @@ describe('Endpoint: the handshake', () => {
     expect(endpoint.phase).toBe('open');
     expect(endpoint.sessionId).toBe('s1');
   });
-
-  it('server: WELCOME announces its limits and what it received of the session', () => {
-    const clock = fakeClock();
-    const host = new ServerRecorder();
-    const endpoint = new Endpoint(serverConfig(clock), host);
-    endpoint.welcome({ version: 1, sessionId: 'abc', resumed: false, batch: true, peerLastSeq: 0 });
-    endpoint.open();
-    for (let seq = 1; seq <= 3; seq++) endpoint.receive(data(seq, seq));
-    endpoint.detach(closed);
-    host.take();
-    endpoint.welcome({ version: 1, sessionId: 'abc', resumed: true, batch: false, peerLastSeq: 0 });
-    expect(host.take()).toEqual([
-      {
-        type: 'welcome',
-        version: 1,
-        sessionId: 'abc',
-        resumed: true,
-        heartbeatInterval: 1_000,
-        heartbeatTimeout: 500,
-        lastSeq: 3,
-        maxFrameSize: 1 << 20,
-        maxInFlight: 2,
-        resumeWindow: 60_000,
-      },
-    ]);
-  });
 });
 
 describe('Endpoint: sequence numbers, acknowledgements and resume', () => {
@@ -342,7 +316,7 @@ describe('Endpoint: the request table', () => {
       code: 'ERR_CONNECTION_CLOSED',
       message: 'the connection is not open',
     });
-    endpoint.welcome({ version: 1, sessionId: 's', resumed: false, batch: false, peerLastSeq: 0 });
+    endpoint.accepted('s', 0);
     endpoint.open();
     const pending = endpoint.request('m', null);
     endpoint.detach(closed);
@@ -384,7 +358,7 @@ describe('Endpoint: answering requests', () => {
     endpoint.receive(bytes({ type: 'request', id: 1, method: 'later', kind: 'value', payload: json(null) }));
     await settle();
     endpoint.detach(closed);
-    endpoint.welcome({ version: 1, sessionId: 's1', resumed: true, batch: false, peerLastSeq: 0 });
+    endpoint.accepted('s1', 0);
     endpoint.open();
     host.take();
     finish('too late');

@@ -48,7 +48,7 @@ const MAX_REASON = 200;
  * resumed session is the same endpoint on a new connection).
  *
  * ```
- *            hello() … welcomed() (client) / welcome() (server), then open()
+ *            hello() … welcomed() (client) / accepted() (server), then open()
  * detached ─────────────────────────────────────────────────────────────────▶ open
  *    ▲                                                                          │
  *    └────────────── detach(): the connection ended (a failure ends it too) ───┘
@@ -57,8 +57,8 @@ const MAX_REASON = 200;
  *
  * The role is a parameter ({@link EndpointConfig.role}): a client makes the HELLO, applies
  * the WELCOME its role adapter read, delivers publishes to its subscriptions and pings on
- * open; a server writes WELCOME, routes publishes, holds its peer's subscriptions and ends a
- * silent connection. Reading the first frame of a connection (the HELLO, or the answer to
+ * open; a server runs the heartbeat its WELCOME announced, routes publishes, holds its
+ * peer's subscriptions and ends a silent connection. Reading the first frame of a connection (the HELLO, or the answer to
  * it) and deciding what a refusal means is each role's own policy.
  */
 export class Endpoint {
@@ -157,34 +157,12 @@ export class Endpoint {
   }
 
   /**
-   * Server: answers a HELLO it accepted with WELCOME. `peerLastSeq` is the HELLO's resume
-   * `lastSeq` when the session continues (0 otherwise); `open()` follows.
+   * Server: a connection carries session `sessionId` now (its WELCOME is written); `peerLastSeq`
+   * is the HELLO's resume `lastSeq` when the session continues, 0 otherwise. `open()` follows.
    */
-  welcome(info: {
-    version: number;
-    sessionId: string;
-    resumed: boolean;
-    batch: boolean;
-    peerLastSeq: number;
-  }): void {
-    const announce = this.#config.announce!;
-    this.#sessionId = info.sessionId;
-    this.#peerLastSeq = info.resumed ? info.peerLastSeq : 0;
-    this.#host.write(
-      encodeFrame({
-        type: 'welcome',
-        version: info.version,
-        sessionId: info.sessionId,
-        resumed: info.resumed,
-        batch: info.batch,
-        heartbeatInterval: announce.heartbeatInterval,
-        heartbeatTimeout: announce.heartbeatTimeout,
-        lastSeq: this.delivery.confirmed,
-        maxFrameSize: announce.maxFrameSize,
-        maxInFlight: this.#config.maxAnswering,
-        resumeWindow: announce.resumeWindow,
-      }),
-    );
+  accepted(sessionId: string, peerLastSeq: number): void {
+    this.#sessionId = sessionId;
+    this.#peerLastSeq = peerLastSeq;
   }
 
   /**

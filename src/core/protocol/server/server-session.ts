@@ -306,13 +306,24 @@ export class ServerSession implements Timed, SessionCarrier {
     this.#state = state;
     this.#phase = 'open';
     const batch = (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.() === true;
-    state.endpoint.welcome({
-      version,
-      sessionId: state.id,
-      resumed,
-      batch,
-      peerLastSeq: resume?.lastSeq ?? 0,
-    });
+    // What WELCOME announces is what the session's endpoint runs with: the same config.
+    const { announce, maxAnswering } = server.endpoint;
+    this.#connection.send(
+      encodeFrame({
+        type: 'welcome',
+        version,
+        sessionId: state.id,
+        resumed,
+        batch,
+        heartbeatInterval: announce!.heartbeatInterval,
+        heartbeatTimeout: announce!.heartbeatTimeout,
+        lastSeq: state.delivery.confirmed,
+        maxFrameSize: announce!.maxFrameSize,
+        maxInFlight: maxAnswering,
+        resumeWindow: announce!.resumeWindow,
+      }),
+    );
+    state.endpoint.accepted(state.id, resumed ? resume!.lastSeq : 0);
     o.observer?.attached?.(state);
     state.endpoint.open();
     if (this.#hooks?.onSession !== undefined) this.#hooks.onSession(state, resumed);
