@@ -56,6 +56,12 @@ export interface ClientEvents {
 
 const NO_MESSAGE: MessageMeta = Object.freeze({});
 
+/** A timer armed for one of the endpoint's deadlines. */
+interface ArmedTimer {
+  readonly due: number;
+  handle: TimerHandle;
+}
+
 /** The longest a runtime timer can wait; a later deadline is re-armed when this one fires. */
 const MAX_TIMER = 0x7fffffff;
 
@@ -82,9 +88,12 @@ export class SocklineClient extends Emitter<ClientEvents> {
   #ctx: HandshakeContext | null = null;
   #authFailure: { message: string; count: number } | undefined;
   #unref = false;
-  /** The one timer behind the endpoint's deadlines, and when it fires. */
-  #timer: TimerHandle | undefined;
-  #timerDue = Infinity;
+  /**
+   * The timers behind the endpoint's deadlines, latest first: a deadline earlier than every
+   * armed one adds a timer rather than moving one (an ack due in 20 ms leaves the PING due in
+   * 10 s armed), so a deadline costs one timer operation, not three.
+   */
+  #timers: ArmedTimer[] = [];
 
   constructor(
     createLink: (handshake: (ctx: HandshakeContext) => (m: LinkMessage) => void) => Link,
@@ -211,7 +220,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
   unref(): this {
     this.#unref = true;
     this.#link.unref();
-    if (this.#timer !== undefined) unrefTimer(this.#timer);
+    for (const timer of this.#timers) unrefTimer(timer.handle);
     return this;
   }
 
@@ -369,26 +378,29 @@ export class SocklineClient extends Emitter<ClientEvents> {
 
   // --- time -----------------------------------------------------------------------------------
 
-  /** The endpoint has something to do at `at`: one timer, moved only to an earlier time. */
+  /** The endpoint has something to do at `at`: a timer, unless one fires by then already. */
   #arm(at: number): void {
-    if (at >= this.#timerDue || this.#link.state === 'closed') return;
+    const timers = this.#timers;
+    if ((timers.length > 0 && timers[timers.length - 1]!.due <= at) || this.#link.state === 'closed') return;
     const clock = this.#options.clock;
-    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
-    this.#timerDue = at;
-    this.#timer = clock.setTimeout(this.#fire, Math.min(MAX_TIMER, Math.max(0, at - clock.now())));
-    if (this.#unref) unrefTimer(this.#timer);
+    const timer: ArmedTimer = { due: at, handle: undefined };
+    timer.handle = clock.setTimeout(
+      () => this.#fire(timer),
+      Math.min(MAX_TIMER, Math.max(0, at - clock.now())),
+    );
+    if (this.#unref) unrefTimer(timer.handle);
+    timers.push(timer);
   }
 
-  #fire = (): void => {
-    this.#timer = undefined;
-    this.#timerDue = Infinity;
+  #fire(timer: ArmedTimer): void {
+    const timers = this.#timers;
+    timers.splice(timers.indexOf(timer), 1);
     const next = this.#endpoint.tick(this.#options.clock.now());
     if (next !== Infinity) this.#arm(next);
-  };
+  }
 
   #disarm(): void {
-    if (this.#timer !== undefined) this.#options.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerDue = Infinity;
+    for (const timer of this.#timers) this.#options.clock.clearTimeout(timer.handle);
+    this.#timers = [];
   }
 }
