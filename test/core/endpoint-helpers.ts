@@ -170,14 +170,15 @@ export class ServerRecorder extends Recorder {
   }
 }
 
-const limits = {
+/** Small delivery limits for tests: 100 messages or 1 MiB each way, the default ack delay. */
+export const limits = Object.freeze({
   maxMessages: 100,
   maxBytes: 1 << 20,
   overflow: 'reject' as const,
   replayMessages: 100,
   replayBytes: 1 << 20,
   ackDelay: sessionDefaults.ackDelay,
-};
+});
 
 export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = {}): EndpointConfig {
   return {
