@@ -18,13 +18,13 @@ import { assertMessageFits, encodeFrame, encodeMessage } from '../frames-encode.
 import { answerRequest, errorResponse } from '../rpc.js';
 import { validatePattern, validateTopic } from '../topics.js';
 import { Delivery, type OutgoingMessage } from './delivery.js';
+import { DEAD, Heartbeat } from './heartbeat.js';
 import type { EndpointHost, Welcomed } from './host.js';
 import type { EndpointConfig } from './options.js';
 import { RequestTable } from './requests.js';
 import { Subscriptions, type SubscriptionHandler } from './subscriptions.js';
 
 export type { EndpointHost, Welcomed } from './host.js';
-import { DEAD, Heartbeat } from './heartbeat.js';
 
 /** Where the endpoint is: no connection carries the session, one does, or the session is over. */
 type Phase = 'detached' | 'open' | 'closed';
@@ -58,8 +58,9 @@ const MAX_REASON = 200;
  * The role is a parameter ({@link EndpointConfig.role}): a client makes the HELLO, applies
  * the WELCOME its role adapter read, delivers publishes to its subscriptions and pings on
  * open; a server runs the heartbeat its WELCOME announced, routes publishes, holds its
- * peer's subscriptions and ends a silent connection. Reading the first frame of a connection (the HELLO, or the answer to
- * it) and deciding what a refusal means is each role's own policy.
+ * peer's subscriptions and ends a silent connection. Reading the first frame of a connection
+ * (the HELLO, or the answer to it), writing the WELCOME and deciding what a refusal means are
+ * each role's own.
  */
 export class Endpoint {
   readonly delivery: Delivery;
