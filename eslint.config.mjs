@@ -5,7 +5,6 @@ import tseslint from 'typescript-eslint';
 const nodeOnlyModules = [
   'node:*',
   'ws',
-  'isomorphic-ws',
   'net',
   'tls',
   'dgram',

@@ -14,14 +14,7 @@ const libraries = {
 
 const input = { ...libraries, cli: 'src/node/cli/main.ts' };
 
-const external = [
-  'ws',
-  'isomorphic-ws',
-  'redis',
-  /^@redis\//,
-  ...builtinModules,
-  ...builtinModules.map((m) => `node:${m}`),
-];
+const external = ['ws', 'redis', /^@redis\//, ...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 const transpile = () => esbuild({ target: 'es2022', tsconfig: 'tsconfig.build.json', sourceMap: true });
 
@@ -84,13 +77,19 @@ export default [
       },
     ],
   },
-  ...Object.entries(libraries).flatMap(([name, file]) =>
-    ['d.ts', 'd.cts'].map((ext) => ({
-      input: file,
-      external,
-      onwarn: strict,
-      plugins: [dts({ tsconfig: 'tsconfig.build.json' })],
-      output: { file: `dist/${name}.${ext}`, format: 'es' },
-    })),
-  ),
+  // Types: one build of every entry, so a class that two entries export (`SocklineClient` from
+  // `sockline` and from `sockline/browser`, `Link` from `sockline/core`) is declared once, in a
+  // shared chunk both import, and stays one type. `.d.cts` chunks import each other as `.cjs`.
+  ...['d.ts', 'd.cts'].map((ext) => ({
+    input: libraries,
+    external,
+    onwarn: strict,
+    plugins: [dts({ tsconfig: 'tsconfig.build.json' })],
+    output: {
+      dir: 'dist',
+      format: 'es',
+      entryFileNames: `[name].${ext}`,
+      chunkFileNames: `types/[name]-[hash].${ext}`,
+    },
+  })),
 ];

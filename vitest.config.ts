@@ -30,6 +30,20 @@ export default defineConfig({
         },
       },
       {
+        // Real nginx, HAProxy and redis-server, floods of thousands of sockets: one file at a
+        // time, after the other projects, so their timing does not compete with anything.
+        test: {
+          name: 'deploy',
+          include: ['test/deploy/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/support/tripwire.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],

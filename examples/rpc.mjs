@@ -1,12 +1,13 @@
 // Request/response both ways: the client calls the server, the server calls the client.
 // Run: node examples/rpc.mjs   (after npm run build)
-import { connect, createServer } from 'sockline';
+import { connect, createServer, RemoteError } from 'sockline';
 
 const server = createServer({ tcp: { port: 0 }, ws: { port: 0 } });
 server.handle('sum', (numbers) => numbers.reduce((a, b) => a + b, 0));
 server.handle('divide', ([a, b]) => {
-  // A thrown error's `code` reaches the caller as `err.remoteCode`.
-  if (b === 0) throw Object.assign(new Error('division by zero'), { code: 'ERR_DIVIDE_BY_ZERO' });
+  // A RemoteError reaches the caller with its code (`err.remoteCode`), message and data; any
+  // other exception would reach it as ERR_INTERNAL, its message kept on the server.
+  if (b === 0) throw new RemoteError('ERR_DIVIDE_BY_ZERO', 'division by zero');
   return a / b;
 });
 server.handle('slow', () => new Promise((resolve) => setTimeout(() => resolve('late'), 500)));

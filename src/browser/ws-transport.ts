@@ -48,7 +48,12 @@ export class BrowserWsTransport extends BaseTransport {
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.#highWaterMark = options.highWaterMark;
     this.#pollInterval = options.drainPollInterval ?? 20;
-    if (Ctor === undefined) throw new TypeError('No WebSocket: pass options.WebSocket (e.g. from `ws`)');
+    if (Ctor === undefined) {
+      throw new SocklineError(
+        ErrorCodes.UNSUPPORTED_SCHEME,
+        'No WebSocket in this runtime: pass options.WebSocket',
+      );
+    }
     let ws: WebSocketLike;
     try {
       ws = new Ctor(url.href, options.protocols);
@@ -67,8 +72,11 @@ export class BrowserWsTransport extends BaseTransport {
       else if (ArrayBuffer.isView(data))
         this.emitData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     };
-    ws.onerror = () => {
-      this.#error ??= transportError(this.opened ? 'WebSocket error' : 'WebSocket connection failed');
+    ws.onerror = (ev) => {
+      // Browsers hide why on purpose; an injected `ws` says it (`Unexpected server response: 403`).
+      const why = (ev as { message?: unknown } | null)?.message;
+      const what = this.opened ? 'WebSocket error' : 'WebSocket connection failed';
+      this.#error ??= transportError(typeof why === 'string' && why !== '' ? `${what}: ${why}` : what);
     };
     ws.onclose = ({ code, reason }) => {
       const error = this.#error ?? abnormalClosure(code);

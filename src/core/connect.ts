@@ -1,15 +1,28 @@
 import { ErrorCodes, SocklineError } from './errors.js';
-import { Link, type Handshake } from './link/link.js';
+import { Link, type Handshake, type LinkMessage } from './link/link.js';
 import { SocklineClient } from './protocol/client.js';
-import { resolveProtocolOptions, type ProtocolOptions } from './protocol/options.js';
+import { resolveProtocolOptions } from './protocol/options.js';
 import { resolveLinkOptions } from './link/options.js';
-import type { ConnectOptions, ConnectTarget, UrlInput } from './connect-options.js';
+import type {
+  ConnectOptions,
+  ConnectTarget,
+  ProtocolConnectOptions,
+  RawConnectOptions,
+  UrlInput,
+} from './connect-options.js';
 import type { Framing } from './framing/types.js';
+import { checkConnectOptions } from './options/connect-schema.js';
+import { optionRangeError } from './options/messages.js';
 import type { Transport, TransportHandlers } from './transport.js';
 import { parseUrl, type Scheme } from './url.js';
 
 /** What a runtime (Node, browser) plugs into `connect()`: which schemes it can open, and how. */
 export interface TransportResolver {
+  /**
+   * Checks, once, what the runtime needs before anything starts (the browser build's
+   * `WebSocket`); throws a typed error that says what to pass.
+   */
+  init?(options: ConnectOptions): void;
   /** Throws `ERR_UNSUPPORTED_SCHEME` (with advice) for a scheme this runtime cannot open. */
   check(scheme: Scheme): void;
   open(url: URL, scheme: Scheme, handlers: TransportHandlers, options: ConnectOptions): Transport;
@@ -18,6 +31,16 @@ export interface TransportResolver {
    * injected so a browser bundle carries no decoder it can never use.
    */
   framing(options: ConnectOptions): Framing | null;
+  /**
+   * Raw mode: the check of a message queued while the link is down, for the schemes of the
+   * static URLs, so what their transports would refuse is refused at `send()` already; null
+   * when nothing needs checking (a WebSocket carries any message).
+   */
+  sendCheck?(
+    schemes: ReadonlySet<Scheme>,
+    framing: Framing | null,
+    options: ConnectOptions,
+  ): ((message: LinkMessage) => void) | null;
 }
 
 /**
@@ -33,12 +56,13 @@ export function createLink(
   const pick = targetPicker(target, resolver);
   const resolved = resolveLinkOptions(options);
   const framing = resolver.framing(options);
-  const text = handshake === null && (options.text ?? framing?.name === 'lines');
+  const raw = handshake === null;
   let rotation = 0;
   return new Link({
     ...resolved,
     framing,
-    text,
+    text: raw ? (options as RawConnectOptions).text : undefined,
+    check: raw ? sendCheck(target, framing, options, resolver) : null,
     handshake,
     connector: (handlers, attempt) => {
       const input = pick(rotation++, attempt);
@@ -53,25 +77,26 @@ export function createLink(
 }
 
 /**
- * `connect()` for every runtime: protocol mode (the default) wraps the link in a session;
- * `protocol: 'raw'` returns the link itself.
+ * `connect()` for every runtime: the options are checked once (unknown names, wrong types),
+ * then protocol mode (the default) wraps the link in a session and `protocol: 'raw'` returns
+ * the link itself.
  */
 export function createConnection(
   target: ConnectTarget,
-  options: ConnectOptions & ProtocolOptions,
+  options: ConnectOptions | undefined,
   resolver: TransportResolver,
 ): Link | SocklineClient {
-  const protocol = options.protocol ?? 'sockline';
-  if (protocol === 'raw') return createLink(target, options, resolver);
-  if (protocol !== 'sockline') {
-    throw new RangeError(`Invalid option protocol: ${String(protocol)}`);
+  const mode = checkConnectOptions(options);
+  const checked: ConnectOptions = options ?? {};
+  resolver.init?.(checked);
+  if (mode === 'raw') return createLink(target, checked, resolver);
+  const framing = checked.framing;
+  if (framing !== undefined && framing !== 'length') {
+    throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
   }
-  if (options.framing !== undefined && options.framing !== 'length') {
-    throw new RangeError("Invalid option framing: protocol mode uses 'length'");
-  }
-  const protocolOptions = resolveProtocolOptions(options);
+  const protocolOptions = resolveProtocolOptions(checked as ProtocolConnectOptions);
   return new SocklineClient(
-    (handshake) => createLink(target, { ...options, framing: 'length' }, resolver, handshake),
+    (handshake) => createLink(target, { ...checked, framing: 'length' }, resolver, handshake),
     protocolOptions,
   );
 }
@@ -83,10 +108,31 @@ function targetPicker(
   if (typeof target === 'function') {
     return (_rotation, attempt) => target(attempt);
   }
-  const list: readonly UrlInput[] = typeof target === 'string' || target instanceof URL ? [target] : target;
-  if (!Array.isArray(list) || list.length === 0) {
+  const list = staticTargets(target);
+  if (list === null || list.length === 0) {
     throw new SocklineError(ErrorCodes.INVALID_URL, 'connect() needs a URL, a list of URLs or a provider');
   }
   for (const u of list) resolver.check(parseUrl(u).scheme);
   return (rotation) => list[rotation % list.length]!;
+}
+
+function staticTargets(target: ConnectTarget): readonly UrlInput[] | null {
+  if (typeof target === 'string' || target instanceof URL) return [target];
+  return Array.isArray(target) ? (target as readonly UrlInput[]) : null;
+}
+
+/**
+ * What the runtime checks before a raw-mode message is queued (see `TransportResolver`). A
+ * provider's transport is known only per attempt: no check then, and a message it cannot
+ * carry is dropped at write time (`drop`, reason `invalid`).
+ */
+function sendCheck(
+  target: ConnectTarget,
+  framing: Framing | null,
+  options: ConnectOptions,
+  resolver: TransportResolver,
+): ((message: LinkMessage) => void) | null {
+  const list = typeof target === 'function' ? null : staticTargets(target);
+  if (list === null || resolver.sendCheck === undefined) return null;
+  return resolver.sendCheck(new Set(list.map((u) => parseUrl(u).scheme)), framing, options);
 }

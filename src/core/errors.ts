@@ -26,6 +26,11 @@ const ERROR_NAMES = [
   'UNKNOWN_METHOD',
   'SESSION_LOST',
   'INTERNAL',
+  'INVALID_OPTION',
+  'UPGRADE_REFUSED',
+  'NOT_SOCKLINE',
+  'CALLBACK',
+  'TOO_MANY_SUBSCRIPTIONS',
 ] as const;
 
 /**
@@ -60,6 +65,11 @@ const ERROR_NAMES = [
  * | `ERR_UNKNOWN_METHOD` | no handler for the requested method |
  * | `ERR_SESSION_LOST` | the session could not be resumed; messages in flight may be missing |
  * | `ERR_INTERNAL` | the peer's handler failed unexpectedly; its message stays with the peer |
+ * | `ERR_INVALID_OPTION` | an option or argument is unknown, of the wrong type or out of range (a `TypeError` or `RangeError` carrying this code) |
+ * | `ERR_UPGRADE_REFUSED` | the server answered the WebSocket upgrade with an HTTP status (`status`) instead of 101 |
+ * | `ERR_NOT_SOCKLINE` | the endpoint answered, but not with the sockline protocol (an HTTP page, a line or echo service, a plain WebSocket server): use `protocol: 'raw'` for such a peer |
+ * | `ERR_CALLBACK` | a listener or handler of the application threw; what it threw is the `cause` |
+ * | `ERR_TOO_MANY_SUBSCRIPTIONS` | the server refused a SUBSCRIBE: the session's `maxSubscriptions`, or the server's `maxTotalSubscriptions`, is reached |
  */
 export const ErrorCodes = /* @__PURE__ */ Object.freeze(
   Object.fromEntries(ERROR_NAMES.map((name) => [name, `ERR_${name}`])),
@@ -76,6 +86,10 @@ export class SocklineError extends Error {
    * equals `code`; for a {@link RemoteError} it is the application's own code.
    */
   remoteCode?: string;
+  /** `ERR_UPGRADE_REFUSED`: the HTTP status the server answered the WebSocket upgrade with. */
+  status?: number;
+  /** `ERR_VERSION_UNSUPPORTED`: the protocol versions the server speaks. */
+  versions?: readonly number[];
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -83,6 +97,9 @@ export class SocklineError extends Error {
     this.code = code;
   }
 }
+
+/** An argument error (`TypeError` or `RangeError`) that also carries {@link ErrorCodes}' `ERR_INVALID_OPTION`. */
+export type OptionError = (TypeError | RangeError) & { readonly code: 'ERR_INVALID_OPTION' };
 
 /**
  * An error a request handler throws on purpose, to answer the caller with an application
@@ -117,4 +134,23 @@ export function isSocklineError(err: unknown, code?: ErrorCode): err is Sockline
   const c = (err as { code?: unknown }).code;
   if (typeof c !== 'string' || !c.startsWith('ERR_')) return false;
   return code === undefined || c === code;
+}
+
+/**
+ * The error reported when the application's own code (a listener, a subscription or request
+ * handler) threw: `ERR_CALLBACK`, with what it threw as the `cause`.
+ */
+export function callbackError(what: string, thrown: unknown): SocklineError {
+  const detail = thrown instanceof Error ? thrown.message : String(thrown);
+  return new SocklineError(ErrorCodes.CALLBACK, `${what} threw: ${detail}`, { cause: thrown });
+}
+
+/**
+ * Reports an error that has nowhere else to go (an `'error'` listener that threw) the way the
+ * platform reports an uncaught exception, outside the code that was running.
+ */
+export function reportUncaught(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }

@@ -1,9 +1,9 @@
 export { ErrorCodes, RemoteError, SocklineError, isSocklineError } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export type { ErrorCode, OptionError } from './errors.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { Emitter } from './emitter.js';
-export type { Disposer, EventMap } from './emitter.js';
+export type { Disposer, EventMap, Listener } from './emitter.js';
 export { BaseTransport } from './transport-base.js';
 export type {
   BaseTransportOptions,
@@ -29,10 +29,15 @@ export type {
 export { Link } from './link/link.js';
 export type {
   Connector,
+  DeferredInfo,
   DropReason,
+  Handshake,
+  HandshakeContext,
+  HandshakeReceiver,
   LinkConfig,
   LinkEvents,
   LinkMessage,
+  ReconnectingInfo,
   SendOptions,
   SendResult,
 } from './link/link.js';
@@ -42,12 +47,15 @@ export { backoffDelay } from './link/backoff.js';
 export type { BackoffOptions } from './link/backoff.js';
 export { linkDefaults, resolveLinkOptions } from './link/options.js';
 export type { DisconnectInfo, LinkOptions, OutboxOptions, ReconnectOptions } from './link/options.js';
-export type { OverflowPolicy } from './link/outbox.js';
+export type { OutboxLimits, OverflowPolicy } from './link/outbox.js';
 export { createLink } from './connect.js';
 export type { TransportResolver } from './connect.js';
 export type {
   ConnectOptions,
   ConnectTarget,
+  ProtocolConnectOptions,
+  RawConnectOptions,
+  TransportOptions,
   TlsOptions,
   UrlInput,
   UrlProvider,
@@ -66,6 +74,7 @@ export type {
 } from './protocol/client.js';
 export { protocolDefaults, resolveProtocolOptions } from './protocol/options.js';
 export type { ProtocolOptions, TokenProvider } from './protocol/options.js';
+export type { DeliveryLimits } from './protocol/endpoint/delivery.js';
 export { jsonCodec } from './protocol/codec.js';
 export type { Codec } from './protocol/codec.js';
 export { CloseCodes, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from './protocol/frames.js';

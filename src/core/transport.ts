@@ -16,6 +16,13 @@ export interface TransportCloseInfo {
   readonly error?: SocklineError;
   /** Whether `onOpen` had fired before the close. */
   readonly wasOpen: boolean;
+  /**
+   * The peer refused on purpose and will refuse again (an HTTP 404 or 403 on the WebSocket
+   * upgrade): the link closes with `error` instead of retrying.
+   */
+  readonly final?: boolean;
+  /** The peer asked to wait this long before the next attempt, in ms (an HTTP `Retry-After`). */
+  readonly retryAfter?: number;
 }
 
 /**

@@ -48,6 +48,12 @@ export interface AdapterMetrics {
   gaps: number;
   /** Times the adapter went from `ok` to `degraded`. */
   outages: number;
+  /**
+   * Times the shared medium was found to have lost what it had acknowledged (Redis restarted
+   * without persistence, flushed, failed over): each time the sessions of this process were
+   * reset and the `adapter` event carried an `ERR_SESSION_LOST` error.
+   */
+  losses: number;
 }
 
 /** What a server gives its adapter. @internal for adapter authors */
@@ -131,6 +137,7 @@ export function adapterCounters(): Omit<AdapterMetrics, 'name' | 'state'> {
     lookupsRefused: 0,
     gaps: 0,
     outages: 0,
+    losses: 0,
   };
 }
 

@@ -1,24 +1,41 @@
-import type { ClientOptions } from 'ws';
 import { createConnection, type TransportResolver } from '../core/connect.js';
 import type { SocklineClient } from '../core/protocol/client.js';
-import type { ProtocolOptions } from '../core/protocol/options.js';
 import { createFraming } from '../core/framing/index.js';
-import type { ConnectOptions, ConnectTarget } from '../core/connect-options.js';
-import type { Link } from '../core/link/link.js';
+import type {
+  ConnectOptions,
+  ConnectTarget,
+  ProtocolConnectOptions,
+  RawConnectOptions,
+} from '../core/connect-options.js';
+import { datagramTooLarge, type Link } from '../core/link/link.js';
 import { linkDefaults } from '../core/link/options.js';
 import { BrowserWsTransport, type WebSocketConstructor } from '../browser/ws-transport.js';
 import { TcpTransport } from './tcp-transport.js';
 import { UdpTransport } from './udp-transport.js';
 import { udpSessionTransport } from './udp-session.js';
 import { NodeWsTransport } from './ws-transport.js';
-import { nodeTlsOptions } from './tls-options.js';
 
 /** The safe UDP payload size: under common path MTUs once IP and UDP headers are added. */
 const DEFAULT_MAX_DATAGRAM = 1200;
 
+const encoder = new TextEncoder();
+
 const nodeTransports: TransportResolver = {
+  // What a stream's framing (a line holding its delimiter, a frame over maxFrameSize) or a
+  // datagram's size limit would refuse is refused while the link is down too.
+  sendCheck(schemes, framing, options) {
+    const stream = framing !== null && (schemes.has('tcp') || schemes.has('tls')) ? framing : null;
+    const datagram = schemes.has('udp') ? (options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM) : Infinity;
+    if (stream === null && datagram === Infinity) return null;
+    return (message) => {
+      const bytes = typeof message === 'string' ? encoder.encode(message) : message;
+      stream?.encode(bytes);
+      if (bytes.byteLength > datagram) throw datagramTooLarge(bytes.byteLength, datagram);
+    };
+  },
   framing(options) {
     const spec = options.framing ?? 'length';
+    // Checked by createConnection: a name, a Framing, or { type, maxFrameSize, delimiter }.
     return typeof spec === 'string'
       ? createFraming({ type: spec, maxFrameSize: options.maxFrameSize })
       : createFraming(spec);
@@ -35,6 +52,7 @@ const nodeTransports: TransportResolver = {
           highWaterMark,
           tls: scheme === 'tls' ? (options.tls ?? {}) : false,
           keepAlive: options.keepAlive ?? false,
+          localAddress: options.localAddress,
         });
       case 'udp':
         // Raw mode: one datagram per message. Protocol mode: the datagram layer (docs/udp.md)
@@ -48,7 +66,7 @@ const nodeTransports: TransportResolver = {
         return udpSessionTransport(url, handlers, {
           highWaterMark,
           maxDatagramSize: options.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM,
-          reliable: options.reliable ?? false,
+          reliable: (options as ProtocolConnectOptions).reliable ?? false,
         });
       case 'ws':
       case 'wss':
@@ -62,7 +80,12 @@ const nodeTransports: TransportResolver = {
         return new NodeWsTransport(url, handlers, {
           highWaterMark,
           protocols: options.protocols,
-          ws: options.tls ? (nodeTlsOptions(options.tls) as ClientOptions) : undefined,
+          tls: options.tls,
+          headers: options.headers,
+          agent: options.agent,
+          localAddress: options.localAddress,
+          followRedirects: options.followRedirects,
+          sockline: options.protocol !== 'raw',
         });
     }
   },
@@ -71,17 +94,17 @@ const nodeTransports: TransportResolver = {
 /**
  * Connects to `tcp://`, `tls://`, `udp://`, `ws://` or `wss://` and keeps the link up:
  * reconnects with backoff and jitter, queues while down (bounded), reports backpressure.
+ * Protocol mode (the default) returns a `SocklineClient`; `protocol: 'raw'` returns a `Link`.
+ * Bad options throw a `TypeError` or `RangeError` carrying `ERR_INVALID_OPTION`.
  *
  * @example
  * const link = connect('tcp://127.0.0.1:7000', { protocol: 'raw', framing: 'lines' });
  * link.on('message', (line) => console.log(line));
  * link.send('PING');
  */
-export function connect(target: ConnectTarget, options: ConnectOptions & { protocol: 'raw' }): Link;
-export function connect(target: ConnectTarget, options?: ConnectOptions & ProtocolOptions): SocklineClient;
-export function connect(
-  target: ConnectTarget,
-  options: ConnectOptions & ProtocolOptions = {},
-): Link | SocklineClient {
+export function connect(target: ConnectTarget, options: RawConnectOptions): Link;
+export function connect(target: ConnectTarget, options?: ProtocolConnectOptions): SocklineClient;
+export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient;
+export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient {
   return createConnection(target, options, nodeTransports);
 }

@@ -14,10 +14,14 @@ export {
   createSessionState,
   localHub,
   MemorySessionStore,
+  publishTo,
   ServerSession,
   serverSessionDefaults,
   SessionState,
 } from '../core/protocol/server-session.js';
+export { TopicIndex } from '../core/protocol/topic-index.js';
+export { defaultIdentify } from '../core/protocol/session-id.js';
+export type { Identify } from '../core/protocol/session-id.js';
 export type {
   HelloInfo,
   Hub,
@@ -41,6 +45,7 @@ export type {
   SessionSharing,
   AuthenticateInfo,
   CloseOptions,
+  DisconnectReason,
   PeerEvents,
   ServerAddresses,
   ServerEvents,

@@ -4,7 +4,6 @@ import type { ServerSession, SessionState } from '../core/protocol/server-sessio
 import type { ServerTransport } from './server-options.js';
 
 export interface PeerEvents {
-  [event: string]: (...args: never[]) => void;
   /** A DATA message from the client (publishes go to topics, not here). */
   message: (value: unknown) => void;
 }
@@ -54,9 +53,12 @@ export class Peer extends Emitter<PeerEvents> {
     this.#control = control;
   }
 
-  /** The session id (stable across resumes). */
+  /**
+   * The session's public id: stable across resumes, safe to show to other clients. It is not
+   * the client's `sessionId` (its resume secret), and cannot be used to resume the session.
+   */
   get id(): string {
-    return this.#state.id;
+    return this.#state.publicId;
   }
 
   get transport(): ServerTransport {
@@ -117,12 +119,12 @@ export class Peer extends Emitter<PeerEvents> {
    * Calls `method` on this client (handled there by `client.handle(method, fn)`). Rejects
    * with `ERR_CONNECTION_CLOSED` if the client is not connected or the connection drops.
    */
-  request(
+  request<T = unknown>(
     method: string,
     params?: unknown,
     options?: { timeout?: number; signal?: AbortSignal },
-  ): Promise<unknown> {
-    return this.#session.request(method, params, options);
+  ): Promise<T> {
+    return this.#session.request(method, params, options) as Promise<T>;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { isVolatileFrame } from '../core/datagram/volatile.js';
+import { CloseCodes } from '../core/protocol/frames.js';
 import {
   ServerSession,
   type HelloInfo,
@@ -9,7 +10,15 @@ import {
 } from '../core/protocol/server-session.js';
 import type { AuthenticateInfo, ResolvedLimits, ServerMetrics } from './server-options.js';
 import type { FrameSink, Wire } from './server-listeners.js';
-import { OutboundGuard } from './slow-consumer.js';
+import { OutboundGuard, type Held } from './slow-consumer.js';
+import { heldBytes } from './memory-budget.js';
+
+/**
+ * A shed connection with at most this many bytes unsent still gets its CLOSE (the client is
+ * reading); one with more is cut at once, so what it holds is freed now, not after a close
+ * handshake that a client that does not read would never finish.
+ */
+const SHED_LINGER_BYTES = 64 << 10;
 
 /** The counters of {@link ServerMetrics} a connection moves. */
 export type ConnectionCounters = Pick<
@@ -37,7 +46,7 @@ export interface ConnectionHost {
  * that session, and the {@link FrameSink} its listener reads into. One object with methods
  * on its prototype, not closures per connection: idle connections are many.
  */
-export class Connection implements ServerConnection, ServerSessionHooks, FrameSink {
+export class Connection implements ServerConnection, ServerSessionHooks, FrameSink, Held {
   readonly wire: Wire;
   readonly session: ServerSession;
   /** True until the handshake completes (or the wire is gone). */
@@ -81,6 +90,29 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     this.wire.close();
   }
 
+  get bufferedAmount(): number {
+    return this.wire.bufferedAmount;
+  }
+
+  /** Everything held for this connection's peer (see `heldBytes`): what the slow-consumer policy counts. */
+  get heldBytes(): number {
+    const state = this.session.session;
+    return state !== null && state.connection === this ? heldBytes(state) : this.wire.bufferedAmount;
+  }
+
+  /**
+   * Ends the connection of a session shed by the memory budget: with CLOSE 4008 when the
+   * client is still reading (little is unsent), at once otherwise.
+   */
+  shed(reason: string): void {
+    if (this.wire.bufferedAmount <= SHED_LINGER_BYTES) {
+      this.session.close(CloseCodes.SLOW_CONSUMER, reason);
+      return;
+    }
+    this.wire.destroy();
+    this.#host.dropped(this);
+  }
+
   batch(): boolean {
     return this.wire.batch?.() === true;
   }
@@ -89,7 +121,11 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
 
   authenticate(hello: HelloInfo): unknown {
     const { wire } = this;
-    return this.#host.authenticate?.(hello, { transport: wire.transport, remoteAddress: wire.remoteAddress });
+    return this.#host.authenticate?.(hello, {
+      transport: wire.transport,
+      remoteAddress: wire.remoteAddress,
+      headers: wire.headers,
+    });
   }
 
   onSession(state: SessionState, resumed: boolean): void {
@@ -118,17 +154,18 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
   }
 
   /**
-   * Slow-consumer policy: above maxOutboundBytes, volatile frames are dropped; staying above
-   * it for writeDeadline ends the connection (a timer, so it fires even if nothing more is
-   * written). A CLOSE 4008 could not get through the full buffer: the connection is dropped
-   * and the session stays resumable for when the client reads again.
+   * Slow-consumer policy: above maxOutboundBytes held (unsent, queued, unacknowledged),
+   * volatile frames are dropped; staying above it for writeDeadline ends the connection (a
+   * timer, so it fires even if nothing more is written). A CLOSE 4008 could not get through a
+   * full buffer: the connection is dropped and the session stays resumable for when the
+   * client reads again (the server's memory budget bounds what it holds meanwhile).
    */
   #guarded(): OutboundGuard | undefined {
     if (this.guard !== undefined) return this.guard;
     const { wire } = this;
     const { limits, counters } = this.#host;
-    if (wire.bufferedAmount <= limits.maxOutboundBytes) return undefined;
-    this.guard = new OutboundGuard(wire, limits.maxOutboundBytes, limits.writeDeadline, () => {
+    if (this.heldBytes <= limits.maxOutboundBytes) return undefined;
+    this.guard = new OutboundGuard(this, limits.maxOutboundBytes, limits.writeDeadline, () => {
       counters.slowConsumers++;
       wire.destroy();
     });

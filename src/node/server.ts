@@ -9,6 +9,7 @@ import { assertMessageFits } from '../core/protocol/frames-encode.js';
 import {
   createSessionState,
   MemorySessionStore,
+  publishTo,
   type SessionStore,
   type Hub,
   type ServerRequestHandler,
@@ -24,17 +25,19 @@ import {
   type ServerOptions,
 } from './server-options.js';
 import {
-  listenTcp,
-  listenTls,
   listenUdp,
-  listenWs,
   type FrameSink,
   type ListenerHooks,
   type RunningListener,
   type Wire,
 } from './server-listeners.js';
+import { listenStream } from './stream-listener.js';
+import { listenWs } from './ws-listener.js';
+import { ConnectionLimits, isRefusal, type Refusal, type Ticket } from './connection-limits.js';
+import { TrustedProxies, validateProxyProtocol } from './trust-proxy.js';
 import { drainServer, type CloseOptions } from './server-drain.js';
 import { Connection, type ConnectionHost } from './server-connection.js';
+import { MemoryBudget, MESSAGE_OVERHEAD } from './memory-budget.js';
 import {
   memoryAdapter,
   validateAdapter,
@@ -60,7 +63,6 @@ export type {
 } from './adapter.js';
 
 export interface ServerEvents {
-  [event: string]: (...args: never[]) => void;
   /**
    * A session this server has no Peer for completed its handshake: a new session, or
    * (`resumed`) one resumed from a shared store after a restart. Not emitted when a client of
@@ -68,22 +70,38 @@ export interface ServerEvents {
    */
   connection: (peer: Peer, info: { resumed: boolean }) => void;
   /**
-   * A session ended here: client CLOSE, resume window over, `peer.close()`, server closed, or
-   * (`moved`) resumed by another process of the cluster.
+   * A session ended here: client CLOSE, resume window over, `peer.close()`, server closed,
+   * (`moved`) resumed by another process of the cluster, or (`shed`) shed by `maxBufferedBytes`.
    */
-  disconnect: (
-    peer: Peer,
-    info: { reason: 'close' | 'expired' | 'kicked' | 'server-close' | 'moved' },
-  ) => void;
+  disconnect: (peer: Peer, info: { reason: DisconnectReason }) => void;
+  /**
+   * A session was shed to bring the bytes held for all peers back under `maxBufferedBytes`
+   * (it held the most): `bytes` and `messages` it held are gone. Its client gets CLOSE 4008
+   * when it can still read, and `sessionlost` when it comes back. `peer` is undefined for a
+   * session taken over from another process whose client has not come back yet.
+   */
+  shed: (peer: Peer | undefined, info: { bytes: number; messages: number }) => void;
   /**
    * The adapter's state changed: `degraded` when the shared medium (Redis) is unreachable
    * (local clients are still served; publishes are forwarded when it is back), `ok` again
-   * once it is back and caught up.
+   * once it is back and caught up. An `ok` with an `error` (`ERR_SESSION_LOST`): the medium
+   * came back without data it had acknowledged (Redis restarted without persistence), and this
+   * process's sessions were reset so their clients get `sessionlost` (docs/scaling.md).
    */
   adapter: (info: { state: AdapterState; error?: Error | undefined }) => void;
-  error: (error: Error) => void;
+  /**
+   * Application code failed, and the server went on: a listener of this server or of a
+   * peer threw, a request handler threw something other than a `RemoteError` (its caller got
+   * `ERR_INTERNAL`), `identify` could not identify a user. `peer` is the one concerned, when
+   * there is one. Nothing of the error was sent to any client. An `error` listener that
+   * throws is ignored.
+   */
+  error: (error: Error, peer?: Peer) => void;
   metrics: (snapshot: ServerMetrics) => void;
 }
+
+/** Why a session ended on this server (the `disconnect` event). */
+export type DisconnectReason = 'close' | 'expired' | 'kicked' | 'server-close' | 'moved' | 'shed';
 
 /** URLs the listeners are bound to. */
 export interface ServerAddresses {
@@ -95,7 +113,12 @@ export interface ServerAddresses {
 
 export type { Connection } from './server-connection.js';
 
-export type ServerHandler = (params: unknown, peer: Peer) => unknown;
+/**
+ * Answers a request. `P` is what the handler expects as params (annotate the parameter;
+ * nothing checks it, it comes from the network); the result, or what it resolves to, is
+ * encoded by the codec.
+ */
+export type ServerHandler<P = unknown, R = unknown> = (params: P, peer: Peer) => R | Promise<R>;
 
 /** Timers of the server's own store do not keep the process alive: they only forget sessions. */
 const unrefClock: Clock = {
@@ -137,14 +160,17 @@ export class SocklineServer extends Emitter<ServerEvents> {
   readonly #handlers = new Map<string, ServerRequestHandler>();
   readonly #peers = new Map<string, Peer>();
   readonly #connections = new Set<Connection>();
-  readonly #perIp = new Map<string, number>();
+  /** Every connection from its first byte, against the global and per-address limits. */
+  readonly #gate: ConnectionLimits;
+  readonly #trust: TrustedProxies;
   readonly #control: PeerControl;
   readonly #sessionOptions: ServerSessionOptions;
   /** What every connection of this server shares (made once, not per connection). */
   readonly #connectionHost: ConnectionHost;
+  /** `maxBufferedBytes`: the bytes held for all sessions together. */
+  readonly #budget: MemoryBudget;
   /** How values are encoded for every peer (`options.codec`). */
   readonly #codec: Codec;
-  #pending = 0;
   #phase: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
   #listeners: RunningListener[] = [];
   #addresses: ServerAddresses = {};
@@ -157,8 +183,12 @@ export class SocklineServer extends Emitter<ServerEvents> {
     bytesOut: 0,
     handshakeFailures: 0,
     rejected: 0,
+    proxyFailures: 0,
     admissionRefused: 0,
     resumes: 0,
+    resumesDenied: 0,
+    subscriptionsRefused: 0,
+    shed: 0,
     drops: 0,
     slowConsumers: 0,
   };
@@ -167,7 +197,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
     super();
     this.#options = options;
     this.#limits = resolveLimits(options);
-    this.#codec = validateCodec(options.codec) ?? jsonCodec();
+    this.#codec = options.codec ?? jsonCodec();
+    this.#gate = new ConnectionLimits(this.#limits);
+    this.#trust = new TrustedProxies(options.trustProxy);
+    validateProxyProtocol(options, this.#trust);
     this.#ownStore = options.store === undefined;
     this.#store = options.store ?? new MemorySessionStore({ clock: unrefClock });
     if (options.adapter !== undefined) validateAdapter(options.adapter);
@@ -193,10 +226,15 @@ export class SocklineServer extends Emitter<ServerEvents> {
       observer: sharing,
       lookup: sharing && ((id, lastSeq) => sharing.lookup(id, lastSeq)),
       handlers: this.#handlers,
-      onMessage: (value, state) => this.#peers.get(state.id)?.deliver(value),
+      onMessage: (value, state) => this.#peers.get(state.publicId)?.deliver(value),
+      onError: (error, state) =>
+        this.#report(error, state === null ? undefined : this.#peers.get(state.publicId)),
+      onQueued: (bytes) => this.#budget.grew(bytes + MESSAGE_OVERHEAD),
+      onSubscriptionRefused: () => void this.#counters.subscriptionsRefused++,
+      onResumeDenied: () => void this.#counters.resumesDenied++,
       onSessionEnd: (state, reason) => {
         if (reason === 'expired') return this.#expired(state);
-        const peer = this.#peers.get(state.id);
+        const peer = this.#peers.get(state.publicId);
         if (peer !== undefined && peer.state === state) this.#end(peer, reason);
       },
       heartbeatInterval: l.heartbeatInterval,
@@ -207,6 +245,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
       maxFrameSize: l.maxFrameSize,
       requestTimeout: l.requestTimeout,
       codec: this.#codec,
+      maxSubscriptions: l.maxSubscriptions,
+      maxTotalSubscriptions: l.maxTotalSubscriptions,
+      exposeErrors: l.exposeErrors,
+      ...(options.identify !== undefined ? { identify: options.identify } : {}),
       // A client is never told to wait longer than half the time its session is kept.
       admission:
         l.admission === false
@@ -222,6 +264,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
       deferred: (conn, cause) => this.#turnedAway(conn, cause),
       dropped: (conn) => this.#drop(conn),
     };
+    this.#budget = new MemoryBudget(l.maxBufferedBytes, {
+      sessions: () => this.#store.all(),
+      shed: (state, bytes) => this.#shed(state, bytes),
+    });
   }
 
   /** Bound URLs, once `listen()` resolved. */
@@ -229,7 +275,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
     return { ...this.#addresses };
   }
 
-  /** Peers known to this server (connected or waiting for a resume), by session id. */
+  /**
+   * Peers known to this server (connected or waiting for a resume), by `peer.id` (the public
+   * id of the session, not the client's resume secret).
+   */
   get peers(): ReadonlyMap<string, Peer> {
     return this.#peers;
   }
@@ -245,34 +294,47 @@ export class SocklineServer extends Emitter<ServerEvents> {
     const o = this.#options;
     const host = serverDefaults.host;
     const hooks: ListenerHooks = {
+      maxFrameSize: this.#limits.maxFrameSize,
+      handshakeTimeout: this.#limits.handshakeTimeout,
+      trust: this.#trust,
+      reserve: (address) => this.#reserve(address),
+      locate: (ticket, address) => this.#locate(ticket, address),
       accept: (wire) => this.#accept(wire),
-      tlsFailure: () => void this.#counters.handshakeFailures++,
+      failed: (stage) => {
+        this.#counters.handshakeFailures++;
+        if (stage === 'proxy') this.#counters.proxyFailures++;
+      },
     };
-    const max = this.#limits.maxFrameSize;
     try {
       await this.#adapter.open(this.#adapterHost());
-      if (o.tcp) this.#addresses.tcp = this.#started(await listenTcp(o.tcp, host, max, hooks));
-      if (o.tls) this.#addresses.tls = this.#started(await listenTls(o.tls, host, max, hooks));
-      if (o.ws)
-        this.#addresses.ws = this.#started(await listenWs(o.ws, host, serverDefaults.wsPath, max, hooks));
+      if (o.tcp) this.#addresses.tcp = this.#started(await listenStream('tcp', o.tcp, host, hooks));
+      if (o.tls) this.#addresses.tls = this.#started(await listenStream('tls', o.tls, host, hooks));
+      if (o.ws) this.#addresses.ws = this.#started(await listenWs(o.ws, host, serverDefaults.wsPath, hooks));
       if (o.udp) this.#addresses.udp = this.#started(await listenUdp(o.udp, host, hooks));
     } catch (err) {
       await this.close();
       throw err;
     }
+    this.#budget.start();
     const every = this.#limits.metricsInterval;
     if (every !== false) {
-      this.#metricsTimer = setInterval(() => this.emit('metrics', this.metrics()), every);
+      this.#metricsTimer = setInterval(() => this.#safely(() => this.emit('metrics', this.metrics())), every);
       this.#metricsTimer.unref();
     }
     return this.addresses;
   }
 
-  /** Answers `client.request(method, params)`; a thrown error's `code` reaches the client. */
-  handle(method: string, handler: ServerHandler): this {
+  /**
+   * Answers `client.request(method, params)` with what `handler` returns or resolves. To
+   * answer with an error the caller can act on, throw a `RemoteError(code, message, { data })`:
+   * the caller's promise rejects with that code, message and data. Any other exception is
+   * answered `ERR_INTERNAL` without its message (unless `exposeErrors`) and emitted as
+   * `error` with the peer.
+   */
+  handle<P = unknown, R = unknown>(method: string, handler: ServerHandler<P, R>): this {
     this.#handlers.set(method, (params, state) => {
-      const peer = this.#peers.get(state.id);
-      const result = Promise.resolve().then(() => handler(params, peer!));
+      const peer = this.#peers.get(state.publicId);
+      const result = Promise.resolve().then(() => handler(params as P, peer!));
       peer?.track(result);
       return result;
     });
@@ -310,7 +372,14 @@ export class SocklineServer extends Emitter<ServerEvents> {
   metrics(): ServerMetrics {
     const connections = { tcp: 0, tls: 0, ws: 0, udp: 0 };
     for (const c of this.#connections) connections[c.wire.transport]++;
-    return { connections, sessions: this.#peers.size, ...this.#counters, adapter: this.#adapter.metrics() };
+    return {
+      connections,
+      sessions: this.#peers.size,
+      ...this.#counters,
+      bufferedBytes: this.#budget.measure(),
+      pendingHandshakes: this.#gate.pending,
+      adapter: this.#adapter.metrics(),
+    };
   }
 
   /**
@@ -325,6 +394,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   async #close(options: CloseOptions): Promise<void> {
     this.#phase = 'closing';
     clearInterval(this.#metricsTimer);
+    this.#budget.stop();
     for (const l of this.#listeners) l.stopAccepting();
     if (options.drain === true) {
       await drainServer([...this.#peers.values()], this.#connections, options);
@@ -350,6 +420,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
       enqueue: (state, entry, source) => {
         if (entry.type === 'broadcast' && entry.volatile) return;
         const topic = entry.type === 'publish' ? entry.topic : undefined;
+        this.#budget.grew(entry.payload.byteLength + MESSAGE_OVERHEAD);
         state.delivery.enqueue(
           { topic, kind: entry.kind, payload: entry.payload, original: undefined, source },
           Infinity,
@@ -362,22 +433,28 @@ export class SocklineServer extends Emitter<ServerEvents> {
         if (rooms.length > 0) this.#adoptedRooms.set(state.id, rooms);
       },
       sessions: () => this.#store.all(),
-      roomsOf: (state) => this.#peers.get(state.id)?.rooms ?? [],
+      roomsOf: (state) => this.#peers.get(state.publicId)?.rooms ?? [],
       moved: (id) => this.#moved(id),
       health: (state, error) => this.#safely(() => this.emit('adapter', { state, error })),
       error: (error) => this.emit('error', error),
     };
   }
 
-  /** An entry from the adapter, for this process's sessions. */
+  /**
+   * An entry from the adapter, for this process's sessions. A publish goes through the
+   * store's topic index: its cost follows the sessions it reaches, not the patterns held.
+   */
   #deliver(entry: BusEntry, source: string | undefined): void {
+    const cost = entry.payload.byteLength + MESSAGE_OVERHEAD;
     if (entry.type === 'publish') {
-      for (const state of this.#store.all()) state.offer(entry.topic, entry.kind, entry.payload, source);
+      const reached = publishTo(this.#store, entry.topic, entry.kind, entry.payload, source);
+      this.#budget.grew(reached * cost);
       return;
     }
-    const targets = entry.room === undefined ? this.#peers.values() : this.#control.rooms.get(entry.room);
-    if (targets === undefined) return;
-    for (const peer of targets) {
+    const members = entry.room === undefined ? undefined : this.#control.rooms.get(entry.room);
+    if (entry.room !== undefined && members === undefined) return;
+    if (!entry.volatile) this.#budget.grew(cost * (members?.size ?? this.#peers.size));
+    for (const peer of members ?? this.#peers.values()) {
       if (entry.volatile) peer.serverSession.sendVolatilePayload(entry.kind, entry.payload);
       else
         peer.state.delivery.enqueue(
@@ -390,7 +467,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   /** A session's resume window ended without a resume. */
   #expired(state: SessionState): void {
     this.#adoptedRooms.delete(state.id);
-    const peer = this.#peers.get(state.id);
+    const peer = this.#peers.get(state.publicId);
     if (peer !== undefined && peer.state === state) this.#end(peer, 'expired');
     else if (peer === undefined) this.#adapter.sessions?.ended(state);
   }
@@ -407,8 +484,31 @@ export class SocklineServer extends Emitter<ServerEvents> {
     }
     this.#adoptedRooms.delete(id);
     this.#store.delete(id);
-    const peer = this.#peers.get(id);
+    const peer = this.#peers.get(state.publicId);
     if (peer !== undefined && peer.state === state) this.#end(peer, 'moved', false);
+  }
+
+  /**
+   * Ends a session for good to bring the bytes held for all peers back under
+   * `maxBufferedBytes` (called by the budget, largest holders first): its connection ends
+   * (CLOSE 4008 if the client can still read it), everything it held is freed, its shared
+   * record (if any) goes, and the application is told (`shed`, then `disconnect`).
+   */
+  #shed(state: SessionState, bytes: number): void {
+    const messages = state.delivery.outstanding;
+    this.#counters.shed++;
+    const conn = state.connection;
+    if (conn instanceof Connection) conn.shed('shed: over the server memory budget (maxBufferedBytes)');
+    const peer = this.#peers.get(state.publicId);
+    const own = peer !== undefined && peer.state === state ? peer : undefined;
+    this.#safely(() => this.emit('shed', own, { bytes, messages }), own);
+    if (own !== undefined) {
+      this.#end(own, 'shed');
+      return;
+    }
+    this.#adoptedRooms.delete(state.id);
+    this.#store.delete(state.id);
+    this.#adapter.sessions?.ended(state);
   }
 
   #started(listener: RunningListener): string {
@@ -416,22 +516,29 @@ export class SocklineServer extends Emitter<ServerEvents> {
     return listener.url;
   }
 
+  /** A connection's first byte: counted in the limits (by its address once known), or refused. */
+  #reserve(address: string | null): Ticket | Refusal {
+    const reserved =
+      this.#phase === 'listening' ? this.#gate.reserve(address) : this.#gate.refusal('closing');
+    if (isRefusal(reserved)) this.#counters.rejected++;
+    return reserved;
+  }
+
+  /** A trusted proxy named the client of a reserved connection. */
+  #locate(ticket: Ticket, address: string): Refusal | undefined {
+    const refusal = ticket.locate(address);
+    if (refusal !== undefined) this.#counters.rejected++;
+    return refusal;
+  }
+
+  /** A connection whose steps before the HELLO are done (it holds a ticket): its session starts. */
   #accept(wire: Wire): FrameSink | null {
-    const l = this.#limits;
-    const ip = wire.remoteAddress;
-    const fromIp = this.#perIp.get(ip) ?? 0;
-    if (
-      this.#phase !== 'listening' ||
-      this.#connections.size >= l.maxConnections ||
-      fromIp >= l.maxConnectionsPerIp ||
-      this.#pending >= l.maxPendingHandshakes
-    ) {
+    if (this.#phase !== 'listening') {
       this.#counters.rejected++;
+      wire.ticket.release();
       wire.destroy();
       return null;
     }
-    this.#perIp.set(ip, fromIp + 1);
-    this.#pending++;
     // Counters, slow-consumer policy and session hooks live in one object per connection.
     const conn = new Connection(wire, this.#connectionHost);
     this.#connections.add(conn);
@@ -442,13 +549,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
   #drop(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
     conn.guard?.dispose();
-    const ip = conn.wire.remoteAddress;
-    const n = (this.#perIp.get(ip) ?? 1) - 1;
-    if (n === 0) this.#perIp.delete(ip);
-    else this.#perIp.set(ip, n);
+    conn.wire.ticket.release();
     if (conn.pending) {
       conn.pending = false;
-      this.#pending--;
       if (!conn.deferred) this.#counters.handshakeFailures++;
     }
     conn.session.closed();
@@ -463,59 +566,53 @@ export class SocklineServer extends Emitter<ServerEvents> {
   #onSession(conn: Connection, state: SessionState, resumed: boolean): void {
     if (conn.pending) {
       conn.pending = false;
-      this.#pending--;
+      conn.wire.ticket.opened();
     }
     if (resumed) this.#counters.resumes++;
     const { transport, remoteAddress } = conn.wire;
-    const known = this.#peers.get(state.id);
+    const known = this.#peers.get(state.publicId);
     if (known !== undefined && known.state === state) {
       known.attach(conn.session, transport, remoteAddress);
       return;
     }
     const peer = new Peer(state, conn.session, transport, remoteAddress, this.#control);
-    this.#peers.set(state.id, peer);
+    this.#peers.set(state.publicId, peer);
     const rooms = this.#adoptedRooms.get(state.id);
     if (rooms !== undefined) {
       this.#adoptedRooms.delete(state.id);
       for (const room of rooms) peer.join(room);
     }
-    this.#safely(() => this.emit('connection', peer, { resumed }));
+    this.#safely(() => this.emit('connection', peer, { resumed }), peer);
   }
 
-  #end(peer: Peer, reason: 'close' | 'expired' | 'kicked' | 'server-close' | 'moved', forget = true): void {
+  #end(peer: Peer, reason: DisconnectReason, forget = true): void {
     if (this.#peers.get(peer.id) !== peer) return;
     this.#peers.delete(peer.id);
     if (forget) {
-      this.#store.delete(peer.id);
+      this.#store.delete(peer.state.id);
       this.#adapter.sessions?.ended(peer.state);
     }
     peer.detach();
-    this.#safely(() => this.emit('disconnect', peer, { reason }));
+    this.#safely(() => this.emit('disconnect', peer, { reason }), peer);
   }
 
   /** A throwing user listener must not break the connection that triggered it. */
-  #safely(emit: () => void): void {
+  #safely(emit: () => void, peer?: Peer): void {
     try {
       emit();
     } catch (err) {
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      this.#report(err, peer);
     }
   }
-}
 
-/** Throws a TypeError naming the option when `codec` is given but is not a codec. */
-function validateCodec(codec: Codec | undefined): Codec | undefined {
-  if (codec === undefined) return undefined;
-  const c = codec as Partial<Codec> | null;
-  if (
-    typeof c !== 'object' ||
-    c === null ||
-    typeof c.name !== 'string' ||
-    typeof c.encode !== 'function' ||
-    typeof c.decode !== 'function'
-  )
-    throw new TypeError('Invalid option codec: expected { name, encode, decode }');
-  return codec;
+  /** Application code failed: the `error` event, and nothing more (never the wire). */
+  #report(error: unknown, peer: Peer | undefined): void {
+    try {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)), peer);
+    } catch {
+      // An `error` listener that throws: there is nowhere left to report it.
+    }
+  }
 }
 
 /**

@@ -1,31 +1,39 @@
-/** What the guard needs of a connection: the bytes it holds unsent. */
-export interface Buffered {
-  /** Bytes written but not yet handed to the operating system (joined-write buffer included). */
-  readonly bufferedAmount: number;
+/** What the guard needs of a connection: the bytes held for its peer. */
+export interface Held {
+  /**
+   * Everything the server holds for the peer: bytes written but not yet handed to the
+   * operating system (joined-write buffer included), messages queued for it, and messages
+   * sent but not yet acknowledged (see `heldBytes` in memory-budget.ts).
+   */
+  readonly heldBytes: number;
 }
 
 /**
  * The server's bounded-memory policy for one connection (`maxOutboundBytes`, `writeDeadline`
- * in ServerOptions): above `maxBytes` unsent, volatile frames are dropped; staying above it
+ * in ServerOptions): above `maxBytes` held, volatile frames are dropped; staying above it
  * for `deadline` ms calls `onSlow` once (the server counts a slow consumer and drops the
  * connection).
+ *
+ * Held counts everything, not only the socket's buffer: a peer that reads but never
+ * acknowledges (its replay buffer and queue fill while the socket stays empty) is as slow as
+ * one that stops reading.
  *
  * The deadline is a timer armed when the connection goes over the limit, not a check made
  * on the next write: a session that writes nothing more (a peer that stopped reading, a long
  * heartbeat interval, a ping cut off by a heartbeat timeout) is still dropped on time.
- * `bufferedAmount` counts the bytes of the current tick's joined write as well as the
+ * The socket part counts the bytes of the current tick's joined write as well as the
  * socket's, so what a burst queues in one tick counts at once.
  */
 export class OutboundGuard {
-  readonly #wire: Buffered;
+  readonly #held: Held;
   readonly #maxBytes: number;
   readonly #deadline: number;
   readonly #onSlow: () => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #dead = false;
 
-  constructor(wire: Buffered, maxBytes: number, deadline: number, onSlow: () => void) {
-    this.#wire = wire;
+  constructor(held: Held, maxBytes: number, deadline: number, onSlow: () => void) {
+    this.#held = held;
     this.#maxBytes = maxBytes;
     this.#deadline = deadline;
     this.#onSlow = onSlow;
@@ -37,7 +45,7 @@ export class OutboundGuard {
    */
   admit(): 'ok' | 'over' | 'dead' {
     if (this.#dead) return 'dead';
-    if (this.#wire.bufferedAmount > this.#maxBytes) {
+    if (this.#held.heldBytes > this.#maxBytes) {
       this.#arm();
       return 'over';
     }
@@ -47,7 +55,7 @@ export class OutboundGuard {
 
   /** After a frame was written: the deadline starts if that write took the connection over. */
   written(): void {
-    if (this.#timer === undefined && !this.#dead && this.#wire.bufferedAmount > this.#maxBytes) this.#arm();
+    if (this.#timer === undefined && !this.#dead && this.#held.heldBytes > this.#maxBytes) this.#arm();
   }
 
   /** The connection is gone: the deadline no longer matters. */
@@ -70,7 +78,7 @@ export class OutboundGuard {
 
   #expire = (): void => {
     this.#timer = undefined;
-    if (this.#dead || this.#wire.bufferedAmount <= this.#maxBytes) return;
+    if (this.#dead || this.#held.heldBytes <= this.#maxBytes) return;
     this.#dead = true;
     this.#onSlow();
   };

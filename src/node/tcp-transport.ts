@@ -11,6 +11,8 @@ export interface TcpTransportOptions extends BaseTransportOptions {
   readonly tls: TlsOptions | false;
   /** TCP keepalive initial delay in ms, or false. */
   readonly keepAlive: number | false;
+  /** The local address to connect from. */
+  readonly localAddress?: string | undefined;
 }
 
 const noop = (): void => {};
@@ -27,17 +29,19 @@ export class TcpTransport extends BaseTransport {
     this.#highWaterMark = options.highWaterMark;
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const port = Number(url.port);
+    const local = options.localAddress === undefined ? {} : { localAddress: options.localAddress };
     if (options.tls) {
       const t = nodeTlsOptions(options.tls);
       this.#socket = tls.connect({
         ...t,
+        ...local,
         host,
         port,
         servername: t.servername ?? (net.isIP(host) ? undefined : host),
       });
       this.#socket.once('secureConnect', this.#onConnect);
     } else {
-      this.#socket = net.connect({ host, port });
+      this.#socket = net.connect({ ...local, host, port });
       this.#socket.once('connect', this.#onConnect);
     }
     this.#socket.setNoDelay(true);

@@ -1,17 +1,36 @@
-import WebSocket from 'isomorphic-ws';
-import type { ClientRequest } from 'node:http';
+import { WebSocket, type ClientOptions, type RawData } from 'ws';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ClientOptions, RawData } from 'ws';
 import { BaseTransport, transportError } from '../core/transport-base.js';
 import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
 import type { SocklineError } from '../core/errors.js';
+import type { TlsOptions } from '../core/connect-options.js';
 import { abnormalClosure } from '../browser/ws-transport.js';
+import { nodeTlsOptions } from './tls-options.js';
+import { upgradeRefusal } from './upgrade-refusal.js';
 
+/**
+ * Options of {@link NodeWsTransport}: the client options of `ws` that server-to-server users
+ * need, and no others (sockline's own types stay free of `ws`'s).
+ */
 export interface NodeWsTransportOptions extends BaseTransportOptions {
   /** WebSocket subprotocols offered in the handshake. */
   readonly protocols?: string | string[] | undefined;
-  /** Passed to `ws` as is (headers, TLS settings, `maxPayload`, ...). */
-  readonly ws?: ClientOptions | undefined;
+  /** TLS settings for `wss://`. */
+  readonly tls?: TlsOptions | undefined;
+  /** Headers added to the upgrade request (`Authorization`, `Cookie`, `Origin`…). */
+  readonly headers?: Record<string, string> | undefined;
+  /** The `http.Agent` / `https.Agent` of the upgrade request (an HTTP proxy agent…). */
+  readonly agent?: object | undefined;
+  /** The local address to connect from. */
+  readonly localAddress?: string | undefined;
+  /** Follow up to 10 redirects of the upgrade. @default false */
+  readonly followRedirects?: boolean | undefined;
+  /**
+   * The peer is expected to speak the sockline protocol: an HTTP page answering the upgrade
+   * is reported as `ERR_NOT_SOCKLINE` rather than `ERR_UPGRADE_REFUSED`. @default false
+   */
+  readonly sockline?: boolean | undefined;
 }
 
 const noop = (): void => {};
@@ -25,10 +44,16 @@ export class NodeWsTransport extends BaseTransport {
   #unref = false;
   #error: SocklineError | undefined;
 
+  readonly #url: URL;
+  readonly #sockline: boolean;
+
   constructor(url: URL, handlers: TransportHandlers, options: NodeWsTransportOptions) {
     super(handlers);
+    this.#url = url;
+    this.#sockline = options.sockline === true;
     this.#highWaterMark = options.highWaterMark;
-    this.#ws = new WebSocket(url.href, options.protocols, { perMessageDeflate: false, ...options.ws });
+    this.#ws = new WebSocket(url.href, options.protocols, wsClientOptions(options));
+    this.#ws.on('unexpected-response', this.#onUnexpectedResponse);
     this.#ws.on('open', this.#onOpen);
     this.#ws.on('message', this.#onMessage);
     this.#ws.on('error', this.#onError);
@@ -93,6 +118,7 @@ export class NodeWsTransport extends BaseTransport {
 
   protected detach(): void {
     const ws = this.#ws;
+    ws.off('unexpected-response', this.#onUnexpectedResponse);
     ws.off('open', this.#onOpen);
     ws.off('message', this.#onMessage);
     ws.off('error', this.#onError);
@@ -105,6 +131,13 @@ export class NodeWsTransport extends BaseTransport {
     if (!this.#needDrain || this.#ws.bufferedAmount > this.#highWaterMark / 2) return;
     this.#needDrain = false;
     this.emitDrain();
+  };
+
+  /** The server answered the upgrade with a status other than 101: a typed refusal. */
+  #onUnexpectedResponse = (_request: ClientRequest, response: IncomingMessage): void => {
+    const { error, final, retryAfter } = upgradeRefusal(this.#url, response, this.#sockline);
+    // detach() terminates the socket, which aborts the request and discards the response.
+    this.finish(retryAfter === undefined ? { error, final } : { error, final, retryAfter });
   };
 
   #onOpen = (): void => {
@@ -127,4 +160,15 @@ export class NodeWsTransport extends BaseTransport {
     const error = this.#error ?? abnormalClosure(code);
     this.finish(error ? { ...info, error } : info);
   };
+}
+
+/** `ws`'s client options from ours: only what was given, and never compression. */
+function wsClientOptions(options: NodeWsTransportOptions): ClientOptions {
+  const out: ClientOptions = { perMessageDeflate: false };
+  if (options.tls !== undefined) Object.assign(out, nodeTlsOptions(options.tls));
+  if (options.headers !== undefined) out.headers = options.headers;
+  if (options.agent !== undefined) out.agent = options.agent as Agent;
+  if (options.localAddress !== undefined) out.localAddress = options.localAddress;
+  if (options.followRedirects === true) out.followRedirects = true;
+  return out;
 }

@@ -4,9 +4,23 @@ import { jsonCodec } from '../../src/core/protocol/codec.js';
 import type { OutgoingMessage } from '../../src/core/protocol/endpoint/delivery.js';
 import { Endpoint, type EndpointHost, type Welcomed } from '../../src/core/protocol/endpoint/endpoint.js';
 import { sessionDefaults, type EndpointConfig } from '../../src/core/protocol/endpoint/options.js';
-import type { CloseFrame, Frame, PayloadKind, WelcomeFrame } from '../../src/core/protocol/frames.js';
+import {
+  Capabilities,
+  type CloseFrame,
+  type Frame,
+  type PayloadKind,
+  type WelcomeFrame,
+} from '../../src/core/protocol/frames.js';
 import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
+
+/** The capability bits of this version's client HELLO. */
+export const CLIENT_CAPABILITIES =
+  Capabilities.RELIABLE |
+  Capabilities.PUBSUB |
+  Capabilities.RPC |
+  Capabilities.BATCH |
+  Capabilities.SUBREFUSE;
 
 /** A clock that only tells the time: the endpoint has no timers, so `setTimeout` must never run. */
 export interface FakeClock extends Clock {
@@ -149,6 +163,10 @@ export function welcomeClient(endpoint: Endpoint, host: Recorder, frame: Welcome
 /** The host of a server endpoint. */
 export class ServerRecorder extends Recorder {
   readonly subscribedTo: string[] = [];
+  /** Subscriptions held at most: one more is refused with this reason. */
+  maxSubscriptions = Infinity;
+  /** Every `handlerFailed(method, error)`. */
+  readonly failures: Array<{ method: string; error: unknown }> = [];
 
   constructor() {
     super('server');
@@ -159,9 +177,19 @@ export class ServerRecorder extends Recorder {
     this.events.push(`publish ${topic}`);
   }
 
-  subscribed(pattern: string): void {
+  subscribed(pattern: string): string | undefined {
+    if (this.subscribedTo.length >= this.maxSubscriptions) {
+      this.events.push(`refused ${pattern}`);
+      return `at most ${this.maxSubscriptions}`;
+    }
     this.subscribedTo.push(pattern);
     this.events.push(`subscribed ${pattern}`);
+    return undefined;
+  }
+
+  handlerFailed(method: string, error: unknown): void {
+    this.failures.push({ method, error });
+    this.events.push(`failed ${method}`);
   }
 
   unsubscribed(pattern: string): void {
@@ -190,6 +218,7 @@ export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
     maxInFlight: 10,
     maxAnswering: Infinity,
     queueRequests: true,
+    exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,
     announce: null,
@@ -207,6 +236,7 @@ export function serverConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
     maxInFlight: 10,
     maxAnswering: 2,
     queueRequests: false,
+    exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,
     announce: {
@@ -232,14 +262,15 @@ export function openClient(
   return { endpoint, host };
 }
 
-/** A server endpoint that welcomed a client and opened. */
+/** A server endpoint that welcomed a client (of HELLO `capabilities`) and opened. */
 export function openServer(
   clock: FakeClock,
   overrides: Partial<EndpointConfig> = {},
+  capabilities = CLIENT_CAPABILITIES,
 ): { endpoint: Endpoint; host: ServerRecorder } {
   const host = new ServerRecorder();
   const endpoint = new Endpoint(serverConfig(clock, overrides), host);
-  endpoint.accepted('s1', 0);
+  endpoint.accepted('s1', 0, capabilities);
   endpoint.open();
   return { endpoint, host };
 }

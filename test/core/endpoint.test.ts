@@ -4,6 +4,7 @@ import { Endpoint } from '../../src/core/protocol/endpoint/endpoint.js';
 import type { Frame } from '../../src/core/protocol/frames.js';
 import { decodeFrame as decode } from '../../src/core/protocol/frames-decode.js';
 import {
+  CLIENT_CAPABILITIES,
   bytes,
   ClientRecorder,
   clientConfig,
@@ -35,7 +36,7 @@ describe('Endpoint: the handshake', () => {
     const endpoint = new Endpoint(clientConfig(clock), host);
     const first = new Endpoint(clientConfig(clock), host).hello('tok');
     expect(first).toEqual(
-      bytes({ type: 'hello', versions: [1], capabilities: 15, codec: 'json', token: 'tok' }),
+      bytes({ type: 'hello', versions: [1], capabilities: CLIENT_CAPABILITIES, codec: 'json', token: 'tok' }),
     );
     endpoint.hello(undefined);
     welcomeClient(endpoint, host, welcome({ sessionId: 'abc' }));
@@ -46,7 +47,7 @@ describe('Endpoint: the handshake', () => {
       bytes({
         type: 'hello',
         versions: [1],
-        capabilities: 15,
+        capabilities: CLIENT_CAPABILITIES,
         codec: 'json',
         resume: { sessionId: 'abc', lastSeq: 2 },
       }),
@@ -54,7 +55,7 @@ describe('Endpoint: the handshake', () => {
     const noResume = openClient(clock, { resume: false }).endpoint;
     noResume.detach(closed);
     expect(noResume.hello(undefined)).toEqual(
-      bytes({ type: 'hello', versions: [1], capabilities: 15, codec: 'json' }),
+      bytes({ type: 'hello', versions: [1], capabilities: CLIENT_CAPABILITIES, codec: 'json' }),
     );
   });
 
@@ -316,7 +317,7 @@ describe('Endpoint: the request table', () => {
       code: 'ERR_CONNECTION_CLOSED',
       message: 'the connection is not open',
     });
-    endpoint.accepted('s', 0);
+    endpoint.accepted('s', 0, CLIENT_CAPABILITIES);
     endpoint.open();
     const pending = endpoint.request('m', null);
     endpoint.detach(closed);
@@ -358,7 +359,7 @@ describe('Endpoint: answering requests', () => {
     endpoint.receive(bytes({ type: 'request', id: 1, method: 'later', kind: 'value', payload: json(null) }));
     await settle();
     endpoint.detach(closed);
-    endpoint.accepted('s1', 0);
+    endpoint.accepted('s1', 0, CLIENT_CAPABILITIES);
     endpoint.open();
     host.take();
     finish('too late');

@@ -419,13 +419,21 @@ describe('lines framing', () => {
     expect(decode(overlapping, byteByByte(wire))).toHaveLength(2);
   });
 
-  it('refuses to encode a payload that contains the delimiter or would lose a trailing CR', () => {
-    expect(() => framing.encode(utf8.encode('a\nb'))).toThrow(TypeError);
-    expect(() => framing.encode(utf8.encode('a\r'))).toThrow(TypeError);
+  it('refuses (ERR_BAD_PAYLOAD) to encode a payload that contains the delimiter or would lose a trailing CR', () => {
+    expect(() => framing.encode(utf8.encode('a\nb'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
+    expect(() => framing.encode(utf8.encode('a\r'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
     const blank = linesFraming({ delimiter: '\r\n\r\n' });
-    expect(() => blank.encode(utf8.encode('a\r\n\r\nb'))).toThrow(TypeError);
+    expect(() => blank.encode(utf8.encode('a\r\n\r\nb'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
     // Not in the payload, but the payload's tail plus the delimiter would end the frame early.
-    expect(() => blank.encode(utf8.encode('a\r\n'))).toThrow(TypeError);
+    expect(() => blank.encode(utf8.encode('a\r\n'))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
     expect(toHex(blank.encode(utf8.encode('a\r\n\r')))).toBe('610d0a0d0d0a0d0a');
   });
 
@@ -528,7 +536,12 @@ describe('createFraming', () => {
 
   it('throws a TypeError for an unknown framing name', () => {
     expect(() => createFraming('json' as never)).toThrow(TypeError);
-    expect(() => createFraming({ type: 'csv' } as never)).toThrow(/unknown framing 'csv'/);
+    expect(() => createFraming({ type: 'csv' } as never)).toThrow(
+      "Invalid option framing: expected 'length', 'lines' or 'none', got 'csv'",
+    );
+    expect(() => createFraming({ type: 'csv' } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
     expect(() => createFraming(null as never)).toThrow(TypeError);
   });
 

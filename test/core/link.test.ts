@@ -6,6 +6,7 @@ import { BaseTransport } from '../../src/core/transport-base.js';
 import type { TransportHandlers } from '../../src/core/transport.js';
 import type { SocklineError } from '../../src/core/errors.js';
 import { bytes, concat, frame, harness, settle, text } from './link-helpers.js';
+import { MemoryServer } from '../../src/core/memory-transport.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -499,5 +500,101 @@ describe('Link: close, reconnect and abort in every state', () => {
     await settle();
     expect(h.link.state).toBe('open');
     await h.link.close();
+  });
+});
+
+describe("Link: the application's listeners, deferrals and final refusals", () => {
+  it('a throwing listener is reported as ERR_CALLBACK and the other listeners still run', async () => {
+    const h = harness();
+    const got: string[] = [];
+    const errors: Array<{ code: string; cause: unknown }> = [];
+    const bug = new Error('listener bug');
+    h.link.on('error', (e) => errors.push({ code: e.code, cause: e.cause }));
+    h.link.on('message', () => {
+      throw bug;
+    });
+    h.link.on('message', (m) => got.push(text(m)));
+    await settle();
+    h.ends[0]!.send(concat([frame('a'), frame('b')]));
+    await settle();
+    expect(got).toEqual(['a', 'b']);
+    expect(errors).toEqual([
+      { code: 'ERR_CALLBACK', cause: bug },
+      { code: 'ERR_CALLBACK', cause: bug },
+    ]);
+    expect(h.link.state).toBe('open');
+    await h.link.close();
+  });
+
+  it("a handshake's defer() ends the attempt without an error, waits exactly, and counts", async () => {
+    const server = new MemoryServer({ kind: 'stream' });
+    let attempt = 0;
+    const link = new Link({
+      ...resolveLinkOptions({ random: () => 0.5, reconnect: { maxRetries: 0 } }),
+      framing: createFraming('length'),
+      text: undefined,
+      connector: (handlers) =>
+        server.connect(new URL('tcp://memory:1'), handlers, { highWaterMark: 1 << 20 }),
+      handshake: (ctx) => {
+        const n = ++attempt;
+        queueMicrotask(() => (n < 3 ? ctx.defer(250, 'busy') : ctx.complete()));
+        return { message: () => {}, unreadable: () => {} };
+      },
+    });
+    const seen: string[] = [];
+    link.on('error', (e) => seen.push(`error ${e.code}`));
+    link.on('deferred', ({ delay, reason }) => seen.push(`deferred ${delay} ${reason}`));
+    link.on('reconnecting', ({ delay, error }) => seen.push(`reconnecting ${delay} ${error === undefined}`));
+    await settle();
+    await vi.advanceTimersByTimeAsync(249);
+    expect(attempt).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(link.state).toBe('open');
+    expect(seen).toEqual([
+      'deferred 250 busy',
+      'reconnecting 250 true',
+      'deferred 250 busy',
+      'reconnecting 250 true',
+    ]);
+    expect(link.deferrals).toBe(2);
+    await link.close();
+  });
+
+  it("a transport's final refusal closes the link with its error, without a retry", async () => {
+    class Refused extends BaseTransport {
+      readonly kind = 'message' as const;
+      readonly bufferedAmount = 0;
+      constructor(handlers: TransportHandlers) {
+        super(handlers);
+        queueMicrotask(() => this.finish({ error: refusal, final: true }));
+      }
+      send(): boolean {
+        return false;
+      }
+      close(): void {}
+      protected detach(): void {}
+    }
+    const refusal = {
+      code: 'ERR_UPGRADE_REFUSED',
+      message: 'HTTP 404',
+      name: 'SocklineError',
+    } as SocklineError;
+    let attempts = 0;
+    const link = new Link({
+      ...resolveLinkOptions({ random: () => 0.5 }),
+      framing: null,
+      text: undefined,
+      connector: (handlers) => {
+        attempts++;
+        return new Refused(handlers);
+      },
+    });
+    link.on('error', () => {});
+    await settle();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(attempts).toBe(1);
+    expect(link.state).toBe('closed');
+    await expect(link.opened).rejects.toBe(refusal);
   });
 });

@@ -173,6 +173,7 @@ describe('protocol frames: hostile and malformed input', () => {
       publish: 0x33,
       subscribe: 0x00,
       unsubscribe: 0x00,
+      subrefuse: 0x00,
       request: 0x30,
       response: 0x34,
       ack: 0x00,
@@ -383,6 +384,7 @@ describe('protocol frames: encoder argument checks', () => {
     expect(CloseCodes).toEqual({
       NORMAL: 1000,
       GOING_AWAY: 1001,
+      TRY_AGAIN_LATER: 1013,
       PROTOCOL_ERROR: 4000,
       AUTH_FAILED: 4001,
       VERSION_UNSUPPORTED: 4002,
@@ -493,6 +495,7 @@ const frameArbitrary: fc.Arbitrary<Frame> = fc.oneof(
     { requiredKeys: ['type', 'topic', 'kind', 'payload'] },
   ),
   fc.record({ type: fc.constantFrom('subscribe' as const, 'unsubscribe' as const), topic: text }),
+  fc.record({ type: fc.constant('subrefuse' as const), topic: text, code: text, message: text }),
   fc.record({ type: fc.constant('request' as const), id: positive, method: text, kind, payload }),
   fc.record(
     {

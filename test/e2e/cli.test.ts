@@ -46,7 +46,20 @@ describe('the sockline command', () => {
       [['send', 'tcp://127.0.0.1:1', 'a', 'b'], /^sockline send: unexpected argument "b"/],
       [['request', 'http://127.0.0.1:1', 'x'], /^sockline request: Unknown URL scheme "http:"/],
       [['request', 'tcp://127.0.0.1', 'x'], /^sockline request: URL needs a port/],
-      [['request', 'tcp://127.0.0.1:1', 'x', '--nope'], /^sockline request: Unknown option '--nope'/],
+      [['request', 'tcp://127.0.0.1:1', 'x', '--nope'], /^sockline request: unknown option --nope \(see/],
+      [
+        ['send', 'tcp://127.0.0.1:1', 'hi', '--tokn', 't'],
+        /^sockline send: unknown option --tokn \(did you mean --token\?\)/,
+      ],
+      [
+        ['request', 'tcp://127.0.0.1:1', 'x', '--timeout'],
+        /^sockline request: option --timeout needs a value/,
+      ],
+      [['send', 'tcp://127.0.0.1:1', '[1,2,x]'], /^sockline send: the message looks like JSON but is not/],
+      [
+        ['request', 'tcp://127.0.0.1:1', 'sum', '{"a":'],
+        /^sockline request: params looks like JSON but is not/,
+      ],
       [['request', 'tcp://127.0.0.1:1', 'x', '--timeout', 'soon'], /--timeout must be an integer/],
       [['connect', 'tcp://127.0.0.1:1', '--framing', 'lines'], /--framing needs --raw/],
       [['serve', '--cert', 'x.pem'], /--cert and --key go together/],
@@ -67,6 +80,13 @@ describe('the sockline command', () => {
       expect(r.code, url).toBe(3);
       expect(r.stderr).toMatch(/^sockline request: connection refused: .*ECONNREFUSED/);
     }
+  });
+
+  it('connect --raw udp:// to a port where nothing listens exits 3 instead of 0', async () => {
+    const port = await closedPort();
+    const r = await runCli(['connect', '--raw', `udp://127.0.0.1:${port}`], { input: 'hi\n' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^sockline: connection refused: .*ECONNREFUSED \(nothing listens at udp:/m);
   });
 
   it('exits 5 when a server accepts but never answers', async () => {

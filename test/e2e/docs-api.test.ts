@@ -86,7 +86,12 @@ describe('docs/api.md matches the source', () => {
 
   it('gives every @default of the connect options (src/core/connect-options.ts)', () => {
     const source = read('src/core/connect-options.ts');
-    const prefixes: Record<string, string> = { TlsOptions: 'tls.', ConnectOptions: '' };
+    const prefixes: Record<string, string> = {
+      TlsOptions: 'tls.',
+      TransportOptions: '',
+      RawConnectOptions: '',
+      ProtocolConnectOptions: '',
+    };
     let checked = 0;
     for (const [, iface, body] of source.matchAll(/export interface (\w+)[^{]*\{([\s\S]*?)\n\}/g)) {
       const prefix = prefixes[iface!];

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
+import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { createServer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
+import { publicIdOf } from '../../src/core/protocol/session-id.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { mulberry32 } from '../support/udp-proxy.js';
 import { testCert } from '../support/tls-cert.js';
@@ -64,7 +65,7 @@ async function withSeed(seed: number, run: () => Promise<void>): Promise<void> {
   }
 }
 
-function client(url: string, options: Parameters<typeof connect>[1]): SocklineClient {
+function client(url: string, options: ProtocolConnectOptions): SocklineClient {
   const c = connect(url, options);
   c.on('error', () => {});
   clients.push(c);
@@ -167,9 +168,10 @@ describe('handshake admission control', () => {
         .toBe(true);
       expect(lost).toBe(0);
       expect(sessions).toEqual(before);
-      all.forEach((c, i) => expect(got[i]).toEqual([{ to: sessions[i] }]));
+      // peer.id is the public id of the client's session (not its resume secret).
+      all.forEach((c, i) => expect(got[i]).toEqual([{ to: publicIdOf(sessions[i]!) }]));
       await expect.poll(() => [...fromClients.values()].flat().length).toBe(N);
-      all.forEach((c, i) => expect(fromClients.get(sessions[i]!)).toEqual([{ from: i }]));
+      all.forEach((c, i) => expect(fromClients.get(publicIdOf(sessions[i]!))).toEqual([{ from: i }]));
       const m = server.metrics();
       expect(m.resumes).toBe(N);
       expect(m.admissionRefused).toBeGreaterThan(refusedBefore);

@@ -18,7 +18,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
-  await redis?.stop();
+  await redis?.remove();
   await removeClusterBuild();
 });
 

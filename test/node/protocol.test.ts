@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
+import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
+import { RemoteError } from '../../src/core/errors.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
 
@@ -18,7 +19,7 @@ function waitFor(
 describe('protocol mode against a sockline server session', () => {
   let server: ProtocolTestServer | undefined;
   const clients: SocklineClient[] = [];
-  const open = (url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient => {
+  const open = (url: string, options: ProtocolConnectOptions = {}): SocklineClient => {
     const c = connect(url, { reconnect: { initialDelay: 10, maxDelay: 100 }, ...options });
     clients.push(c);
     return c;
@@ -56,7 +57,7 @@ describe('protocol mode against a sockline server session', () => {
         server = await startProtocolServer();
         server.handlers.set('sum', (params) => (params as number[]).reduce((a, b) => a + b, 0));
         server.handlers.set('fail', () => {
-          throw Object.assign(new Error('nope'), { code: 'E_NOPE' });
+          throw new RemoteError('E_NOPE', 'nope');
         });
         server.handlers.set('slow', () => new Promise((r) => setTimeout(r, 500)));
         const client = open(url(server));

@@ -1,8 +1,9 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { connect } from '../../src/node/index.js';
-import { ErrorCodes } from '../../src/core/errors.js';
+import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
+import { ErrorCodes, RemoteError } from '../../src/core/errors.js';
+import { publicIdOf } from '../../src/core/protocol/session-id.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { MemorySessionStore } from '../../src/core/protocol/server-session.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
@@ -28,7 +29,7 @@ async function start(options: ServerOptions): Promise<SocklineServer> {
   return server;
 }
 
-function client(url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient {
+function client(url: string, options: ProtocolConnectOptions = {}): SocklineClient {
   const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 200 }, ...options });
   clients.push(c);
   return c;
@@ -125,17 +126,29 @@ describe('createServer: every transport through one server', () => {
       return { sum: a + b, transport: peer.transport };
     });
     server.handle('fail', () => {
-      throw Object.assign(new Error('nope'), { code: 'ERR_CUSTOM' });
+      throw new RemoteError('E_CUSTOM', 'nope', { data: { retry: false } });
     });
+    server.handle('crash', () => {
+      throw Object.assign(new Error('db password=hunter2 failed'), { code: 'E_DB' });
+    });
+    const errors: Array<{ message: string; peer: string | undefined }> = [];
+    server.on('error', (error, peer) => errors.push({ message: error.message, peer: peer?.transport }));
     const c = await connectAll(server);
     for (const [name, cl] of Object.entries(c)) {
       await expect(cl.request('sum', [2, 3])).resolves.toEqual({ sum: 5, transport: name });
       await expect(cl.request('fail', null)).rejects.toMatchObject({
         code: ErrorCodes.REMOTE,
-        remoteCode: 'ERR_CUSTOM',
+        remoteCode: 'E_CUSTOM',
         message: expect.stringContaining('nope'),
       });
+      // An unexpected exception: a generic answer, the message stays on the server.
+      const crash = await cl.request('crash', null).catch((e: { remoteCode?: string; message: string }) => e);
+      expect(crash).toMatchObject({ remoteCode: ErrorCodes.INTERNAL });
+      expect((crash as Error).message).not.toContain('hunter2');
     }
+    expect(errors).toEqual(
+      ['tcp', 'tls', 'ws', 'udp'].map((t) => ({ message: 'db password=hunter2 failed', peer: t })),
+    );
   });
 
   it("delivers a Peer's send() to its client and the client's send() to peer.on('message')", async () => {
@@ -165,7 +178,7 @@ describe('createServer: every transport through one server', () => {
     for (const [name, c] of Object.entries(all)) {
       c.handle('whoami', (params) => ({ name, params }));
       c.handle('fail', () => {
-        throw Object.assign(new Error('no'), { code: 'E_CLIENT' });
+        throw new RemoteError('E_CLIENT', 'no', { data: [name] });
       });
     }
     await expect.poll(() => peers.length).toBe(4);
@@ -174,6 +187,8 @@ describe('createServer: every transport through one server', () => {
       await expect(peer.request('fail')).rejects.toMatchObject({
         code: 'ERR_REMOTE',
         remoteCode: 'E_CLIENT',
+        message: 'no',
+        data: [peer.transport],
       });
       await expect(peer.request('nothing')).rejects.toMatchObject({ remoteCode: 'ERR_UNKNOWN_METHOD' });
     }
@@ -202,10 +217,12 @@ describe('createServer: every transport through one server', () => {
     for (const p of server.peers.values()) p.serverSession.close(1001, 'bounce', 0);
     await expect.poll(() => server.metrics().resumes).toBe(before + 1);
     expect(events).toHaveLength(1);
+    // peer.id is the session's public id: not the client's resume secret.
+    const id = publicIdOf(c.sessionId!);
+    expect(id).not.toBe(c.sessionId);
+    expect([...server.peers.keys()]).toEqual([id]);
     await c.close();
-    await expect
-      .poll(() => events)
-      .toEqual([`connection ${c.sessionId} false`, `disconnect ${c.sessionId} close`]);
+    await expect.poll(() => events).toEqual([`connection ${id} false`, `disconnect ${id} close`]);
     expect(server.peers.size).toBe(0);
   });
 });
@@ -291,6 +308,7 @@ describe('createServer: limits', () => {
     let closedByServer = 0;
     for (let i = 0; i < 100; i++) {
       const s = net.connect(port, '127.0.0.1');
+      s.resume(); // read (and drop) the CLOSE 1013 of a refusal, so the FIN is seen
       s.on('error', () => {});
       s.on('close', () => closedByServer++);
       rawSockets.push(s);

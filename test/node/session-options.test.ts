@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
+import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
 import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
 import type { Codec } from '../../src/core/protocol/codec.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
@@ -20,7 +20,7 @@ async function start(options: ServerOptions): Promise<SocklineServer> {
   return server;
 }
 
-function client(url: string, options: Parameters<typeof connect>[1] = {}): SocklineClient {
+function client(url: string, options: ProtocolConnectOptions = {}): SocklineClient {
   const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 200 }, ...options });
   clients.push(c);
   return c;

@@ -15,6 +15,11 @@ interface NodeConfig {
   maxForwardMessages?: number;
   /** Ping period in ms (short by default, so tests find dead links fast). */
   heartbeatInterval?: number;
+  /** Behind proxies: their addresses, the TCP listener's PROXY protocol, the WebSocket path. */
+  trustProxy?: string[];
+  proxyProtocol?: boolean;
+  wsPath?: string;
+  maxConnectionsPerIp?: number;
 }
 
 const config = JSON.parse(process.env.SOCKLINE_CLUSTER_NODE ?? '{}') as NodeConfig;
@@ -30,8 +35,10 @@ process.on('unhandledRejection', (err) =>
 );
 
 const server = createServer({
-  tcp: {},
-  ws: {},
+  tcp: { proxyProtocol: config.proxyProtocol ?? false },
+  ws: config.wsPath === undefined ? {} : { path: config.wsPath },
+  ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
+  ...(config.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: config.maxConnectionsPerIp }),
   heartbeatInterval: config.heartbeatInterval ?? 1_000,
   heartbeatTimeout: config.heartbeatInterval ?? 1_000,
   resumeWindow: config.resumeWindow ?? 30_000,
@@ -53,6 +60,7 @@ server.on('adapter', ({ state, error }) => report({ event: 'adapter', state, err
 server.on('error', (err) => report({ event: 'fault', kind: 'server error', message: err.message }));
 server.on('disconnect', (peer, { reason }) => report({ event: 'disconnect', id: peer.id, reason }));
 server.handle('whoami', () => config.name);
+server.handle('remote', (_params, peer) => peer.remoteAddress);
 server.handle('join', (room, peer) => {
   peer.join(String(room));
   return [...peer.rooms];

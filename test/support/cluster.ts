@@ -44,6 +44,11 @@ export interface ClusterNodeConfig {
   readonly maxForwardMessages?: number;
   /** Ping period (and tolerance) in ms. @default 1000 */
   readonly heartbeatInterval?: number;
+  /** Behind proxies (test/deploy): the proxies' addresses, PROXY protocol on TCP, WebSocket path. */
+  readonly trustProxy?: readonly string[];
+  readonly proxyProtocol?: boolean;
+  readonly wsPath?: string;
+  readonly maxConnectionsPerIp?: number;
 }
 
 export interface NodeEvent {

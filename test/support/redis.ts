@@ -1,15 +1,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-/** A real `redis-server` on 127.0.0.1, no persistence, stoppable and restartable on its port. */
+/**
+ * How a test Redis keeps its data: `none` (the default: nothing survives a restart) or `aof`
+ * (append-only file with `appendfsync always`, in a temp dir: every acknowledged write is on
+ * disk before its reply, so it survives a SIGKILL; docs/scaling.md).
+ */
+export type RedisPersistence = 'none' | 'aof';
+
+/** A real `redis-server` on 127.0.0.1, stoppable, killable and restartable on its port. */
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
-  /** Stops it (SIGTERM, nothing saved): every client connection drops, data is gone. */
+  readonly persistence: RedisPersistence;
+  /** Stops it (SIGTERM): every client connection drops; without persistence, data is gone. */
   stop(): Promise<void>;
-  /** Starts it again on the same port (empty). */
+  /** SIGKILL, as in a crash: nothing is saved beyond what the persistence already wrote. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty without persistence, else from its files). */
   start(): Promise<void>;
+  /** Stops it and removes its data directory. */
+  remove(): Promise<void>;
   /** Sends one command and returns the raw reply (for checks in tests). */
   command(...args: string[]): Promise<string>;
 }
@@ -70,10 +85,16 @@ async function waitForPing(port: number, child: ChildProcess, deadline = 10_000)
 }
 
 /** Starts `redis-server` on a free port and waits until it answers PING. */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(persistence: RedisPersistence = 'none'): Promise<RedisServer> {
   const port = await freePort();
+  // Only a persistent Redis writes files: each gets a directory of its own.
+  const dir = persistence === 'aof' ? mkdtempSync(join(tmpdir(), 'sockline-redis-')) : undefined;
   let child: ChildProcess | undefined;
   let log = '';
+  const files =
+    persistence === 'aof'
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'yes']
+      : ['--appendonly', 'no'];
   const start = async (): Promise<void> => {
     const c = spawn(
       BINARY,
@@ -82,10 +103,10 @@ export async function startRedis(): Promise<RedisServer> {
         String(port),
         '--bind',
         '127.0.0.1',
+        ...(dir === undefined ? [] : ['--dir', dir]),
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...files,
         '--loglevel',
         'warning',
       ],
@@ -101,22 +122,29 @@ export async function startRedis(): Promise<RedisServer> {
       throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
     }
   };
-  const stop = async (): Promise<void> => {
+  const end = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<void> => {
     const c = child;
     child = undefined;
-    if (c === undefined || c.exitCode !== null) return;
+    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
+    c.kill(signal);
     const timer = setTimeout(() => c.kill('SIGKILL'), 3_000);
     await exited;
     clearTimeout(timer);
   };
+  const stop = (): Promise<void> => end('SIGTERM');
   await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    persistence,
     stop,
+    kill: () => end('SIGKILL'),
     start,
+    async remove() {
+      await end('SIGKILL');
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    },
     command: (...args) => send(port, args),
   };
 }

@@ -1,7 +1,6 @@
 import { createConnection, type TransportResolver } from '../../src/core/connect.js';
-import type { ConnectOptions } from '../../src/core/connect-options.js';
+import type { ProtocolConnectOptions } from '../../src/core/connect-options.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
-import type { ProtocolOptions } from '../../src/core/protocol/options.js';
 import {
   localHub,
   MemorySessionStore,
@@ -82,7 +81,7 @@ export type UdpDatagramOptions = Partial<Omit<UdpSessionTransportOptions, 'highW
  */
 export function connectUdp(
   url: string,
-  options: ConnectOptions & ProtocolOptions = {},
+  options: ProtocolConnectOptions = {},
   datagram: UdpDatagramOptions = {},
 ): SocklineClient {
   const resolver: TransportResolver = {

@@ -1,6 +1,7 @@
 import { lengthFraming } from './length.js';
 import { linesFraming } from './lines.js';
 import { noneFraming } from './none.js';
+import { optionTypeError } from '../options/messages.js';
 import type { Framing, FramingName } from './types.js';
 
 export { createLengthDecoder, lengthFraming, LENGTH_PREFIX_SIZE, writeLengthPrefix } from './length.js';
@@ -44,21 +45,17 @@ export type FramingSpec =
 export function createFraming(spec: FramingSpec): Framing {
   if (typeof spec === 'string') return byName(spec, {});
   if (typeof spec !== 'object' || spec === null) {
-    throw new TypeError(
-      `Invalid option framing: expected a name, an options object or a Framing, got ${describe(spec)}`,
-    );
+    throw optionTypeError('framing', 'a name, an options object or a Framing', spec);
   }
   if ('createDecoder' in spec) {
     if (typeof spec.createDecoder !== 'function' || typeof spec.encode !== 'function') {
-      throw new TypeError('Invalid option framing: a Framing needs encode() and createDecoder() methods');
+      throw optionTypeError('framing', 'a Framing with encode() and createDecoder()', spec);
     }
     return spec;
   }
   const { type, maxFrameSize, delimiter } = spec;
   if (delimiter !== undefined && type !== 'lines') {
-    throw new TypeError(
-      `Invalid option framing.delimiter: only 'lines' framing has a delimiter, not '${String(type)}'`,
-    );
+    throw optionTypeError('framing.delimiter', `no delimiter for '${String(type)}' framing`, delimiter);
   }
   return byName(type, { maxFrameSize, delimiter });
 }
@@ -72,12 +69,6 @@ function byName(name: unknown, options: { maxFrameSize?: number; delimiter?: str
     case 'none':
       return noneFraming({ maxFrameSize: options.maxFrameSize });
     default:
-      throw new TypeError(
-        `Invalid option framing: unknown framing ${describe(name)} (expected 'length', 'lines' or 'none')`,
-      );
+      throw optionTypeError('framing', "'length', 'lines' or 'none'", name);
   }
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : String(value);
 }

@@ -1,4 +1,5 @@
 import { ErrorCodes, SocklineError } from '../errors.js';
+import { optionRangeError, optionTypeError } from '../options/messages.js';
 import { ChunkBuffer } from './chunk-buffer.js';
 import { framingDefaults, resolveMaxFrameSize } from './types.js';
 import type { FrameDecoder, FrameSink, Framing } from './types.js';
@@ -63,9 +64,8 @@ function resolveDelimiter(value: unknown): Uint8Array {
   if (typeof value === 'string') bytes = new TextEncoder().encode(value);
   // A private copy: a caller reusing its array must not change the framing under us.
   else if (value instanceof Uint8Array) bytes = new Uint8Array(value);
-  else
-    throw new TypeError(`Invalid option delimiter: expected a string or a Uint8Array, got ${typeof value}`);
-  if (bytes.length === 0) throw new RangeError('Invalid option delimiter: it must not be empty');
+  else throw optionTypeError('framing.delimiter', 'a string or a Uint8Array', value);
+  if (bytes.length === 0) throw optionRangeError('framing.delimiter', value, 'at least one byte');
   return bytes;
 }
 
@@ -105,10 +105,16 @@ function encodeLine(payload: Uint8Array, config: LinesConfig): Uint8Array {
   // a multi-byte delimiter would make the delimiter appear early ("a\r\n" + "\r\n\r\n").
   const at = indexOfDelimiter(frame, delimiter, 0);
   if (at !== size) {
-    throw new TypeError(`lines framing cannot send a payload containing its delimiter (at byte ${at})`);
+    throw new SocklineError(
+      ErrorCodes.BAD_PAYLOAD,
+      `lines framing cannot send a payload containing its delimiter (at byte ${at})`,
+    );
   }
   if (config.stripCr && size > 0 && payload[size - 1] === CR) {
-    throw new TypeError("lines framing cannot send a payload ending in '\\r': the receiver drops it");
+    throw new SocklineError(
+      ErrorCodes.BAD_PAYLOAD,
+      "lines framing cannot send a payload ending in '\\r': the receiver drops it",
+    );
   }
   return frame;
 }

@@ -1,3 +1,5 @@
+import { optionRangeError, optionTypeError } from '../options/messages.js';
+
 /**
  * The framings sockline speaks over byte streams:
  * - `length`: a u32 big-endian length prefix, then the payload (the default; binary-safe);
@@ -82,14 +84,13 @@ export const MAX_UINT32 = 0xffff_ffff;
  */
 export function resolveMaxFrameSize(value: unknown, fallback: number, upper: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`Invalid option maxFrameSize: expected a number, got ${typeof value}`);
-  }
+  if (typeof value !== 'number') throw optionTypeError('maxFrameSize', 'a number', value);
   const ok = value === Infinity ? upper === Infinity : Number.isInteger(value) && value > 0 && value <= upper;
   if (!ok) {
-    const range = upper === Infinity ? 'or Infinity' : `up to ${upper}`;
-    throw new RangeError(
-      `Invalid option maxFrameSize: ${String(value)} (expected a positive integer ${range})`,
+    throw optionRangeError(
+      'maxFrameSize',
+      value,
+      `a positive integer ${upper === Infinity ? 'or Infinity' : `up to ${upper}`}`,
     );
   }
   return value;

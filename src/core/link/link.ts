@@ -1,96 +1,63 @@
 import { unrefTimer, type TimerHandle } from '../clock.js';
 import { Coalescer } from '../coalesce.js';
-import { Emitter } from '../emitter.js';
+import { GuardedEmitter } from '../emitter.js';
 import { iterate } from '../iterate.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
+import { argumentTypeError, optionRangeError } from '../options/messages.js';
+import { checkOptions } from '../options/validate.js';
 import { isLengthFraming } from '../framing/length.js';
 import { framingDefaults, type FrameDecoder, type Framing } from '../framing/types.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
 import { backoffDelay } from './backoff.js';
-import type { DisconnectInfo, ResolvedLinkOptions } from './options.js';
+import type { DisconnectInfo } from './options.js';
 import { Outbox, type QueuedMessage } from './outbox.js';
 import { canTransition, type LinkState } from './state.js';
+import type {
+  DeferredInfo,
+  HandshakeReceiver,
+  LinkConfig,
+  LinkEvents,
+  LinkMessage,
+  SendOptions,
+  SendResult,
+} from './types.js';
 
-/** A message as the link carries it: bytes, or text (WebSocket text frames, `lines` framing). */
-export type LinkMessage = Uint8Array | string;
+export type {
+  Connector,
+  DeferredInfo,
+  DropReason,
+  Handshake,
+  HandshakeContext,
+  HandshakeReceiver,
+  LinkConfig,
+  LinkEvents,
+  LinkMessage,
+  ReconnectingInfo,
+  SendOptions,
+  SendResult,
+} from './types.js';
 
-/** What `send()` did with the message. */
-export type SendResult = 'sent' | 'queued' | 'dropped';
-
-/** Why a message was dropped without being sent. */
-export type DropReason = 'overflow' | 'volatile' | 'closed' | 'invalid';
-
-export interface SendOptions {
-  /** Never queue: if the link is not open, drop the message (and emit `drop`). @default false */
-  volatile?: boolean;
-  /** How long the message may wait in the outbox, in ms. @default the outbox's `ttl` */
-  ttl?: number;
-}
-
-export interface LinkEvents {
-  [event: string]: (...args: never[]) => void;
-  /** A transport opened (after the outbox was flushed into it). */
-  open: () => void;
-  message: (data: LinkMessage) => void;
-  /** Fired only on a real change. */
-  state: (change: { from: LinkState; to: LinkState }) => void;
-  /** A transport ended or an attempt failed. */
-  disconnect: (info: DisconnectInfo) => void;
-  /** A retry is scheduled: `attempt` counts from 1, `delay` in ms. */
-  reconnecting: (info: { attempt: number; delay: number; error?: Error | undefined }) => void;
-  /** The link reached `closed`. `error` says why when it was not `close()`. */
-  close: (info: { error?: Error | undefined }) => void;
-  error: (error: SocklineError) => void;
-  drain: () => void;
-  /** A message left the outbox unsent (or was refused by it). */
-  drop: (message: LinkMessage, reason: DropReason) => void;
-  /** A queued message outlived its `ttl`. */
-  expire: (message: LinkMessage) => void;
-}
-
-/** Opens one transport for one attempt; may be async so URLs and tokens are fresh per attempt. */
-export type Connector = (handlers: TransportHandlers, attempt: number) => Transport | Promise<Transport>;
-
-/** What a handshake can do with a freshly opened transport, before the link counts as open. */
-export interface HandshakeContext {
-  /** Writes a message straight to the transport, ahead of the outbox. */
-  send(message: LinkMessage): void;
-  /** The peer accepted: the link opens and flushes its outbox. */
-  complete(): void;
-  /**
-   * The peer takes several messages joined into one (a message transport): from now on,
-   * the messages written in one tick go as one, made by `join`. Stream transports always
-   * join what is written in one tick (the bytes are the same); datagrams never do.
-   */
-  batch(join: (messages: readonly Uint8Array[], bytes: number) => Uint8Array): void;
-  /** The peer refused or misbehaved: ends this attempt; `retry: false` closes the link for good. */
-  fail(error: SocklineError, retry: boolean): void;
-}
+/** What `send()` accepts as options (checked on each call that passes some). */
+const SEND_OPTIONS = { volatile: 'boolean', ttl: 'number' } as const;
 
 /**
- * A protocol's opening exchange, run on every transport that opens. Until it calls
- * `complete()`, messages go to the receiver it returns instead of the `message` event, and
- * `connectTimeout` still runs: it bounds the connection and the handshake together.
+ * Checks the options of a `send()` (the link's or the client's) and returns the message's
+ * ttl: the option, or `fallback`. Throws `ERR_INVALID_OPTION` for an unknown name, a wrong
+ * type or a ttl that is not above 0.
  */
-export type Handshake = (context: HandshakeContext) => (message: LinkMessage) => void;
-
-export interface LinkConfig extends ResolvedLinkOptions {
-  readonly connector: Connector;
-  /**
-   * Framing used over `stream` transports; message and datagram transports keep boundaries.
-   * `null` where no stream transport can appear (the browser build).
-   */
-  readonly framing: Framing | null;
-  /** Deliver stream frames as UTF-8 strings rather than bytes. */
-  readonly text: boolean;
-  /** Run on every transport that opens, before the link is `open`; `null` for none (raw mode). */
-  readonly handshake?: Handshake | null;
+export function sendTtl(options: SendOptions | undefined, fallback: number): number {
+  if (options === undefined) return fallback;
+  checkOptions(options, SEND_OPTIONS);
+  const ttl = options.ttl ?? fallback;
+  if (!(ttl > 0)) throw optionRangeError('ttl', ttl, '> 0');
+  return ttl;
 }
 
 type TimerName = 'connect' | 'retry' | 'uptime' | 'idle' | 'close' | 'expiry';
 
 const encoder = new TextEncoder();
-const utf8 = new TextDecoder();
+/** Fatal: text that is not UTF-8 is refused, never turned into U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The reconnecting socket: one transport at a time, replaced on failure with exponential
@@ -103,7 +70,7 @@ const utf8 = new TextDecoder();
  * await link.opened;
  * link.send('hello');
  */
-export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessage> {
+export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<LinkMessage> {
   /** Resolves when the link first opens; rejects if it closes before that. */
   readonly opened: Promise<void>;
 
@@ -131,9 +98,15 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   #idleDue = 0;
   #lastReceived = 0;
   #idleTimeout: number | false;
-  #deferredDelay: number | undefined;
+  /** The peer asked to come back later: used by the next disconnect, once. */
+  #deferred: DeferredInfo | undefined;
+  #deferrals = 0;
+  /** The current attempt is being ended by a final refusal (a handshake's `fail(…, false)`). */
+  #refused = false;
   /** Set while a handshake runs on the current transport: it gets the messages. */
-  #handshakeReceiver: ((message: LinkMessage) => void) | null = null;
+  #handshakeReceiver: HandshakeReceiver | null = null;
+  /** Stream frames are delivered as text (`text`, or `lines` framing by default). */
+  readonly #streamText: boolean;
   #needDrain = false;
   #paused = false;
   #unref = false;
@@ -147,6 +120,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     super();
     this.#config = config;
     this.#idleTimeout = config.idleTimeout;
+    this.#streamText = config.text ?? config.framing?.name === 'lines';
     this.#outbox = new Outbox(config.outbox);
     this.opened = new Promise<void>((resolve, reject) => {
       this.#resolveOpened = resolve;
@@ -190,16 +164,23 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     return this.#outbox.length;
   }
 
+  /** Times the peer asked the link to come back later (see the `deferred` event). */
+  get deferrals(): number {
+    return this.#deferrals;
+  }
+
   /**
    * Sends a message: written now if the link is open, queued if it is down (bounded by the
    * outbox), dropped if `volatile` and down. Throws `ERR_QUEUE_FULL` under the `reject`
-   * policy, `ERR_FRAME_TOO_LARGE`/`ERR_DATAGRAM_TOO_LARGE` for a message the transport can
-   * never carry, `ERR_CLIENT_CLOSED` after `close()`. Never throws on I/O errors.
+   * policy; `ERR_FRAME_TOO_LARGE`, `ERR_DATAGRAM_TOO_LARGE` or `ERR_BAD_PAYLOAD` (a line
+   * holding its delimiter) for a message the transport can never carry, in every state the
+   * transport is known in; `ERR_CLIENT_CLOSED` after `close()`. Never throws on I/O errors.
    */
   send(message: LinkMessage, options?: SendOptions): SendResult {
     if (typeof message !== 'string' && !(message instanceof Uint8Array)) {
-      throw new TypeError(`send() takes a Uint8Array or a string, got ${describe(message)}`);
+      throw argumentTypeError('message', 'a Uint8Array or a string', message);
     }
+    const ttl = sendTtl(options, this.#config.outbox.ttl);
     if (this.#state === 'closing' || this.#state === 'closed') {
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the link is ${this.#state}`);
     }
@@ -215,13 +196,12 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       return 'sent';
     }
     const size = sizeOf(message);
+    const { clock, check } = this.#config;
+    check?.(message);
     if (options?.volatile) {
       this.emit('drop', message, 'volatile');
       return 'dropped';
     }
-    const { clock, outbox } = this.#config;
-    const ttl = options?.ttl ?? outbox.ttl;
-    if (!(ttl > 0)) throw new RangeError(`Invalid option ttl: ${String(ttl)}`);
     const item: QueuedMessage<LinkMessage> = { message, size, expiresAt: clock.now() + ttl };
     const dropped = this.#outbox.push(item);
     for (const d of dropped) this.emit('drop', d.message, 'overflow');
@@ -329,9 +309,12 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     this.#setTimer(
       'connect',
       () => {
+        const ms = this.#config.connectTimeout;
         const error = new SocklineError(
           ErrorCodes.CONNECT_TIMEOUT,
-          `connection attempt did not open within ${this.#config.connectTimeout} ms`,
+          this.#handshakeReceiver === null
+            ? `connection attempt did not open within ${ms} ms`
+            : `connected, but the peer did not answer the handshake within ${ms} ms`,
         );
         this.#killAttempt(id, error);
       },
@@ -341,13 +324,13 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     try {
       result = this.#config.connector(this.#handlers(id), this.#failures);
     } catch (err) {
-      this.#onTransportClose(id, { error: toError(err), wasOpen: false });
+      this.#onTransportClose(id, { error: toSocklineError(err), wasOpen: false });
       return;
     }
     if (isPromise(result)) {
       result.then(
         (t) => this.#adopt(id, t),
-        (err: unknown) => this.#onTransportClose(id, { error: toError(err), wasOpen: false }),
+        (err: unknown) => this.#onTransportClose(id, { error: toSocklineError(err), wasOpen: false }),
       );
     } else {
       this.#adopt(id, result);
@@ -396,7 +379,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     const handshake = this.#config.handshake;
     if (handshake) {
       const id = this.#attemptId;
-      this.#handshakeReceiver = handshake({
+      const receiver = handshake({
         send: (message) => {
           if (id === this.#attemptId && this.#transport !== null)
             this.#write(this.#encode(message, this.#transport));
@@ -410,10 +393,19 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
         },
         fail: (error, retry) => {
           if (id !== this.#attemptId) return;
-          if (retry) this.#killAttempt(id, error);
-          else this.#finishClose(error);
+          // Final or not, the error is reported and the attempt ends the usual way; a final
+          // one then closes the link instead of retrying.
+          this.#refused = !retry;
+          this.#killAttempt(id, error);
+        },
+        defer: (ms, reason) => {
+          if (id !== this.#attemptId) return;
+          this.deferReconnect(ms, reason);
+          this.#killAttempt(id, undefined);
         },
       });
+      // The handshake may have failed the attempt already (its HELLO could not be written).
+      if (id === this.#attemptId && this.#transport === transport) this.#handshakeReceiver = receiver;
       return;
     }
     this.#ready(transport);
@@ -440,10 +432,11 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
    * The peer asked to be left alone for `ms` (a server restarting with a drain, or one
    * admitting handshakes at its own pace): the next reconnect waits that long instead of the
    * backoff delay, and the disconnect that follows is not counted as a failed attempt (it
-   * neither grows the backoff nor counts against `maxRetries`). Used once.
+   * neither grows the backoff nor counts against `maxRetries`) but as a deferral, with a
+   * `deferred` event. Used once.
    */
-  deferReconnect(ms: number): void {
-    if (ms >= 0 && ms <= 0x7fffffff) this.#deferredDelay = ms;
+  deferReconnect(ms: number, reason = ''): void {
+    if (ms >= 0 && ms <= 0x7fffffff) this.#deferred = { delay: ms, reason };
   }
 
   /**
@@ -457,7 +450,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     if (this.#state === 'open' && ms !== false) this.#armIdle(ms);
   }
 
-  #onTransportClose(id: number, info: TransportCloseInfo | DisconnectInfo): void {
+  #onTransportClose(id: number, info: TransportCloseInfo): void {
     if (id !== this.#attemptId) return;
     this.#detachTransport();
     this.#endDecoder();
@@ -474,15 +467,21 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       return;
     }
     const reconnect = this.#config.reconnect;
-    if (reconnect === false || !this.#config.shouldReconnect(disconnect)) {
-      this.#finishClose(info.error ?? this.#disconnectError(disconnect));
-      return;
-    }
-    const deferred = this.#deferredDelay;
-    this.#deferredDelay = undefined;
+    const final = info.final === true || this.#refused;
+    this.#refused = false;
+    const deferred = this.#deferred;
+    this.#deferred = undefined;
     if (deferred !== undefined) {
       // The peer is alive and said when to come back: not a failure.
-      this.#retryAfter(deferred, this.#failures + 1, info.error);
+      this.#deferrals++;
+      this.emit('deferred', deferred);
+    }
+    if (reconnect === false || final || !this.#config.shouldReconnect(disconnect)) {
+      this.#finishClose(info.error ?? this.#disconnectError(disconnect, deferred));
+      return;
+    }
+    if (deferred !== undefined) {
+      this.#retryAfter(deferred.delay, this.#failures + 1, info.error);
       return;
     }
     this.#failures++;
@@ -495,11 +494,9 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
       this.#finishClose(error);
       return;
     }
-    this.#retryAfter(
-      backoffDelay(this.#failures - 1, reconnect, this.#config.random),
-      this.#failures,
-      info.error,
-    );
+    // A peer that said how long to wait (an HTTP Retry-After) is not asked sooner.
+    const delay = backoffDelay(this.#failures - 1, reconnect, this.#config.random);
+    this.#retryAfter(Math.max(delay, info.retryAfter ?? 0), this.#failures, info.error);
   }
 
   /** Schedules the next attempt in `delay` ms (`attempt`: as the `reconnecting` event tells it). */
@@ -510,14 +507,16 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   }
 
   /**
-   * Ends attempt `id` with `error`, through the transport's own close when there is one, so
-   * the transport is torn down and the usual close path (error, disconnect, retry) runs once.
+   * Ends attempt `id` with `error` (none for a deferral), through the transport's own close
+   * when there is one, so the transport is torn down and the usual close path (error,
+   * disconnect, retry) runs once.
    */
-  #killAttempt(id: number, error: SocklineError): void {
+  #killAttempt(id: number, error: SocklineError | undefined): void {
     if (id !== this.#attemptId) return;
     this.#transport?.destroy(error);
     // No transport yet (an async connector still pending), or one that did not report.
-    if (id === this.#attemptId) this.#onTransportClose(id, { error, wasOpen: false });
+    if (id === this.#attemptId)
+      this.#onTransportClose(id, error ? { error, wasOpen: false } : { wasOpen: false });
   }
 
   /** Ends the current transport without the reconnect logic (the caller decides what follows). */
@@ -573,10 +572,7 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     const bytes = typeof message === 'string' ? encoder.encode(message) : message;
     if (transport.kind === 'stream') return this.#streamFraming().encode(bytes);
     if (bytes.byteLength > transport.maxMessageSize) {
-      throw new SocklineError(
-        ErrorCodes.DATAGRAM_TOO_LARGE,
-        `message of ${bytes.byteLength} bytes is over the datagram limit of ${transport.maxMessageSize} bytes`,
-      );
+      throw datagramTooLarge(bytes.byteLength, transport.maxMessageSize);
     }
     return bytes;
   }
@@ -631,27 +627,43 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
   }
 
   #onFrame = (frame: Uint8Array): void => {
-    this.#deliver(this.#config.text ? utf8.decode(frame) : frame);
+    this.#deliver(frame, this.#streamText);
   };
 
-  #deliver(message: LinkMessage): void {
+  /** Hands a message on as text (`true`), as bytes (`false`) or as it came (`undefined`). */
+  #deliver(message: LinkMessage, text: boolean | undefined): void {
+    let out = message;
+    if (text === true && typeof message !== 'string') {
+      try {
+        out = utf8.decode(message);
+      } catch (cause) {
+        // One bad message is refused; the stream itself is intact (its framing held).
+        this.emit('error', new SocklineError(ErrorCodes.BAD_PAYLOAD, NOT_UTF8, { cause }));
+        return;
+      }
+    } else if (text === false && typeof message === 'string') {
+      out = encoder.encode(message);
+    }
     const receiver = this.#handshakeReceiver;
-    if (receiver !== null) receiver(message);
-    else this.emit('message', message);
+    if (receiver !== null) receiver.message(out);
+    else this.emit('message', out);
   }
 
   #onData(data: Uint8Array | string): void {
     this.#lastReceived = this.#config.clock.now();
     const decoder = this.#decoder;
     if (decoder === null || typeof data === 'string') {
-      this.#deliver(data);
+      this.#deliver(data, this.#config.text);
       return;
     }
     try {
       decoder.push(data);
     } catch (err) {
       // A framing violation poisons the stream: nothing after it can be trusted.
-      this.#killAttempt(this.#attemptId, toSocklineError(err));
+      const id = this.#attemptId;
+      const error = toSocklineError(err);
+      this.#handshakeReceiver?.unreadable(error);
+      this.#killAttempt(id, error);
     }
   }
 
@@ -773,7 +785,13 @@ export class Link extends Emitter<LinkEvents> implements AsyncIterable<LinkMessa
     return new SocklineError(ErrorCodes.ABORTED, 'the link was aborted', { cause: signal.reason });
   }
 
-  #disconnectError(info: DisconnectInfo): SocklineError {
+  #disconnectError(info: DisconnectInfo, deferred: DeferredInfo | undefined): SocklineError {
+    if (deferred !== undefined) {
+      return new SocklineError(
+        ErrorCodes.CONNECTION_CLOSED,
+        `the peer asked to come back in ${deferred.delay} ms (${deferred.reason}), and reconnecting is off`,
+      );
+    }
     const detail =
       info.code !== undefined ? ` (code ${info.code}${info.reason ? `: ${info.reason}` : ''})` : '';
     return new SocklineError(ErrorCodes.CONNECTION_CLOSED, `the connection closed${detail}`);
@@ -798,8 +816,12 @@ function toSocklineError(err: unknown): SocklineError {
   return new SocklineError(ErrorCodes.TRANSPORT, toError(err).message, { cause: err });
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
-  return typeof value;
+const NOT_UTF8 = 'a message that is not valid UTF-8 was discarded (text: true)';
+
+/** `ERR_DATAGRAM_TOO_LARGE` for a message of `size` bytes over a datagram limit of `limit`. */
+export function datagramTooLarge(size: number, limit: number): SocklineError {
+  return new SocklineError(
+    ErrorCodes.DATAGRAM_TOO_LARGE,
+    `message of ${size} bytes is over the datagram limit of ${limit} bytes`,
+  );
 }

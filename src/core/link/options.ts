@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { BackoffOptions } from './backoff.js';
 import type { OutboxLimits, OverflowPolicy } from './outbox.js';
+import { optionRangeError, optionTypeError } from '../options/messages.js';
 
 /** Why a transport ended, as given to `shouldReconnect` and the `disconnect` event. */
 export interface DisconnectInfo {
@@ -102,14 +103,20 @@ export const FINITE = Number.MAX_VALUE;
  * Checks one number option at the public boundary: returns it, or `fallback` when it is
  * undefined. TypeError for a non-number; RangeError naming the option and the value for NaN
  * and for a value outside `min`..`max` (`Infinity` passes only with `max: Infinity`, where it
- * means unlimited).
+ * means unlimited). Both carry `ERR_INVALID_OPTION`.
  */
 export function numberOption(name: string, value: unknown, fallback: number, min = 0, max = FINITE): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number')
-    throw new TypeError(`Invalid option ${name}: expected a number, got ${typeof value}`);
-  if (!(value >= min && value <= max)) throw new RangeError(`Invalid option ${name}: ${value}`);
+  if (typeof value !== 'number') throw optionTypeError(name, 'a number', value);
+  if (!(value >= min && value <= max)) throw optionRangeError(name, value, rangeText(min, max));
   return value;
+}
+
+/** How a range reads in an error: "> 0", ">= 1", "0 to 1", "> 0 or Infinity". */
+function rangeText(min: number, max: number): string {
+  const low = min === POSITIVE ? '> 0' : `>= ${min}`;
+  if (max === Infinity) return `${low}, or Infinity`;
+  return max === FINITE ? `${low} and finite` : `${min} to ${max}`;
 }
 
 /** Applies defaults and validates once, at the public boundary. */
@@ -120,7 +127,7 @@ export function resolveLinkOptions(options: LinkOptions = {}): ResolvedLinkOptio
   const o = options.outbox ?? {};
   const overflow = o.overflow ?? dout.overflow;
   if (overflow !== 'reject' && overflow !== 'drop-oldest' && overflow !== 'drop-newest') {
-    throw new RangeError(`Invalid option outbox.overflow: ${String(overflow)}`);
+    throw optionRangeError('outbox.overflow', overflow, "'reject', 'drop-oldest' or 'drop-newest'");
   }
   let reconnect: ResolvedLinkOptions['reconnect'] = false;
   if (r !== false) {

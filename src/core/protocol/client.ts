@@ -1,15 +1,26 @@
-import { Emitter, type Disposer } from '../emitter.js';
+import { GuardedEmitter, type Disposer } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
-import type { HandshakeContext, Link, LinkMessage } from '../link/link.js';
+import type {
+  DeferredInfo,
+  Handshake,
+  HandshakeContext,
+  HandshakeReceiver,
+  Link,
+  ReconnectingInfo,
+} from '../link/link.js';
+import { sendTtl } from '../link/link.js';
 import type { LinkState } from '../link/state.js';
 import { unrefTimer, type TimerHandle } from '../clock.js';
+import { argumentTypeError, optionRangeError } from '../options/messages.js';
+import { checkOptions } from '../options/validate.js';
 import { encodeBatch } from './batch.js';
 import { CloseCodes } from './frames.js';
 import { validateTopic } from './topics.js';
-import { readHelloAnswer, type HelloAnswer } from './client-handshake.js';
+import { readHelloAnswer, unreadableAnswer, type HelloAnswer } from './client-handshake.js';
 import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
+import type { RequestStall } from './endpoint/host.js';
 import type { SubscriptionHandler } from './endpoint/subscriptions.js';
 import type { ResolvedProtocolOptions } from './options.js';
 
@@ -19,7 +30,14 @@ export interface MessageMeta {
 }
 
 export type { SubscriptionHandler } from './endpoint/subscriptions.js';
-export type RequestHandler = (params: unknown) => unknown;
+/**
+ * Answers a request from the server. `P` is what the application expects as params (nothing
+ * checks it); the result (or what it resolves to) is encoded by the codec.
+ */
+export type RequestHandler<P = unknown, R = unknown> = (params: P) => R | Promise<R>;
+
+/** What `request()` accepts as options (checked on every call). */
+const REQUEST_OPTIONS = { timeout: 'number', signal: 'object' } as const;
 
 export interface ProtocolSendOptions {
   /** Never queued, never replayed: dropped if the link is down. @default false */
@@ -29,13 +47,12 @@ export interface ProtocolSendOptions {
 }
 
 export interface RequestOptions {
-  /** @default the client's `requestTimeout` */
+  /** In ms, above 0 (`Infinity`: none). @default the client's `requestTimeout` */
   timeout?: number;
   signal?: AbortSignal;
 }
 
 export interface ClientEvents {
-  [event: string]: (...args: never[]) => void;
   state: (change: { from: LinkState; to: LinkState }) => void;
   /** The session is ready (after every handshake). */
   open: () => void;
@@ -48,8 +65,17 @@ export interface ClientEvents {
    */
   sessionlost: (info: { previousId: string; id: string; resent: number }) => void;
   disconnect: (info: DisconnectInfo) => void;
-  reconnecting: (info: { attempt: number; delay: number; error?: Error | undefined }) => void;
+  reconnecting: (info: ReconnectingInfo) => void;
+  /**
+   * The server asked the client to come back later (admission control turning a HELLO away,
+   * a server draining): normal operation, not an error. Counted in `deferrals`.
+   */
+  deferred: (info: DeferredInfo) => void;
   close: (info: { error?: Error | undefined }) => void;
+  /**
+   * Something failed: an I/O error, a protocol error, a refusal, or a listener or handler of
+   * the application that threw (`ERR_CALLBACK`, with what it threw as `cause`).
+   */
   error: (error: SocklineError) => void;
   drop: (value: unknown, reason: string) => void;
 }
@@ -70,24 +96,31 @@ const MAX_TIMER = 0x7fffffff;
  * messages delivered exactly once and in order across reconnects (sequence numbers, acks,
  * session resume), request/response, publish/subscribe, heartbeats.
  *
- * The protocol itself is the session session endpoint (`Endpoint`) (shared with the server); this class is
- * the client's role over a {@link Link}: the token and the HELLO on every connection, the
- * policy for refusals and deferrals, and one timer for the endpoint's deadlines.
+ * The protocol itself is the session endpoint (`Endpoint`, shared with the server); this class
+ * is the client's role over a {@link Link}: the token and the HELLO on every connection, the
+ * policy for refusals and deferrals, the timers for the endpoint's deadlines, and the errors
+ * that say what happened to the application.
  *
  * @example
  * const client = connect('wss://example.com/ws', { token: () => fetchToken() });
  * client.subscribe('chat/+', (msg, { topic }) => console.log(topic, msg));
  * const sum = await client.request('sum', [1, 2]);
  */
-export class SocklineClient extends Emitter<ClientEvents> {
+export class SocklineClient extends GuardedEmitter<ClientEvents> {
   readonly #link: Link;
   readonly #options: ResolvedProtocolOptions;
   readonly #endpoint: Endpoint;
-  readonly #handlers = new Map<string, RequestHandler>();
+  readonly #handlers = new Map<string, (params: unknown) => unknown>();
   /** The handshake of the current attempt, until it completes or fails. */
   #ctx: HandshakeContext | null = null;
   #authFailure: { message: string; count: number } | undefined;
   #unref = false;
+  /** A session was ever established (errors then say "lost", not "never connected"). */
+  #everOpen = false;
+  /** The last error the link reported: why the client is not connected, when it is not. */
+  #lastError: SocklineError | undefined;
+  /** Why the client closed, when it closed by itself. */
+  #closeError: Error | undefined;
   /**
    * The timers behind the endpoint's deadlines, latest first: a deadline earlier than every
    * armed one adds a timer rather than moving one (an ack due in 20 ms leaves the PING due in
@@ -95,10 +128,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
    */
   #timers: ArmedTimer[] = [];
 
-  constructor(
-    createLink: (handshake: (ctx: HandshakeContext) => (m: LinkMessage) => void) => Link,
-    options: ResolvedProtocolOptions,
-  ) {
+  constructor(createLink: (handshake: Handshake) => Link, options: ResolvedProtocolOptions) {
     super();
     this.#options = options;
     const link = (this.#link = createLink(this.#handshake));
@@ -113,6 +143,7 @@ export class SocklineClient extends Emitter<ClientEvents> {
         maxInFlight: options.maxInFlight,
         maxAnswering: Infinity,
         queueRequests: true,
+        exposeErrors: false,
         resume: options.resume,
         maxHandshakeSize: options.maxHandshakeSize,
         announce: null,
@@ -124,7 +155,11 @@ export class SocklineClient extends Emitter<ClientEvents> {
     link.on('open', this.#onOpen);
     link.on('disconnect', this.#onDisconnect);
     link.on('reconnecting', (info) => this.emit('reconnecting', info));
-    link.on('error', (error) => this.emit('error', error));
+    link.on('deferred', (info) => this.emit('deferred', info));
+    link.on('error', (error) => {
+      this.#lastError = error;
+      this.emit('error', error);
+    });
     link.on('drop', (m, reason) => this.emit('drop', m, reason));
     link.on('close', this.#onClose);
   }
@@ -146,6 +181,11 @@ export class SocklineClient extends Emitter<ClientEvents> {
   /** The last measured round-trip time to the server, in ms. */
   get rtt(): number | undefined {
     return this.#endpoint.rtt;
+  }
+
+  /** Times the server asked the client to come back later (see the `deferred` event). */
+  get deferrals(): number {
+    return this.#link.deferrals;
   }
 
   /** Bytes held for the server: messages not yet acknowledged plus the link's buffers. */
@@ -170,36 +210,62 @@ export class SocklineClient extends Emitter<ClientEvents> {
 
   /**
    * Subscribes to a topic pattern (`+` one level, `#` the rest). Returns a function that
-   * unsubscribes. Subscriptions are restored after every reconnect.
+   * unsubscribes. Subscriptions are restored after every reconnect. A handler that throws is
+   * reported as an `'error'` (`ERR_CALLBACK`); the other handlers still run. A subscription
+   * the server refuses (its `maxSubscriptions`) is an `'error'` too
+   * (`ERR_TOO_MANY_SUBSCRIPTIONS`, with the pattern as `topic`).
    */
-  subscribe(pattern: string, handler: SubscriptionHandler): Disposer {
-    return this.#endpoint.subscribe(pattern, handler);
+  subscribe<T = unknown>(pattern: string, handler: SubscriptionHandler<T>): Disposer {
+    return this.#endpoint.subscribe(pattern, handler as SubscriptionHandler);
   }
 
   /**
-   * Calls `method` on the server. Settles exactly once: with the result, an `ERR_REMOTE`
-   * error carrying the server's code, `ERR_REQUEST_TIMEOUT`, `ERR_ABORTED`,
-   * `ERR_CONNECTION_CLOSED` if the connection drops while it is in flight, or
-   * `ERR_CLIENT_CLOSED`. At most the server's `maxInFlight` (from WELCOME) are written at
-   * once; the others wait in order, also while the link is down.
+   * Calls `method` on the server and resolves with its result, as `T` (what the application
+   * expects; nothing checks it). Settles exactly once, and never throws: misuse (a bad method
+   * name, params the codec cannot encode, a bad option) rejects too. It rejects with a
+   * {@link RemoteError} (`ERR_REMOTE`, with `remoteCode` and `data`) when the handler refused
+   * on purpose, a `SocklineError` of sockline's code when the server did (`ERR_UNKNOWN_METHOD`,
+   * `ERR_TOO_MANY_REQUESTS`, `ERR_INTERNAL`…), `ERR_REQUEST_TIMEOUT` (saying when the client
+   * never connected), `ERR_ABORTED`, `ERR_CONNECTION_CLOSED` when the connection drops while
+   * it is in flight, `ERR_CLIENT_CLOSED` after `close()`, or the error that closed the client.
+   * At most the server's `maxInFlight` (from WELCOME) are written at once; the others wait in
+   * order, also while the link is down.
+   *
+   * @example
+   * const sum = await client.request<number>('sum', [1, 2]);
    */
-  request(method: string, params?: unknown, options: RequestOptions = {}): Promise<unknown> {
-    if (typeof method !== 'string' || method.length === 0)
-      throw new TypeError('request() needs a method name');
-    if (this.#link.state === 'closed' || this.#link.state === 'closing') {
-      return Promise.reject(
-        new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot request "${method}": the client is closed`),
-      );
+  request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T> {
+    try {
+      if (typeof method !== 'string' || method.length === 0)
+        throw argumentTypeError('method', 'a non-empty string', method);
+      if (options !== undefined) checkOptions(options, REQUEST_OPTIONS);
+      const timeout = options?.timeout ?? this.#options.requestTimeout;
+      if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
+      const state = this.#link.state;
+      if (state === 'closed' || state === 'closing') throw this.#closedError(`cannot request "${method}"`);
+      return this.#endpoint.request(method, params, { timeout, signal: options?.signal }) as Promise<T>;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return this.#endpoint.request(method, params, options);
   }
 
-  /** Answers requests the server makes to this client. A thrown error becomes an error response. */
-  handle(method: string, handler: RequestHandler): Disposer {
-    if (typeof handler !== 'function') throw new TypeError('handle() needs a handler function');
-    this.#handlers.set(method, handler);
+  /**
+   * Answers requests the server makes to this client (`peer.request(method, params)`). To
+   * refuse on purpose, throw a {@link RemoteError} (its code, message and `data` reach the
+   * caller). Any other exception is reported here as an `'error'` (`ERR_CALLBACK`) and
+   * reaches the caller as `ERR_INTERNAL`, without its message.
+   *
+   * @example
+   * client.handle('confirm', async (question: string) => window.confirm(question));
+   */
+  handle<P = unknown, R = unknown>(method: string, handler: RequestHandler<P, R>): Disposer {
+    if (typeof method !== 'string' || method.length === 0)
+      throw argumentTypeError('method', 'a non-empty string', method);
+    if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
+    const answer = handler as (params: unknown) => unknown;
+    this.#handlers.set(method, answer);
     return () => {
-      if (this.#handlers.get(method) === handler) this.#handlers.delete(method);
+      if (this.#handlers.get(method) === answer) this.#handlers.delete(method);
     };
   }
 
@@ -229,8 +295,14 @@ export class SocklineClient extends Emitter<ClientEvents> {
     return this;
   }
 
-  /** Closes gracefully (a CLOSE frame, then the link). Pending requests reject with `ERR_CLIENT_CLOSED`. */
+  /**
+   * Closes gracefully (a CLOSE frame, then the link). Pending requests reject with
+   * `ERR_CLIENT_CLOSED`. A bad code or reason rejects.
+   */
   close(code: number = CloseCodes.NORMAL, reason = ''): Promise<void> {
+    if (!Number.isInteger(code) || code < 0 || code > 0xffff)
+      return Promise.reject(optionRangeError('code', code, 'an integer from 0 to 65535'));
+    if (typeof reason !== 'string') return Promise.reject(argumentTypeError('reason', 'a string', reason));
     if (this.#link.state === 'open') this.#endpoint.writeClose(code, reason);
     return this.#link.close();
   }
@@ -258,6 +330,11 @@ export class SocklineClient extends Emitter<ClientEvents> {
       dropped: (message, reason) => this.emit('drop', message.original, reason),
       message: (value) => this.emit('message', value, NO_MESSAGE),
       handler: (method) => this.#handlers.get(method),
+      // A handler that refused on purpose threw a RemoteError (answered as it is); anything
+      // else is the application's failure, reported here and answered `ERR_INTERNAL`.
+      handlerFailed: (method, error) =>
+        this.emit('error', callbackError(`the handler of '${method}'`, error)),
+      stalled: this.#stalled,
       error: (error) => this.emit('error', error),
       // A protocol error: the endpoint wrote CLOSE; a new connection resumes the session.
       end: (_code, error) => {
@@ -265,13 +342,14 @@ export class SocklineClient extends Emitter<ClientEvents> {
         link.reconnect();
       },
       closed: (frame) => {
-        if (frame.reconnectAfter !== undefined) link.deferReconnect(frame.reconnectAfter);
+        if (frame.reconnectAfter !== undefined)
+          link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
       },
     };
   }
 
   /** Every connection: a fresh token, then the HELLO; then its answer. */
-  #handshake = (ctx: HandshakeContext): ((m: LinkMessage) => void) => {
+  #handshake: Handshake = (ctx: HandshakeContext): HandshakeReceiver => {
     this.#ctx = ctx;
     const hello = async (): Promise<void> => {
       const token = await this.#options.token();
@@ -284,10 +362,14 @@ export class SocklineClient extends Emitter<ClientEvents> {
     });
     // The first message is the answer, even one that came before the HELLO left (a server
     // that turns the connection away at once).
-    return (message) => {
+    const answered = (answer: HelloAnswer): void => {
       if (this.#ctx !== ctx) return;
       this.#ctx = null;
-      this.#answered(ctx, readHelloAnswer(message, this.#options.maxHandshakeSize));
+      this.#answered(ctx, answer);
+    };
+    return {
+      message: (message) => answered(readHelloAnswer(message, this.#options.maxHandshakeSize)),
+      unreadable: (error) => answered(unreadableAnswer(error)),
     };
   };
 
@@ -310,17 +392,17 @@ export class SocklineClient extends Emitter<ClientEvents> {
       for (const body of rest) this.#endpoint.receive(body);
       return;
     }
-    const { error, frame, cause } = answer;
+    if ('defer' in answer) {
+      // "Come back later": the next attempt waits what the server asked; not a failure.
+      ctx.defer(answer.defer, answer.reason);
+      return;
+    }
+    const { error, refuse } = answer;
     let retry = answer.retry;
-    if (cause !== undefined) this.emit('error', cause);
-    if (frame?.type === 'close' && frame.reconnectAfter !== undefined) {
-      // "Come back later" (a server's admission control, or a busy session lookup): the
-      // next attempt waits what the server asked, and this one is not counted as a failure.
-      link.deferReconnect(frame.reconnectAfter);
-    } else if (frame?.type === 'refuse' && error.code === ErrorCodes.AUTH_FAILED) {
+    if (refuse !== undefined && error.code === ErrorCodes.AUTH_FAILED) {
       // The same refusal again and again will not change by itself: stop hammering.
-      const same = this.#authFailure?.message === frame.message;
-      this.#authFailure = { message: frame.message, count: same ? this.#authFailure!.count + 1 : 1 };
+      const same = this.#authFailure?.message === refuse.message;
+      this.#authFailure = { message: refuse.message, count: same ? this.#authFailure!.count + 1 : 1 };
       retry = this.#authFailure.count < this.#options.authRetries;
     }
     ctx.fail(error, retry);
@@ -335,13 +417,16 @@ export class SocklineClient extends Emitter<ClientEvents> {
     if (state === 'closing' || state === 'closed') {
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the client is ${state}`);
     }
+    const ttl = sendTtl(options, this.#options.delivery.ttl);
     const volatile = options?.volatile === true;
-    const result = this.#endpoint.send(topic, value, volatile, options?.ttl ?? this.#options.delivery.ttl);
+    const result = this.#endpoint.send(topic, value, volatile, ttl);
     if (volatile && result === 'dropped') this.emit('drop', value, 'volatile');
     return result;
   }
 
   #onOpen = (): void => {
+    this.#everOpen = true;
+    this.#lastError = undefined;
     this.#endpoint.open();
     this.emit('open');
   };
@@ -365,15 +450,34 @@ export class SocklineClient extends Emitter<ClientEvents> {
 
   #onClose = (info: { error?: Error | undefined }): void => {
     this.#ctx = null;
-    const error = new SocklineError(
-      ErrorCodes.CLIENT_CLOSED,
-      'the client closed',
-      info.error ? { cause: info.error } : undefined,
-    );
-    const unsent = this.#endpoint.close(error);
+    this.#closeError = info.error;
+    const unsent = this.#endpoint.close(this.#closedError('the request could not complete'));
     this.#disarm();
     for (const message of unsent) this.emit('drop', message.original, 'closed');
     this.emit('close', info);
+  };
+
+  /**
+   * What an operation that cannot go on because the client is closed rejects with: closed by
+   * `close()` (`ERR_CLIENT_CLOSED`), or the error that closed it, saying whether the client
+   * ever connected (a refusal, `ERR_MAX_RETRIES`…, with that code).
+   */
+  #closedError(what: string): SocklineError {
+    const cause = this.#closeError;
+    if (cause === undefined) {
+      return new SocklineError(ErrorCodes.CLIENT_CLOSED, `${what}: the client was closed by close()`);
+    }
+    const code = isSocklineError(cause) ? cause.code : ErrorCodes.CONNECTION_CLOSED;
+    const how = this.#everOpen ? 'the client closed' : 'the client closed without ever connecting';
+    return new SocklineError(code, `${what}: ${how}: ${cause.message}`, { cause });
+  }
+
+  /** Why a request is still waiting when it times out, if it is not the server's doing. */
+  #stalled = (): RequestStall | undefined => {
+    if (this.#link.state === 'open') return undefined;
+    const last = this.#lastError;
+    const note = this.#everOpen ? 'the connection is down' : 'the client has not connected yet';
+    return last === undefined ? { note } : { note: `${note} (${last.message})`, cause: last };
   };
 
   // --- time -----------------------------------------------------------------------------------

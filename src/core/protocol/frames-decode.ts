@@ -27,6 +27,7 @@ export const FrameTypes = {
   publish: 0x11,
   subscribe: 0x12,
   unsubscribe: 0x13,
+  subrefuse: 0x14,
   request: 0x20,
   response: 0x21,
   ack: 0x30,
@@ -81,12 +82,12 @@ export const PayloadKinds = {
  */
 export interface DecodeLimits {
   /**
-   * Names: method, topic, codec, sessionId, and error codes (RESPONSE, REFUSE).
+   * Names: method, topic, codec, sessionId, and error codes (RESPONSE, REFUSE, SUBREFUSE).
    * @default 256
    */
   readonly maxNameBytes: number;
   /**
-   * Human-readable text: the `message` of RESPONSE and REFUSE, the `reason` of CLOSE.
+   * Human-readable text: the `message` of RESPONSE, REFUSE and SUBREFUSE, the `reason` of CLOSE.
    * @default 1024
    */
   readonly maxTextBytes: number;
@@ -355,6 +356,17 @@ function readTopic(name: 'subscribe' | 'unsubscribe') {
   };
 }
 
+function readSubrefuse(r: ByteReader, _flags: number, limits: DecodeLimits): Frame {
+  const frame: Frame = {
+    type: 'subrefuse',
+    topic: r.string('topic', limits.maxNameBytes, 'maxNameBytes'),
+    code: r.string('code', limits.maxNameBytes, 'maxNameBytes'),
+    message: r.string('message', limits.maxTextBytes, 'maxTextBytes'),
+  };
+  r.end();
+  return frame;
+}
+
 function readRequest(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
   const kind = kindOf(r, flags);
   const id = r.varint('id', 1);
@@ -409,6 +421,7 @@ const specList: readonly FrameSpec[] = [
   },
   { name: 'subscribe', flags: 0, read: readTopic('subscribe') },
   { name: 'unsubscribe', flags: 0, read: readTopic('unsubscribe') },
+  { name: 'subrefuse', flags: 0, read: readSubrefuse },
   { name: 'request', flags: KIND_MASK, read: readRequest },
   { name: 'response', flags: ERROR | KIND_MASK, read: readResponse },
   { name: 'ack', flags: 0, read: readVarintFrame('ack') },

@@ -153,6 +153,13 @@ function writeFields(w: ByteWriter, frame: Frame): Uint8Array | undefined {
       w.byte(0);
       w.string(frame.topic, 'topic');
       return undefined;
+    case 'subrefuse':
+      w.byte(FrameTypes.subrefuse);
+      w.byte(0);
+      w.string(frame.topic, 'topic');
+      w.string(frame.code, 'code');
+      w.string(frame.message, 'message');
+      return undefined;
     case 'request':
       w.byte(FrameTypes.request);
       w.byte(kindBits(frame.kind));

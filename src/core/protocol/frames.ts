@@ -79,6 +79,11 @@ export const Capabilities = {
   RPC: 4,
   /** BATCH messages on WebSocket: several frame bodies in one message (docs/protocol.md §1.1). */
   BATCH: 8,
+  /**
+   * SUBREFUSE: the client understands the server telling it that a SUBSCRIBE was refused
+   * (docs/protocol.md §4.12). Without it, a refused subscription just delivers nothing.
+   */
+  SUBREFUSE: 16,
 } as const;
 
 /** 0x01, client to server, first frame of every connection. */
@@ -173,6 +178,20 @@ export interface UnsubscribeFrame {
   topic: string;
 }
 
+/**
+ * 0x14, server to client: the SUBSCRIBE of `topic` was refused (a limit, or the application
+ * said no); the server holds no subscription for it. Sent only to a client whose HELLO had
+ * the SUBREFUSE capability.
+ */
+export interface SubrefuseFrame {
+  type: 'subrefuse';
+  /** The pattern of the refused SUBSCRIBE, as the client sent it. */
+  topic: string;
+  /** An error code such as `ERR_TOO_MANY_SUBSCRIPTIONS`. */
+  code: string;
+  message: string;
+}
+
 /** 0x20, either direction: call `method` and expect one RESPONSE with the same id. */
 export interface RequestFrame {
   type: 'request';
@@ -232,6 +251,7 @@ export type Frame =
   | PublishFrame
   | SubscribeFrame
   | UnsubscribeFrame
+  | SubrefuseFrame
   | RequestFrame
   | ResponseFrame
   | AckFrame

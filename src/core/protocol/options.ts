@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { POSITIVE, linkDefaults, numberOption } from '../link/options.js';
+import { optionTypeError } from '../options/messages.js';
 import type { OverflowPolicy } from '../link/outbox.js';
 import { jsonCodec, type Codec } from './codec.js';
 import type { DeliveryLimits } from './endpoint/delivery.js';
@@ -75,7 +76,7 @@ export function resolveProtocolOptions(
   const d = protocolDefaults;
   const token = options.token;
   if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
-    throw new TypeError(`Invalid option token: expected a string or a function, got ${typeof token}`);
+    throw optionTypeError('token', 'a string or a function', token);
   }
   const o = options.outbox ?? {};
   return Object.freeze({

@@ -7,7 +7,7 @@
 export { ServerSession } from './server/server-session.js';
 export { createSessionState, SessionState } from './server/session-state.js';
 export type { ServerConnection, SessionCarrier, SessionObserver, WriteGate } from './server/session-state.js';
-export { localHub, MemorySessionStore } from './server/session-store.js';
+export { localHub, MemorySessionStore, publishTo } from './server/session-store.js';
 export type { SessionStore } from './server/session-store.js';
 export { resolveServerSession, serverSessionDefaults } from './server/options.js';
 export type {

@@ -4,6 +4,10 @@
  * the MQTT rules, which users already know. A published topic has no wildcards.
  */
 
+import type { SocklineError } from '../errors.js';
+import type { SubrefuseFrame } from './frames.js';
+import { remoteError } from './rpc.js';
+
 const MAX_TOPIC_BYTES = 256;
 const encoder = new TextEncoder();
 
@@ -62,4 +66,14 @@ export function topicMatches(pattern: string, topic: string): boolean {
     p = pEnd + 1;
     t = tEnd + 1;
   }
+}
+
+/**
+ * The error a client emits for a SUBREFUSE (docs/protocol.md §4.12): a SocklineError of the
+ * frame's code (`ERR_TOO_MANY_SUBSCRIPTIONS`...) when sockline defines it, a RemoteError for
+ * an application's own code; `topic` is the refused pattern.
+ */
+export function subscriptionError(frame: SubrefuseFrame): SocklineError & { readonly topic: string } {
+  const error = remoteError(frame.code, `subscription to "${frame.topic}" refused: ${frame.message}`);
+  return Object.assign(error, { topic: frame.topic });
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { didYouMean } from '../../core/options/messages.js';
 import { usageError } from './exit.js';
 
 /** One option of a command, as `node:util` `parseArgs` takes it, plus its help text. */
@@ -55,7 +56,9 @@ export function parseCommand(command: Command, argv: string[]): { positionals: s
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (err) {
-    throw usageError(`${(err as Error).message} (see: sockline ${command.name} --help)`);
+    throw usageError(
+      `${parseError(err as Error & { code?: string }, options)} (see: sockline ${command.name} --help)`,
+    );
   }
   if (parsed.values.help === true) return parsed;
   const names = command.args.match(/<[^>]+>|\[[^\]]+\]/g) ?? [];
@@ -72,6 +75,22 @@ export function parseCommand(command: Command, argv: string[]): { positionals: s
     );
   }
   return parsed;
+}
+
+/**
+ * `parseArgs`'s complaint in the CLI's own words: an unknown option with the closest known
+ * one, a missing or unwanted value by the option's name.
+ */
+function parseError(err: Error & { code?: string }, options: Record<string, unknown>): string {
+  const flag = /'(-[^' ,<]+)/.exec(err.message)?.[1];
+  if (flag === undefined) return err.message;
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const hint = flag.startsWith('--') ? didYouMean(flag.slice(2), Object.keys(options)) : undefined;
+    return `unknown option ${flag}${hint === undefined ? '' : ` (did you mean --${hint}?)`}`;
+  }
+  if (/argument missing/.test(err.message)) return `option ${flag} needs a value`;
+  if (/does not take an argument/.test(err.message)) return `option ${flag} takes no value`;
+  return err.message;
 }
 
 /** The `--help` text of a command. */
@@ -112,12 +131,16 @@ export function stringFlag(values: Values, name: string, fallback?: string): str
 
 /**
  * Parses a message or parameter given on the command line: JSON when it parses (`42`,
- * `{"a":1}`, `"quoted"`), the text itself otherwise.
+ * `{"a":1}`, `"quoted"`), the text itself otherwise. Text that starts like JSON (`[`, `{`,
+ * `"`) but does not parse is a usage error, not text sent in its place.
  */
-export function jsonOrText(text: string): unknown {
+export function jsonOrText(text: string, what = 'the message'): unknown {
   try {
     return JSON.parse(text) as unknown;
-  } catch {
+  } catch (err) {
+    if (/^\s*[[{"]/.test(text)) {
+      throw usageError(`${what} looks like JSON but is not: ${(err as Error).message}`);
+    }
     return text;
   }
 }

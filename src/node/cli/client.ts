@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { ConnectOptions } from '../../core/connect-options.js';
-import type { Link } from '../../core/link/link.js';
+import type { TransportOptions } from '../../core/connect-options.js';
+import type { Disposer } from '../../core/emitter.js';
+import type { Link, ReconnectingInfo } from '../../core/link/link.js';
+import type { LinkState } from '../../core/link/state.js';
 import type { SocklineClient } from '../../core/protocol/client.js';
-import type { ProtocolOptions } from '../../core/protocol/options.js';
 import type { FramingName } from '../../core/framing/index.js';
 import { parseUrl } from '../../core/url.js';
 import { connect } from '../connect.js';
@@ -18,24 +19,31 @@ export const DEFAULT_TIMEOUT = 5_000;
  */
 export type ClientMode = 'once' | 'stay';
 
-/** Connect options from the shared flags (`--token`, `--timeout`, `--ca`, `--insecure`, `--reliable`). */
-export function connectOptions(
+/** What the commands use of a link or a client, whichever mode it is in. */
+export interface Connection {
+  readonly state: LinkState;
+  readonly bufferedAmount: number;
+  on(event: 'state', listener: (change: { from: LinkState; to: LinkState }) => void): Disposer;
+  on(event: 'reconnecting', listener: (info: ReconnectingInfo) => void): Disposer;
+  on(event: 'close', listener: (info: { error?: Error | undefined }) => void): Disposer;
+  close(): Promise<void>;
+}
+
+/** Options of both modes from the shared flags (`--token` aside): `--timeout`, `--ca`, `--insecure`. */
+function sharedOptions(
   url: string,
   values: Values,
   mode: ClientMode,
-): { options: ConnectOptions & ProtocolOptions; markOpen: () => void } {
+): { options: TransportOptions; markOpen: () => void } {
   const { scheme } = parseUrl(url); // ERR_INVALID_URL: exit code 2
   const timeout = intFlag(values, 'timeout', DEFAULT_TIMEOUT, 1);
-  const token = stringFlag(values, 'token', process.env.SOCKLINE_TOKEN);
   const ca = stringFlag(values, 'ca');
   let everOpen = false;
-  const options: ConnectOptions & ProtocolOptions = {
+  const options: TransportOptions = {
     connectTimeout: timeout,
-    requestTimeout: timeout,
     reconnect: mode === 'once' ? false : {},
     // A first attempt that fails is an error to report, not a reason to retry forever.
     shouldReconnect: () => everOpen,
-    ...(token !== undefined ? { token } : {}),
   };
   if (scheme === 'tls' || scheme === 'wss') {
     options.tls = {
@@ -43,26 +51,25 @@ export function connectOptions(
       ...(values.insecure === true ? { rejectUnauthorized: false } : {}),
     };
   }
-  if (values.reliable === true) {
-    if (scheme !== 'udp') throw usageError('--reliable applies to udp:// only');
-    options.reliable = true;
-  }
-  if (values.raw === true) {
-    options.protocol = 'raw';
-    const framing = stringFlag(values, 'framing', 'lines')!;
-    if (framing !== 'lines' && framing !== 'length' && framing !== 'none')
-      throw usageError(`--framing must be lines, length or none, got "${framing}"`);
-    options.framing = framing as FramingName;
-  } else if (values.framing !== undefined) {
-    throw usageError('--framing needs --raw (the sockline protocol has its own framing)');
-  }
   return { options, markOpen: () => void (everOpen = true) };
 }
 
 /** Opens a protocol-mode client and waits for its first session. */
 export async function openClient(url: string, values: Values, mode: ClientMode): Promise<SocklineClient> {
-  const { options, markOpen } = connectOptions(url, { ...values, raw: false }, mode);
-  const client = connect(url, options);
+  if (values.framing !== undefined) {
+    throw usageError('--framing needs --raw (the sockline protocol has its own framing)');
+  }
+  const { options, markOpen } = sharedOptions(url, values, mode);
+  const token = stringFlag(values, 'token', process.env.SOCKLINE_TOKEN);
+  if (values.reliable === true && parseUrl(url).scheme !== 'udp') {
+    throw usageError('--reliable applies to udp:// only');
+  }
+  const client = connect(url, {
+    ...options,
+    requestTimeout: intFlag(values, 'timeout', DEFAULT_TIMEOUT, 1),
+    ...(token !== undefined ? { token } : {}),
+    ...(values.reliable === true ? { reliable: true } : {}),
+  });
   client.once('open', markOpen);
   await client.opened;
   return client;
@@ -70,8 +77,12 @@ export async function openClient(url: string, values: Values, mode: ClientMode):
 
 /** Opens a raw-mode link (`--raw`) and waits until it is open. */
 export async function openLink(url: string, values: Values, mode: ClientMode): Promise<Link> {
-  const { options, markOpen } = connectOptions(url, { ...values, raw: true }, mode);
-  const link = connect(url, { ...options, protocol: 'raw' });
+  if (values.reliable === true) throw usageError('--reliable is for the sockline protocol, not --raw');
+  const { options, markOpen } = sharedOptions(url, values, mode);
+  const framing = stringFlag(values, 'framing', 'lines')!;
+  if (framing !== 'lines' && framing !== 'length' && framing !== 'none')
+    throw usageError(`--framing must be lines, length or none, got "${framing}"`);
+  const link = connect(url, { ...options, protocol: 'raw', framing: framing as FramingName });
   link.once('open', markOpen);
   await link.opened;
   return link;
@@ -86,7 +97,7 @@ function readPem(file: string): string {
 }
 
 /** Writes state changes and reconnect attempts of a long-lived connection to stderr. */
-export function reportStates(conn: SocklineClient | Link, quiet = false): void {
+export function reportStates(conn: Connection, quiet = false): void {
   if (quiet) return;
   process.stderr.write(`[state] ${conn.state}\n`);
   conn.on('state', ({ from, to }) => process.stderr.write(`[state] ${from} -> ${to}\n`));

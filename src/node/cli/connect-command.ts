@@ -3,6 +3,15 @@ import type { SocklineClient } from '../../core/protocol/client.js';
 import { connectionOptions, type Command, type Values } from './args.js';
 import { acknowledged, DEFAULT_TIMEOUT, openClient, openLink, reportStates } from './client.js';
 import { belowWater, forEachLine, formatValue, untilClosed } from './io.js';
+import { parseUrl } from '../../core/url.js';
+import { classify, ExitCodes } from './exit.js';
+
+/**
+ * UDP has no handshake: the socket is "open" whether or not anything listens, and a closed
+ * port shows only as an ICMP "port unreachable" a moment after a datagram went out. This long
+ * after the last line, the session still waits for one before it calls the input done.
+ */
+const UDP_REFUSAL_WAIT = 200;
 
 async function protocolSession(url: string, values: Values): Promise<number> {
   const json = values.json === true;
@@ -36,6 +45,17 @@ async function rawSession(url: string, values: Values): Promise<number> {
     else process.stdout.write(`${formatValue(m, json, true)}\n`);
   });
   let input: Promise<void>;
+  // On udp:// a refusal is a soft error on an open socket: it ends the session (exit code 3).
+  const refused = new Promise<number>((resolve) => {
+    if (parseUrl(url).scheme !== 'udp') return;
+    link.on('error', (error) => {
+      const { code, message } = classify(error);
+      if (code !== ExitCodes.REFUSED) return;
+      process.stderr.write(`sockline: ${message} (nothing listens at ${url})\n`);
+      resolve(code);
+      void link.close();
+    });
+  });
   if (bytes && !json) {
     // netcat: bytes in, bytes out, no notion of lines.
     input = (async () => {
@@ -59,7 +79,10 @@ async function rawSession(url: string, values: Values): Promise<number> {
       await belowWater(link);
     });
   }
-  return untilClosed(link, input);
+  if (parseUrl(url).scheme === 'udp') {
+    input = input.then(() => new Promise((resolve) => setTimeout(resolve, UDP_REFUSAL_WAIT)));
+  }
+  return Promise.race([refused, untilClosed(link, input)]);
 }
 
 export const connectCommand: Command = {

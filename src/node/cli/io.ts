@@ -1,6 +1,5 @@
 import * as readline from 'node:readline';
-import type { Link } from '../../core/link/link.js';
-import type { SocklineClient } from '../../core/protocol/client.js';
+import type { Connection } from './client.js';
 import { classify, ExitCodes } from './exit.js';
 
 const utf8 = new TextDecoder();
@@ -33,7 +32,7 @@ export async function forEachLine(onLine: (line: string, n: number) => Promise<v
  * Resolves with the exit code once the connection is over: 0 after SIGINT/SIGTERM or
  * `done` (which closes it gracefully), or the error's code when it closed by itself.
  */
-export function untilClosed(conn: SocklineClient | Link, done?: Promise<unknown>): Promise<number> {
+export function untilClosed(conn: Connection, done?: Promise<unknown>): Promise<number> {
   return new Promise((resolve) => {
     let ending = false;
     const end = (): void => {

@@ -13,7 +13,8 @@ export const send: Command = {
     framing: { type: 'string', arg: '<lines|length|none>', help: 'raw mode on streams (default lines)' },
   },
   details: `
-The message is JSON when it parses ('42', '{"a":1}'), text otherwise. In protocol mode the
+The message is JSON when it parses ('42', '{"a":1}'), text otherwise; text that starts with
+[, { or " must be valid JSON. In protocol mode the
 command exits 0 once the server has acknowledged the message; in raw mode once it is written.
 
 Examples:
@@ -27,9 +28,10 @@ Examples:
       await link.close();
       return ExitCodes.OK;
     }
+    const value = jsonOrText(message!);
     const client = await openClient(url!, values, 'once');
     try {
-      client.send(jsonOrText(message!));
+      client.send(value);
       if (!(await acknowledged(client, timeout)))
         throw new CliError(ExitCodes.TIMEOUT, `the server did not acknowledge within ${timeout} ms`);
     } finally {

@@ -1,4 +1,5 @@
 import { createClient, RESP_TYPES, type RedisClientOptions } from 'redis';
+import { ErrorCodes, SocklineError } from '../../core/errors.js';
 import type { SentFrame } from '../../core/protocol/endpoint/delivery.js';
 import type { SessionState } from '../../core/protocol/server-session.js';
 import { topicMatches } from '../../core/protocol/topics.js';
@@ -21,102 +22,14 @@ import {
   ZERO_ID,
   type BusHeader,
 } from './bus-codec.js';
-import { CLAIM, SCRIPTS, type Script } from './scripts.js';
+import { CLAIM, END, SCRIPTS, type Script } from './scripts.js';
 import { SessionRecords, type RecordFields, type RecordsLink } from './session-records.js';
+import { LossCheck, type LossReport } from './loss-check.js';
+import { PublishOrder, type Queued } from './publish-order.js';
+import { resolveRedisOptions, type RedisAdapterOptions, type ResolvedRedisOptions } from './redis-options.js';
 
-/** Options of {@link redisAdapter}. Every bound is finite. */
-export interface RedisAdapterOptions {
-  /** `redis[s]://[[user][:password]@]host[:port][/db]`. @default 'redis://127.0.0.1:6379' */
-  readonly url?: string;
-  /** More node-redis client options (socket, credentials, database...); `url` wins. */
-  readonly client?: RedisClientOptions;
-  /** Prefix of every key, so several clusters can share one Redis. @default 'sockline' */
-  readonly prefix?: string;
-  /**
-   * Share sessions, so a client resumes on any process. `false`: only topics, rooms and
-   * broadcasts are shared (less Redis traffic; a resume works only on the same process).
-   * @default true
-   */
-  readonly sessions?: boolean;
-  /** Approximate length of the bus stream (`XADD MAXLEN ~`). @default 100000 */
-  readonly maxStreamLength?: number;
-  /** Unacknowledged frames kept in one session's record, at most. @default 10000 */
-  readonly maxSessionFrames?: number;
-  /** Publishes kept to forward while Redis is unreachable, at most (count). @default 10000 */
-  readonly maxForwardMessages?: number;
-  /** ... and bytes. @default 8388608 */
-  readonly maxForwardBytes?: number;
-  /** Session lookups (resumes from another process) in flight, at most. @default 100 */
-  readonly maxLookups?: number;
-  /** Bus entries one resume catches up on, at most. @default 10000 */
-  readonly maxCatchUp?: number;
-  /** Longest delay between two attempts to reach Redis again, in ms. @default 2000 */
-  readonly maxRetryDelay?: number;
-  /** How long `listen()` waits for Redis before starting degraded, in ms. @default 5000 */
-  readonly connectTimeout?: number;
-}
-
-interface Resolved {
-  url: string;
-  prefix: string;
-  sessions: boolean;
-  maxStreamLength: number;
-  maxSessionFrames: number;
-  maxForwardMessages: number;
-  maxForwardBytes: number;
-  maxLookups: number;
-  maxCatchUp: number;
-  maxRetryDelay: number;
-  connectTimeout: number;
-}
-
-/** Defaults of {@link RedisAdapterOptions}. */
-export const redisAdapterDefaults: Readonly<Resolved> = Object.freeze({
-  url: 'redis://127.0.0.1:6379',
-  prefix: 'sockline',
-  sessions: true,
-  maxStreamLength: 100_000,
-  maxSessionFrames: 10_000,
-  maxForwardMessages: 10_000,
-  maxForwardBytes: 8 << 20,
-  maxLookups: 100,
-  maxCatchUp: 10_000,
-  maxRetryDelay: 2_000,
-  connectTimeout: 5_000,
-});
-
-const COUNTS = [
-  'maxStreamLength',
-  'maxSessionFrames',
-  'maxForwardMessages',
-  'maxForwardBytes',
-  'maxLookups',
-  'maxCatchUp',
-  'maxRetryDelay',
-  'connectTimeout',
-] as const;
-
-function resolve(options: RedisAdapterOptions): Resolved {
-  const r: Resolved = { ...redisAdapterDefaults };
-  for (const name of COUNTS) {
-    const v = options[name];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
-      throw new RangeError(`Invalid option ${name}: ${String(v)}`);
-    r[name] = Math.floor(v);
-  }
-  if (options.url !== undefined) {
-    if (typeof options.url !== 'string') throw new TypeError(`Invalid option url: ${String(options.url)}`);
-    r.url = options.url;
-  }
-  if (options.prefix !== undefined) {
-    if (typeof options.prefix !== 'string' || options.prefix === '')
-      throw new TypeError(`Invalid option prefix: ${String(options.prefix)}`);
-    r.prefix = options.prefix;
-  }
-  if (options.sessions !== undefined) r.sessions = options.sessions !== false;
-  return r;
-}
+export { redisAdapterDefaults } from './redis-options.js';
+export type { RedisAdapterOptions } from './redis-options.js';
 
 /** The slice of a node-redis client this adapter uses (replies with bulk strings as Buffers). */
 interface Connection {
@@ -128,11 +41,10 @@ interface Connection {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
-interface Queued {
-  readonly header: string;
-  readonly payload: Uint8Array;
-  /** The client PUBLISH that caused it: forwarded through the dedup script. */
-  readonly origin: { readonly state: SessionState; readonly seq: number } | undefined;
+/** The client PUBLISH a bus entry came from. */
+interface Origin {
+  readonly state: SessionState;
+  readonly seq: number;
 }
 
 interface Seen {
@@ -196,13 +108,19 @@ function parseMap(json: string | undefined): Map<string, string> {
  */
 class RedisAdapter implements Adapter {
   readonly name = 'redis';
-  readonly #o: Resolved;
+  readonly #o: ResolvedRedisOptions;
   readonly #clientOptions: RedisClientOptions | undefined;
   readonly #counters = adapterCounters();
-  readonly #forward: Queued[] = [];
+  readonly #forward: Array<Queued<Origin>> = [];
   readonly #catchups = new Set<CatchUp>();
   readonly #stream: string;
   #forwardBytes = 0;
+  /** Each publisher's order across an outage (see {@link PublishOrder}). */
+  readonly #order: PublishOrder<Origin>;
+  /** Whether Redis lost what it had acknowledged (see {@link LossCheck}). */
+  readonly #loss: LossCheck;
+  /** A loss found while recovering, reported with the `ok` that ends the recovery. */
+  #lossError: SocklineError | undefined;
   #host: AdapterHost | undefined;
   #cmd: Connection | undefined;
   #reader: Connection | undefined;
@@ -220,9 +138,14 @@ class RedisAdapter implements Adapter {
   readonly sessions: SessionSharing | undefined;
 
   constructor(options: RedisAdapterOptions) {
-    this.#o = resolve(options);
+    this.#o = resolveRedisOptions(options);
     this.#clientOptions = options.client;
     this.#stream = `${this.#o.prefix}:bus`;
+    this.#order = new PublishOrder(
+      (q) => this.#queue(q),
+      () => this.#position ?? ZERO_ID,
+    );
+    this.#loss = new LossCheck(`${this.#o.prefix}:epoch`, this.#stream);
     this.sessions = this.#o.sessions ? this.#sharing() : undefined;
   }
 
@@ -265,6 +188,7 @@ class RedisAdapter implements Adapter {
     try {
       await Promise.race([connected, timeout]);
       await this.#loadScripts();
+      await this.#loss.check((args) => this.#cmd!.sendCommand(args));
       await this.#syncPosition();
     } catch (err) {
       // Keep serving: node-redis goes on trying, and the probe brings the adapter back.
@@ -276,38 +200,64 @@ class RedisAdapter implements Adapter {
     void this.#read();
   }
 
-  publish(entry: BusEntry, origin?: { readonly state: SessionState; readonly seq: number }): void {
+  publish(entry: BusEntry, origin?: Origin): void {
     const host = this.#host;
     if (host === undefined || this.#closed) return;
     const volatile = entry.type === 'broadcast' && entry.volatile;
     const payload = entry.payload;
+    // A client session publishes as itself; the server's own publishes are one publisher too.
+    const publisher = origin?.state ?? this;
     if (this.#state === 'ok') {
       this.#counters.published++;
+      const header = JSON.stringify(headerOf(entry, host.id, false));
       const records = this.#records;
       if (origin !== undefined && records !== undefined) {
-        const header = JSON.stringify(headerOf(entry, host.id, false));
-        void records.inbound(origin.state, origin.seq, header, payload).then((stored) => {
+        const item = this.#order.sent(publisher, { header, payload, origin });
+        void records.inbound(origin.state, origin.seq, header, payload).then((result) => {
           // Unknown outcome (Redis failed mid-call): forwarded later through the same
           // dedup script, so it lands once either way.
-          if (!stored) this.#queue({ header, payload, origin });
+          this.#settle(publisher, item, result === false ? undefined : result === true ? ZERO_ID : result);
           origin.state.delivery.confirm(origin.seq);
         });
         return;
       }
-      const header = JSON.stringify(headerOf(entry, host.id, false));
-      this.#xadd(header, payload).catch((err: unknown) => {
-        this.#failed(err);
-        if (!volatile) this.#queue({ header, payload, origin: undefined });
-      });
+      if (volatile) {
+        this.#xadd(header, payload).catch((err: unknown) => this.#failed(err));
+        return;
+      }
+      const item = this.#order.sent(publisher, { header, payload, origin: undefined });
+      this.#xadd(header, payload).then(
+        (id) => this.#settle(publisher, item, text(id)),
+        (err: unknown) => {
+          this.#failed(err);
+          this.#settle(publisher, item, undefined);
+        },
+      );
       return;
     }
-    // Degraded: this process's clients get it now; the others once Redis is back.
-    host.deliver(entry, undefined);
-    if (!volatile) this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin });
+    if (!volatile && this.#order.inDoubt(publisher)) {
+      // Something this publisher sent before may still reach this process through the bus:
+      // this one follows it there, in order, instead of being delivered here first.
+      this.#order.hold(publisher, {
+        header: JSON.stringify(headerOf(entry, host.id, false)),
+        payload,
+        origin,
+      });
+    } else {
+      // Degraded: this process's clients get it now; the others once Redis is back.
+      host.deliver(entry, undefined);
+      if (!volatile) this.#queue({ header: JSON.stringify(headerOf(entry, host.id, true)), payload, origin });
+    }
     if (origin !== undefined) {
       this.#records?.markDirty(origin.state);
       origin.state.delivery.confirm(origin.seq);
     }
+  }
+
+  /** Redis answered a publish (`id`: its place on the bus) or failed (undefined). */
+  #settle(publisher: unknown, item: ReturnType<PublishOrder<Origin>['sent']>, id: string | undefined): void {
+    if (id !== undefined) this.#loss.saw(id);
+    this.#order.settle(publisher, item, id);
   }
 
   metrics(): AdapterMetrics {
@@ -356,6 +306,8 @@ class RedisAdapter implements Adapter {
     this.#recovering = true;
     try {
       await this.#loadScripts();
+      const report = await this.#loss.check((args) => cmd.sendCommand(args));
+      if (report.lost !== undefined) this.#lossError = await this.#lost(report);
       if (this.#position === undefined) await this.#syncPosition();
       while (this.#forward.length > 0) {
         const batch = this.#forward.slice(0, 256);
@@ -370,8 +322,11 @@ class RedisAdapter implements Adapter {
       this.#state = 'ok';
       clearInterval(this.#probe);
       this.#probe = undefined;
+      this.#order.recovered();
       this.#records?.resync();
-      this.#host?.health('ok');
+      const lossError = this.#lossError;
+      this.#lossError = undefined;
+      this.#host?.health('ok', lossError);
     } catch {
       // Still away; the probe tries again.
     } finally {
@@ -379,7 +334,38 @@ class RedisAdapter implements Adapter {
     }
   }
 
-  #queue(q: Queued): void {
+  /**
+   * Redis lost what it had acknowledged: bus entries may be missing for any session of this
+   * process, and its session records may be gone or stale. Counted, and every session here is
+   * reset (its record deleted, its Peer ended, its connection dropped): its client resumes into
+   * a new session and gets `sessionlost`, the signal that its stream is not whole. The error
+   * is reported with the `adapter` event that ends the recovery.
+   */
+  async #lost(report: LossReport): Promise<SocklineError> {
+    const host = this.#host!;
+    this.#counters.losses++;
+    // The reader must not wait for ids the bus will now give again.
+    if (this.#position !== undefined && compareIds(report.end, this.#position) < 0)
+      this.#position = report.end;
+    this.#order.reset();
+    const states = [...host.sessions()];
+    const records = this.#records;
+    if (records !== undefined)
+      await Promise.all(
+        states.map((s) =>
+          this.#run(END, [records.hashKey(s.id), records.listKey(s.id)], [host.id]).catch(() => {}),
+        ),
+      );
+    for (const s of states) this.#moved(s.id);
+    return new SocklineError(
+      ErrorCodes.SESSION_LOST,
+      `Redis lost data it had acknowledged: ${report.lost}. Bus entries may be missing; the ` +
+        `${states.length} sessions of this process were reset (their clients get sessionlost). ` +
+        'Run Redis with appendonly yes and appendfsync always (docs/scaling.md).',
+    );
+  }
+
+  #queue(q: Queued<Origin>): void {
     this.#forward.push(q);
     this.#forwardBytes += q.payload.byteLength + q.header.length;
     while (
@@ -392,10 +378,10 @@ class RedisAdapter implements Adapter {
     }
   }
 
-  #send(q: Queued): Promise<unknown> {
+  #send(q: Queued<Origin>): Promise<unknown> {
     if (q.origin !== undefined && this.#records !== undefined)
       return this.#records.inbound(q.origin.state, q.origin.seq, q.header, q.payload).then((stored) => {
-        if (!stored) throw new Error('Redis failed while forwarding');
+        if (stored === false) throw new Error('Redis failed while forwarding');
       });
     return this.#xadd(q.header, q.payload);
   }
@@ -474,6 +460,8 @@ class RedisAdapter implements Adapter {
       }
       this.#position = id;
     }
+    if (this.#position !== undefined) this.#loss.saw(this.#position);
+    if (entries.length > 0) this.#order.read();
     for (const w of this.#waiters) if (compareIds(this.#position ?? ZERO_ID, w.id) >= 0) w.done(true);
   }
 
@@ -578,7 +566,7 @@ class RedisAdapter implements Adapter {
       return;
     }
     void records.inbound(state, seq).then((stored) => {
-      if (!stored) records.markDirty(state);
+      if (stored === false) records.markDirty(state);
       state.delivery.confirm(seq);
     });
   }

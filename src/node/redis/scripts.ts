@@ -15,18 +15,23 @@ function script(source: string): Script {
 
 /**
  * A client message that arrived with seq ARGV[1]: recorded as the session's inbound seq
- * and, for a PUBLISH (ARGV[2] == 'p'), appended to the bus in the same step; a seq at or
- * below the recorded one is a retransmission and changes nothing (returns 0).
+ * and, for a PUBLISH (ARGV[2] == 'p'), appended to the bus in the same step (returns its
+ * stream id; 1 for a DATA message); a seq at or below the recorded one is a retransmission
+ * and changes nothing (returns 0). A missing record is not created.
  * KEYS: session hash, bus stream. ARGV: seq, mode, stream max length, ttl ms, header, payload.
  */
 export const INBOUND = script(`
 local seq = tonumber(ARGV[1])
 local cur = tonumber(redis.call('HGET', KEYS[1], 'in') or '0')
 if seq <= cur then return 0 end
-redis.call('HSET', KEYS[1], 'in', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+-- A record that is gone (Redis lost it, the session was reset) is not made again from one
+-- field: a resume would take it for the session. The publish still goes to the bus.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'in', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
 if ARGV[2] == 'p' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'h', ARGV[5], 'd', ARGV[6])
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'h', ARGV[5], 'd', ARGV[6])
 end
 return 1
 `);

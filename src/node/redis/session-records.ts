@@ -205,10 +205,17 @@ export class SessionRecords {
   }
 
   /**
-   * Records an inbound seq (with the publish it caused, if any) atomically; resolves true
-   * once it is in Redis, false if Redis failed (the outcome is then unknown).
+   * Records an inbound seq (with the publish it caused, if any) atomically. Resolves with the
+   * publish's bus id once it is in Redis, true when nothing was added to the bus (a DATA
+   * message, or a retransmission Redis already had), false if Redis failed (the outcome is
+   * then unknown).
    */
-  inbound(state: SessionState, seq: number, header?: string, payload?: Uint8Array): Promise<boolean> {
+  inbound(
+    state: SessionState,
+    seq: number,
+    header?: string,
+    payload?: Uint8Array,
+  ): Promise<string | boolean> {
     const t = this.#get(state);
     const hash = t?.hash ?? this.hashKey(state.id);
     const mode = header === undefined ? 'd' : 'p';
@@ -221,7 +228,7 @@ export class SessionRecords {
       payload === undefined ? '' : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
     ];
     return this.#track$(this.#link.run(INBOUND, [hash, `${this.#link.prefix}:bus`], args)).then(
-      () => true,
+      (reply) => (typeof reply === 'number' ? true : String(reply)),
       (err: unknown) => {
         this.#link.failed(err);
         return false;

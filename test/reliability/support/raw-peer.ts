@@ -37,9 +37,10 @@ export interface RawPeer {
   destroy(): void;
 }
 
-export async function rawPeer(url: string): Promise<RawPeer> {
+/** Connects to `url`'s port on 127.0.0.1, from `localAddress` (any of 127/8 on Linux). */
+export async function rawPeer(url: string, localAddress = '127.0.0.1'): Promise<RawPeer> {
   const { port } = new URL(url);
-  const socket = net.connect(Number(port), '127.0.0.1');
+  const socket = net.connect({ port: Number(port), host: '127.0.0.1', localAddress });
   const frames: Frame[] = [];
   const waiters = new Set<() => void>();
   let isClosed = false;

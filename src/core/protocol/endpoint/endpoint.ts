@@ -1,4 +1,5 @@
 import { ErrorCodes, SocklineError } from '../../errors.js';
+import { argumentTypeError } from '../../options/messages.js';
 import { BATCH_TYPE, splitBatch } from '../batch.js';
 import { decodePayload, encodePayload } from '../codec.js';
 import {
@@ -16,7 +17,7 @@ import {
 import { decodeFrame } from '../frames-decode.js';
 import { assertMessageFits, encodeFrame, encodeMessage } from '../frames-encode.js';
 import { answerRequest, errorResponse } from '../rpc.js';
-import { validatePattern, validateTopic } from '../topics.js';
+import { subscriptionError, validatePattern, validateTopic } from '../topics.js';
 import { Delivery, type OutgoingMessage } from './delivery.js';
 import { DEAD, Heartbeat } from './heartbeat.js';
 import type { EndpointHost, Welcomed } from './host.js';
@@ -30,7 +31,11 @@ export type { EndpointHost, Welcomed } from './host.js';
 type Phase = 'detached' | 'open' | 'closed';
 
 const CLIENT_CAPABILITIES =
-  Capabilities.RELIABLE | Capabilities.PUBSUB | Capabilities.RPC | Capabilities.BATCH;
+  Capabilities.RELIABLE |
+  Capabilities.PUBSUB |
+  Capabilities.RPC |
+  Capabilities.BATCH |
+  Capabilities.SUBREFUSE;
 
 /** What `#value` returns for a payload it could not decode. */
 const UNDELIVERABLE: unique symbol = Symbol('undeliverable');
@@ -78,6 +83,8 @@ export class Endpoint {
   #sessionId: string | undefined;
   /** The peer's `lastSeq` from the handshake: what `open()` replays after. */
   #peerLastSeq = 0;
+  /** Server: the capability bits of the client's HELLO on this connection (docs/protocol.md §4.1). */
+  #peerCapabilities = 0;
   /**
    * Client: how long the server keeps a dropped session, at most, from the client's view
    * (its `resumeWindow` plus the heartbeat it may take to notice; -1: it keeps none), and so
@@ -159,11 +166,13 @@ export class Endpoint {
 
   /**
    * Server: a connection carries session `sessionId` now (its WELCOME is written); `peerLastSeq`
-   * is the HELLO's resume `lastSeq` when the session continues, 0 otherwise. `open()` follows.
+   * is the HELLO's resume `lastSeq` when the session continues, 0 otherwise; `capabilities`
+   * the HELLO's bits (what this connection's client understands). `open()` follows.
    */
-  accepted(sessionId: string, peerLastSeq: number): void {
+  accepted(sessionId: string, peerLastSeq: number, capabilities: number): void {
     this.#sessionId = sessionId;
     this.#peerLastSeq = peerLastSeq;
+    this.#peerCapabilities = capabilities;
   }
 
   /**
@@ -294,6 +303,12 @@ export class Endpoint {
           return;
         }
         break;
+      case 'subrefuse':
+        if (this.#config.role === 'client') {
+          this.#host.error?.(subscriptionError(frame));
+          return;
+        }
+        break;
     }
     this.#protocolError(`unexpected ${frame.type.toUpperCase()} after the handshake`);
   }
@@ -352,7 +367,8 @@ export class Endpoint {
       return;
     }
     const value = this.#value(frame);
-    if (value !== UNDELIVERABLE && this.#accept(frame.seq)) this.#subscriptions?.deliver(frame.topic, value);
+    if (value !== UNDELIVERABLE && this.#accept(frame.seq))
+      this.#subscriptions?.deliver(frame.topic, value, host);
   }
 
   #subscription(type: 'subscribe' | 'unsubscribe', pattern: string): void {
@@ -366,7 +382,17 @@ export class Endpoint {
       this.#protocolError((err as Error).message, err);
       return;
     }
-    this.#host.subscribed?.(pattern);
+    const refused = this.#host.subscribed?.(pattern);
+    // The connection stays. A client that announced SUBREFUSE is told (docs/protocol.md §4.12);
+    // an older one simply gets nothing for the pattern.
+    if (refused !== undefined && (this.#peerCapabilities & Capabilities.SUBREFUSE) !== 0) {
+      this.#write({
+        type: 'subrefuse',
+        topic: pattern,
+        code: ErrorCodes.TOO_MANY_SUBSCRIPTIONS,
+        message: refused,
+      });
+    }
   }
 
   // --- requests --------------------------------------------------------------------------------
@@ -400,7 +426,11 @@ export class Endpoint {
   }
 
   #requestTable(): RequestTable {
-    return (this.#requests ??= new RequestTable(this.#config.maxInFlight, () => this.#writeRequests()));
+    return (this.#requests ??= new RequestTable(
+      this.#config.maxInFlight,
+      () => this.#writeRequests(),
+      this.#host,
+    ));
   }
 
   /** Writes waiting requests while the connection is open and the peer's window has room. */
@@ -420,8 +450,13 @@ export class Endpoint {
     } else {
       this.#answering++;
       try {
-        const handler = this.#host.handler(frame.method);
-        response = await answerRequest(frame, handler, this.#config.codec, this.delivery.frameLimit);
+        const host = this.#host;
+        const config = this.#config;
+        response = await answerRequest(frame, host.handler(frame.method), config.codec, {
+          maxFrameSize: this.delivery.frameLimit,
+          exposeErrors: config.exposeErrors,
+          report: (error) => host.handlerFailed?.(frame.method, error),
+        });
       } finally {
         if (this.#epoch === epoch) this.#answering--;
       }
@@ -453,6 +488,7 @@ export class Endpoint {
     const delivery = this.delivery;
     assertMessageFits(topic, payload, delivery.frameLimit);
     if (volatile) return this.sendVolatile(topic, kind, payload) ? 'sent' : 'dropped';
+    this.#host.queued?.(payload.byteLength);
     return delivery.enqueue({ topic, kind, payload, original: value }, ttl, true) ? 'sent' : 'queued';
   }
 
@@ -468,7 +504,7 @@ export class Endpoint {
    */
   subscribe(pattern: string, handler: SubscriptionHandler): () => void {
     validatePattern(pattern);
-    if (typeof handler !== 'function') throw new TypeError('subscribe() needs a handler function');
+    if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
     const subscriptions = (this.#subscriptions ??= new Subscriptions());
     if (subscriptions.add(pattern, handler) && this.#phase === 'open')
       this.#write({ type: 'subscribe', topic: pattern });

@@ -22,13 +22,38 @@ export interface EndpointHost extends DeliveryHooks {
   message(value: unknown, seq: number | undefined): void;
   /** The handler of a request from the peer; undefined answers `ERR_UNKNOWN_METHOD`. */
   handler(method: string): ((params: unknown) => unknown) | undefined;
+  /**
+   * The handler of `method` threw something other than a `RemoteError` (or its result could
+   * not be encoded): the peer was answered `ERR_INTERNAL`; the error is this side's to report.
+   */
+  handlerFailed?(method: string, error: unknown): void;
+  /**
+   * Why a request of this side is still unanswered when it times out, when the reason is not
+   * the peer's (the client has not connected yet): words for the error, and the error behind them.
+   */
+  stalled?(): RequestStall | undefined;
+  /** The application queued a sequenced message of `bytes` (its payload) for the peer. */
+  queued?(bytes: number): void;
   /** Server: a PUBLISH to route (topic checked, payload not decoded: it is forwarded as it is). */
   publish?(topic: string, kind: PayloadKind, payload: Uint8Array, seq: number | undefined): void;
-  /** Something went wrong that does not end the connection by itself (a frame that did not decode). */
+  /**
+   * Something went wrong that does not end the connection: a subscription handler of the
+   * application threw (`ERR_CALLBACK`), the server refused a subscription (SUBREFUSE).
+   */
   error?(error: SocklineError): void;
-  /** Server: the peer subscribed to a checked pattern, or unsubscribed from one. */
-  subscribed?(pattern: string): void;
+  /**
+   * Server: the peer subscribed to a checked pattern. Returns why it is refused (a limit),
+   * or undefined when it is held; the endpoint tells a peer that understands SUBREFUSE.
+   */
+  subscribed?(pattern: string): string | undefined;
+  /** Server: the peer unsubscribed from a pattern. */
   unsubscribed?(pattern: string): void;
+}
+
+/** See {@link EndpointHost.stalled}. */
+export interface RequestStall {
+  readonly note: string;
+  readonly cause?: unknown;
 }
 
 /** What a WELCOME meant for the client's session. */

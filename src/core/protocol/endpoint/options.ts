@@ -61,6 +61,11 @@ export interface EndpointConfig {
   readonly maxAnswering: number;
   /** Requests made while no connection is attached wait for one (client), or are refused (server). */
   readonly queueRequests: boolean;
+  /**
+   * Answer a handler's unexpected exception with its own message (the code stays
+   * `ERR_INTERNAL`), not `internal error`: a server's `exposeErrors`; false for a client.
+   */
+  readonly exposeErrors: boolean;
   /** Client: ask to resume the previous session in HELLO. */
   readonly resume: boolean;
   /** Client: the largest answer to HELLO read, in bytes. */

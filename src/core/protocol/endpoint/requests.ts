@@ -2,7 +2,9 @@ import { ErrorCodes, SocklineError } from '../../errors.js';
 import { decodePayload, type Codec } from '../codec.js';
 import type { PayloadKind, ResponseFrame } from '../frames.js';
 import { encodeFrame } from '../frames-encode.js';
+import { responseError } from '../rpc.js';
 import { compacted } from './compact.js';
+import type { EndpointHost } from './host.js';
 
 /** One request of this side: waiting to be written, or written and waiting for its RESPONSE. */
 interface Request {
@@ -34,6 +36,8 @@ export class RequestTable {
   readonly #max: number;
   /** Called when a written request settled without a response (abort): a slot is free. */
   readonly #freed: () => void;
+  /** Asked why a request that times out waited, when the reason is not the peer's. */
+  readonly #host: Pick<EndpointHost, 'stalled'>;
   readonly #pending = new Map<number, Request>();
   /** Not yet written, oldest first; entries settled meanwhile are skipped. */
   #waiting: Array<Request | undefined> = [];
@@ -49,9 +53,10 @@ export class RequestTable {
   /** How many requests may be written at once: the peer's `maxInFlight`. */
   window = Infinity;
 
-  constructor(maxOutstanding: number, freed: () => void) {
+  constructor(maxOutstanding: number, freed: () => void, host: Pick<EndpointHost, 'stalled'>) {
     this.#max = maxOutstanding;
     this.#freed = freed;
+    this.#host = host;
   }
 
   /** Requests outstanding: written or waiting. */
@@ -137,14 +142,15 @@ export class RequestTable {
   }
 
   /**
-   * Settles the request a RESPONSE answers: its decoded result, or its error (a result that
-   * cannot be decoded fails that request only). False when it is not outstanding (late or
-   * unknown): the RESPONSE is ignored.
+   * Settles the request a RESPONSE answers: its decoded result, or its error by the RPC error
+   * contract (`responseError`: sockline's own code as a SocklineError of that code, the
+   * application's as a RemoteError with its data); a result that cannot be decoded fails that
+   * request only. False when it is not outstanding (late or unknown): the RESPONSE is ignored.
    */
   settle(frame: ResponseFrame, codec: Codec): boolean {
-    const { id, error } = frame;
-    if (error !== undefined) return this.reject(id, remoteError(error));
+    const id = frame.id;
     if (!this.#pending.has(id)) return false;
+    if (frame.error !== undefined) return this.reject(id, responseError(frame, codec));
     try {
       return this.resolve(id, decodePayload(frame.kind, frame.payload, codec));
     } catch (err) {
@@ -180,9 +186,14 @@ export class RequestTable {
         continue;
       }
       freed ||= request.written;
+      const stall = this.#host.stalled?.();
       this.reject(
         request.id,
-        new SocklineError(ErrorCodes.REQUEST_TIMEOUT, `request "${method}" timed out after ${timeout} ms`),
+        new SocklineError(
+          ErrorCodes.REQUEST_TIMEOUT,
+          `request "${method}" timed out after ${timeout} ms${stall === undefined ? '' : `: ${stall.note}`}`,
+          stall?.cause === undefined ? undefined : { cause: stall.cause },
+        ),
       );
     }
     this.#earliest = earliest;
@@ -233,13 +244,6 @@ export class RequestTable {
       this.#head = 0;
     }
   }
-}
-
-/** How an error RESPONSE rejects its request: `ERR_REMOTE`, with the peer's code as `remoteCode`. */
-function remoteError(error: { code: string; message: string }): SocklineError {
-  const result = new SocklineError(ErrorCodes.REMOTE, error.message);
-  result.remoteCode = error.code;
-  return result;
 }
 
 function abortError(method: string, signal: AbortSignal): SocklineError {

@@ -1,6 +1,12 @@
+import { callbackError } from '../../errors.js';
 import { topicMatches } from '../topics.js';
+import type { EndpointHost } from './host.js';
 
-export type SubscriptionHandler = (value: unknown, meta: { topic: string }) => void;
+/**
+ * Called with each message published on a matching topic. `T` is what the application
+ * expects there; nothing checks it (the value comes from the network).
+ */
+export type SubscriptionHandler<T = unknown> = (value: T, meta: { topic: string }) => void;
 
 /**
  * The subscriptions a client holds at its server (docs/protocol.md §10): handlers by topic
@@ -51,12 +57,22 @@ export class Subscriptions {
     return attached;
   }
 
-  /** Calls every handler whose pattern matches `topic`. */
-  deliver(topic: string, value: unknown): void {
+  /**
+   * Calls every handler whose pattern matches `topic`. One that throws is reported to `host`
+   * (`ERR_CALLBACK`) and the others still run: the application's code must cost neither the
+   * rest of a batch nor the connection.
+   */
+  deliver(topic: string, value: unknown, host: Pick<EndpointHost, 'error'>): void {
     const meta = { topic };
     for (const [pattern, handlers] of this.#handlers) {
       if (!topicMatches(pattern, topic)) continue;
-      for (const handler of handlers) handler(value, meta);
+      for (const handler of handlers) {
+        try {
+          handler(value, meta);
+        } catch (err) {
+          host.error?.(callbackError(`the subscription handler of '${pattern}'`, err));
+        }
+      }
     }
   }
 }

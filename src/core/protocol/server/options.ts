@@ -1,10 +1,12 @@
 import { systemClock, type Clock } from '../../clock.js';
 import { POSITIVE, numberOption } from '../../link/options.js';
+import { optionTypeError } from '../../options/messages.js';
 import type { Admission } from '../admission.js';
 import { jsonCodec, type Codec } from '../codec.js';
 import type { DeliveryLimits } from '../endpoint/delivery.js';
 import { requestTimeoutOption, sessionDefaults, type EndpointConfig } from '../endpoint/options.js';
 import { SUPPORTED_VERSIONS, type PayloadKind } from '../frames.js';
+import { defaultIdentify, type Identify } from '../session-id.js';
 import { Deadlines } from './deadlines.js';
 import type { SessionObserver, SessionState } from './session-state.js';
 import type { SessionStore } from './session-store.js';
@@ -55,6 +57,21 @@ export interface ServerSessionOptions {
   readonly admission?: Admission;
   readonly handlers: ReadonlyMap<string, ServerRequestHandler>;
   readonly onMessage?: (value: unknown, session: SessionState) => void;
+  /**
+   * Application code failed without it being the client's fault: `onMessage` threw, a
+   * request handler threw something other than a RemoteError (the client got
+   * `ERR_INTERNAL`), `identify` threw. The connection goes on; nothing of the error is sent.
+   */
+  readonly onError?: (error: unknown, session: SessionState | null) => void;
+  /**
+   * The application queued a message of `bytes` (its payload) for a session (`peer.send()`):
+   * a server-wide memory budget counts it.
+   */
+  readonly onQueued?: (bytes: number) => void;
+  /** A SUBSCRIBE was refused by `maxSubscriptions` or `maxTotalSubscriptions`. */
+  readonly onSubscriptionRefused?: (session: SessionState, pattern: string) => void;
+  /** A HELLO asked to resume a session its identity does not own: a new session started. */
+  readonly onResumeDenied?: () => void;
   /** A handshake completed: a new session (`resumed` false) or a resumed one; after WELCOME. */
   readonly onSession?: (session: SessionState, resumed: boolean) => void;
   /** A session ended for good: the client sent CLOSE, or its resume window expired. */
@@ -72,10 +89,20 @@ export interface ServerSessionOptions {
   /** Default timeout of a server → client request, in ms. */
   readonly requestTimeout?: number;
   readonly delivery?: Partial<DeliveryLimits>;
+  /** Subscriptions one session may hold; more are refused (SUBREFUSE). */
+  readonly maxSubscriptions?: number;
+  /** Subscriptions all sessions of the store may hold together; more are refused. */
+  readonly maxTotalSubscriptions?: number;
+  /**
+   * How two results of `authenticate` are compared when a client resumes: a session is
+   * resumed only for the identity that owns it (session-id.ts). @default defaultIdentify
+   */
+  readonly identify?: Identify;
+  /** Answer a handler's unexpected exception with its message (still `ERR_INTERNAL`). @default false */
+  readonly exposeErrors?: boolean;
   /** The codec of `value` payloads; a HELLO naming another is refused. @default JSON */
   readonly codec?: Codec;
   readonly clock?: Clock;
-  readonly newId?: () => string;
 }
 
 /**
@@ -96,6 +123,10 @@ export const serverSessionDefaults = Object.freeze({
   maxInFlight: 100,
   maxFrameSize: sessionDefaults.maxFrameSize,
   requestTimeout: sessionDefaults.requestTimeout,
+  /** Server only: what one client may make the server hold in its topic index. */
+  maxSubscriptions: 1_000,
+  /** ... and every client together: the index is the server's memory, not one session's. */
+  maxTotalSubscriptions: 1_000_000,
   delivery: Object.freeze({
     /**
      * Ten times the client's outbox, and `drop-oldest` where the client's is `reject`: a
@@ -122,16 +153,15 @@ export interface ResolvedServerSession {
   readonly handshakeTimeout: number;
   readonly maxHandshakeSize: number;
   readonly resumeWindow: number;
+  readonly maxSubscriptions: number;
+  readonly maxTotalSubscriptions: number;
+  /** How a user is named for the owner check of a resume (session-id.ts). */
+  readonly identify: Identify;
   /** The one scheduler of every connection's deadlines. */
   readonly deadlines: Deadlines;
-  readonly newId: () => string;
 }
 
 const resolved = new WeakMap<ServerSessionOptions, ResolvedServerSession>();
-
-let counter = 0;
-const defaultId = (): string =>
-  `${Date.now().toString(36)}-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 
 /**
  * The resolved form of `options`: validated and filled in on first use, then the same object
@@ -148,6 +178,12 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
   const maxFrameSize = number('maxFrameSize');
   const resumeWindow = number('resumeWindow');
   const maxInFlight = number('maxInFlight');
+  const limit = (name: 'maxSubscriptions' | 'maxTotalSubscriptions'): number =>
+    numberOption(name, options[name], d[name], POSITIVE, Infinity);
+  const identify = options.identify ?? defaultIdentify;
+  if (typeof identify !== 'function') throw optionTypeError('identify', 'a function', identify);
+  const exposeErrors = options.exposeErrors ?? false;
+  if (typeof exposeErrors !== 'boolean') throw optionTypeError('exposeErrors', 'a boolean', exposeErrors);
   const codec = options.codec ?? jsonCodec();
   const clock = options.clock ?? systemClock;
   const delivery: DeliveryLimits = Object.freeze({
@@ -164,8 +200,10 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
     handshakeTimeout: number('handshakeTimeout'),
     maxHandshakeSize: number('maxHandshakeSize'),
     resumeWindow,
+    maxSubscriptions: limit('maxSubscriptions'),
+    maxTotalSubscriptions: limit('maxTotalSubscriptions'),
+    identify,
     deadlines: new Deadlines(clock),
-    newId: options.newId ?? defaultId,
     endpoint: Object.freeze({
       role: 'server' as const,
       codec,
@@ -175,6 +213,7 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
       maxInFlight,
       maxAnswering: maxInFlight,
       queueRequests: false,
+      exposeErrors,
       resume: true,
       maxHandshakeSize: number('maxHandshakeSize'),
       announce: Object.freeze({ heartbeatInterval, heartbeatTimeout, maxFrameSize, resumeWindow }),
@@ -182,4 +221,20 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
   });
   resolved.set(options, r);
   return r;
+}
+
+/**
+ * Application code failed without it being the client's fault (see
+ * {@link ServerSessionOptions.onError}): reported, and nothing of it goes on the wire.
+ */
+export function reportError(
+  options: ServerSessionOptions,
+  error: unknown,
+  session: SessionState | null,
+): void {
+  try {
+    options.onError?.(error, session);
+  } catch {
+    // The reporter itself failed: there is nowhere left to tell, and the session goes on.
+  }
 }

@@ -9,8 +9,11 @@ import {
 } from '../frames.js';
 import { decodeFrame } from '../frames-decode.js';
 import { encodeFrame } from '../frames-encode.js';
+import { isSocklineMade } from '../rpc.js';
+import { newSessionSecret, ownedBy, ownerTag, unmatchableTag } from '../session-id.js';
 import { DUE, UNSCHEDULED, type Timed } from './deadlines.js';
 import {
+  reportError,
   resolveServerSession,
   type HelloInfo,
   type ResolvedServerSession,
@@ -255,17 +258,26 @@ export class ServerSession implements Timed, SessionCarrier {
       const hooks = this.#hooks;
       user = await (hooks?.authenticate !== undefined ? hooks.authenticate(hello) : o.authenticate?.(hello));
     } catch (err) {
-      this.#refuse(
-        ErrorCodes.AUTH_FAILED,
-        err instanceof Error ? err.message : String(err),
-        [],
-        CloseCodes.AUTH_FAILED,
-      );
+      // A refusal the application meant for the client (a SocklineError or RemoteError)
+      // says why; any other exception may hold what the client must not see.
+      const message = isSocklineMade(err)
+        ? err.message
+        : server.endpoint.exposeErrors
+          ? err instanceof Error
+            ? err.message
+            : String(err)
+          : 'authentication failed';
+      this.#refuse(ErrorCodes.AUTH_FAILED, message, [], CloseCodes.AUTH_FAILED);
       return;
     }
     if (this.#phase !== 'checking') return;
     const store = o.store;
-    const resume = frame.resume;
+    const tag = this.#ownerTag(user);
+    // The owner is part of the secret: a resume by another identity is refused before any
+    // store is asked, so the owner's session (here or in another process) is not touched.
+    const resume =
+      frame.resume !== undefined && ownedBy(frame.resume.sessionId, tag) ? frame.resume : undefined;
+    if (frame.resume !== undefined && resume === undefined) o.onResumeDenied?.();
     let state = resume ? store.get(resume.sessionId) : undefined;
     if (state === undefined && resume !== undefined && o.lookup !== undefined) {
       // Another process may have had the session: wait for it, under the handshake deadline
@@ -288,7 +300,7 @@ export class ServerSession implements Timed, SessionCarrier {
     this.#unschedule();
     const resumed = state !== undefined;
     if (state === undefined) {
-      state = createSessionState(server.newId(), o);
+      state = createSessionState(newSessionSecret(tag), o);
       store.add(state);
       o.observer?.created?.(state);
     } else {
@@ -323,11 +335,30 @@ export class ServerSession implements Timed, SessionCarrier {
         resumeWindow: announce!.resumeWindow,
       }),
     );
-    state.endpoint.accepted(state.id, resumed ? resume!.lastSeq : 0);
+    state.endpoint.accepted(state.id, resumed ? resume!.lastSeq : 0, frame.capabilities);
     o.observer?.attached?.(state);
     state.endpoint.open();
     if (this.#hooks?.onSession !== undefined) this.#hooks.onSession(state, resumed);
     else o.onSession?.(state, resumed);
+  }
+
+  /**
+   * The owner tag of what `authenticate` returned. A user that cannot be identified gets a
+   * tag no identity has: its session works, but can never be resumed (and that is reported).
+   */
+  #ownerTag(user: unknown): string {
+    try {
+      return ownerTag(this.#server.identify(user));
+    } catch (err) {
+      const error = new TypeError(
+        `cannot identify the user that authenticate returned, so its session cannot be resumed (give it an id, or pass identify): ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+        { cause: err },
+      );
+      reportError(this.#server.options, error, null);
+      return unmatchableTag();
+    }
   }
 
   /** Another connection resumed the session: this one lets go of it without touching it. */

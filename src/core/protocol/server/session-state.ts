@@ -3,8 +3,14 @@ import type { SocklineError } from '../../errors.js';
 import type { Delivery, OutgoingMessage } from '../endpoint/delivery.js';
 import { Endpoint, type EndpointHost } from '../endpoint/endpoint.js';
 import type { CloseFrame, PayloadKind } from '../frames.js';
-import { topicMatches } from '../topics.js';
-import { resolveServerSession, type ResolvedServerSession, type ServerSessionOptions } from './options.js';
+import { publicIdOf } from '../session-id.js';
+import type { TopicIndex } from '../topic-index.js';
+import {
+  reportError,
+  resolveServerSession,
+  type ResolvedServerSession,
+  type ServerSessionOptions,
+} from './options.js';
 
 /** The wire under one server-side session: one accepted connection, any transport. */
 export interface ServerConnection {
@@ -12,6 +18,8 @@ export interface ServerConnection {
   send(frame: Uint8Array): boolean;
   /** Ends the connection (after the frames already written). */
   close(): void;
+  /** Bytes written but not yet sent (counted in the server's memory budget); absent means 0. */
+  readonly bufferedAmount?: number;
   /**
    * Optional: from now on, join the frames written in one tick into BATCH messages
    * (docs/protocol.md §1.1). Returns whether the connection does; absent means it does not.
@@ -72,10 +80,17 @@ const EMPTY: ReadonlySet<string> = new Set();
  * hooks. Methods on the prototype, not closures per session: idle sessions are many.
  */
 export class SessionState implements EndpointHost {
+  /**
+   * The resume secret (session-id.ts): the store's key, WELCOME's `sessionId`. Never shown
+   * to anyone but the owning client; {@link publicId} is the name others may see.
+   */
   readonly id: string;
   readonly endpoint: Endpoint;
   /** Made on the first subscribe: most sessions never subscribe, and an empty Set costs memory. */
   #subscriptions: Set<string> | null = null;
+  /** The index of the store holding this session, where its subscriptions are matched. */
+  #index: TopicIndex<SessionState> | null = null;
+  #publicId: string | undefined;
   user: unknown;
   connection: ServerConnection | null = null;
   /** @internal The server role of `connection`. */
@@ -98,32 +113,48 @@ export class SessionState implements EndpointHost {
     return this.endpoint.delivery;
   }
 
+  /** The name of this session that others may see (`peer.id`): derived from the secret, not it. */
+  get publicId(): string {
+    return (this.#publicId ??= publicIdOf(this.id));
+  }
+
   /** The topic patterns this session subscribed to. */
   get subscriptions(): ReadonlySet<string> {
     return this.#subscriptions ?? EMPTY;
   }
 
-  subscribe(pattern: string): void {
-    (this.#subscriptions ??= new Set()).add(pattern);
+  /** Adds a subscription; false if the session already had it. */
+  subscribe(pattern: string): boolean {
+    const subscriptions = (this.#subscriptions ??= new Set());
+    if (subscriptions.has(pattern)) return false;
+    subscriptions.add(pattern);
+    this.#index?.add(pattern, this);
+    return true;
   }
 
-  unsubscribe(pattern: string): void {
-    this.#subscriptions?.delete(pattern);
+  /** Removes a subscription; false if the session did not have it. */
+  unsubscribe(pattern: string): boolean {
+    if (this.#subscriptions?.delete(pattern) !== true) return false;
+    this.#index?.delete(pattern, this);
+    return true;
   }
 
   /**
-   * Queues a publish for this session's client if one of its patterns matches; `source` is
-   * its position on a shared bus, if it came through one.
+   * Moves this session's subscriptions to `index` (a store's), or out of any index (`null`,
+   * when a store lets go of it). Called by stores as they add and delete sessions.
    */
-  offer(topic: string, kind: PayloadKind, payload: Uint8Array, source?: string): boolean {
-    if (this.#subscriptions === null) return false;
-    for (const pattern of this.#subscriptions) {
-      if (topicMatches(pattern, topic)) {
-        this.delivery.enqueue({ topic, kind, payload, original: undefined, source }, Infinity);
-        return true;
-      }
+  indexIn(index: TopicIndex<SessionState> | null): void {
+    if (this.#index === index) return;
+    for (const pattern of this.subscriptions) {
+      this.#index?.delete(pattern, this);
+      index?.add(pattern, this);
     }
-    return false;
+    this.#index = index;
+  }
+
+  /** Queues a publish for this session's client (its subscriptions were matched by an index). */
+  push(topic: string, kind: PayloadKind, payload: Uint8Array, source?: string): void {
+    this.delivery.enqueue({ topic, kind, payload, original: undefined, source }, Infinity);
   }
 
   /**
@@ -162,7 +193,13 @@ export class SessionState implements EndpointHost {
   /** @internal */
   message(value: unknown, seq: number | undefined): void {
     const options = this.server.options;
-    options.onMessage?.(value, this);
+    // The application's handler failing is not the client's fault: the message counts as
+    // received, the connection goes on, and the error stays here.
+    try {
+      options.onMessage?.(value, this);
+    } catch (err) {
+      this.report(err);
+    }
     if (seq !== undefined) options.observer?.received?.(this, seq);
   }
 
@@ -173,20 +210,53 @@ export class SessionState implements EndpointHost {
   }
 
   /** @internal */
+  queued(bytes: number): void {
+    this.server.options.onQueued?.(bytes);
+  }
+
+  /** @internal */
   publish(topic: string, kind: PayloadKind, payload: Uint8Array, seq: number | undefined): void {
     this.server.options.hub.publish(topic, kind, payload, this, seq);
   }
 
-  /** @internal */
-  subscribed(pattern: string): void {
+  /** @internal A request handler threw something other than a RemoteError (answered `ERR_INTERNAL`). */
+  handlerFailed(_method: string, error: unknown): void {
+    this.report(error);
+  }
+
+  /**
+   * @internal The client subscribed to a checked pattern: held, or refused by
+   * `maxSubscriptions` / `maxTotalSubscriptions` (the reason is returned; the endpoint tells a
+   * client that understands SUBREFUSE). A pattern the session holds already changes nothing.
+   */
+  subscribed(pattern: string): string | undefined {
+    if (this.subscriptions.has(pattern)) return undefined;
+    const { options, maxSubscriptions, maxTotalSubscriptions } = this.server;
+    let over: string | undefined;
+    if (this.subscriptions.size >= maxSubscriptions)
+      over = `a session holds at most ${maxSubscriptions} subscriptions (maxSubscriptions)`;
+    else if (options.store.topics.size >= maxTotalSubscriptions)
+      over = `the server holds its most subscriptions, ${maxTotalSubscriptions} (maxTotalSubscriptions)`;
+    if (over !== undefined) {
+      options.onSubscriptionRefused?.(this, pattern);
+      return over;
+    }
     this.subscribe(pattern);
-    this.server.options.observer?.subscribed?.(this, pattern);
+    options.observer?.subscribed?.(this, pattern);
+    return undefined;
   }
 
   /** @internal */
   unsubscribed(pattern: string): void {
-    this.unsubscribe(pattern);
-    this.server.options.observer?.unsubscribed?.(this, pattern);
+    if (this.unsubscribe(pattern)) this.server.options.observer?.unsubscribed?.(this, pattern);
+  }
+
+  /**
+   * @internal Application code failed without it being the client's fault (see
+   * `ServerSessionOptions.onError`): reported, and nothing of it goes on the wire.
+   */
+  report(error: unknown): void {
+    reportError(this.server.options, error, this);
   }
 
   /** @internal What waited for a client that stays away is dropped by the overflow policy. */

@@ -1,5 +1,7 @@
 import { systemClock, type Clock } from '../../clock.js';
 import { ErrorCodes, SocklineError } from '../../errors.js';
+import type { PayloadKind } from '../frames.js';
+import { TopicIndex } from '../topic-index.js';
 import type { Hub } from './options.js';
 import type { SessionState } from './session-state.js';
 
@@ -9,6 +11,12 @@ import type { SessionState } from './session-state.js';
  */
 export interface SessionStore {
   readonly size: number;
+  /**
+   * The subscriptions of the sessions held, matched on every publish. A store puts each
+   * session it adds in it (`state.indexIn(topics)`) and takes each one it deletes out of it
+   * (`state.indexIn(null)`).
+   */
+  readonly topics: TopicIndex<SessionState>;
   get(id: string): SessionState | undefined;
   all(): IterableIterator<SessionState>;
   /** Adds a new session (a full store may evict its oldest). */
@@ -23,6 +31,7 @@ export interface SessionStore {
 
 /** Sessions waiting to be resumed, bounded in count, each for `resumeWindow` ms. */
 export class MemorySessionStore implements SessionStore {
+  readonly topics = new TopicIndex<SessionState>();
   readonly #sessions = new Map<string, SessionState>();
   readonly #max: number;
   readonly #clock: Clock;
@@ -51,6 +60,7 @@ export class MemorySessionStore implements SessionStore {
       this.delete(oldest);
     }
     this.#sessions.set(state.id, state);
+    state.indexIn(this.topics);
   }
 
   /** Keeps a detached session for `ms`, then forgets it (and calls `expired`, if given). */
@@ -72,6 +82,7 @@ export class MemorySessionStore implements SessionStore {
     if (state === undefined) return;
     if (state.expiry !== undefined) this.#clock.clearTimeout(state.expiry);
     state.endpoint.close(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the session ended'));
+    state.indexIn(null);
     this.#sessions.delete(id);
   }
 
@@ -84,7 +95,22 @@ export class MemorySessionStore implements SessionStore {
 export function localHub(store: SessionStore): Hub {
   return {
     publish(topic, kind, payload) {
-      for (const state of store.all()) state.offer(topic, kind, payload);
+      publishTo(store, topic, kind, payload);
     },
   };
+}
+
+/**
+ * Queues a publish for every session of `store` with a matching subscription, once per
+ * session, through the store's topic index (the cost follows the subscribers reached, not
+ * the patterns held). `source` is its position on a shared bus. Returns how many sessions.
+ */
+export function publishTo(
+  store: SessionStore,
+  topic: string,
+  kind: PayloadKind,
+  payload: Uint8Array,
+  source?: string,
+): number {
+  return store.topics.forEachMatch(topic, (state) => state.push(topic, kind, payload, source));
 }

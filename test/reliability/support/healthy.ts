@@ -1,0 +1,168 @@
+import { expect } from 'vitest';
+import WebSocket from 'ws';
+import { connect } from '../../../src/node/index.js';
+import type { SocklineClient } from '../../../src/core/protocol/client.js';
+import { decodeFrame } from '../../../src/core/protocol/frames-decode.js';
+import { encodeFrame } from '../../../src/core/protocol/frames-encode.js';
+import { SUPPORTED_VERSIONS, type Frame } from '../../../src/core/protocol/frames.js';
+import type { SocklineServer } from '../../../src/node/server.js';
+
+/** What a healthy client saw while a hostile case ran beside it. */
+export interface HealthReport {
+  /** Requests answered correctly. */
+  readonly answered: number;
+  /** Requests that failed or were answered wrongly. */
+  readonly failures: number;
+  /** The longest time between two answers (or from the start to the first), in ms. */
+  readonly maxStall: number;
+}
+
+/** A client that keeps asking `echo` and measures how long it ever waited for an answer. */
+export interface HealthyClient {
+  readonly client: SocklineClient;
+  /** Stops asking; resolves with what it saw (the last request is awaited). */
+  stop(): Promise<HealthReport>;
+}
+
+/**
+ * Connects a sockline client to `url` and keeps it asking the server's `echo` handler (the
+ * test registers it), one request at a time with 10 ms between them, until `stop()`. The
+ * report says whether every request was answered and how long the longest wait was: the
+ * measure of "other clients are unaffected" (asserted loosely by the tests, not a benchmark).
+ */
+export async function healthyClient(url: string): Promise<HealthyClient> {
+  const client = connect(url);
+  await client.opened;
+  let running = true;
+  let answered = 0;
+  let failures = 0;
+  let maxStall = 0;
+  let last = performance.now();
+  const loop = (async () => {
+    for (let n = 0; running; n++) {
+      try {
+        const reply = await client.request('echo', { n }, { timeout: 5_000 });
+        if ((reply as { n?: number }).n === n) answered++;
+        else failures++;
+      } catch {
+        failures++;
+      }
+      const now = performance.now();
+      maxStall = Math.max(maxStall, now - last);
+      last = now;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    client,
+    async stop() {
+      running = false;
+      await loop;
+      await client.close();
+      return { answered, failures, maxStall };
+    },
+  };
+}
+
+/** The healthy client was served all along: no failure, and never left waiting a second. */
+export function expectHealthy(report: HealthReport): void {
+  expect(report.failures, JSON.stringify(report)).toBe(0);
+  expect(report.answered, JSON.stringify(report)).toBeGreaterThan(0);
+  expect(report.maxStall, JSON.stringify(report)).toBeLessThan(1_000);
+}
+
+/** The names on Object.prototype, to check that no case changed them. */
+export function prototypeNames(): string[] {
+  return Object.getOwnPropertyNames(Object.prototype).sort();
+}
+
+/** The server holds nothing for connections that are gone: only `live` connections remain. */
+export async function expectReleased(server: SocklineServer, live: number): Promise<void> {
+  await expect
+    .poll(() => {
+      const c = server.metrics().connections;
+      return c.tcp + c.tls + c.ws + c.udp;
+    })
+    .toBe(live);
+}
+
+/** A raw WebSocket peer: speaks frames by hand, records what it gets, can stop reading. */
+export interface RawWsPeer {
+  readonly ws: WebSocket;
+  readonly frames: Frame[];
+  readonly closed: Promise<void>;
+  send(frame: Frame): void;
+  /** Sends HELLO (with `capabilities` and `resume`) and resolves with the WELCOME. */
+  hello(options?: {
+    capabilities?: number;
+    resume?: { sessionId: string; lastSeq: number };
+    token?: string;
+  }): Promise<Extract<Frame, { type: 'welcome' }>>;
+  /** Resolves with the first frame `match` accepts (already received or to come). */
+  next<T extends Frame>(match: (f: Frame) => f is T): Promise<T>;
+  /** Stops reading from the socket: the server's writes pile up in the kernel, then in Node. */
+  stopReading(): void;
+  destroy(): void;
+}
+
+export async function rawWsPeer(url: string): Promise<RawWsPeer> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const frames: Frame[] = [];
+  const waiters = new Set<() => void>();
+  ws.on('message', (data: Buffer) => {
+    frames.push(decodeFrame(new Uint8Array(data)));
+    for (const w of waiters) w();
+  });
+  ws.on('error', () => {});
+  const closed = new Promise<void>((resolve) =>
+    ws.on('close', () => {
+      for (const w of waiters) w();
+      resolve();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const peer: RawWsPeer = {
+    ws,
+    frames,
+    closed,
+    send(frame) {
+      if (ws.readyState === ws.OPEN) ws.send(encodeFrame(frame));
+    },
+    async hello(options = {}) {
+      peer.send({
+        type: 'hello',
+        versions: [...SUPPORTED_VERSIONS],
+        capabilities: options.capabilities ?? 7,
+        codec: 'json',
+        ...(options.token !== undefined ? { token: options.token } : {}),
+        ...(options.resume !== undefined ? { resume: options.resume } : {}),
+      });
+      return peer.next((f): f is Extract<Frame, { type: 'welcome' }> => f.type === 'welcome');
+    },
+    next<T extends Frame>(match: (f: Frame) => f is T): Promise<T> {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = frames.find(match);
+          if (found !== undefined) done(found);
+          else if (ws.readyState === ws.CLOSED) done(undefined);
+        };
+        const done = (found: T | undefined): void => {
+          waiters.delete(check);
+          if (found === undefined)
+            reject(new Error(`closed first; got ${frames.map((f) => f.type).join(' ')}`));
+          else resolve(found);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    stopReading() {
+      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    },
+    destroy: () => ws.terminate(),
+  };
+  return peer;
+}
