@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RemoteError, type SocklineError } from '../../src/core/errors.js';
 import { createConnection, type TransportResolver } from '../../src/core/connect.js';
 import type { ConnectOptions } from '../../src/core/connect-options.js';
 import { MemoryServer } from '../../src/core/memory-transport.js';
@@ -7,6 +8,7 @@ import type { ProtocolOptions } from '../../src/core/protocol/options.js';
 import {
   localHub,
   MemorySessionStore,
+  publishTo,
   ServerSession,
   type ServerRequestHandler,
   type ServerSessionOptions,
@@ -167,6 +169,101 @@ describe('the client and server roles over one endpoint', () => {
     await expect(client.request('where')).resolves.toBe('restarted');
     await settle();
     expect(later).toEqual(['after']);
+    await client.close();
+  });
+
+  it('after a reconnect, close() leaves no timer: no ping, ack or request deadline outlives it', async () => {
+    const w = world({ heartbeatInterval: 1_000, heartbeatTimeout: 500 });
+    const client = w.connect();
+    const sessions: boolean[] = [];
+    client.on('session', ({ resumed }) => sessions.push(resumed));
+    await settle();
+    await client.opened;
+    w.memory.resetAll();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(sessions).toEqual([false, true]);
+    // Something of each kind is due: the next PING, an owed ack, a request's timeout.
+    w.session().endpoint.send(undefined, 'owed an ack', false, Infinity);
+    await settle();
+    const pending = client.request('never', null, { timeout: 60_000 }).catch((e: unknown) => e);
+    await client.close();
+    await settle();
+    await expect(pending).resolves.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a subscription over the server's maxSubscriptions is an error naming the pattern; the session goes on", async () => {
+    let refused = 0;
+    const w = world({ maxSubscriptions: 1, onSubscriptionRefused: () => void refused++ });
+    const client = w.connect();
+    const errors: SocklineError[] = [];
+    client.on('error', (e) => errors.push(e));
+    await settle();
+    await client.opened;
+    const got: unknown[] = [];
+    client.subscribe('a', (v) => got.push(v));
+    client.subscribe('b', (v) => got.push(v));
+    await settle();
+    expect(refused).toBe(1);
+    expect(errors).toMatchObject([{ code: 'ERR_TOO_MANY_SUBSCRIPTIONS', topic: 'b' }]);
+    expect([...w.session().subscriptions]).toEqual(['a']);
+    expect(w.store.topics.size).toBe(1);
+    publishTo(w.store, 'a', 'value', new TextEncoder().encode('"to a"'));
+    publishTo(w.store, 'b', 'value', new TextEncoder().encode('"to b"'));
+    await settle();
+    expect(got).toEqual(['to a']);
+    expect(client.state).toBe('open');
+    await client.close();
+  });
+
+  it('contains the code of both sides: throwing handlers and listeners are reported, the connection stays', async () => {
+    const serverErrors: unknown[] = [];
+    const w = world({
+      onMessage: () => {
+        throw new Error('onMessage bug');
+      },
+      onError: (e) => serverErrors.push(e),
+    });
+    w.handlers.set('crash', () => {
+      throw new Error('server handler bug');
+    });
+    w.handlers.set('refuse', () => {
+      throw new RemoteError('E_NOPE', 'no', { data: { why: 'because' } });
+    });
+    const client = w.connect();
+    const errors: SocklineError[] = [];
+    client.on('error', (e) => errors.push(e));
+    client.on('message', () => {
+      throw new Error('listener bug');
+    });
+    client.handle('crash', () => {
+      throw new Error('client handler bug');
+    });
+    await settle();
+    await client.opened;
+    client.send('one');
+    w.session().endpoint.send(undefined, 'to the client', false, Infinity);
+    await settle();
+    await expect(client.request('crash')).rejects.toMatchObject({
+      code: 'ERR_INTERNAL',
+      message: 'internal error',
+    });
+    await expect(client.request('refuse')).rejects.toMatchObject({
+      code: 'ERR_REMOTE',
+      remoteCode: 'E_NOPE',
+      data: { why: 'because' },
+    });
+    await expect(w.session().endpoint.request('crash', null)).rejects.toMatchObject({
+      code: 'ERR_INTERNAL',
+      message: 'internal error',
+    });
+    expect(serverErrors.map((e) => (e as Error).message)).toEqual(['onMessage bug', 'server handler bug']);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['ERR_CALLBACK', "a 'message' listener threw: listener bug"],
+      ['ERR_CALLBACK', "the handler of 'crash' threw: client handler bug"],
+    ]);
+    expect(w.session().delivery.received).toBe(1);
+    expect(client.state).toBe('open');
     await client.close();
   });
 });

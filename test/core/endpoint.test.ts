@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
+import { ErrorCodes, RemoteError, SocklineError } from '../../src/core/errors.js';
+import { encodeBatch } from '../../src/core/protocol/batch.js';
 import { Endpoint } from '../../src/core/protocol/endpoint/endpoint.js';
-import type { Frame } from '../../src/core/protocol/frames.js';
+import { Capabilities, type Frame } from '../../src/core/protocol/frames.js';
 import { decodeFrame as decode } from '../../src/core/protocol/frames-decode.js';
 import {
   CLIENT_CAPABILITIES,
@@ -223,6 +224,63 @@ describe('Endpoint: the request table', () => {
     expect(endpoint.phase).toBe('open');
   });
 
+  it("rejects by the RPC error contract: sockline's codes as themselves, the application's as a RemoteError with its data", async () => {
+    const { endpoint, host } = openClient(fakeClock());
+    host.take();
+    const unknown = endpoint.request('nothing', null);
+    const refused = endpoint.request('pay', null);
+    const bare = endpoint.request('pay', null);
+    const garbled = endpoint.request('pay', null);
+    const error = (
+      id: number,
+      code: string,
+      message: string,
+      payload: Uint8Array = new Uint8Array(0),
+    ): Uint8Array => bytes({ type: 'response', id, error: { code, message }, kind: 'value', payload });
+    endpoint.receive(error(1, 'ERR_UNKNOWN_METHOD', 'no handler for "nothing"', json({ ignored: true })));
+    endpoint.receive(error(2, 'E_FUNDS', 'not enough', json({ balance: 3 })));
+    endpoint.receive(error(3, 'E_FUNDS', 'not enough'));
+    endpoint.receive(error(4, 'E_FUNDS', 'not enough', json('x').subarray(1)));
+    const known = await unknown.catch((e: unknown) => e);
+    expect(known).toBeInstanceOf(SocklineError);
+    expect(known).toMatchObject({ code: 'ERR_UNKNOWN_METHOD', remoteCode: 'ERR_UNKNOWN_METHOD' });
+    expect(known).not.toBeInstanceOf(RemoteError);
+    const remote = await refused.catch((e: unknown) => e);
+    expect(remote).toBeInstanceOf(RemoteError);
+    expect(remote).toMatchObject({
+      code: 'ERR_REMOTE',
+      remoteCode: 'E_FUNDS',
+      message: 'not enough',
+      data: { balance: 3 },
+    });
+    await expect(bare).rejects.toMatchObject({ code: 'ERR_REMOTE', remoteCode: 'E_FUNDS', data: undefined });
+    // Details the codec cannot decode are left out; the request still fails with its code.
+    await expect(garbled).rejects.toMatchObject({
+      code: 'ERR_REMOTE',
+      remoteCode: 'E_FUNDS',
+      data: undefined,
+    });
+    expect(endpoint.phase).toBe('open');
+  });
+
+  it('says why a request waited when it times out and its host knows (the client never connected)', async () => {
+    const clock = fakeClock();
+    const host = new ClientRecorder();
+    const cause = new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'connect ECONNREFUSED');
+    const stalled = { note: 'the client has not connected yet (connect ECONNREFUSED)', cause };
+    (host as ClientRecorder & { stalled(): typeof stalled }).stalled = () => stalled;
+    const endpoint = new Endpoint(clientConfig(clock), host);
+    const waiting = endpoint.request('m', null, { timeout: 100 });
+    clock.t += 100;
+    endpoint.tick(clock.t);
+    const error = await waiting.catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'ERR_REQUEST_TIMEOUT',
+      message: 'request "m" timed out after 100 ms: the client has not connected yet (connect ECONNREFUSED)',
+    });
+    expect((error as Error).cause).toBe(cause);
+  });
+
   it('times a request out exactly at its timeout, the default one or its own', async () => {
     const clock = fakeClock(1_000);
     const { endpoint, host } = openClient(clock);
@@ -352,6 +410,45 @@ describe('Endpoint: answering requests', () => {
     ]);
   });
 
+  it('answers a RemoteError with its code, message and data; any other throw ERR_INTERNAL, reported to the host', async () => {
+    const answers = async (exposeErrors: boolean): Promise<{ frames: Frame[]; host: ServerRecorder }> => {
+      const { endpoint, host } = openServer(fakeClock(), { exposeErrors, maxAnswering: 10 });
+      host.take();
+      const bug = new Error('db password is hunter2');
+      host.handlers.set('refuse', () => {
+        throw new RemoteError('E_FUNDS', 'not enough', { data: { balance: 3 } });
+      });
+      host.handlers.set('crash', () => {
+        throw bug;
+      });
+      host.handlers.set('bigint', () => 10n);
+      const request = (id: number, method: string): void =>
+        endpoint.receive(bytes({ type: 'request', id, method, kind: 'value', payload: json(null) }));
+      request(1, 'refuse');
+      request(2, 'crash');
+      request(3, 'bigint');
+      await settle();
+      expect(host.failures.map((f) => f.method)).toEqual(['crash', 'bigint']);
+      expect(host.failures[0]!.error).toBe(bug);
+      expect(endpoint.phase).toBe('open');
+      return {
+        frames: host.take().sort((a, b) => (a as { id: number }).id - (b as { id: number }).id),
+        host,
+      };
+    };
+    const { frames } = await answers(false);
+    expect(frames).toMatchObject([
+      { type: 'response', id: 1, error: { code: 'E_FUNDS', message: 'not enough' } },
+      { type: 'response', id: 2, error: { code: 'ERR_INTERNAL', message: 'internal error' } },
+      { type: 'response', id: 3, error: { code: 'ERR_INTERNAL', message: 'internal error' } },
+    ]);
+    expect(valueOf(frames[0]!)).toEqual({ balance: 3 });
+    const exposed = await answers(true);
+    expect(exposed.frames[1]).toMatchObject({
+      error: { code: 'ERR_INTERNAL', message: 'db password is hunter2' },
+    });
+  });
+
   it('drops the answer to a request of a connection that ended', async () => {
     const { endpoint, host } = openServer(fakeClock());
     let finish!: (v: unknown) => void;
@@ -430,6 +527,73 @@ describe('Endpoint: subscriptions', () => {
     expect(host.take()).toEqual([]);
     endpoint.receive(bytes({ type: 'subscribe', topic: 'a/#/b' }));
     expect(host.take()).toMatchObject([{ type: 'close', code: 4000 }]);
+  });
+
+  it('server: a subscription its host refuses is answered SUBREFUSE to a client that understands it; the connection stays', () => {
+    for (const [capabilities, told] of [
+      [CLIENT_CAPABILITIES, true],
+      [CLIENT_CAPABILITIES & ~Capabilities.SUBREFUSE, false],
+    ] as const) {
+      const { endpoint, host } = openServer(fakeClock(), {}, capabilities);
+      host.maxSubscriptions = 1;
+      host.take();
+      endpoint.receive(bytes({ type: 'subscribe', topic: 'a' }));
+      endpoint.receive(bytes({ type: 'subscribe', topic: 'b' }));
+      expect(host.events).toEqual(['subscribed a', 'refused b']);
+      expect(host.take()).toEqual(
+        told
+          ? [{ type: 'subrefuse', topic: 'b', code: 'ERR_TOO_MANY_SUBSCRIPTIONS', message: 'at most 1' }]
+          : [],
+      );
+      expect(endpoint.phase).toBe('open');
+    }
+  });
+
+  it('client: a SUBREFUSE is an error naming the pattern; the server never receives one', () => {
+    const { endpoint, host } = openClient(fakeClock());
+    endpoint.subscribe('a/#', () => {});
+    host.take();
+    endpoint.receive(
+      bytes({ type: 'subrefuse', topic: 'a/#', code: 'ERR_TOO_MANY_SUBSCRIPTIONS', message: 'at most 1' }),
+    );
+    expect(host.errors).toMatchObject([
+      {
+        code: 'ERR_TOO_MANY_SUBSCRIPTIONS',
+        topic: 'a/#',
+        message: 'subscription to "a/#" refused: at most 1',
+      },
+    ]);
+    expect(host.take()).toEqual([]);
+    const server = openServer(fakeClock());
+    server.host.take();
+    server.endpoint.receive(bytes({ type: 'subrefuse', topic: 'a', code: 'X', message: '' }));
+    expect(server.host.take()).toEqual([
+      { type: 'close', code: 4000, reason: 'unexpected SUBREFUSE after the handshake' },
+    ]);
+  });
+
+  it('client: a subscription handler that throws is reported (ERR_CALLBACK); the others and the rest of the batch still run', () => {
+    const { endpoint, host } = openClient(fakeClock());
+    const got: unknown[] = [];
+    const thrown = new Error('handler bug');
+    endpoint.subscribe('t', () => {
+      throw thrown;
+    });
+    endpoint.subscribe('#', (v) => got.push(v));
+    host.take();
+    const publish = (seq: number, value: string): Uint8Array =>
+      bytes({ type: 'publish', seq, topic: 't', kind: 'value', payload: json(value) });
+    const batch = [publish(1, 'one'), publish(2, 'two')];
+    endpoint.receive(encodeBatch(batch, batch[0]!.byteLength + batch[1]!.byteLength));
+    expect(got).toEqual(['one', 'two']);
+    expect(host.errors).toHaveLength(2);
+    expect(host.errors[0]).toMatchObject({
+      code: 'ERR_CALLBACK',
+      message: "the subscription handler of 't' threw: handler bug",
+    });
+    expect(host.errors[0]!.cause).toBe(thrown);
+    expect(endpoint.delivery.received).toBe(2);
+    expect(endpoint.phase).toBe('open');
   });
 
   it('refuses frames its role never receives: SUBSCRIBE at a client, a publish to a wildcard at a server', () => {

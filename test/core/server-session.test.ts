@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ErrorCodes, RemoteError, SocklineError } from '../../src/core/errors.js';
 import type { Frame } from '../../src/core/protocol/frames.js';
 import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
 import {
@@ -173,5 +174,112 @@ describe('ServerSession: the server role on one connection', () => {
     current.close(1000);
     options.store.clear();
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('checks a resume against the identity that owns the session before any store or lookup is asked', async () => {
+    const looked: string[] = [];
+    const asked: string[] = [];
+    let denied = 0;
+    const options = server({
+      authenticate: (hello) => ({ id: hello.token }),
+      lookup: (id) => {
+        looked.push(id);
+        return Promise.resolve(undefined);
+      },
+      onResumeDenied: () => void denied++,
+    });
+    const get = options.store.get.bind(options.store);
+    options.store.get = (id) => {
+      asked.push(id);
+      return get(id);
+    };
+    const helloOf = (token: string, resume?: { sessionId: string; lastSeq: number }): Uint8Array =>
+      bytes({
+        type: 'hello',
+        versions: [1],
+        capabilities: 15,
+        codec: 'json',
+        token,
+        ...(resume ? { resume } : {}),
+      });
+    const alice = new Wire();
+    const owner = new ServerSession(alice, options);
+    owner.receive(helloOf('alice'));
+    await settle();
+    const state = owner.session!;
+    // The secret is never the public id, and the public id cannot be turned back into it.
+    expect(state.publicId).not.toBe(state.id);
+    expect(state.id).not.toContain(state.publicId);
+    const mallory = new Wire();
+    const intruder = new ServerSession(mallory, options);
+    intruder.receive(helloOf('mallory', { sessionId: state.id, lastSeq: 0 }));
+    await settle();
+    expect(denied).toBe(1);
+    expect(asked).toEqual([]);
+    expect(looked).toEqual([]);
+    expect(mallory.frames[0]).toMatchObject({ type: 'welcome', resumed: false });
+    expect((mallory.frames[0] as { sessionId: string }).sessionId).not.toBe(state.id);
+    // The owner's session and connection are as they were.
+    expect(alice.closed).toBe(false);
+    expect(state.connection).toBe(alice);
+    owner.closed();
+    const back = new Wire();
+    const resumed = new ServerSession(back, options);
+    resumed.receive(helloOf('alice', { sessionId: state.id, lastSeq: 0 }));
+    await settle();
+    expect(back.frames[0]).toMatchObject({ type: 'welcome', resumed: true, sessionId: state.id });
+    expect(asked).toEqual([state.id]);
+    expect(denied).toBe(1);
+    intruder.close(1000);
+    resumed.close(1000);
+    options.store.clear();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a user that cannot be identified gets a session that can never be resumed, and onError says why', async () => {
+    const errors: unknown[] = [];
+    const options = server({ authenticate: () => () => 'a function', onError: (e) => errors.push(e) });
+    const wire = new Wire();
+    const session = new ServerSession(wire, options);
+    session.receive(hello());
+    await settle();
+    const id = session.session!.id;
+    expect(errors).toMatchObject([
+      { name: 'TypeError', message: expect.stringContaining('cannot identify') },
+    ]);
+    session.closed();
+    const again = new Wire();
+    const next = new ServerSession(again, options);
+    next.receive(hello({ sessionId: id, lastSeq: 0 }));
+    await settle();
+    expect(again.frames[0]).toMatchObject({ type: 'welcome', resumed: false });
+    next.close(1000);
+    options.store.clear();
+  });
+
+  it("refuses authentication with sockline's own message, or 'authentication failed' unless exposeErrors", async () => {
+    const refusal = async (thrown: unknown, exposeErrors = false): Promise<string> => {
+      const wire = new Wire();
+      const options = server({
+        exposeErrors,
+        authenticate: () => {
+          throw thrown;
+        },
+      });
+      new ServerSession(wire, options).receive(hello());
+      await settle();
+      expect(wire.frames[1]).toMatchObject({ type: 'close', code: 4001 });
+      return (wire.frames[0] as { message: string }).message;
+    };
+    const secret = new Error('user table at 10.0.0.5 unreachable');
+    expect(await refusal(secret)).toBe('authentication failed');
+    expect(await refusal(secret, true)).toBe('user table at 10.0.0.5 unreachable');
+    expect(await refusal(new RemoteError('E_TOKEN', 'token expired'))).toBe('token expired');
+    expect(await refusal(new SocklineError(ErrorCodes.AUTH_FAILED, 'bad token'))).toBe('bad token');
+    // Node's own errors carry ERR_ codes too; they are not sockline's, so their text stays here.
+    const nodeError = Object.assign(new Error('getaddrinfo ENOTFOUND users.internal'), {
+      code: 'ERR_SOCKET_BAD_PORT',
+    });
+    expect(await refusal(nodeError)).toBe('authentication failed');
   });
 });
