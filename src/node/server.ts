@@ -10,6 +10,7 @@ import {
   createSessionState,
   MemorySessionStore,
   publishTo,
+  resolveServerSession,
   type SessionStore,
   type Hub,
   type ServerRequestHandler,
@@ -255,6 +256,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
           ? undefined
           : new TokenBucketAdmission({ ...l.admission, maxWait: l.resumeWindow / 2 }),
     };
+    // Resolved now, once for all sessions: a value the handshake cannot announce (an infinite
+    // maxInFlight or heartbeat) throws here, naming the option, not at the first connection.
+    resolveServerSession(this.#sessionOptions);
     this.#connectionHost = {
       counters: this.#counters,
       limits: l,

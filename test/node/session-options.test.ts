@@ -98,6 +98,28 @@ describe('server options of the session', () => {
     expect(() => createServer({ codec: { name: 'x' } as unknown as Codec })).toThrow(TypeError);
   });
 
+  it('checks the session options when the server is made, not at its first connection', () => {
+    // What WELCOME announces must be a finite number; a timeout or a cap may be unlimited.
+    for (const name of ['maxInFlight', 'heartbeatInterval', 'resumeWindow', 'maxFrameSize'] as const) {
+      expect(() => createServer({ [name]: Infinity }), name).toThrow(
+        expect.objectContaining({
+          name: 'RangeError',
+          code: 'ERR_INVALID_OPTION',
+          message: expect.stringContaining(name),
+        }),
+      );
+    }
+    for (const name of ['requestTimeout', 'maxSubscriptions', 'maxTotalSubscriptions'] as const) {
+      expect(() => createServer({ [name]: Infinity }), name).not.toThrow();
+      expect(() => createServer({ [name]: 0 }), name).toThrow(RangeError);
+    }
+    expect(() => connect('tcp://127.0.0.1:1', { maxInFlight: '10' as unknown as number })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_OPTION' }),
+    );
+    expect(() => connect('tcp://127.0.0.1:1', { maxInFlight: 0 })).toThrow(RangeError);
+    expect(() => connect('tcp://127.0.0.1:1', { requestTimeout: -1 })).toThrow(RangeError);
+  });
+
   it('times a server → client request out after requestTimeout', async () => {
     const server = await start({ requestTimeout: 100 });
     const peers: Peer[] = [];
