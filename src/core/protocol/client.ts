@@ -1,6 +1,6 @@
 import { GuardedEmitter, type Disposer } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError, callbackError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
 import type {
   DeferredInfo,
@@ -12,12 +12,13 @@ import type {
 } from '../link/link.js';
 import { sendTtl } from '../link/link.js';
 import type { LinkState } from '../link/state.js';
-import { unrefTimer, type TimerHandle } from '../clock.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
 import { encodeBatch } from './batch.js';
 import { CloseCodes } from './frames.js';
 import { validateTopic } from './topics.js';
+import { closedError, waitingFor } from './client-errors.js';
+import { DeadlineTimers } from './client-timers.js';
 import { readHelloAnswer, unreadableAnswer, type HelloAnswer } from './client-handshake.js';
 import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
 import type { RequestStall } from './endpoint/host.js';
@@ -82,15 +83,6 @@ export interface ClientEvents {
 
 const NO_MESSAGE: MessageMeta = Object.freeze({});
 
-/** A timer armed for one of the endpoint's deadlines. */
-interface ArmedTimer {
-  readonly due: number;
-  handle: TimerHandle;
-}
-
-/** The longest a runtime timer can wait; a later deadline is re-armed when this one fires. */
-const MAX_TIMER = 0x7fffffff;
-
 /**
  * sockline's protocol on top of the reconnecting link: a handshake on every connection,
  * messages delivered exactly once and in order across reconnects (sequence numbers, acks,
@@ -114,24 +106,20 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   /** The handshake of the current attempt, until it completes or fails. */
   #ctx: HandshakeContext | null = null;
   #authFailure: { message: string; count: number } | undefined;
-  #unref = false;
   /** A session was ever established (errors then say "lost", not "never connected"). */
   #everOpen = false;
   /** The last error the link reported: why the client is not connected, when it is not. */
   #lastError: SocklineError | undefined;
   /** Why the client closed, when it closed by itself. */
   #closeError: Error | undefined;
-  /**
-   * The timers behind the endpoint's deadlines, latest first: a deadline earlier than every
-   * armed one adds a timer rather than moving one (an ack due in 20 ms leaves the PING due in
-   * 10 s armed), so a deadline costs one timer operation, not three.
-   */
-  #timers: ArmedTimer[] = [];
+  /** The timers behind the endpoint's deadlines. */
+  readonly #timers: DeadlineTimers;
 
   constructor(createLink: (handshake: Handshake) => Link, options: ResolvedProtocolOptions) {
     super();
     this.#options = options;
     const link = (this.#link = createLink(this.#handshake));
+    this.#timers = new DeadlineTimers(options.clock, (now) => this.#endpoint.tick(now));
     this.#endpoint = new Endpoint(
       {
         role: 'client',
@@ -284,9 +272,8 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   }
 
   unref(): this {
-    this.#unref = true;
     this.#link.unref();
-    for (const timer of this.#timers) unrefTimer(timer.handle);
+    this.#timers.unref();
     return this;
   }
 
@@ -326,7 +313,9 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       write: (frame) => {
         if (link.state === 'open') link.send(frame);
       },
-      wake: (at) => this.#arm(at),
+      wake: (at) => {
+        if (link.state !== 'closed') this.#timers.arm(at);
+      },
       dropped: (message, reason) => this.emit('drop', message.original, reason),
       message: (value) => this.emit('message', value, NO_MESSAGE),
       handler: (method) => this.#handlers.get(method),
@@ -452,59 +441,16 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     this.#ctx = null;
     this.#closeError = info.error;
     const unsent = this.#endpoint.close(this.#closedError('the request could not complete'));
-    this.#disarm();
+    this.#timers.clear();
     for (const message of unsent) this.emit('drop', message.original, 'closed');
     this.emit('close', info);
   };
 
-  /**
-   * What an operation that cannot go on because the client is closed rejects with: closed by
-   * `close()` (`ERR_CLIENT_CLOSED`), or the error that closed it, saying whether the client
-   * ever connected (a refusal, `ERR_MAX_RETRIES`…, with that code).
-   */
   #closedError(what: string): SocklineError {
-    const cause = this.#closeError;
-    if (cause === undefined) {
-      return new SocklineError(ErrorCodes.CLIENT_CLOSED, `${what}: the client was closed by close()`);
-    }
-    const code = isSocklineError(cause) ? cause.code : ErrorCodes.CONNECTION_CLOSED;
-    const how = this.#everOpen ? 'the client closed' : 'the client closed without ever connecting';
-    return new SocklineError(code, `${what}: ${how}: ${cause.message}`, { cause });
+    return closedError(what, this.#closeError, this.#everOpen);
   }
 
   /** Why a request is still waiting when it times out, if it is not the server's doing. */
-  #stalled = (): RequestStall | undefined => {
-    if (this.#link.state === 'open') return undefined;
-    const last = this.#lastError;
-    const note = this.#everOpen ? 'the connection is down' : 'the client has not connected yet';
-    return last === undefined ? { note } : { note: `${note} (${last.message})`, cause: last };
-  };
-
-  // --- time -----------------------------------------------------------------------------------
-
-  /** The endpoint has something to do at `at`: a timer, unless one fires by then already. */
-  #arm(at: number): void {
-    const timers = this.#timers;
-    if ((timers.length > 0 && timers[timers.length - 1]!.due <= at) || this.#link.state === 'closed') return;
-    const clock = this.#options.clock;
-    const timer: ArmedTimer = { due: at, handle: undefined };
-    timer.handle = clock.setTimeout(
-      () => this.#fire(timer),
-      Math.min(MAX_TIMER, Math.max(0, at - clock.now())),
-    );
-    if (this.#unref) unrefTimer(timer.handle);
-    timers.push(timer);
-  }
-
-  #fire(timer: ArmedTimer): void {
-    const timers = this.#timers;
-    timers.splice(timers.indexOf(timer), 1);
-    const next = this.#endpoint.tick(this.#options.clock.now());
-    if (next !== Infinity) this.#arm(next);
-  }
-
-  #disarm(): void {
-    for (const timer of this.#timers) this.#options.clock.clearTimeout(timer.handle);
-    this.#timers = [];
-  }
+  #stalled = (): RequestStall | undefined =>
+    this.#link.state === 'open' ? undefined : waitingFor(this.#everOpen, this.#lastError);
 }
