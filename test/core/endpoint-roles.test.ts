@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RemoteError, type SocklineError } from '../../src/core/errors.js';
+import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import { createConnection, type TransportResolver } from '../../src/core/connect.js';
 import type { ConnectOptions } from '../../src/core/connect-options.js';
 import { MemoryServer } from '../../src/core/memory-transport.js';
@@ -263,6 +264,35 @@ describe('the client and server roles over one endpoint', () => {
       ['ERR_CALLBACK', "the handler of 'crash' threw: client handler bug"],
     ]);
     expect(w.session().delivery.received).toBe(1);
+    expect(client.state).toBe('open');
+    await client.close();
+  });
+
+  it('a CLOSE 1013 with reconnectAfter is the answer even before the HELLO left: a deferral, no HELLO, no error', async () => {
+    const w = world();
+    const serve = w.memory.onConnection;
+    const heard: unknown[] = [];
+    w.memory.onConnection = (end) => {
+      end.onData = (d) => heard.push(d);
+      end.send(encodeFrame({ type: 'close', code: 1013, reason: 'full', reconnectAfter: 500 }));
+      end.close();
+    };
+    // The token comes late: the server's answer is there first.
+    const client = w.connect({ token: () => new Promise((r) => setTimeout(() => r('t'), 100)) });
+    const deferred: unknown[] = [];
+    const errors: unknown[] = [];
+    client.on('deferred', (info) => deferred.push(info));
+    client.on('error', (e) => errors.push(e));
+    await vi.advanceTimersByTimeAsync(150);
+    expect(deferred).toEqual([{ delay: 500, reason: '1013: full' }]);
+    expect(client.deferrals).toBe(1);
+    expect(heard).toEqual([]);
+    expect(errors).toEqual([]);
+    w.memory.onConnection = serve;
+    // The next attempt starts reconnectAfter after the CLOSE (at 500 ms), then waits for its token.
+    await vi.advanceTimersByTimeAsync(449);
+    expect(client.state).not.toBe('open');
+    await vi.advanceTimersByTimeAsync(1);
     expect(client.state).toBe('open');
     await client.close();
   });
