@@ -74,7 +74,7 @@ export type {
 } from './protocol/client.js';
 export { protocolDefaults, resolveProtocolOptions } from './protocol/options.js';
 export type { ProtocolOptions, TokenProvider } from './protocol/options.js';
-export type { DeliveryLimits } from './protocol/delivery.js';
+export type { DeliveryLimits } from './protocol/endpoint/delivery.js';
 export { jsonCodec } from './protocol/codec.js';
 export type { Codec } from './protocol/codec.js';
 export { CloseCodes, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from './protocol/frames.js';

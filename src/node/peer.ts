@@ -1,7 +1,5 @@
 import { Emitter } from '../core/emitter.js';
-import { encodePayload, jsonCodec } from '../core/protocol/codec.js';
 import { CloseCodes } from '../core/protocol/frames.js';
-import { assertMessageFits } from '../core/protocol/frames-encode.js';
 import type { ServerSession, SessionState } from '../core/protocol/server-session.js';
 import type { ServerTransport } from './server-options.js';
 
@@ -10,7 +8,6 @@ export interface PeerEvents {
   message: (value: unknown) => void;
 }
 
-const codec = jsonCodec();
 const NO_ROOMS: ReadonlySet<string> = new Set();
 const NO_REQUESTS: ReadonlySet<Promise<unknown>> = new Set();
 
@@ -18,8 +15,6 @@ const NO_REQUESTS: ReadonlySet<Promise<unknown>> = new Set();
 export interface PeerControl {
   /** Ends the session for good (deletes it from the store, emits `disconnect`). */
   end(peer: Peer, reason: string): void;
-  /** About `bytes` were queued for the peer (the server's memory budget counts them). */
-  queued?: ((bytes: number) => void) | undefined;
   rooms: Map<string, Set<Peer>>;
   /** The peer joined a room (a shared adapter records it for a resume elsewhere). */
   joined?: ((peer: Peer, room: string) => void) | undefined;
@@ -117,14 +112,7 @@ export class Peer extends Emitter<PeerEvents> {
    * `ERR_FRAME_TOO_LARGE` for a value whose frame could be over the server's `maxFrameSize`.
    */
   send(value: unknown, options?: { volatile?: boolean }): void {
-    if (options?.volatile) {
-      this.#session.sendVolatile(value);
-      return;
-    }
-    const { kind, payload } = encodePayload(value, codec);
-    assertMessageFits(undefined, payload, this.#state.delivery.frameLimit);
-    this.#control.queued?.(payload.byteLength);
-    this.#state.delivery.enqueue({ topic: undefined, kind, payload, original: value }, Infinity);
+    this.#state.endpoint.send(undefined, value, options?.volatile === true, Infinity);
   }
 
   /**

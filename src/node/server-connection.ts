@@ -20,6 +20,12 @@ import { heldBytes } from './memory-budget.js';
  */
 const SHED_LINGER_BYTES = 64 << 10;
 
+/**
+ * What one write adds to the bytes held besides its frame, at most: a length prefix (4 B on
+ * TCP/TLS), a WebSocket header (up to 14 B) or a BATCH body length.
+ */
+const WRITE_OVERHEAD = 64;
+
 /** The counters of {@link ServerMetrics} a connection moves. */
 export type ConnectionCounters = Pick<
   ServerMetrics,
@@ -70,7 +76,15 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
 
   send(frame: Uint8Array): boolean {
     const counters = this.#host.counters;
-    const guard = this.#guarded();
+    // Until a guard exists, what is held is measured once per write, before it: the write
+    // adds at most its frame and a framing header, so the check after it is made only when
+    // that could take the connection over the limit.
+    let guard = this.guard;
+    let held = 0;
+    if (guard === undefined) {
+      held = this.heldBytes;
+      guard = this.#guardOver(held);
+    }
     if (guard !== undefined) {
       const verdict = guard.admit();
       if (verdict === 'dead') return false;
@@ -82,7 +96,9 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     counters.messagesOut++;
     counters.bytesOut += frame.byteLength;
     const ok = this.wire.send(frame);
-    this.#guarded()?.written();
+    if (guard !== undefined) guard.written();
+    else if (held + frame.byteLength + WRITE_OVERHEAD > this.#host.limits.maxOutboundBytes)
+      this.#guardOver(this.heldBytes)?.written();
     return ok;
   }
 
@@ -154,17 +170,17 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
   }
 
   /**
+   * Makes the guard once `held` is over maxOutboundBytes (undefined while it is not).
    * Slow-consumer policy: above maxOutboundBytes held (unsent, queued, unacknowledged),
    * volatile frames are dropped; staying above it for writeDeadline ends the connection (a
    * timer, so it fires even if nothing more is written). A CLOSE 4008 could not get through a
    * full buffer: the connection is dropped and the session stays resumable for when the
    * client reads again (the server's memory budget bounds what it holds meanwhile).
    */
-  #guarded(): OutboundGuard | undefined {
-    if (this.guard !== undefined) return this.guard;
+  #guardOver(held: number): OutboundGuard | undefined {
     const { wire } = this;
     const { limits, counters } = this.#host;
-    if (this.heldBytes <= limits.maxOutboundBytes) return undefined;
+    if (held <= limits.maxOutboundBytes) return undefined;
     this.guard = new OutboundGuard(this, limits.maxOutboundBytes, limits.writeDeadline, () => {
       counters.slowConsumers++;
       wire.destroy();

@@ -1,6 +1,7 @@
 import type * as http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type * as https from 'node:https';
+import type { Codec } from '../core/protocol/codec.js';
 import type { HelloInfo, SessionStore } from '../core/protocol/server-session.js';
 import type { Identify } from '../core/protocol/session-id.js';
 import { serverSessionDefaults } from '../core/protocol/server-session.js';
@@ -147,8 +148,18 @@ export interface ServerOptions {
   readonly heartbeatTimeout?: number;
   /** How long a dropped session waits to be resumed, in ms. @default 60000 */
   readonly resumeWindow?: number;
-  /** Requests in flight per peer; more are answered ERR_TOO_MANY_REQUESTS. @default 100 */
+  /**
+   * Requests of one peer running at once; announced in the handshake, so a sockline client
+   * keeps the rest waiting on its side. More are answered ERR_TOO_MANY_REQUESTS. @default 100
+   */
   readonly maxInFlight?: number;
+  /** Default timeout of `peer.request()`, in ms. @default 10000 */
+  readonly requestTimeout?: number;
+  /**
+   * How `value` payloads are encoded, for every peer: a client's HELLO must name the same
+   * codec (`codec.name`), or it is refused with ERR_BAD_PAYLOAD. @default JSON
+   */
+  readonly codec?: Codec;
   /**
    * Subscriptions one session may hold. A SUBSCRIBE over it is refused with
    * `ERR_TOO_MANY_SUBSCRIPTIONS` (the client's `error` event) and the connection stays;
@@ -211,6 +222,7 @@ export const serverDefaults = Object.freeze({
   heartbeatTimeout: serverSessionDefaults.heartbeatTimeout,
   resumeWindow: serverSessionDefaults.resumeWindow,
   maxInFlight: serverSessionDefaults.maxInFlight,
+  requestTimeout: serverSessionDefaults.requestTimeout,
   maxSubscriptions: serverSessionDefaults.maxSubscriptions,
   maxTotalSubscriptions: serverSessionDefaults.maxTotalSubscriptions,
   maxBufferedBytes: 1 << 30,
@@ -243,6 +255,7 @@ const POSITIVE = [
   'heartbeatTimeout',
   'resumeWindow',
   'maxInFlight',
+  'requestTimeout',
   'maxSubscriptions',
   'maxTotalSubscriptions',
   'maxBufferedBytes',
@@ -267,6 +280,16 @@ export function resolveLimits(options: ServerOptions): ResolvedLimits {
   const i = options.identify;
   if (i !== undefined && typeof i !== 'function')
     throw new TypeError(`Invalid option identify: ${String(i)}`);
+  const c = options.codec as Partial<Codec> | null | undefined;
+  if (
+    c !== undefined &&
+    (typeof c !== 'object' ||
+      c === null ||
+      typeof c.name !== 'string' ||
+      typeof c.encode !== 'function' ||
+      typeof c.decode !== 'function')
+  )
+    throw new TypeError(`Invalid option codec: expected { name, encode, decode }, got ${String(c)}`);
   const m = options.metricsInterval;
   if (m !== undefined && m !== false && !(typeof m === 'number' && m > 0 && Number.isFinite(m)))
     throw new RangeError(`Invalid option metricsInterval: ${String(m)}`);

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Emitter } from '../core/emitter.js';
 import { unrefTimer, type Clock } from '../core/clock.js';
-import { encodePayload, jsonCodec } from '../core/protocol/codec.js';
+import { encodePayload, jsonCodec, type Codec } from '../core/protocol/codec.js';
 import { TokenBucketAdmission } from '../core/protocol/admission.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import { validateTopic } from '../core/protocol/topics.js';
@@ -10,6 +10,7 @@ import {
   createSessionState,
   MemorySessionStore,
   publishTo,
+  resolveServerSession,
   type SessionStore,
   type Hub,
   type ServerRequestHandler,
@@ -131,8 +132,6 @@ const unrefClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as number),
 };
 
-const codec = jsonCodec();
-
 let processSerial = 0;
 /** This server's name in a cluster: host, pid and a random part (two servers may share a pid). */
 function processId(): string {
@@ -171,6 +170,8 @@ export class SocklineServer extends Emitter<ServerEvents> {
   readonly #connectionHost: ConnectionHost;
   /** `maxBufferedBytes`: the bytes held for all sessions together. */
   readonly #budget: MemoryBudget;
+  /** How values are encoded for every peer (`options.codec`). */
+  readonly #codec: Codec;
   #phase: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
   #listeners: RunningListener[] = [];
   #addresses: ServerAddresses = {};
@@ -197,6 +198,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     super();
     this.#options = options;
     this.#limits = resolveLimits(options);
+    this.#codec = options.codec ?? jsonCodec();
     this.#gate = new ConnectionLimits(this.#limits);
     this.#trust = new TrustedProxies(options.trustProxy);
     validateProxyProtocol(options, this.#trust);
@@ -215,7 +217,6 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#control = {
       rooms: new Map(),
       end: (peer) => this.#end(peer, 'kicked'),
-      queued: (bytes) => this.#budget.grew(bytes + MESSAGE_OVERHEAD),
       joined: sharing && ((peer, room) => sharing.joined(peer.state, room)),
       left: sharing && ((peer, room) => sharing.left(peer.state, room)),
     };
@@ -229,6 +230,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
       onMessage: (value, state) => this.#peers.get(state.publicId)?.deliver(value),
       onError: (error, state) =>
         this.#report(error, state === null ? undefined : this.#peers.get(state.publicId)),
+      onQueued: (bytes) => this.#budget.grew(bytes + MESSAGE_OVERHEAD),
       onSubscriptionRefused: () => void this.#counters.subscriptionsRefused++,
       onResumeDenied: () => void this.#counters.resumesDenied++,
       onSessionEnd: (state, reason) => {
@@ -242,6 +244,8 @@ export class SocklineServer extends Emitter<ServerEvents> {
       resumeWindow: l.resumeWindow,
       maxInFlight: l.maxInFlight,
       maxFrameSize: l.maxFrameSize,
+      requestTimeout: l.requestTimeout,
+      codec: this.#codec,
       maxSubscriptions: l.maxSubscriptions,
       maxTotalSubscriptions: l.maxTotalSubscriptions,
       exposeErrors: l.exposeErrors,
@@ -252,6 +256,9 @@ export class SocklineServer extends Emitter<ServerEvents> {
           ? undefined
           : new TokenBucketAdmission({ ...l.admission, maxWait: l.resumeWindow / 2 }),
     };
+    // Resolved now, once for all sessions: a value the handshake cannot announce (an infinite
+    // maxInFlight or heartbeat) throws here, naming the option, not at the first connection.
+    resolveServerSession(this.#sessionOptions);
     this.#connectionHost = {
       counters: this.#counters,
       limits: l,
@@ -349,7 +356,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   broadcast(value: unknown, options: { room?: string; volatile?: boolean } = {}): number {
     const { room } = options;
     const local = room === undefined ? this.#peers.size : (this.#control.rooms.get(room)?.size ?? 0);
-    const { kind, payload } = encodePayload(value, codec);
+    const { kind, payload } = encodePayload(value, this.#codec);
     assertMessageFits(undefined, payload, this.#limits.maxFrameSize);
     this.#adapter.publish({ type: 'broadcast', room, volatile: options.volatile === true, kind, payload });
     return local;
@@ -361,7 +368,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
    */
   publish(topic: string, value: unknown): void {
     validateTopic(topic);
-    const { kind, payload } = encodePayload(value, codec);
+    const { kind, payload } = encodePayload(value, this.#codec);
     assertMessageFits(topic, payload, this.#limits.maxFrameSize);
     this.#adapter.publish({ type: 'publish', topic, kind, payload });
   }

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
-import { Delivery, type OutgoingMessage } from '../../src/core/protocol/delivery.js';
+import { Delivery, type OutgoingMessage } from '../../src/core/protocol/endpoint/delivery.js';
 import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
+import { limits } from './endpoint-helpers.js';
 
-const limits = {
-  maxMessages: 100,
-  maxBytes: 1 << 20,
-  overflow: 'reject' as const,
-  replayMessages: 100,
-  replayBytes: 1 << 20,
-  ackDelay: 20,
-};
 const message = (n: number): OutgoingMessage => ({
   topic: undefined,
   kind: 'text',

@@ -9,6 +9,7 @@ import {
   encodeFrame,
   resolveDecodeLimits,
 } from '../../src/core/protocol/frames.js';
+import { encodeMessage } from '../../src/core/protocol/frames-encode.js';
 import type { Frame, FrameType, PayloadKind } from '../../src/core/protocol/frames.js';
 import { ByteWriter, readVarint, varintSize, writeVarint } from '../../src/core/protocol/varint.js';
 import { fromHex, toHex } from '../fixtures/frames.js';
@@ -531,6 +532,42 @@ describe('protocol frames: properties', () => {
     fc.assert(
       fc.property(frameArbitrary, (frame) => {
         expect(decodeFrame(encodeFrame(frame))).toEqual(frame);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it('writes a DATA or PUBLISH frame on the fast path to the very bytes encodeFrame writes', () => {
+    const message = fc.record(
+      {
+        topic: fc.option(fc.string({ unit: 'grapheme', maxLength: 40 }), { nil: undefined }),
+        seq: positive,
+        ack: nat,
+        kind,
+        payload,
+      },
+      { requiredKeys: ['kind', 'payload'] },
+    );
+    fc.assert(
+      fc.property(message, ({ topic, seq, ack, kind: k, payload: p }) => {
+        const frame: Frame =
+          topic === undefined
+            ? {
+                type: 'data',
+                kind: k,
+                payload: p,
+                ...(seq !== undefined ? { seq } : {}),
+                ...(ack !== undefined ? { ack } : {}),
+              }
+            : {
+                type: 'publish',
+                topic,
+                kind: k,
+                payload: p,
+                ...(seq !== undefined ? { seq } : {}),
+                ...(ack !== undefined ? { ack } : {}),
+              };
+        expect(toHex(encodeMessage(topic, seq, ack, k, p))).toBe(toHex(encodeFrame(frame)));
       }),
       { seed: SEED, numRuns: RUNS },
     );

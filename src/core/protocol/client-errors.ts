@@ -1,4 +1,5 @@
-import { ErrorCodes, SocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError, isSocklineError } from '../errors.js';
+import type { RequestStall } from './endpoint/host.js';
 
 /** A frame kind as the protocol names it: `WELCOME`, `HELLO`. */
 const name = (type: string): string => type.toUpperCase();
@@ -25,3 +26,26 @@ export const handshakeReplies = {
   frame: (type: string) =>
     `a ${name(type)} frame instead of WELCOME${type === 'hello' ? ' (its own HELLO, echoed back)' : ''}`,
 };
+
+/**
+ * What an operation that cannot go on because the client is closed rejects with: closed by
+ * `close()` (`ERR_CLIENT_CLOSED`, no `cause`), or `cause`, the error that closed it, saying
+ * whether the client was ever open (a refusal, `ERR_MAX_RETRIES`…, with that code).
+ */
+export function closedError(what: string, cause: Error | undefined, everOpen: boolean): SocklineError {
+  if (cause === undefined) {
+    return new SocklineError(ErrorCodes.CLIENT_CLOSED, `${what}: the client was closed by close()`);
+  }
+  const code = isSocklineError(cause) ? cause.code : ErrorCodes.CONNECTION_CLOSED;
+  const how = everOpen ? 'the client closed' : 'the client closed without ever connecting';
+  return new SocklineError(code, `${what}: ${how}: ${cause.message}`, { cause });
+}
+
+/**
+ * Why a request of a client that is not connected waited until it timed out: down, or never
+ * connected, with the last error of the link (`last`) as the cause.
+ */
+export function waitingFor(everOpen: boolean, last: SocklineError | undefined): RequestStall {
+  const note = everOpen ? 'the connection is down' : 'the client has not connected yet';
+  return last === undefined ? { note } : { note: `${note} (${last.message})`, cause: last };
+}

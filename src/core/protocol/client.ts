@@ -1,6 +1,6 @@
 import { GuardedEmitter, type Disposer } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError, callbackError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
 import type {
   DeferredInfo,
@@ -8,24 +8,21 @@ import type {
   HandshakeContext,
   HandshakeReceiver,
   Link,
-  LinkMessage,
   ReconnectingInfo,
 } from '../link/link.js';
 import { sendTtl } from '../link/link.js';
 import type { LinkState } from '../link/state.js';
-import { unrefTimer, type TimerHandle } from '../clock.js';
-import { decodePayload, encodePayload, type Codec } from './codec.js';
-import { Delivery, type OutgoingMessage } from './delivery.js';
-import { BATCH_TYPE, encodeBatch, splitBatch } from './batch.js';
-import { Capabilities, CloseCodes, SUPPORTED_VERSIONS, type Frame } from './frames.js';
-import { decodeFrame } from './frames-decode.js';
-import { assertMessageFits, encodeFrame } from './frames-encode.js';
-import { PendingRequests } from './requests.js';
-import { answerRequest, responseError } from './rpc.js';
-import { handshakeReplies, notSockline } from './client-errors.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
-import { subscriptionError, topicMatches, validatePattern, validateTopic } from './topics.js';
+import { encodeBatch } from './batch.js';
+import { CloseCodes } from './frames.js';
+import { validateTopic } from './topics.js';
+import { closedError, waitingFor } from './client-errors.js';
+import { DeadlineTimers } from './client-timers.js';
+import { readHelloAnswer, unreadableAnswer, type HelloAnswer } from './client-handshake.js';
+import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
+import type { RequestStall } from './endpoint/host.js';
+import type { SubscriptionHandler } from './endpoint/subscriptions.js';
 import type { ResolvedProtocolOptions } from './options.js';
 
 /** What came with a message: its topic for a publish. */
@@ -33,11 +30,7 @@ export interface MessageMeta {
   readonly topic?: string;
 }
 
-/**
- * Called with each message published on a matching topic. `T` is what the application
- * expects there; nothing checks it (the value comes from the network).
- */
-export type SubscriptionHandler<T = unknown> = (value: T, meta: { topic: string }) => void;
+export type { SubscriptionHandler } from './endpoint/subscriptions.js';
 /**
  * Answers a request from the server. `P` is what the application expects as params (nothing
  * checks it); the result (or what it resolves to) is encoded by the codec.
@@ -95,6 +88,11 @@ const NO_MESSAGE: MessageMeta = Object.freeze({});
  * messages delivered exactly once and in order across reconnects (sequence numbers, acks,
  * session resume), request/response, publish/subscribe, heartbeats.
  *
+ * The protocol itself is the session endpoint (`Endpoint`, shared with the server); this class
+ * is the client's role over a {@link Link}: the token and the HELLO on every connection, the
+ * policy for refusals and deferrals, the timers for the endpoint's deadlines, and the errors
+ * that say what happened to the application.
+ *
  * @example
  * const client = connect('wss://example.com/ws', { token: () => fetchToken() });
  * client.subscribe('chat/+', (msg, { topic }) => console.log(topic, msg));
@@ -103,48 +101,45 @@ const NO_MESSAGE: MessageMeta = Object.freeze({});
 export class SocklineClient extends GuardedEmitter<ClientEvents> {
   readonly #link: Link;
   readonly #options: ResolvedProtocolOptions;
-  readonly #codec: Codec;
-  readonly #delivery: Delivery;
-  readonly #requests: PendingRequests;
-  /** Request frames waiting for the link to open, by id. */
-  readonly #unsent = new Map<number, Uint8Array>();
-  readonly #subscriptions = new Map<string, Set<SubscriptionHandler<never>>>();
-  /** Patterns to unsubscribe from at the server at the next chance. */
-  readonly #staleSubscriptions = new Set<string>();
-  readonly #handlers = new Map<string, (params: unknown) => Promise<unknown>>();
-  readonly #pings = new Map<
-    number,
-    { sent: number; resolve: (rtt: number) => void; reject: (e: unknown) => void }
-  >();
-  #pingTimer: TimerHandle | undefined;
-  #heartbeatInterval = 0;
-  #sessionId: string | undefined;
-  #rtt: number | undefined;
-  #pingNonce = 0;
+  readonly #endpoint: Endpoint;
+  readonly #handlers = new Map<string, (params: unknown) => unknown>();
+  /** The handshake of the current attempt, until it completes or fails. */
+  #ctx: HandshakeContext | null = null;
   #authFailure: { message: string; count: number } | undefined;
-  #unref = false;
   /** A session was ever established (errors then say "lost", not "never connected"). */
   #everOpen = false;
   /** The last error the link reported: why the client is not connected, when it is not. */
   #lastError: SocklineError | undefined;
   /** Why the client closed, when it closed by itself. */
   #closeError: Error | undefined;
+  /** The timers behind the endpoint's deadlines. */
+  readonly #timers: DeadlineTimers;
 
   constructor(createLink: (handshake: Handshake) => Link, options: ResolvedProtocolOptions) {
     super();
     this.#options = options;
-    this.#codec = options.codec;
-    this.#requests = new PendingRequests(options.clock, options.maxInFlight, this.#waitContext);
-    this.#delivery = new Delivery(options.delivery, options.clock, {
-      write: (frame) => this.#write(frame),
-      dropped: (message, reason) => this.emit('drop', message.original, reason),
-    });
-    this.#link = createLink(this.#handshake);
-    const link = this.#link;
-    // Until a WELCOME says what the server takes, a frame is held to this side's own limit.
-    this.#delivery.frameLimit = link.maxFrameSize;
+    const link = (this.#link = createLink(this.#handshake));
+    this.#timers = new DeadlineTimers(options.clock, (now) => this.#endpoint.tick(now));
+    this.#endpoint = new Endpoint(
+      {
+        role: 'client',
+        codec: options.codec,
+        clock: options.clock,
+        // Until a WELCOME says what the server takes, a frame is held to this side's own limit.
+        delivery: { ...options.delivery, maxFrameSize: link.maxFrameSize },
+        requestTimeout: options.requestTimeout,
+        maxInFlight: options.maxInFlight,
+        maxAnswering: Infinity,
+        queueRequests: true,
+        exposeErrors: false,
+        resume: options.resume,
+        maxHandshakeSize: options.maxHandshakeSize,
+        announce: null,
+      },
+      this.#host(),
+    );
     link.on('state', (change) => this.emit('state', change));
-    link.on('message', this.#onBatch);
+    link.on('message', (message) => this.#endpoint.receive(message));
     link.on('open', this.#onOpen);
     link.on('disconnect', this.#onDisconnect);
     link.on('reconnecting', (info) => this.emit('reconnecting', info));
@@ -168,12 +163,12 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
 
   /** The current session's id, once a handshake has completed. */
   get sessionId(): string | undefined {
-    return this.#sessionId;
+    return this.#endpoint.sessionId;
   }
 
   /** The last measured round-trip time to the server, in ms. */
   get rtt(): number | undefined {
-    return this.#rtt;
+    return this.#endpoint.rtt;
   }
 
   /** Times the server asked the client to come back later (see the `deferred` event). */
@@ -183,7 +178,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
 
   /** Bytes held for the server: messages not yet acknowledged plus the link's buffers. */
   get bufferedAmount(): number {
-    return this.#delivery.bufferedBytes + this.#link.bufferedAmount;
+    return this.#endpoint.delivery.bufferedBytes + this.#link.bufferedAmount;
   }
 
   /**
@@ -204,26 +199,12 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   /**
    * Subscribes to a topic pattern (`+` one level, `#` the rest). Returns a function that
    * unsubscribes. Subscriptions are restored after every reconnect. A handler that throws is
-   * reported as an `'error'` (`ERR_CALLBACK`); the other handlers still run.
+   * reported as an `'error'` (`ERR_CALLBACK`); the other handlers still run. A subscription
+   * the server refuses (its `maxSubscriptions`) is an `'error'` too
+   * (`ERR_TOO_MANY_SUBSCRIPTIONS`, with the pattern as `topic`).
    */
   subscribe<T = unknown>(pattern: string, handler: SubscriptionHandler<T>): Disposer {
-    validatePattern(pattern);
-    if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
-    let set = this.#subscriptions.get(pattern);
-    if (set === undefined) {
-      set = new Set();
-      this.#subscriptions.set(pattern, set);
-      this.#staleSubscriptions.delete(pattern);
-      if (this.#link.state === 'open') this.#write(encodeFrame({ type: 'subscribe', topic: pattern }));
-    }
-    set.add(handler);
-    return () => {
-      const current = this.#subscriptions.get(pattern);
-      if (!current?.delete(handler) || current.size > 0) return;
-      this.#subscriptions.delete(pattern);
-      if (this.#link.state === 'open') this.#write(encodeFrame({ type: 'unsubscribe', topic: pattern }));
-      else this.#staleSubscriptions.add(pattern);
-    };
+    return this.#endpoint.subscribe(pattern, handler as SubscriptionHandler);
   }
 
   /**
@@ -235,48 +216,25 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
    * `ERR_TOO_MANY_REQUESTS`, `ERR_INTERNAL`…), `ERR_REQUEST_TIMEOUT` (saying when the client
    * never connected), `ERR_ABORTED`, `ERR_CONNECTION_CLOSED` when the connection drops while
    * it is in flight, `ERR_CLIENT_CLOSED` after `close()`, or the error that closed the client.
+   * At most the server's `maxInFlight` (from WELCOME) are written at once; the others wait in
+   * order, also while the link is down.
    *
    * @example
    * const sum = await client.request<number>('sum', [1, 2]);
    */
   request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T> {
     try {
-      return this.#request(method, params, options) as Promise<T>;
+      if (typeof method !== 'string' || method.length === 0)
+        throw argumentTypeError('method', 'a non-empty string', method);
+      if (options !== undefined) checkOptions(options, REQUEST_OPTIONS);
+      const timeout = options?.timeout ?? this.#options.requestTimeout;
+      if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
+      const state = this.#link.state;
+      if (state === 'closed' || state === 'closing') throw this.#closedError(`cannot request "${method}"`);
+      return this.#endpoint.request(method, params, { timeout, signal: options?.signal }) as Promise<T>;
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  #request(method: string, params: unknown, options: RequestOptions | undefined): Promise<unknown> {
-    if (typeof method !== 'string' || method.length === 0)
-      throw argumentTypeError('method', 'a non-empty string', method);
-    if (options !== undefined) checkOptions(options, REQUEST_OPTIONS);
-    const timeout = options?.timeout ?? this.#options.requestTimeout;
-    if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
-    if (this.#link.state === 'closed' || this.#link.state === 'closing') {
-      throw this.#closedError(`cannot request "${method}"`);
-    }
-    const { kind, payload } = encodePayload(params ?? null, this.#codec);
-    const opened = this.#requests.open(method, timeout, options?.signal);
-    let frame: Uint8Array;
-    try {
-      frame = encodeFrame({ type: 'request', id: opened.id, method, kind, payload });
-    } catch (err) {
-      this.#requests.reject(opened.id, err);
-      return opened.promise;
-    }
-    const limit = this.#delivery.frameLimit;
-    if (frame.byteLength > limit) {
-      const error = new SocklineError(
-        ErrorCodes.FRAME_TOO_LARGE,
-        `request "${method}" of ${frame.byteLength} bytes is over maxFrameSize (${limit} bytes)`,
-      );
-      this.#requests.reject(opened.id, error);
-      return opened.promise;
-    }
-    if (this.#link.state === 'open') this.#write(frame);
-    else this.#unsent.set(opened.id, frame);
-    return opened.promise.finally(() => this.#unsent.delete(opened.id));
   }
 
   /**
@@ -292,13 +250,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     if (typeof method !== 'string' || method.length === 0)
       throw argumentTypeError('method', 'a non-empty string', method);
     if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
-    const answer = async (params: unknown): Promise<unknown> => {
-      try {
-        return await handler(params as P);
-      } catch (err) {
-        throw this.#answerable(method, err);
-      }
-    };
+    const answer = handler as (params: unknown) => unknown;
     this.#handlers.set(method, answer);
     return () => {
       if (this.#handlers.get(method) === answer) this.#handlers.delete(method);
@@ -307,17 +259,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
 
   /** Measures the round trip to the server now; rejects if the connection drops first. */
   ping(): Promise<number> {
-    if (this.#link.state !== 'open') {
-      return Promise.reject(
-        new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'cannot ping: the link is not open'),
-      );
-    }
-    const nonce = ++this.#pingNonce;
-    const promise = new Promise<number>((resolve, reject) =>
-      this.#pings.set(nonce, { sent: this.#options.clock.now(), resolve, reject }),
-    );
-    this.#write(encodeFrame({ type: 'ping', nonce }));
-    return promise;
+    return this.#endpoint.ping();
   }
 
   reconnect(): void {
@@ -330,10 +272,8 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   }
 
   unref(): this {
-    this.#unref = true;
     this.#link.unref();
-    this.#requests.unref();
-    this.#delivery.unref();
+    this.#timers.unref();
     return this;
   }
 
@@ -350,7 +290,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     if (!Number.isInteger(code) || code < 0 || code > 0xffff)
       return Promise.reject(optionRangeError('code', code, 'an integer from 0 to 65535'));
     if (typeof reason !== 'string') return Promise.reject(argumentTypeError('reason', 'a string', reason));
-    if (this.#link.state === 'open') this.#write(encodeFrame({ type: 'close', code, reason }));
+    if (this.#link.state === 'open') this.#endpoint.writeClose(code, reason);
     return this.#link.close();
   }
 
@@ -365,145 +305,97 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     });
   }
 
-  // --- handshake ----------------------------------------------------------------------------
+  // --- the role: what the endpoint writes and tells -----------------------------------------
 
+  #host(): EndpointHost {
+    const link = this.#link;
+    return {
+      write: (frame) => {
+        if (link.state === 'open') link.send(frame);
+      },
+      wake: (at) => {
+        if (link.state !== 'closed') this.#timers.arm(at);
+      },
+      dropped: (message, reason) => this.emit('drop', message.original, reason),
+      message: (value) => this.emit('message', value, NO_MESSAGE),
+      handler: (method) => this.#handlers.get(method),
+      // A handler that refused on purpose threw a RemoteError (answered as it is); anything
+      // else is the application's failure, reported here and answered `ERR_INTERNAL`.
+      handlerFailed: (method, error) =>
+        this.emit('error', callbackError(`the handler of '${method}'`, error)),
+      stalled: this.#stalled,
+      error: (error) => this.emit('error', error),
+      // A protocol error: the endpoint wrote CLOSE; a new connection resumes the session.
+      end: (_code, error) => {
+        this.emit('error', error);
+        link.reconnect();
+      },
+      closed: (frame) => {
+        if (frame.reconnectAfter !== undefined)
+          link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
+      },
+    };
+  }
+
+  /** Every connection: a fresh token, then the HELLO; then its answer. */
   #handshake: Handshake = (ctx: HandshakeContext): HandshakeReceiver => {
-    let done = false;
+    this.#ctx = ctx;
     const hello = async (): Promise<void> => {
       const token = await this.#options.token();
-      if (done) return;
-      const resume =
-        this.#sessionId !== undefined && this.#options.resume
-          ? { sessionId: this.#sessionId, lastSeq: this.#delivery.received }
-          : undefined;
-      ctx.send(
-        encodeFrame({
-          type: 'hello',
-          versions: [...SUPPORTED_VERSIONS],
-          capabilities:
-            Capabilities.RELIABLE |
-            Capabilities.PUBSUB |
-            Capabilities.RPC |
-            Capabilities.BATCH |
-            Capabilities.SUBREFUSE,
-          codec: this.#codec.name,
-          ...(token !== undefined ? { token } : {}),
-          ...(resume ? { resume } : {}),
-        }),
-      );
+      if (this.#ctx === ctx) ctx.send(this.#endpoint.hello(token));
     };
     hello().catch((err: unknown) => {
-      done = true;
+      if (this.#ctx !== ctx) return;
+      this.#ctx = null;
       ctx.fail(new SocklineError(ErrorCodes.AUTH_FAILED, 'the token provider failed', { cause: err }), true);
     });
-    /** No sockline server answers this way, on any attempt: stop, and say what it is. */
-    const foreign = (what: string, cause?: unknown): void => {
-      done = true;
-      ctx.fail(notSockline(what, cause), false);
-    };
-    const step = (message: LinkMessage): void => {
-      if (done) {
-        // The rest of a BATCH that carried the WELCOME: the session is open now.
-        if (this.#link.state === 'open') this.#onMessage(message);
-        return;
-      }
-      if (typeof message === 'string') return foreign(handshakeReplies.text);
-      if (message.byteLength > this.#options.maxHandshakeSize) {
-        return foreign(handshakeReplies.tooLarge(message.byteLength));
-      }
-      let frame: Frame;
-      try {
-        frame = decodeFrame(message);
-      } catch (err) {
-        return foreign(handshakeReplies.unreadable, err);
-      }
-      done = true;
-      if (frame.type === 'welcome') this.#welcome(frame, ctx);
-      else if (frame.type === 'refuse') this.#refused(frame, ctx);
-      else if (frame.type === 'close' && frame.reconnectAfter !== undefined) {
-        // "Come back later" (admission control, a busy session lookup, a server limit): the
-        // next attempt waits what the server asked; a deferral, neither an error nor a failure.
-        ctx.defer(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
-      } else if (frame.type === 'close') ctx.fail(closeError(frame), true);
-      else foreign(handshakeReplies.frame(frame.type));
+    // The first message is the answer, even one that came before the HELLO left (a server
+    // that turns the connection away at once).
+    const answered = (answer: HelloAnswer): void => {
+      if (this.#ctx !== ctx) return;
+      this.#ctx = null;
+      this.#answered(ctx, answer);
     };
     return {
-      message: (message) => {
-        if (done) return;
-        let bodies: readonly LinkMessage[];
-        try {
-          bodies = typeof message === 'string' || message[0] !== BATCH_TYPE ? [message] : splitBatch(message);
-        } catch (err) {
-          return foreign(handshakeReplies.unreadable, err);
-        }
-        for (let i = 0; i < bodies.length; i++) step(bodies[i]!);
-      },
-      unreadable: (error) => {
-        if (!done) foreign(handshakeReplies.unreadable, error);
-      },
+      message: (message) => answered(readHelloAnswer(message, this.#options.maxHandshakeSize)),
+      unreadable: (error) => answered(unreadableAnswer(error)),
     };
   };
 
-  #welcome(frame: Extract<Frame, { type: 'welcome' }>, ctx: HandshakeContext): void {
-    if (!SUPPORTED_VERSIONS.includes(frame.version)) {
-      ctx.fail(
-        new SocklineError(ErrorCodes.VERSION_UNSUPPORTED, `the server chose version ${frame.version}`),
-        false,
-      );
+  /**
+   * The server answered: a WELCOME opens the session (the link completes, its `open` opens
+   * the endpoint); anything else ends the attempt, retried or not by this role's policy.
+   */
+  #answered(ctx: HandshakeContext, answer: HelloAnswer): void {
+    const link = this.#link;
+    if ('welcome' in answer) {
+      const { welcome, rest } = answer;
+      const { resumed, previousId, resent } = this.#endpoint.welcomed(welcome);
+      this.#authFailure = undefined;
+      link.setIdleTimeout(welcome.heartbeatInterval + welcome.heartbeatTimeout);
+      if (welcome.batch === true) ctx.batch(encodeBatch);
+      ctx.complete();
+      this.emit('session', { id: welcome.sessionId, resumed });
+      if (previousId !== undefined) this.emit('sessionlost', { previousId, id: welcome.sessionId, resent });
+      // The rest of a BATCH that carried the WELCOME belongs to the session now open.
+      for (const body of rest) this.#endpoint.receive(body);
       return;
     }
-    this.#authFailure = undefined;
-    const previous = this.#sessionId;
-    const resumed = frame.resumed && previous === frame.sessionId;
-    this.#sessionId = frame.sessionId;
-    let resent = 0;
-    if (!resumed) {
-      resent = this.#delivery.restart();
-      // The server has none of our subscriptions: all of them go out again below.
-      this.#staleSubscriptions.clear();
-    }
-    this.#link.setIdleTimeout(frame.heartbeatInterval + frame.heartbeatTimeout);
-    // The server refuses a larger frame (and would close the connection): never send one.
-    this.#delivery.frameLimit = Math.min(this.#link.maxFrameSize, frame.maxFrameSize);
-    this.#heartbeatInterval = frame.heartbeatInterval;
-    if (frame.batch === true) ctx.batch(encodeBatch);
-    ctx.complete();
-    for (const pattern of this.#staleSubscriptions)
-      this.#write(encodeFrame({ type: 'unsubscribe', topic: pattern }));
-    this.#staleSubscriptions.clear();
-    for (const pattern of this.#subscriptions.keys())
-      this.#write(encodeFrame({ type: 'subscribe', topic: pattern }));
-    this.#delivery.attach(resumed ? frame.lastSeq : 0);
-    this.emit('session', { id: frame.sessionId, resumed });
-    if (!resumed && previous !== undefined)
-      this.emit('sessionlost', { previousId: previous, id: frame.sessionId, resent });
-  }
-
-  #refused(frame: Extract<Frame, { type: 'refuse' }>, ctx: HandshakeContext): void {
-    if (frame.code === ErrorCodes.VERSION_UNSUPPORTED) {
-      const error = new SocklineError(
-        ErrorCodes.VERSION_UNSUPPORTED,
-        `the server speaks protocol versions [${frame.versions.join(', ')}], this client [${SUPPORTED_VERSIONS.join(', ')}]`,
-      );
-      error.versions = frame.versions;
-      ctx.fail(error, false);
+    if ('defer' in answer) {
+      // "Come back later": the next attempt waits what the server asked; not a failure.
+      ctx.defer(answer.defer, answer.reason);
       return;
     }
-    if (frame.code === ErrorCodes.AUTH_FAILED) {
+    const { error, refuse } = answer;
+    let retry = answer.retry;
+    if (refuse !== undefined && error.code === ErrorCodes.AUTH_FAILED) {
       // The same refusal again and again will not change by itself: stop hammering.
-      const same = this.#authFailure?.message === frame.message;
-      this.#authFailure = { message: frame.message, count: same ? this.#authFailure!.count + 1 : 1 };
-      const error = new SocklineError(ErrorCodes.AUTH_FAILED, `authentication failed: ${frame.message}`);
-      ctx.fail(error, this.#authFailure.count < this.#options.authRetries);
-      return;
+      const same = this.#authFailure?.message === refuse.message;
+      this.#authFailure = { message: refuse.message, count: same ? this.#authFailure!.count + 1 : 1 };
+      retry = this.#authFailure.count < this.#options.authRetries;
     }
-    ctx.fail(
-      new SocklineError(ErrorCodes.PROTOCOL, `the server refused: ${frame.code} ${frame.message}`),
-      true,
-    );
+    ctx.fail(error, retry);
   }
-
-  // --- traffic --------------------------------------------------------------------------------
 
   #post(
     topic: string | undefined,
@@ -515,273 +407,50 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the client is ${state}`);
     }
     const ttl = sendTtl(options, this.#options.delivery.ttl);
-    const { kind, payload } = encodePayload(value, this.#codec);
-    assertMessageFits(topic, payload, this.#delivery.frameLimit);
-    if (options?.volatile) {
-      if (state !== 'open') {
-        this.emit('drop', value, 'volatile');
-        return 'dropped';
-      }
-      this.#write(
-        encodeFrame(
-          topic === undefined ? { type: 'data', kind, payload } : { type: 'publish', topic, kind, payload },
-        ),
-      );
-      return 'sent';
-    }
-    const message: OutgoingMessage = { topic, kind, payload, original: value };
-    return this.#delivery.enqueue(message, ttl) ? 'sent' : 'queued';
-  }
-
-  #write(frame: Uint8Array): void {
-    if (this.#link.state === 'open') this.#link.send(frame);
-  }
-
-  #decode(message: LinkMessage): Frame | undefined {
-    if (typeof message === 'string') return undefined;
-    try {
-      return decodeFrame(message);
-    } catch (err) {
-      if (err instanceof SocklineError) this.emit('error', err);
-      return undefined;
-    }
-  }
-
-  /** The frame bodies of a transport message (several for a BATCH); undefined if malformed. */
-  #split(message: LinkMessage): readonly LinkMessage[] | undefined {
-    if (typeof message === 'string' || message[0] !== BATCH_TYPE) return [message];
-    try {
-      return splitBatch(message);
-    } catch (err) {
-      if (err instanceof SocklineError) this.emit('error', err);
-      return undefined;
-    }
-  }
-
-  #onBatch = (message: LinkMessage): void => {
-    if (typeof message === 'string' || message[0] !== BATCH_TYPE) {
-      this.#onMessage(message);
-      return;
-    }
-    const bodies = this.#split(message);
-    if (bodies === undefined) {
-      this.#protocolError('malformed batch from the server');
-      return;
-    }
-    // A protocol error in one body reconnects: the rest of the batch belongs to a dead connection.
-    const link = this.#link;
-    for (let i = 0; i < bodies.length && link.state === 'open'; i++) this.#onMessage(bodies[i]!);
-  };
-
-  #onMessage = (message: LinkMessage): void => {
-    const frame = this.#decode(message);
-    if (frame === undefined) {
-      this.#protocolError('malformed frame from the server');
-      return;
-    }
-    switch (frame.type) {
-      case 'data':
-      case 'publish': {
-        if (frame.ack !== undefined && !this.#delivery.acknowledged(frame.ack)) {
-          this.#protocolError(`ack ${frame.ack} is above the last sequence number sent`);
-          return;
-        }
-        // Decode before accepting: a message that cannot be delivered must not count as received.
-        let value: unknown;
-        try {
-          value = decodePayload(frame.kind, frame.payload, this.#codec);
-        } catch (err) {
-          this.#protocolError('undecodable payload', err);
-          return;
-        }
-        if (frame.seq !== undefined) {
-          const verdict = this.#delivery.accept(frame.seq);
-          if (verdict === 'duplicate') return;
-          if (verdict === 'gap') {
-            this.#protocolError(`sequence gap: got ${frame.seq} after ${this.#delivery.received}`);
-            return;
-          }
-        }
-        this.#deliverPayload(frame, value);
-        return;
-      }
-      case 'ack':
-        if (!this.#delivery.acknowledged(frame.seq))
-          this.#protocolError(`ack ${frame.seq} is above the last sequence number sent`);
-        return;
-      case 'request':
-        void this.#answer(frame);
-        return;
-      case 'response':
-        if (frame.error) {
-          this.#requests.reject(frame.id, responseError(frame, this.#codec));
-        } else {
-          let result: unknown;
-          try {
-            result = decodePayload(frame.kind, frame.payload, this.#codec);
-          } catch (err) {
-            // A result we cannot decode fails that request; the connection itself is fine.
-            this.#requests.reject(frame.id, err);
-            return;
-          }
-          this.#requests.resolve(frame.id, result);
-        }
-        return;
-      case 'ping':
-        this.#write(encodeFrame({ type: 'pong', nonce: frame.nonce }));
-        return;
-      case 'pong': {
-        const ping = this.#pings.get(frame.nonce);
-        if (ping === undefined) return;
-        this.#pings.delete(frame.nonce);
-        this.#rtt = this.#options.clock.now() - ping.sent;
-        ping.resolve(this.#rtt);
-        return;
-      }
-      case 'close':
-        if (frame.reconnectAfter !== undefined)
-          this.#link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
-        return;
-      case 'subrefuse':
-        this.emit('error', subscriptionError(frame));
-        return;
-      default:
-        this.#protocolError(`unexpected ${frame.type.toUpperCase()} after the handshake`);
-    }
-  };
-
-  #deliverPayload(frame: Extract<Frame, { type: 'data' | 'publish' }>, value: unknown): void {
-    if (frame.type === 'data') {
-      this.emit('message', value, NO_MESSAGE);
-      return;
-    }
-    const meta = { topic: frame.topic };
-    for (const [pattern, handlers] of this.#subscriptions) {
-      if (!topicMatches(pattern, frame.topic)) continue;
-      for (const handler of handlers) {
-        // The application's code must not cost the rest of the batch, nor the connection.
-        try {
-          (handler as SubscriptionHandler)(value, meta);
-        } catch (err) {
-          this.emit('error', callbackError(`the subscription handler of '${pattern}'`, err));
-        }
-      }
-    }
-  }
-
-  async #answer(frame: Extract<Frame, { type: 'request' }>): Promise<void> {
-    const handler = this.#handlers.get(frame.method);
-    const response = await answerRequest(frame, handler, this.#codec, this.#delivery.frameLimit);
-    this.#write(encodeFrame(response));
-  }
-
-  #protocolError(message: string, cause?: unknown): void {
-    const error = new SocklineError(
-      ErrorCodes.PROTOCOL,
-      message,
-      cause === undefined ? undefined : { cause },
-    );
-    this.emit('error', error);
-    this.#write(
-      encodeFrame({ type: 'close', code: CloseCodes.PROTOCOL_ERROR, reason: message.slice(0, 100) }),
-    );
-    this.#link.reconnect();
+    const volatile = options?.volatile === true;
+    const result = this.#endpoint.send(topic, value, volatile, ttl);
+    if (volatile && result === 'dropped') this.emit('drop', value, 'volatile');
+    return result;
   }
 
   #onOpen = (): void => {
     this.#everOpen = true;
     this.#lastError = undefined;
-    for (const frame of this.#unsent.values()) this.#link.send(frame);
-    this.#unsent.clear();
-    this.#measure();
+    this.#endpoint.open();
     this.emit('open');
   };
 
-  /** Keeps `rtt` fresh: one ping now and one per heartbeat interval while open. */
-  #measure = (): void => {
-    this.#pingTimer = undefined;
-    if (this.#link.state !== 'open') return;
-    this.ping().catch(() => {});
-    if (this.#heartbeatInterval > 0) {
-      this.#pingTimer = this.#options.clock.setTimeout(this.#measure, this.#heartbeatInterval);
-      if (this.#unref) unrefTimer(this.#pingTimer);
-    }
-  };
-
-  #stopPings(error: SocklineError): void {
-    if (this.#pingTimer !== undefined) this.#options.clock.clearTimeout(this.#pingTimer);
-    this.#pingTimer = undefined;
-    const pings = [...this.#pings.values()];
-    this.#pings.clear();
-    for (const p of pings) p.reject(error);
-  }
-
   #onDisconnect = (info: DisconnectInfo): void => {
-    this.#delivery.detach();
+    this.#ctx = null;
     // Requests on the wire may or may not have been handled: say so, once. When the
     // connection ends because close() was called, that is the reason they get.
     const closing = this.#link.state === 'closing' || this.#link.state === 'closed';
-    const error = new SocklineError(
-      closing ? ErrorCodes.CLIENT_CLOSED : ErrorCodes.CONNECTION_CLOSED,
-      closing
-        ? 'the client closed while the request was in flight'
-        : 'the connection closed while the request was in flight',
-      { cause: info.error },
+    this.#endpoint.detach(
+      new SocklineError(
+        closing ? ErrorCodes.CLIENT_CLOSED : ErrorCodes.CONNECTION_CLOSED,
+        closing
+          ? 'the client closed while the request was in flight'
+          : 'the connection closed while the request was in flight',
+        { cause: info.error },
+      ),
     );
-    this.#stopPings(error);
-    this.#requests.rejectExcept(this.#unsent, error);
     this.emit('disconnect', info);
   };
 
   #onClose = (info: { error?: Error | undefined }): void => {
-    this.#delivery.detach();
+    this.#ctx = null;
     this.#closeError = info.error;
-    const error = this.#closedError('the request could not complete');
-    this.#stopPings(error);
-    this.#requests.rejectAll(error);
-    this.#unsent.clear();
-    for (const message of this.#delivery.drain()) this.emit('drop', message.original, 'closed');
+    const unsent = this.#endpoint.close(this.#closedError('the request could not complete'));
+    this.#timers.clear();
+    for (const message of unsent) this.emit('drop', message.original, 'closed');
     this.emit('close', info);
   };
 
-  /**
-   * What an operation that cannot go on because the client is closed rejects with: closed by
-   * `close()` (`ERR_CLIENT_CLOSED`), or the error that closed it, saying whether the client
-   * ever connected (a refusal, `ERR_MAX_RETRIES`…, with that code).
-   */
   #closedError(what: string): SocklineError {
-    const cause = this.#closeError;
-    if (cause === undefined) {
-      return new SocklineError(ErrorCodes.CLIENT_CLOSED, `${what}: the client was closed by close()`);
-    }
-    const code = isSocklineError(cause) ? cause.code : ErrorCodes.CONNECTION_CLOSED;
-    const how = this.#everOpen ? 'the client closed' : 'the client closed without ever connecting';
-    return new SocklineError(code, `${what}: ${how}: ${cause.message}`, { cause });
+    return closedError(what, this.#closeError, this.#everOpen);
   }
 
   /** Why a request is still waiting when it times out, if it is not the server's doing. */
-  #waitContext = (): { note: string; cause?: unknown } | undefined => {
-    if (this.#link.state === 'open') return undefined;
-    const last = this.#lastError;
-    const note = this.#everOpen ? 'the connection is down' : 'the client has not connected yet';
-    return last === undefined ? { note } : { note: `${note} (${last.message})`, cause: last };
-  };
-
-  /**
-   * What a throw in a `handle()` handler answers with (the RPC error model): a
-   * {@link RemoteError} goes to the caller as it is; anything else is the application's
-   * failure, reported here and answered `ERR_INTERNAL` without its message.
-   */
-  #answerable(method: string, err: unknown): unknown {
-    if (isSocklineError(err, ErrorCodes.REMOTE) && typeof err.remoteCode === 'string') return err;
-    this.emit('error', callbackError(`the handler of '${method}'`, err));
-    return new SocklineError(ErrorCodes.INTERNAL, 'internal error');
-  }
-}
-
-function closeError(frame: Extract<Frame, { type: 'close' }>): SocklineError {
-  return new SocklineError(
-    ErrorCodes.CONNECTION_CLOSED,
-    `the server closed the connection (${frame.code}: ${frame.reason})`,
-  );
+  #stalled = (): RequestStall | undefined =>
+    this.#link.state === 'open' ? undefined : waitingFor(this.#everOpen, this.#lastError);
 }

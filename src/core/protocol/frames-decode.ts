@@ -179,6 +179,12 @@ const MESSAGE_FLAGS = ACK | SEQUENCED | KIND_MASK;
  * ```
  */
 export function decodeFrame(bytes: Uint8Array, limits?: Partial<DecodeLimits>): Frame {
+  // The frame of every message, read without a reader object when its numbers are small;
+  // anything unusual (or wrong) goes the general way, which names the problem.
+  if (bytes[0] === FrameTypes.data && bytes.length >= 2) {
+    const frame = readDataQuickly(bytes);
+    if (frame !== undefined) return frame;
+  }
   const resolved = limits === undefined ? decodeLimitDefaults : resolveDecodeLimits(limits);
   if (bytes.length < 2) {
     throw new SocklineError(
@@ -200,6 +206,60 @@ export function decodeFrame(bytes: Uint8Array, limits?: Partial<DecodeLimits>): 
     );
   }
   return spec.read(new ByteReader(bytes, 2, spec.what), flags, resolved);
+}
+
+/** Where the varint read by {@link shortVarint} ended. */
+let varintEnd = 0;
+
+/**
+ * A minimal varint of at most 4 bytes (below 2^28) at `at`, or -1 for any other (longer,
+ * cut off, not minimal): the general reader then takes the frame.
+ */
+function shortVarint(bytes: Uint8Array, at: number): number {
+  const n = bytes.length;
+  if (at >= n) return -1;
+  let b = bytes[at]!;
+  if (b < 0x80) {
+    varintEnd = at + 1;
+    return b;
+  }
+  let value = b & 0x7f;
+  for (let shift = 7, i = at + 1; shift < 28; shift += 7, i++) {
+    if (i >= n) return -1;
+    b = bytes[i]!;
+    value |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      if (b === 0) return -1;
+      varintEnd = i + 1;
+      return value;
+    }
+  }
+  return -1;
+}
+
+/** A DATA frame whose seq and ack are short varints; undefined when it is not that simple. */
+function readDataQuickly(bytes: Uint8Array): DataFrame | undefined {
+  const flags = bytes[1]!;
+  if ((flags & ~MESSAGE_FLAGS) !== 0) return undefined;
+  const kind = KINDS[(flags & KIND_MASK) >> KIND_SHIFT];
+  if (kind === undefined) return undefined;
+  let at = 2;
+  let seq = -1;
+  let ack = -1;
+  if ((flags & SEQUENCED) !== 0) {
+    seq = shortVarint(bytes, at);
+    if (seq < 1) return undefined;
+    at = varintEnd;
+  }
+  if ((flags & ACK) !== 0) {
+    ack = shortVarint(bytes, at);
+    if (ack < 0) return undefined;
+    at = varintEnd;
+  }
+  const frame: DataFrame = { type: 'data', kind, payload: bytes.subarray(at) };
+  if (seq !== -1) frame.seq = seq;
+  if (ack !== -1) frame.ack = ack;
+  return frame;
 }
 
 function hex(byte: number): string {

@@ -4,7 +4,8 @@ import { POSITIVE, linkDefaults, numberOption } from '../link/options.js';
 import { optionTypeError } from '../options/messages.js';
 import type { OverflowPolicy } from '../link/outbox.js';
 import { jsonCodec, type Codec } from './codec.js';
-import type { DeliveryLimits } from './delivery.js';
+import type { DeliveryLimits } from './endpoint/delivery.js';
+import { requestTimeoutOption, sessionDefaults } from './endpoint/options.js';
 
 /** A token, or a function that yields one before every connection attempt. */
 export type TokenProvider = string | (() => string | undefined | Promise<string | undefined>);
@@ -17,7 +18,11 @@ export interface ProtocolOptions {
   codec?: Codec;
   /** Default timeout of `request()`, in ms. @default 10000 */
   requestTimeout?: number;
-  /** Requests this client may have in flight. @default 1000 */
+  /**
+   * Requests this client may have outstanding: written, or waiting because the server's own
+   * `maxInFlight` (announced in WELCOME) are already written. One more rejects with
+   * `ERR_TOO_MANY_REQUESTS`. @default 1000
+   */
   maxInFlight?: number;
   /** Resume the session after a reconnect, so nothing is lost or duplicated. @default true */
   resume?: boolean;
@@ -43,13 +48,21 @@ export interface ResolvedProtocolOptions {
   readonly delivery: DeliveryLimits & { readonly ttl: number };
 }
 
+/**
+ * Defaults of {@link ProtocolOptions}. The values shared with the server come from
+ * `sessionDefaults`; the rest are the client's own.
+ */
 export const protocolDefaults = Object.freeze({
-  requestTimeout: 10_000,
+  requestTimeout: sessionDefaults.requestTimeout,
+  /**
+   * Ten times the server's 100: this bounds what the client holds (requests written plus those
+   * waiting their turn), while the server's bounds what runs on it at once for one client.
+   */
   maxInFlight: 1000,
-  replayMessages: 10_000,
-  replayBytes: 8 << 20,
-  ackDelay: 20,
-  maxHandshakeSize: 16 << 10,
+  replayMessages: sessionDefaults.replayMessages,
+  replayBytes: sessionDefaults.replayBytes,
+  ackDelay: sessionDefaults.ackDelay,
+  maxHandshakeSize: sessionDefaults.maxHandshakeSize,
   authRetries: 3,
 });
 
@@ -69,13 +82,7 @@ export function resolveProtocolOptions(
   return Object.freeze({
     token: typeof token === 'function' ? token : () => token,
     codec: options.codec ?? jsonCodec(),
-    requestTimeout: numberOption(
-      'requestTimeout',
-      options.requestTimeout,
-      d.requestTimeout,
-      POSITIVE,
-      Infinity,
-    ),
+    requestTimeout: requestTimeoutOption(options.requestTimeout, d.requestTimeout),
     maxInFlight: numberOption('maxInFlight', options.maxInFlight, d.maxInFlight, POSITIVE),
     resume: options.resume ?? true,
     maxHandshakeSize: numberOption(

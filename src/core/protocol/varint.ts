@@ -50,6 +50,25 @@ export function varintSize(value: number): number {
 }
 
 /**
+ * Writes `value` as a varint into `out` at `at` and returns the offset after it. `value` must
+ * already be valid (an integer from 0 to 2^53 - 1) and `out` must have room (8 bytes at most).
+ */
+export function putVarint(out: Uint8Array, at: number, value: number): number {
+  let rest = value;
+  // Bitwise operators only see 32 bits: above 2^31 divide instead.
+  while (rest > 0x7fffffff) {
+    out[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  while (rest > 0x7f) {
+    out[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  out[at++] = rest;
+  return at;
+}
+
+/**
  * A growable byte buffer. The frame encoder reuses one (so encoding allocates nothing but
  * its result); its capacity doubles as needed.
  */
@@ -92,20 +111,7 @@ export class ByteWriter {
       throw new RangeError(`${field} must be an integer from ${min} to 2^53 - 1, got ${String(value)}`);
     }
     if (this.#bytes.length - this.#length < MAX_VARINT_BYTES) this.#grow(MAX_VARINT_BYTES);
-    const bytes = this.#bytes;
-    let at = this.#length;
-    let rest = value;
-    // Bitwise operators only see 32 bits: above 2^31 divide instead.
-    while (rest > 0x7fffffff) {
-      bytes[at++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    while (rest > 0x7f) {
-      bytes[at++] = (rest & 0x7f) | 0x80;
-      rest >>>= 7;
-    }
-    bytes[at++] = rest;
-    this.#length = at;
+    this.#length = putVarint(this.#bytes, this.#length, value);
   }
 
   /**

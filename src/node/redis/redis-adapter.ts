@@ -1,6 +1,6 @@
 import { createClient, RESP_TYPES, type RedisClientOptions } from 'redis';
 import { ErrorCodes, SocklineError } from '../../core/errors.js';
-import type { SentFrame } from '../../core/protocol/delivery.js';
+import type { SentFrame } from '../../core/protocol/endpoint/delivery.js';
 import type { SessionState } from '../../core/protocol/server-session.js';
 import { topicMatches } from '../../core/protocol/topics.js';
 import {

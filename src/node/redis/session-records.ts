@@ -1,4 +1,4 @@
-import type { OutgoingMessage, SentFrame } from '../../core/protocol/delivery.js';
+import type { OutgoingMessage, SentFrame } from '../../core/protocol/endpoint/delivery.js';
 import type { SessionState } from '../../core/protocol/server-session.js';
 import { encodeSent } from './bus-codec.js';
 import { END, INBOUND, MAX_FRAMES_PER_CALL, SYNC, type Script } from './scripts.js';

@@ -1,18 +1,10 @@
-import { unrefTimer, type Clock, type TimerHandle } from '../clock.js';
-import { Outbox, type OutboxLimits } from '../link/outbox.js';
-import type { PayloadKind } from './frames.js';
-import { encodeFrame, messageFrameBound } from './frames-encode.js';
+import type { Clock } from '../../clock.js';
+import { Outbox, type OutboxLimits } from '../../link/outbox.js';
+import { encodeFrame } from '../frames-encode.js';
+import { compacted } from './compact.js';
+import { sequencedFits, sequencedFrame, sequencedSize, type OutgoingMessage } from './sequenced.js';
 
-/** A message that must arrive exactly once: data, or a publish to a topic. */
-export interface OutgoingMessage {
-  readonly topic: string | undefined;
-  readonly kind: PayloadKind;
-  readonly payload: Uint8Array;
-  /** What the user passed, handed back in `drop`/`expire` events. */
-  readonly original: unknown;
-  /** Where a shared bus placed the message (its stream position), when it came from one. */
-  readonly source?: string | undefined;
-}
+export type { OutgoingMessage } from './sequenced.js';
 
 export interface DeliveryLimits extends OutboxLimits {
   /** Sent but unacknowledged messages kept for retransmission (count). */
@@ -31,6 +23,11 @@ export interface DeliveryLimits extends OutboxLimits {
 export interface DeliveryHooks {
   /** Writes one encoded frame to the current connection; `seq` is given for sequenced frames. */
   write(frame: Uint8Array, seq?: number): void;
+  /**
+   * An acknowledgement is owed: call `tick()` at `at` (ms on the clock) or soon after. Absent:
+   * acks only ride on outgoing messages or go out with `flushAck()`.
+   */
+  wake?(at: number): void;
   /**
    * A message left the pending queue unsent (overflow policy), expired, or was refused because
    * its frame could be over `frameLimit` (`too-large`).
@@ -68,7 +65,9 @@ const ACK_EVERY = 32;
  * - inbound: `accept(seq)` lets through only the next sequence number, so duplicates from a
  *   retransmission are dropped; acks ride on outgoing frames or follow after `ackDelay`.
  *
- * The state outlives connections: it is what a resumed session resumes.
+ * The state outlives connections: it is what a resumed session resumes. It has no timers: the
+ * delayed ack is a deadline its driver learns from `hooks.wake` and meets with `tick(now)`.
+ * It never looks inside a message: `sequenced.ts` makes the frames of the sequenced stream.
  */
 export class Delivery {
   readonly #limits: DeliveryLimits;
@@ -84,11 +83,14 @@ export class Delivery {
   #received = 0;
   /** Highest sequence number we have acknowledged to the peer. */
   #ackSent = 0;
-  #ackTimer: TimerHandle | undefined;
+  /**
+   * When the owed acknowledgement goes out alone (undefined: none scheduled). Numbers that
+   * are not small integers take a box of their own: what most sessions never set stays undefined.
+   */
+  #ackDue: number | undefined;
   #attached = false;
-  #unref = false;
-  /** Highest received seq that may be acknowledged (`holdAcks`): Infinity when not held. */
-  #ackCeiling = Infinity;
+  /** Highest received seq that may be acknowledged (`holdAcks`): undefined when not held. */
+  #ackCeiling: number | undefined;
   /**
    * The largest frame the peer accepts (see `DeliveryLimits.maxFrameSize`); a client lowers
    * it to what the server announced. Callers check it first (`assertMessageFits`) to throw;
@@ -110,7 +112,8 @@ export class Delivery {
 
   /** The highest received seq that may be acknowledged: `received`, or less under `holdAcks`. */
   get confirmed(): number {
-    return Math.min(this.#received, this.#ackCeiling);
+    const ceiling = this.#ackCeiling;
+    return ceiling === undefined || this.#received < ceiling ? this.#received : ceiling;
   }
 
   /** The sequence number the next written message gets. */
@@ -123,24 +126,38 @@ export class Delivery {
    * receiver that must make a message durable (a shared store) before the sender may forget it.
    */
   holdAcks(): void {
-    this.#ackCeiling = Math.min(this.#ackCeiling, this.#received);
+    this.#ackCeiling = Math.min(this.#ackCeiling ?? Infinity, this.#received);
   }
 
-  /** Acknowledges now after ACK_EVERY messages, otherwise within `ackDelay` (one timer). */
+  /** Acknowledges now after ACK_EVERY messages, otherwise within `ackDelay` (one deadline). */
   #ackSoon(): void {
-    if (this.confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
-    else if (this.#ackTimer === undefined && this.#attached && this.confirmed > this.#ackSent) {
-      this.#ackTimer = this.#clock.setTimeout(() => {
-        this.#ackTimer = undefined;
-        this.flushAck();
-      }, this.#limits.ackDelay);
-      if (this.#unref) unrefTimer(this.#ackTimer);
+    const confirmed = this.confirmed;
+    if (confirmed - this.#ackSent >= ACK_EVERY) this.flushAck();
+    else if (this.#ackDue === undefined && this.#attached && confirmed > this.#ackSent) {
+      this.#ackDue = this.#clock.now() + this.#limits.ackDelay;
+      this.#hooks.wake?.(this.#ackDue);
     }
+  }
+
+  /** When `tick` has something to do next: the delayed ack; Infinity for nothing. */
+  get deadline(): number {
+    return this.#ackDue ?? Infinity;
+  }
+
+  /**
+   * The clock reached `now`: an acknowledgement that waited `ackDelay` goes out alone (unless
+   * an outgoing message carried it meanwhile: the deadline stays set when one does, since
+   * moving it for every piggybacked ack would cost two operations per message).
+   */
+  tick(now: number): void {
+    if (this.#ackDue === undefined || now < this.#ackDue) return;
+    this.#ackDue = undefined;
+    this.flushAck();
   }
 
   /** Received messages up to `seq` are durable: they may be acknowledged (see `holdAcks`). */
   confirm(seq: number): void {
-    if (this.#ackCeiling === Infinity || seq <= this.#ackCeiling) return;
+    if (this.#ackCeiling === undefined || seq <= this.#ackCeiling) return;
     this.#ackCeiling = Math.min(seq, this.#received);
     this.#ackSoon();
   }
@@ -162,7 +179,7 @@ export class Delivery {
     this.#nextSeq = snapshot.nextSeq;
     this.#received = snapshot.received;
     this.#ackSent = snapshot.received;
-    if (this.#ackCeiling !== Infinity) this.#ackCeiling = snapshot.received;
+    if (this.#ackCeiling !== undefined) this.#ackCeiling = snapshot.received;
   }
 
   /** Messages not yet written plus messages written but not acknowledged. */
@@ -175,28 +192,30 @@ export class Delivery {
     return (this.#pending?.bytes ?? 0) + this.#replayBytes;
   }
 
-  unref(): void {
-    this.#unref = true;
-  }
-
   /**
    * Queues a message (throws `ERR_QUEUE_FULL` under the `reject` policy) and writes it at
-   * once if the connection is up. Returns whether it was written now.
+   * once if the connection is up. Returns whether it was written now. `fits`: the caller
+   * checked the message against `frameLimit` just now (it is not checked again unless it waits).
    */
-  enqueue(message: OutgoingMessage, ttl: number): boolean {
+  enqueue(message: OutgoingMessage, ttl: number, fits = false): boolean {
+    const pending = this.#pending;
     if (
-      (this.#pending === null || this.#pending.length === 0) &&
+      (pending === null || pending.length === 0) &&
       this.#hasRoom() &&
-      message.payload.byteLength <= this.#limits.maxBytes
+      sequencedSize(message) <= this.#limits.maxBytes
     ) {
       // Nothing waits and the connection is up: written now, the queue is not involved.
-      return this.#send(message);
+      return (fits || !this.#tooLarge(message)) && this.#transmit(message);
     }
+    return this.#queue(message, ttl);
+  }
+
+  #queue(message: OutgoingMessage, ttl: number): boolean {
     if (this.#tooLarge(message)) return false;
     const pending = (this.#pending ??= new Outbox(this.#limits));
     const dropped = pending.push({
       message,
-      size: message.payload.byteLength,
+      size: sequencedSize(message),
       expiresAt: ttl === Infinity ? Infinity : this.#clock.now() + ttl,
     });
     for (const d of dropped) this.#hooks.dropped(d.message, 'overflow');
@@ -227,23 +246,21 @@ export class Delivery {
 
   /** Drops a message whose frame could be over `frameLimit` (see there); true if it did. */
   #tooLarge(message: OutgoingMessage): boolean {
-    if (this.frameLimit === Infinity || messageFrameBound(message.topic, message.payload) <= this.frameLimit)
-      return false;
+    if (this.frameLimit === Infinity || sequencedFits(message, this.frameLimit)) return false;
     this.#hooks.dropped(message, 'too-large');
     return true;
   }
 
-  /** Numbers `message`, keeps it for replay and writes it; false if it was dropped instead. */
+  /** Sends a message that waited; false if it was dropped instead (see `#tooLarge`). */
   #send(message: OutgoingMessage): boolean {
     // The limit may have dropped since the message was queued (a client learns the server's).
-    if (this.#tooLarge(message)) return false;
+    return !this.#tooLarge(message) && this.#transmit(message);
+  }
+
+  /** Numbers `message`, keeps it for replay and writes it. */
+  #transmit(message: OutgoingMessage): boolean {
     const seq = this.#nextSeq++;
-    const ack = this.#takeAck();
-    const frame = encodeFrame(
-      message.topic === undefined
-        ? { type: 'data', seq, ack, kind: message.kind, payload: message.payload }
-        : { type: 'publish', seq, ack, topic: message.topic, kind: message.kind, payload: message.payload },
-    );
+    const frame = sequencedFrame(message, seq, this.#takeAck());
     this.#replay.push({ seq, frame, message });
     this.#replayBytes += frame.byteLength;
     this.#hooks.sent?.(seq, frame, message);
@@ -270,11 +287,9 @@ export class Delivery {
       this.#replayBytes -= this.#replay[this.#replayHead]!.frame.byteLength;
       this.#replay[this.#replayHead++] = undefined as unknown as Sent;
     }
-    if (this.#replayHead === this.#replay.length) {
-      this.#replay = [];
-      this.#replayHead = 0;
-    } else if (this.#replayHead > 1024 && this.#replayHead * 2 > this.#replay.length) {
-      this.#replay = this.#replay.slice(this.#replayHead);
+    const replay = compacted(this.#replay, this.#replayHead);
+    if (replay !== this.#replay) {
+      this.#replay = replay;
       this.#replayHead = 0;
     }
     return true;
@@ -315,7 +330,7 @@ export class Delivery {
   /** The connection went down: nothing is written until the next `attach`. */
   detach(): void {
     this.#attached = false;
-    this.#clearAckTimer();
+    this.#ackDue = undefined;
     // Whatever we had acknowledged may not have reached the peer; it is in `lastSeq` anyway.
     this.#ackSent = Math.min(this.#ackSent, this.confirmed);
   }
@@ -333,10 +348,10 @@ export class Delivery {
     this.#nextSeq = 1;
     this.#received = 0;
     this.#ackSent = 0;
-    if (this.#ackCeiling !== Infinity) this.#ackCeiling = 0;
-    this.#clearAckTimer();
+    if (this.#ackCeiling !== undefined) this.#ackCeiling = 0;
+    this.#ackDue = undefined;
     (this.#pending ??= new Outbox(this.#limits)).requeue(
-      unacked.map((s) => ({ message: s.message, size: s.message.payload.byteLength, expiresAt: Infinity })),
+      unacked.map((s) => ({ message: s.message, size: sequencedSize(s.message), expiresAt: Infinity })),
     );
     return unacked.length;
   }
@@ -350,23 +365,18 @@ export class Delivery {
     this.#replay = [];
     this.#replayHead = 0;
     this.#replayBytes = 0;
-    this.#clearAckTimer();
+    this.#ackDue = undefined;
     return held;
   }
 
   /** The ack to piggyback on an outgoing frame, if one is owed. */
   #takeAck(): number | undefined {
-    const ack = this.confirmed;
+    const received = this.#received;
+    const ceiling = this.#ackCeiling;
+    const ack = ceiling === undefined || received < ceiling ? received : ceiling;
     if (ack <= this.#ackSent) return undefined;
     this.#ackSent = ack;
-    // The ack timer stays armed: when it fires with nothing owed it writes nothing. Clearing
-    // and re-arming it for every piggybacked ack would cost two timer operations per message.
+    // The ack deadline stays set: when it comes with nothing owed, nothing is written.
     return ack;
-  }
-
-  #clearAckTimer(): void {
-    if (this.#ackTimer === undefined) return;
-    this.#clock.clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
   }
 }

@@ -1,0 +1,623 @@
+import { ErrorCodes, SocklineError } from '../../errors.js';
+import { argumentTypeError } from '../../options/messages.js';
+import { BATCH_TYPE, splitBatch } from '../batch.js';
+import { decodePayload, encodePayload } from '../codec.js';
+import {
+  Capabilities,
+  CloseCodes,
+  SUPPORTED_VERSIONS,
+  type DataFrame,
+  type Frame,
+  type PayloadKind,
+  type PublishFrame,
+  type RequestFrame,
+  type ResponseFrame,
+  type WelcomeFrame,
+} from '../frames.js';
+import { decodeFrame } from '../frames-decode.js';
+import { assertMessageFits, encodeFrame, encodeMessage } from '../frames-encode.js';
+import { answerRequest, errorResponse } from '../rpc.js';
+import { subscriptionError, validatePattern, validateTopic } from '../topics.js';
+import { Delivery, type OutgoingMessage } from './delivery.js';
+import { DEAD, Heartbeat } from './heartbeat.js';
+import type { EndpointHost, Welcomed } from './host.js';
+import type { EndpointConfig } from './options.js';
+import { RequestTable } from './requests.js';
+import { Subscriptions, type SubscriptionHandler } from './subscriptions.js';
+
+export type { EndpointHost, Welcomed } from './host.js';
+
+/** Where the endpoint is: no connection carries the session, one does, or the session is over. */
+type Phase = 'detached' | 'open' | 'closed';
+
+const CLIENT_CAPABILITIES =
+  Capabilities.RELIABLE |
+  Capabilities.PUBSUB |
+  Capabilities.RPC |
+  Capabilities.BATCH |
+  Capabilities.SUBREFUSE;
+
+/** What `#value` returns for a payload it could not decode. */
+const UNDELIVERABLE: unique symbol = Symbol('undeliverable');
+
+/** A CLOSE reason is for people; the wire allows 1024 bytes, a log line needs fewer. */
+const MAX_REASON = 200;
+
+/**
+ * One side of a sockline session, both roles, as a sans-I/O state machine (docs/protocol.md):
+ * frame bodies in (`receive`), the clock in (`tick`), application calls in (`send`,
+ * `request`, `subscribe`…); frames and events out through its {@link EndpointHost}, which
+ * also learns the next deadline (`wake`). It owns the handshake's meaning for the session,
+ * sequence numbers, acks and replay ({@link Delivery}), the request table, subscriptions,
+ * the heartbeat and close. It has no sockets and no timers; it outlives connections (a
+ * resumed session is the same endpoint on a new connection).
+ *
+ * ```
+ *            hello() … welcomed() (client) / accepted() (server), then open()
+ * detached ─────────────────────────────────────────────────────────────────▶ open
+ *    ▲                                                                          │
+ *    └────────────── detach(): the connection ended (a failure ends it too) ───┘
+ * any ── close(): the session ended for good ──▶ closed
+ * ```
+ *
+ * The role is a parameter ({@link EndpointConfig.role}): a client makes the HELLO, applies
+ * the WELCOME its role adapter read, delivers publishes to its subscriptions and pings on
+ * open; a server runs the heartbeat its WELCOME announced, routes publishes, holds its
+ * peer's subscriptions and ends a silent connection. Reading the first frame of a connection
+ * (the HELLO, or the answer to it), writing the WELCOME and deciding what a refusal means are
+ * each role's own.
+ */
+export class Endpoint {
+  readonly delivery: Delivery;
+  #config: EndpointConfig;
+  readonly #host: EndpointHost;
+  #phase: Phase = 'detached';
+  /** Counts attachments: work begun on one connection (an answer) is dropped on a later one. */
+  #epoch = 0;
+  /** Made on the first request: most sessions never make one. */
+  #requests: RequestTable | null = null;
+  /** Requests of the peer running now, on this connection. */
+  #answering = 0;
+  /** Client: made on the first subscribe. */
+  #subscriptions: Subscriptions | null = null;
+  #sessionId: string | undefined;
+  /** The peer's `lastSeq` from the handshake: what `open()` replays after. */
+  #peerLastSeq = 0;
+  /** Server: the capability bits of the client's HELLO on this connection (docs/protocol.md §4.1). */
+  #peerCapabilities = 0;
+  /**
+   * Client: how long the server keeps a dropped session, at most, from the client's view
+   * (its `resumeWindow` plus the heartbeat it may take to notice; -1: it keeps none), and so
+   * until when a resume is worth asking for.
+   */
+  #keep: number | undefined;
+  #keptUntil: number | undefined;
+  /** The heartbeat of the open connection (docs/protocol.md §8); none while detached. */
+  #heartbeat: Heartbeat | null = null;
+  /** Client: the server's PING period, from its WELCOME. */
+  #interval = 0;
+  #rtt: number | undefined;
+
+  constructor(config: EndpointConfig, host: EndpointHost) {
+    this.#config = config;
+    this.#host = host;
+    this.delivery = new Delivery(config.delivery, config.clock, host);
+  }
+
+  /**
+   * Takes the configuration of another owner of the same role: a session kept in a shared
+   * store and resumed by a restarted server runs that server's codec, limits and heartbeat
+   * (the delivery state, and the bounds of its queues, stay as they were).
+   */
+  configure(config: EndpointConfig): void {
+    this.#config = config;
+    this.delivery.frameLimit = config.delivery.maxFrameSize ?? Infinity;
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** The session's id (client: from the last WELCOME). */
+  get sessionId(): string | undefined {
+    return this.#sessionId;
+  }
+
+  /** The last measured round trip to the peer, in ms. */
+  get rtt(): number | undefined {
+    return this.#rtt;
+  }
+
+  /** When `tick` has something to do next (ms on the clock); Infinity for nothing. */
+  get deadline(): number {
+    let next = this.delivery.deadline;
+    const requests = this.#requests;
+    if (requests !== null && requests.deadline < next) next = requests.deadline;
+    const heartbeat = this.#heartbeat;
+    if (heartbeat !== null && heartbeat.deadline < next) next = heartbeat.deadline;
+    return next;
+  }
+
+  // --- the handshake --------------------------------------------------------------------------
+
+  /**
+   * Client: the HELLO of a new connection, resuming the session there is one the server may
+   * still keep: not after a WELCOME with a `resumeWindow` of 0, nor once the window (plus the
+   * heartbeat the server may have taken to notice the disconnect) has surely passed, when
+   * asking would only make the server look for a session it has forgotten.
+   */
+  hello(token: string | undefined): Uint8Array {
+    const id = this.#sessionId;
+    const resume =
+      id !== undefined &&
+      this.#config.resume &&
+      (this.#keptUntil === undefined || this.#config.clock.now() <= this.#keptUntil)
+        ? { sessionId: id, lastSeq: this.delivery.received }
+        : undefined;
+    return encodeFrame({
+      type: 'hello',
+      versions: [...SUPPORTED_VERSIONS],
+      capabilities: CLIENT_CAPABILITIES,
+      codec: this.#config.codec.name,
+      ...(token !== undefined ? { token } : {}),
+      ...(resume ? { resume } : {}),
+    });
+  }
+
+  /**
+   * Server: a connection carries session `sessionId` now (its WELCOME is written); `peerLastSeq`
+   * is the HELLO's resume `lastSeq` when the session continues, 0 otherwise; `capabilities`
+   * the HELLO's bits (what this connection's client understands). `open()` follows.
+   */
+  accepted(sessionId: string, peerLastSeq: number, capabilities: number): void {
+    this.#sessionId = sessionId;
+    this.#peerLastSeq = peerLastSeq;
+    this.#peerCapabilities = capabilities;
+  }
+
+  /**
+   * The handshake is done and the connection carries the session: waiting requests are
+   * written, subscriptions restored, what the peer lacks replayed, then what waited; the
+   * heartbeat starts.
+   */
+  open(): void {
+    const now = this.#config.clock.now();
+    this.#phase = 'open';
+    this.#epoch++;
+    this.#answering = 0;
+    const announce = this.#config.announce;
+    // A server pings every interval and ends a silent connection; a client pings at once, so
+    // the round trip is known from the start, then at the server's interval, and leaves the
+    // silence to its link.
+    this.#heartbeat =
+      announce !== null
+        ? new Heartbeat(
+            now,
+            announce.heartbeatInterval,
+            announce.heartbeatInterval + announce.heartbeatTimeout,
+            now + announce.heartbeatInterval,
+          )
+        : new Heartbeat(now, this.#interval, 0, now);
+    this.#writeRequests();
+    this.#beat(now);
+    const subscriptions = this.#subscriptions;
+    if (subscriptions !== null) {
+      for (const pattern of subscriptions.stale()) this.#write({ type: 'unsubscribe', topic: pattern });
+      subscriptions.clearStale();
+      for (const pattern of subscriptions.patterns()) this.#write({ type: 'subscribe', topic: pattern });
+    }
+    this.delivery.attach(this.#peerLastSeq);
+    this.#host.wake(this.deadline);
+  }
+
+  /**
+   * Client: the server accepted (a WELCOME of a version this side speaks); `open()` follows
+   * once the connection is complete. Every limit it announces is honoured from here on: its
+   * `maxFrameSize` bounds what is written, its `maxInFlight` how many requests are written at
+   * once (the rest wait), its `resumeWindow` how long a resume is worth asking for.
+   */
+  welcomed(frame: WelcomeFrame): Welcomed {
+    const previous = this.#sessionId;
+    const resumed = frame.resumed && previous === frame.sessionId;
+    this.#sessionId = frame.sessionId;
+    let resent = 0;
+    if (!resumed) {
+      resent = this.delivery.restart();
+      // The server holds none of our subscriptions: `open()` sends all of them again.
+      this.#subscriptions?.clearStale();
+    }
+    // The server refuses a larger frame (and would close the connection): never send one.
+    this.delivery.frameLimit = Math.min(this.#config.delivery.maxFrameSize ?? Infinity, frame.maxFrameSize);
+    this.#requestTable().window = frame.maxInFlight;
+    this.#interval = frame.heartbeatInterval;
+    this.#keep =
+      frame.resumeWindow === 0 ? -1 : frame.resumeWindow + frame.heartbeatInterval + frame.heartbeatTimeout;
+    this.#keptUntil = undefined;
+    this.#peerLastSeq = resumed ? frame.lastSeq : 0;
+    return { resumed, previousId: resumed ? undefined : previous, resent };
+  }
+
+  // --- frames in -----------------------------------------------------------------------------
+
+  /** One transport message from the peer: a frame body, or a BATCH of them (docs/protocol.md §1.1). */
+  receive(message: Uint8Array | string): void {
+    if (this.#phase !== 'open') return;
+    if (typeof message === 'string') {
+      this.#protocolError('a text message where a frame was expected');
+      return;
+    }
+    const heartbeat = this.#heartbeat!;
+    if (heartbeat.watching) heartbeat.lastHeard = this.#config.clock.now();
+    if (message[0] !== BATCH_TYPE) {
+      this.#body(message);
+      return;
+    }
+    let bodies: Uint8Array[];
+    try {
+      bodies = splitBatch(message);
+    } catch (err) {
+      this.#protocolError((err as Error).message, err);
+      return;
+    }
+    // A body that ends the connection ends the batch: the rest belongs to a dead connection.
+    for (let i = 0; i < bodies.length && this.#phase === 'open'; i++) this.#body(bodies[i]!);
+  }
+
+  #body(bytes: Uint8Array): void {
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (err) {
+      this.#protocolError((err as Error).message, err);
+      return;
+    }
+    switch (frame.type) {
+      case 'data':
+        this.#data(frame);
+        return;
+      case 'publish':
+        this.#publish(frame);
+        return;
+      case 'ack':
+        this.#ack(frame.seq);
+        return;
+      case 'request':
+        void this.#answer(frame);
+        return;
+      case 'response':
+        if (this.#requests?.settle(frame, this.#config.codec)) this.#writeRequests();
+        return;
+      case 'ping':
+        this.#write({ type: 'pong', nonce: frame.nonce });
+        return;
+      case 'pong':
+        this.#rtt = this.#heartbeat!.pong(frame.nonce, this.#config.clock.now()) ?? this.#rtt;
+        return;
+      case 'close':
+        this.#host.closed(frame);
+        return;
+      case 'subscribe':
+      case 'unsubscribe':
+        if (this.#config.role === 'server') {
+          this.#subscription(frame.type, frame.topic);
+          return;
+        }
+        break;
+      case 'subrefuse':
+        if (this.#config.role === 'client') {
+          this.#host.error?.(subscriptionError(frame));
+          return;
+        }
+        break;
+    }
+    this.#protocolError(`unexpected ${frame.type.toUpperCase()} after the handshake`);
+  }
+
+  /** A cumulative ack (alone or piggybacked); false after a protocol error. */
+  #ack(seq: number): boolean {
+    if (this.delivery.acknowledged(seq)) return true;
+    this.#protocolError(`ack ${seq} is above the last sequence number sent`);
+    return false;
+  }
+
+  /**
+   * Whether a frame of the sequenced stream is the next one (docs/protocol.md §7.3): a
+   * duplicate is dropped silently, a gap is a protocol error. Any frame kind with a `seq`
+   * passes here, after its own checks and before it is handled.
+   */
+  #accept(seq: number | undefined): boolean {
+    if (seq === undefined) return true;
+    const verdict = this.delivery.accept(seq);
+    if (verdict === 'deliver') return true;
+    if (verdict === 'gap') this.#protocolError(`sequence gap: got ${seq} after ${this.delivery.received}`);
+    return false;
+  }
+
+  /**
+   * The value of a DATA or PUBLISH payload, or UNDELIVERABLE after a protocol error. Decoded
+   * before the frame is accepted: a message that cannot be delivered must not count as received.
+   */
+  #value(frame: DataFrame | PublishFrame): unknown {
+    try {
+      return decodePayload(frame.kind, frame.payload, this.#config.codec);
+    } catch (err) {
+      this.#protocolError(`undecodable payload: ${(err as Error).message}`, err);
+      return UNDELIVERABLE;
+    }
+  }
+
+  #data(frame: DataFrame): void {
+    if (frame.ack !== undefined && !this.#ack(frame.ack)) return;
+    const value = this.#value(frame);
+    if (value !== UNDELIVERABLE && this.#accept(frame.seq)) this.#host.message(value, frame.seq);
+  }
+
+  #publish(frame: PublishFrame): void {
+    if (frame.ack !== undefined && !this.#ack(frame.ack)) return;
+    const host = this.#host;
+    if (host.publish !== undefined) {
+      // A server forwards the payload as it came; the topic is all it must understand.
+      try {
+        validateTopic(frame.topic);
+      } catch (err) {
+        this.#protocolError((err as Error).message, err);
+        return;
+      }
+      if (this.#accept(frame.seq)) host.publish(frame.topic, frame.kind, frame.payload, frame.seq);
+      return;
+    }
+    const value = this.#value(frame);
+    if (value !== UNDELIVERABLE && this.#accept(frame.seq))
+      this.#subscriptions?.deliver(frame.topic, value, host);
+  }
+
+  #subscription(type: 'subscribe' | 'unsubscribe', pattern: string): void {
+    if (type === 'unsubscribe') {
+      this.#host.unsubscribed?.(pattern);
+      return;
+    }
+    try {
+      validatePattern(pattern);
+    } catch (err) {
+      this.#protocolError((err as Error).message, err);
+      return;
+    }
+    const refused = this.#host.subscribed?.(pattern);
+    // The connection stays. A client that announced SUBREFUSE is told (docs/protocol.md §4.12);
+    // an older one simply gets nothing for the pattern.
+    if (refused !== undefined && (this.#peerCapabilities & Capabilities.SUBREFUSE) !== 0) {
+      this.#write({
+        type: 'subrefuse',
+        topic: pattern,
+        code: ErrorCodes.TOO_MANY_SUBSCRIPTIONS,
+        message: refused,
+      });
+    }
+  }
+
+  // --- requests --------------------------------------------------------------------------------
+
+  /**
+   * Calls `method` on the peer. Settles exactly once: the result, `ERR_REMOTE` with the
+   * peer's code, `ERR_REQUEST_TIMEOUT`, `ERR_ABORTED`, `ERR_FRAME_TOO_LARGE`,
+   * `ERR_TOO_MANY_REQUESTS`, or (`detach`/`close`) the error of the end of the connection.
+   */
+  request(
+    method: string,
+    params: unknown,
+    options: { timeout?: number; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    if (!this.#config.queueRequests && this.#phase !== 'open') {
+      return Promise.reject(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the connection is not open'));
+    }
+    const { kind, payload } = encodePayload(params ?? null, this.#config.codec);
+    const timeout = options.timeout ?? this.#config.requestTimeout;
+    const now = this.#config.clock.now();
+    const table = this.#requestTable();
+    let promise: Promise<unknown>;
+    try {
+      promise = table.open(method, kind, payload, this.delivery.frameLimit, now, timeout, options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (timeout !== Infinity) this.#host.wake(now + timeout);
+    this.#writeRequests();
+    return promise;
+  }
+
+  #requestTable(): RequestTable {
+    return (this.#requests ??= new RequestTable(
+      this.#config.maxInFlight,
+      () => this.#writeRequests(),
+      this.#host,
+    ));
+  }
+
+  /** Writes waiting requests while the connection is open and the peer's window has room. */
+  #writeRequests(): void {
+    const requests = this.#requests;
+    if (requests === null || this.#phase !== 'open') return;
+    for (let frame = requests.next(); frame !== undefined; frame = requests.next()) this.#host.write(frame);
+  }
+
+  /** Runs a request of the peer and answers it on the connection it came on. */
+  async #answer(frame: RequestFrame): Promise<void> {
+    const epoch = this.#epoch;
+    const max = this.#config.maxAnswering;
+    let response: ResponseFrame;
+    if (this.#answering >= max) {
+      response = errorResponse(frame.id, ErrorCodes.TOO_MANY_REQUESTS, `more than ${max} requests in flight`);
+    } else {
+      this.#answering++;
+      try {
+        const host = this.#host;
+        const config = this.#config;
+        response = await answerRequest(frame, host.handler(frame.method), config.codec, {
+          maxFrameSize: this.delivery.frameLimit,
+          exposeErrors: config.exposeErrors,
+          report: (error) => host.handlerFailed?.(frame.method, error),
+        });
+      } finally {
+        if (this.#epoch === epoch) this.#answering--;
+      }
+    }
+    if (this.#phase === 'open' && this.#epoch === epoch) this.#write(response);
+  }
+
+  // --- messages out ----------------------------------------------------------------------------
+
+  /**
+   * Sends a value: sequenced (exactly once, in order, across reconnects: `'sent'` or
+   * `'queued'`), or `volatile` (now or never: `'sent'` or `'dropped'`). Throws
+   * `ERR_FRAME_TOO_LARGE` for a value whose frame could be over the peer's limit, and
+   * `ERR_QUEUE_FULL` under the `reject` overflow policy.
+   */
+  send(
+    topic: string | undefined,
+    value: unknown,
+    volatile: boolean,
+    ttl: number,
+  ): 'sent' | 'queued' | 'dropped' {
+    let kind: PayloadKind;
+    let payload: Uint8Array;
+    // Bytes, the common case of a hot path, without the object encodePayload returns.
+    if (value instanceof Uint8Array) {
+      kind = 'binary';
+      payload = value;
+    } else ({ kind, payload } = encodePayload(value, this.#config.codec));
+    const delivery = this.delivery;
+    assertMessageFits(topic, payload, delivery.frameLimit);
+    if (volatile) return this.sendVolatile(topic, kind, payload) ? 'sent' : 'dropped';
+    this.#host.queued?.(payload.byteLength);
+    return delivery.enqueue({ topic, kind, payload, original: value }, ttl, true) ? 'sent' : 'queued';
+  }
+
+  /** Writes an encoded payload without a sequence number; false if it was not written. */
+  sendVolatile(topic: string | undefined, kind: PayloadKind, payload: Uint8Array): boolean {
+    if (this.#phase !== 'open') return false;
+    return this.#host.write(encodeMessage(topic, undefined, undefined, kind, payload)) !== false;
+  }
+
+  /**
+   * Client: adds a subscription handler (`+` one level, `#` the rest); the returned function
+   * removes it. The server hears of a pattern once, and again after a lost session.
+   */
+  subscribe(pattern: string, handler: SubscriptionHandler): () => void {
+    validatePattern(pattern);
+    if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
+    const subscriptions = (this.#subscriptions ??= new Subscriptions());
+    if (subscriptions.add(pattern, handler) && this.#phase === 'open')
+      this.#write({ type: 'subscribe', topic: pattern });
+    return () => {
+      if (subscriptions.remove(pattern, handler, this.#phase === 'open'))
+        this.#write({ type: 'unsubscribe', topic: pattern });
+    };
+  }
+
+  /** Measures the round trip now; rejects if the connection ends first. */
+  ping(): Promise<number> {
+    if (this.#phase !== 'open') {
+      return Promise.reject(
+        new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'cannot ping: the link is not open'),
+      );
+    }
+    const { nonce, promise } = this.#heartbeat!.ping(this.#config.clock.now());
+    this.#write({ type: 'ping', nonce });
+    return promise;
+  }
+
+  /** Writes CLOSE (when a connection is attached): the last frame of this connection. */
+  writeClose(code: number, reason: string, reconnectAfter?: number): void {
+    if (this.#phase !== 'open') return;
+    this.#write({ type: 'close', code, reason, ...(reconnectAfter !== undefined ? { reconnectAfter } : {}) });
+  }
+
+  #write(frame: Frame): void {
+    this.#host.write(encodeFrame(frame));
+  }
+
+  // --- time ------------------------------------------------------------------------------------
+
+  /**
+   * The clock reached `now`: a delayed ack goes out, requests past their deadline time out,
+   * the heartbeat pings (and, on a server, a connection silent past interval + timeout ends
+   * with CLOSE 4004). Returns the next deadline (Infinity for none).
+   */
+  tick(now: number): number {
+    if (this.#phase === 'closed') return Infinity;
+    this.delivery.tick(now);
+    if (this.#requests !== null && this.#requests.expire(now)) this.#writeRequests();
+    if (this.#heartbeat !== null) this.#beat(now);
+    return this.deadline;
+  }
+
+  /** What the heartbeat finds due: a PING to write, or a peer silent too long (CLOSE 4004). */
+  #beat(now: number): void {
+    const heartbeat = this.#heartbeat!;
+    const nonce = heartbeat.due(now);
+    if (nonce > 0) this.#write({ type: 'ping', nonce });
+    else if (nonce === DEAD) {
+      this.#fail(
+        CloseCodes.HEARTBEAT_TIMEOUT,
+        new SocklineError(ErrorCodes.HEARTBEAT_TIMEOUT, `no frame for ${heartbeat.silentFor(now)} ms`),
+      );
+    }
+  }
+
+  // --- endings ---------------------------------------------------------------------------------
+
+  /** A malformed frame or one that breaks a session rule: CLOSE 4000, and the connection ends. */
+  #protocolError(reason: string, cause?: unknown): void {
+    this.#fail(
+      CloseCodes.PROTOCOL_ERROR,
+      new SocklineError(ErrorCodes.PROTOCOL, reason, cause === undefined ? undefined : { cause }),
+    );
+  }
+
+  #fail(code: number, error: SocklineError): void {
+    this.#write({ type: 'close', code, reason: error.message.slice(0, MAX_REASON) });
+    this.detach(
+      new SocklineError(
+        ErrorCodes.CONNECTION_CLOSED,
+        'the connection closed while the request was in flight',
+        {
+          cause: error,
+        },
+      ),
+    );
+    this.#host.end(code, error);
+  }
+
+  /**
+   * The connection ended (the session goes on, waiting for a resume). Requests written on it
+   * may or may not have run: they reject with `error`. Requests not yet written wait for the
+   * next connection (client) or reject too (server).
+   */
+  detach(error: SocklineError): void {
+    const phase = this.#phase;
+    if (phase === 'detached' || phase === 'closed') return;
+    // From here the server keeps the session `#keep` ms at most (a failed attempt changes nothing).
+    if (phase === 'open' && this.#keep !== undefined)
+      this.#keptUntil = this.#keep < 0 ? -Infinity : this.#config.clock.now() + this.#keep;
+    this.#phase = 'detached';
+    this.#epoch++;
+    this.#heartbeat?.stop(error);
+    this.#heartbeat = null;
+    this.delivery.detach();
+    this.#requests?.detached(error, this.#config.queueRequests);
+  }
+
+  /**
+   * The session ended for good: everything outstanding rejects with `error`. Returns the
+   * messages that were never acknowledged (for `drop` events).
+   */
+  close(error: SocklineError): OutgoingMessage[] {
+    this.#phase = 'closed';
+    this.#epoch++;
+    this.#heartbeat?.stop(error);
+    this.#heartbeat = null;
+    this.delivery.detach();
+    this.#requests?.rejectAll(error);
+    return this.delivery.drain();
+  }
+}
