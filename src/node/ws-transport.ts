@@ -5,7 +5,7 @@ import { BaseTransport, transportError } from '../core/transport-base.js';
 import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
 import type { SocklineError } from '../core/errors.js';
 import type { TlsOptions } from '../core/connect-options.js';
-import { abnormalClosure } from '../browser/ws-transport.js';
+import { abnormalClosure } from '../core/websocket-transport.js';
 import { nodeTlsOptions } from './tls-options.js';
 import { upgradeRefusal } from './upgrade-refusal.js';
 
