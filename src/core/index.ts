@@ -20,6 +20,7 @@ export type {
   Framing,
   FrameDecoder,
   FrameSink,
+  FrameWriter,
   FramingName,
   FramingSpec,
   LengthFramingOptions,
