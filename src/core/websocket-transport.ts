@@ -37,10 +37,9 @@ const OPEN = 1;
  *
  * @example
  * ```ts
- * import { WebSocket } from 'ws';
- * const transport = new BrowserWsTransport(new URL('ws://127.0.0.1:8080'), handlers, {
+ * const transport = new BrowserWsTransport(new URL('wss://example.com/ws'), handlers, {
  *   highWaterMark: 1 << 20,
- *   WebSocket, // omit in a browser: globalThis.WebSocket
+ *   WebSocket: WsWebSocket, // under Node: the `ws` package's class; in a browser, leave it out
  * });
  * ```
  */
