@@ -74,14 +74,15 @@ export interface Framing {
  *
  * @example
  * ```ts
- * const { writer } = lengthFraming();
+ * const { writer } = lengthFraming({ maxFrameSize: 1024 });
  * const out = new Uint8Array(64);
  * let at = 0;
- * for (const payload of payloads) {
- *   const size = writer!.frameSize(payload); // throws ERR_FRAME_TOO_LARGE before anything is written
- *   writer!.writeFrame(payload, out, at);
+ * for (const payload of [Uint8Array.of(1, 2), Uint8Array.of(3)]) {
+ *   const size = writer.frameSize(payload); // throws ERR_FRAME_TOO_LARGE before anything is written
+ *   writer.writeFrame(payload, out, at);
  *   at += size;
  * }
+ * // out.subarray(0, at): 00 00 00 02 01 02 00 00 00 01 03
  * ```
  */
 export interface FrameWriter {
