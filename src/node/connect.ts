@@ -85,6 +85,7 @@ const nodeTransports: TransportResolver = {
           agent: options.agent,
           localAddress: options.localAddress,
           followRedirects: options.followRedirects,
+          keepAlive: options.keepAlive ?? false,
           sockline: options.protocol !== 'raw',
         });
     }

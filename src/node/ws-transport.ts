@@ -26,6 +26,8 @@ export interface NodeWsTransportOptions extends BaseTransportOptions {
   readonly localAddress?: string | undefined;
   /** Follow up to 10 redirects of the upgrade. @default false */
   readonly followRedirects?: boolean | undefined;
+  /** TCP keepalive probe delay of the connection in ms, or false. @default false */
+  readonly keepAlive?: number | false | undefined;
   /**
    * The peer is expected to speak the sockline protocol: an HTTP page answering the upgrade
    * is reported as `ERR_NOT_SOCKLINE` rather than `ERR_UPGRADE_REFUSED`. @default false
@@ -54,11 +56,13 @@ export class NodeWsTransport extends BaseTransport {
 
   readonly #url: URL;
   readonly #sockline: boolean;
+  readonly #keepAlive: number | false;
 
   constructor(url: URL, handlers: TransportHandlers, options: NodeWsTransportOptions) {
     super(handlers);
     this.#url = url;
     this.#sockline = options.sockline === true;
+    this.#keepAlive = options.keepAlive ?? false;
     this.#highWaterMark = options.highWaterMark;
     this.#ws = new WebSocket(url.href, options.protocols, wsClientOptions(options, this.#finishRequest));
     this.#ws.on('unexpected-response', this.#onUnexpectedResponse);
@@ -136,8 +140,10 @@ export class NodeWsTransport extends BaseTransport {
   /** The server accepted the upgrade: from now on the connection is the response's socket. */
   #onUpgrade = (response: IncomingMessage): void => {
     this.#request = null;
-    this.#socket = response.socket;
-    if (this.#unref) response.socket.unref();
+    const socket = response.socket;
+    this.#socket = socket;
+    if (this.#unref) socket.unref();
+    if (this.#keepAlive !== false) socket.setKeepAlive(true, this.#keepAlive);
   };
 
   protected detach(): void {

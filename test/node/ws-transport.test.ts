@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import * as net from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { NodeWsTransport } from '../../src/node/ws-transport.js';
 import { runChild } from '../support/child.js';
+import { startWsEcho } from '../support/servers.js';
+import { Recorder } from '../contract/transport-contract.js';
 
 /**
  * A child process opens one NodeWsTransport to a server of its own whose every handle is
@@ -66,6 +70,40 @@ describe('NodeWsTransport ref() and unref()', () => {
       expect(unref.stderr).toBe('');
       expect(unref.result).toEqual({ closed: false });
       expect(ref.result).toEqual({ closed: true });
+    });
+  }
+});
+
+describe('NodeWsTransport keepAlive', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  for (const keepAlive of [30_000, false] as const) {
+    it(`${keepAlive === false ? 'leaves TCP keepalive alone by default' : 'turns TCP keepalive on for the upgraded connection'}`, async () => {
+      const server = await startWsEcho();
+      // Keepalive is not observable from JavaScript: record the calls on the real sockets.
+      const calls: Array<{ remotePort: number | undefined; args: unknown[] }> = [];
+      const original = net.Socket.prototype.setKeepAlive;
+      vi.spyOn(net.Socket.prototype, 'setKeepAlive').mockImplementation(function (
+        this: net.Socket,
+        ...args: Parameters<net.Socket['setKeepAlive']>
+      ) {
+        calls.push({ remotePort: this.remotePort, args });
+        return original.apply(this, args);
+      });
+      const rec = new Recorder();
+      const options = keepAlive === false ? {} : { keepAlive };
+      const t = new NodeWsTransport(new URL(server.url), rec.handlers, {
+        highWaterMark: 1 << 20,
+        ...options,
+      });
+      await rec.opened();
+      const ours = calls.filter((c) => c.remotePort === server.port);
+      expect(ours).toEqual(keepAlive === false ? [] : [{ remotePort: server.port, args: [true, keepAlive] }]);
+      t.close();
+      await rec.closed();
+      await server.close();
     });
   }
 });
