@@ -22,7 +22,14 @@ const nodeOnlyModules = [
   'child_process',
 ];
 
-const forbidNodeAndDom = (extraGlobals) => ({
+/** An import of another runtime's folder of src/ (`../browser/x.js` from src/node, …). */
+const otherRuntime = (...folders) => ({
+  regex: `^\\.{1,2}/(\\.\\./)*(${folders.join('|')})/`,
+  message:
+    'src/core imports neither src/node nor src/browser, and those two never import each other: shared code lives in src/core.',
+});
+
+const forbidNodeAndDom = (extraGlobals, ...otherRuntimes) => ({
   'no-restricted-imports': [
     'error',
     {
@@ -31,6 +38,7 @@ const forbidNodeAndDom = (extraGlobals) => ({
           group: nodeOnlyModules,
           message: 'src/core and src/browser must stay runtime-neutral: no Node modules here.',
         },
+        otherRuntime(...otherRuntimes),
       ],
     },
   ],
@@ -96,10 +104,14 @@ export default tseslint.config(
   },
   {
     files: ['src/core/**/*.ts'],
-    rules: forbidNodeAndDom(['window', 'document', 'navigator', 'WebSocket', 'self']),
+    rules: forbidNodeAndDom(['window', 'document', 'navigator', 'WebSocket', 'self'], 'node', 'browser'),
   },
   {
     files: ['src/browser/**/*.ts'],
-    rules: forbidNodeAndDom(['window']),
+    rules: forbidNodeAndDom(['window'], 'node'),
+  },
+  {
+    files: ['src/node/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [otherRuntime('browser')] }] },
   },
 );

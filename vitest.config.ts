@@ -3,12 +3,14 @@ import { playwright } from '@vitest/browser-playwright';
 import { chromiumLaunchOptions } from './test/support/chromium.js';
 import { SummaryReporter } from './test/support/summary-reporter.js';
 import {
+  dropContractConnections,
   dropProtocolConnections,
   protocolReceived,
   startWsServer,
   stopWsServer,
   tcpPublish,
   tcpReceived,
+  unusedWsUrl,
 } from './test/browser/commands.js';
 
 export default defineConfig({
@@ -61,6 +63,8 @@ export default defineConfig({
               protocolReceived,
               tcpPublish,
               tcpReceived,
+              dropContractConnections,
+              unusedWsUrl,
             },
           },
         },

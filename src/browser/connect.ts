@@ -9,8 +9,8 @@ import type {
 import { ErrorCodes, SocklineError } from '../core/errors.js';
 import type { Link } from '../core/link/link.js';
 import { linkDefaults } from '../core/link/options.js';
+import { BrowserWsTransport, type WebSocketConstructor } from '../core/websocket-transport.js';
 import { watchLifecycle } from './lifecycle.js';
-import { BrowserWsTransport, type WebSocketConstructor } from './ws-transport.js';
 
 const browserTransports: TransportResolver = {
   framing: () => null,

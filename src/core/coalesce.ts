@@ -1,4 +1,4 @@
-import { writeLengthPrefix } from './framing/length.js';
+import type { FrameWriter } from './framing/types.js';
 
 /**
  * Joins the buffers written in one tick into one write. A write is a system call (TCP) or a
@@ -9,6 +9,8 @@ import { writeLengthPrefix } from './framing/length.js';
  * synchronously in the current task goes together); `flush` writes now (before a close,
  * before a buffer that must not be joined). A buffer of `directBytes` or more is never
  * copied: what is pending is flushed, then it goes alone, as it is (zero-copy for bulk).
+ * `pushFrame` frames a message straight into the buffer of the tick, with the framing's
+ * {@link FrameWriter}: no buffer per frame and no join.
  */
 export class Coalescer {
   /** Made on the first `push` and dropped by `flush`: an idle connection holds no array. */
@@ -16,8 +18,8 @@ export class Coalescer {
   #bytes = 0;
   #scheduled = false;
   /**
-   * `pushFramed`'s buffer for this tick: frames are written into it with their length prefix
-   * (no buffer per frame, no join). A new one each tick: the transport may keep the last.
+   * `pushFrame`'s buffer for this tick: frames are written into it by their framing (no
+   * buffer per frame, no join). A new one each tick: the transport may keep the last.
    */
   #tick: Uint8Array | null = null;
   #tickUsed = 0;
@@ -61,16 +63,14 @@ export class Coalescer {
   }
 
   /**
-   * Pushes one frame body with a u32 big-endian length prefix (`length` framing), written
-   * straight into this tick's buffer. The caller has checked the body against its limit.
+   * Pushes one message framed by `writer`, written straight into this tick's buffer. Throws
+   * what the framing throws for the payload (`ERR_FRAME_TOO_LARGE`…), and then pushes nothing.
    */
-  pushFramed(body: Uint8Array): void {
-    const size = body.byteLength;
-    const need = size + 4;
+  pushFrame(payload: Uint8Array, writer: FrameWriter): void {
+    const need = writer.frameSize(payload);
     if (need >= this.#directBytes) {
       const frame = new Uint8Array(need);
-      writeLengthPrefix(frame, 0, size);
-      frame.set(body, 4);
+      writer.writeFrame(payload, frame, 0);
       this.push(frame);
       return;
     }
@@ -82,8 +82,7 @@ export class Coalescer {
       if (tick !== null) grown.set(tick.subarray(0, at));
       this.#tick = tick = grown;
     }
-    writeLengthPrefix(tick, at, size);
-    tick.set(body, at + 4);
+    writer.writeFrame(payload, tick, at);
     this.#tickUsed = at + need;
     this.#bytes += need;
     this.#count++;

@@ -35,7 +35,7 @@ export interface TransportOptions extends LinkOptions {
   maxFrameSize?: number;
   /** Node: TLS settings for `tls://` and `wss://`. */
   tls?: TlsOptions;
-  /** Node: TCP keepalive probe delay in ms, or false. @default false */
+  /** Node (`tcp://`, `tls://`, `ws://`, `wss://`): TCP keepalive probe delay in ms, or false. @default false */
   keepAlive?: number | false;
   /**
    * Node: the largest UDP datagram sent, in bytes; larger messages are refused in raw mode and

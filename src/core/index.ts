@@ -20,6 +20,7 @@ export type {
   Framing,
   FrameDecoder,
   FrameSink,
+  FrameWriter,
   FramingName,
   FramingSpec,
   LengthFramingOptions,
@@ -63,6 +64,12 @@ export type {
 } from './connect-options.js';
 export { MemoryServer } from './memory-transport.js';
 export type { MemoryFaults, MemoryServerEnd } from './memory-transport.js';
+export { BrowserWsTransport } from './websocket-transport.js';
+export type {
+  BrowserWsTransportOptions,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './websocket-transport.js';
 export { SocklineClient } from './protocol/client.js';
 export type {
   ClientEvents,

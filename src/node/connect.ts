@@ -9,7 +9,7 @@ import type {
 } from '../core/connect-options.js';
 import { datagramTooLarge, type Link } from '../core/link/link.js';
 import { linkDefaults } from '../core/link/options.js';
-import { BrowserWsTransport, type WebSocketConstructor } from '../browser/ws-transport.js';
+import { BrowserWsTransport, type WebSocketConstructor } from '../core/websocket-transport.js';
 import { TcpTransport } from './tcp-transport.js';
 import { UdpTransport } from './udp-transport.js';
 import { udpSessionTransport } from './udp-session.js';
@@ -85,6 +85,7 @@ const nodeTransports: TransportResolver = {
           agent: options.agent,
           localAddress: options.localAddress,
           followRedirects: options.followRedirects,
+          keepAlive: options.keepAlive ?? false,
           sockline: options.protocol !== 'raw',
         });
     }

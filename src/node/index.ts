@@ -6,8 +6,6 @@ export { UdpTransport } from './udp-transport.js';
 export type { UdpTransportOptions } from './udp-transport.js';
 export { NodeWsTransport } from './ws-transport.js';
 export type { NodeWsTransportOptions } from './ws-transport.js';
-export { BrowserWsTransport } from '../browser/ws-transport.js';
-export type { WebSocketConstructor, WebSocketLike } from '../browser/ws-transport.js';
 
 // The server side of the session protocol (runtime-neutral code, exported where servers run).
 export {

@@ -4,7 +4,7 @@ import { Coalescer } from '../core/coalesce.js';
 import {
   createLengthDecoder,
   lengthFraming,
-  type Framing,
+  type FrameWriter,
   type LengthDecoder,
 } from '../core/framing/index.js';
 import { CloseCodes } from '../core/protocol/frames.js';
@@ -40,7 +40,7 @@ class StreamWire implements Wire {
   readonly remoteAddress: string;
   readonly ticket: Ticket;
   readonly #socket: net.Socket;
-  readonly #framing: Framing;
+  readonly #writer: FrameWriter;
   readonly #maxFrameSize: number;
   /** The frames written in one tick leave in one write (one system call, not one per frame). */
   readonly #out: Coalescer;
@@ -54,14 +54,14 @@ class StreamWire implements Wire {
     transport: 'tcp' | 'tls',
     remoteAddress: string,
     ticket: Ticket,
-    framing: Framing,
+    writer: FrameWriter,
     maxFrameSize: number,
   ) {
     this.transport = transport;
     this.remoteAddress = remoteAddress;
     this.ticket = ticket;
     this.#socket = socket;
-    this.#framing = framing;
+    this.#writer = writer;
     this.#maxFrameSize = maxFrameSize;
     this.#out = new Coalescer((chunk) => void (socket.destroyed || socket.write(chunk)));
   }
@@ -70,8 +70,7 @@ class StreamWire implements Wire {
     const socket = this.#socket;
     const out = this.#out;
     if (socket.destroyed) return false;
-    if (frame.byteLength > this.#maxFrameSize) this.#framing.encode(frame); // throws ERR_FRAME_TOO_LARGE
-    out.pushFramed(frame);
+    out.pushFrame(frame, this.#writer); // throws ERR_FRAME_TOO_LARGE before anything is written
     return socket.writableLength + out.bytes < socket.writableHighWaterMark;
   }
 
@@ -165,7 +164,7 @@ function destroyOnError(this: net.Socket): void {
 class StreamListener {
   readonly #transport: 'tcp' | 'tls';
   readonly #hooks: ListenerHooks;
-  readonly #framing: Framing;
+  readonly #framing: ReturnType<typeof lengthFraming>;
   readonly #context: tls.SecureContext | undefined;
   readonly #proxy: boolean;
   readonly #refusing = new Refusing();
@@ -278,7 +277,14 @@ class StreamListener {
   /** The connection is accepted: from now on its bytes are frames for the server. */
   #wire(socket: net.Socket, address: string, ticket: Ticket): void {
     const hooks = this.#hooks;
-    const wire = new StreamWire(socket, this.#transport, address, ticket, this.#framing, hooks.maxFrameSize);
+    const wire = new StreamWire(
+      socket,
+      this.#transport,
+      address,
+      ticket,
+      this.#framing.writer,
+      hooks.maxFrameSize,
+    );
     // Listeners shared by every connection find their wire on the socket (no closures each).
     (socket as WiredSocket)[STREAM_WIRE] = wire;
     socket.on('close', onStreamClose);

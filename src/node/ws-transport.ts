@@ -5,7 +5,7 @@ import { BaseTransport, transportError } from '../core/transport-base.js';
 import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
 import type { SocklineError } from '../core/errors.js';
 import type { TlsOptions } from '../core/connect-options.js';
-import { abnormalClosure } from '../browser/ws-transport.js';
+import { abnormalClosure } from '../core/websocket-transport.js';
 import { nodeTlsOptions } from './tls-options.js';
 import { upgradeRefusal } from './upgrade-refusal.js';
 
@@ -26,6 +26,8 @@ export interface NodeWsTransportOptions extends BaseTransportOptions {
   readonly localAddress?: string | undefined;
   /** Follow up to 10 redirects of the upgrade. @default false */
   readonly followRedirects?: boolean | undefined;
+  /** TCP keepalive probe delay of the connection in ms, or false. @default false */
+  readonly keepAlive?: number | false | undefined;
   /**
    * The peer is expected to speak the sockline protocol: an HTTP page answering the upgrade
    * is reported as `ERR_NOT_SOCKLINE` rather than `ERR_UPGRADE_REFUSED`. @default false
@@ -35,7 +37,11 @@ export interface NodeWsTransportOptions extends BaseTransportOptions {
 
 const noop = (): void => {};
 
-/** WebSocket client over the `ws` package, with its Node-side backpressure and pause. */
+/**
+ * WebSocket client over the `ws` package, with its Node-side backpressure and pause. Only
+ * `ws`'s public API is used: its socket is the one the HTTP request of the handshake gets
+ * (seen through the `finishRequest` option), then the one the `'upgrade'` response carries.
+ */
 export class NodeWsTransport extends BaseTransport {
   readonly kind = 'message' as const;
   readonly #ws: WebSocket;
@@ -43,22 +49,28 @@ export class NodeWsTransport extends BaseTransport {
   #needDrain = false;
   #unref = false;
   #error: SocklineError | undefined;
+  /** The HTTP request of the handshake (a new one per redirect), until the upgrade. */
+  #request: ClientRequest | null = null;
+  /** The connection once upgraded. */
+  #socket: Socket | null = null;
 
   readonly #url: URL;
   readonly #sockline: boolean;
+  readonly #keepAlive: number | false;
 
   constructor(url: URL, handlers: TransportHandlers, options: NodeWsTransportOptions) {
     super(handlers);
     this.#url = url;
     this.#sockline = options.sockline === true;
+    this.#keepAlive = options.keepAlive ?? false;
     this.#highWaterMark = options.highWaterMark;
-    this.#ws = new WebSocket(url.href, options.protocols, wsClientOptions(options));
+    this.#ws = new WebSocket(url.href, options.protocols, wsClientOptions(options, this.#finishRequest));
     this.#ws.on('unexpected-response', this.#onUnexpectedResponse);
+    this.#ws.on('upgrade', this.#onUpgrade);
     this.#ws.on('open', this.#onOpen);
     this.#ws.on('message', this.#onMessage);
     this.#ws.on('error', this.#onError);
     this.#ws.on('close', this.#onClose);
-    (this.#ws as unknown as { _req?: ClientRequest | null })._req?.once('socket', this.#onRequestSocket);
   }
 
   get bufferedAmount(): number {
@@ -94,9 +106,9 @@ export class NodeWsTransport extends BaseTransport {
     this.#ws.resume();
   }
 
-  // `ws` has no public handle on its socket: during the handshake it is the HTTP request's
-  // (which may not exist yet), then `_socket`. Remember the wish and apply it as they appear,
-  // so an unref() right after creation also covers a handshake that hangs.
+  // During the handshake the socket is the HTTP request's (which may not have one yet), then
+  // the upgraded one. Remember the wish and apply it as they appear, so an unref() right
+  // after creation also covers a handshake that hangs.
   override ref(): void {
     this.#unref = false;
     this.#netSocket()?.ref();
@@ -107,18 +119,37 @@ export class NodeWsTransport extends BaseTransport {
     this.#netSocket()?.unref();
   }
 
-  #netSocket(): Socket | undefined {
-    const ws = this.#ws as unknown as { _socket?: Socket; _req?: { socket: Socket | null } | null };
-    return ws._socket ?? ws._req?.socket ?? undefined;
+  #netSocket(): Socket | null {
+    return this.#socket ?? this.#request?.socket ?? null;
   }
+
+  /**
+   * `ws` hands over each HTTP request of the handshake before sending it (its public
+   * `finishRequest` option; called during `new WebSocket()`, and again for each redirect).
+   */
+  #finishRequest = (request: ClientRequest): void => {
+    this.#request = request;
+    request.once('socket', this.#onRequestSocket);
+    request.end();
+  };
 
   #onRequestSocket = (socket: Socket): void => {
     if (this.#unref) socket.unref();
   };
 
+  /** The server accepted the upgrade: from now on the connection is the response's socket. */
+  #onUpgrade = (response: IncomingMessage): void => {
+    this.#request = null;
+    const socket = response.socket;
+    this.#socket = socket;
+    if (this.#unref) socket.unref();
+    if (this.#keepAlive !== false) socket.setKeepAlive(true, this.#keepAlive);
+  };
+
   protected detach(): void {
     const ws = this.#ws;
     ws.off('unexpected-response', this.#onUnexpectedResponse);
+    ws.off('upgrade', this.#onUpgrade);
     ws.off('open', this.#onOpen);
     ws.off('message', this.#onMessage);
     ws.off('error', this.#onError);
@@ -141,7 +172,6 @@ export class NodeWsTransport extends BaseTransport {
   };
 
   #onOpen = (): void => {
-    if (this.#unref) this.#netSocket()?.unref();
     this.emitOpen();
   };
 
@@ -163,8 +193,11 @@ export class NodeWsTransport extends BaseTransport {
 }
 
 /** `ws`'s client options from ours: only what was given, and never compression. */
-function wsClientOptions(options: NodeWsTransportOptions): ClientOptions {
-  const out: ClientOptions = { perMessageDeflate: false };
+function wsClientOptions(
+  options: NodeWsTransportOptions,
+  finishRequest: (request: ClientRequest) => void,
+): ClientOptions {
+  const out: ClientOptions = { perMessageDeflate: false, finishRequest };
   if (options.tls !== undefined) Object.assign(out, nodeTlsOptions(options.tls));
   if (options.headers !== undefined) out.headers = options.headers;
   if (options.agent !== undefined) out.agent = options.agent as Agent;

@@ -1,4 +1,5 @@
 import type { BrowserCommand } from 'vitest/node';
+import { unusedTcpPort, type DropMode, type EchoServer } from '../support/transport-servers.js';
 
 interface Restartable {
   stop(): Promise<void>;
@@ -37,6 +38,18 @@ export const tcpPublish: BrowserCommand<[topic: string, value: unknown]> = (_ctx
 /** What the Node TCP client received on `mixed/#`. */
 export const tcpReceived: BrowserCommand<[]> = () => hub().received;
 
+const contract = (): EchoServer => {
+  const c = (globalThis as { __socklineContract?: EchoServer }).__socklineContract;
+  if (!c) throw new Error('the contract echo server was not started by the global setup');
+  return c;
+};
+
+/** Ends ('end', a close frame) or aborts ('reset', an RST) every connection to the contract echo. */
+export const dropContractConnections: BrowserCommand<[how: DropMode]> = (_ctx, how) =>
+  contract().dropConnections(how);
+/** A `ws://` URL on 127.0.0.1 where nothing listens (it was free a moment ago). */
+export const unusedWsUrl: BrowserCommand<[]> = async () => `ws://127.0.0.1:${await unusedTcpPort()}`;
+
 /** Run in Node on behalf of the page: stop and start the restartable echo server. */
 export const stopWsServer: BrowserCommand<[]> = () => restartable().stop();
 export const startWsServer: BrowserCommand<[]> = () => restartable().start();
@@ -49,5 +62,7 @@ declare module 'vitest/browser' {
     protocolReceived: () => Promise<unknown[]>;
     tcpPublish: (topic: string, value: unknown) => Promise<void>;
     tcpReceived: () => Promise<unknown[]>;
+    dropContractConnections: (how: 'end' | 'reset') => Promise<void>;
+    unusedWsUrl: () => Promise<string>;
   }
 }

@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { WebSocketServer } from 'ws';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
+import { startWsEchoServer, type EchoServer } from '../support/transport-servers.js';
 import { createServer } from '../../src/node/server.js';
 import { connect } from '../../src/node/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     wsEchoUrl: string;
+    contractWsUrl: string;
     restartableWsUrl: string;
     protocolWsUrl: string;
     hubWsUrl: string;
@@ -23,6 +25,7 @@ export interface Restartable {
 
 const registry = globalThis as {
   __socklineRestartable?: Restartable;
+  __socklineContract?: EchoServer;
   __socklineProtocol?: ProtocolTestServer;
   __socklineHub?: { publish(topic: string, value: unknown): void; received: unknown[] };
 };
@@ -50,6 +53,11 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   const fixedWss = new WebSocketServer({ server: fixed });
   echo(fixedWss);
   project.provide('wsEchoUrl', `ws://127.0.0.1:${await listen(fixed)}`);
+
+  // The transport contract's echo: its connections are dropped on purpose, so it serves no other test.
+  const contract = await startWsEchoServer();
+  registry.__socklineContract = contract;
+  project.provide('contractWsUrl', contract.url);
 
   let server = http.createServer();
   let wss = new WebSocketServer({ server });
@@ -87,6 +95,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     await hub.close();
     await protocol.close();
     await shut(fixed, fixedWss);
+    await contract.close();
     if (server.listening) await shut(server, wss);
   };
 }

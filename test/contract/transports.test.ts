@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as WsWebSocket } from 'ws';
-import { BrowserWsTransport, type WebSocketConstructor } from '../../src/browser/ws-transport.js';
 import { ErrorCodes, isSocklineError, type SocklineError } from '../../src/core/errors.js';
 import { MemoryServer, type MemoryServerEnd } from '../../src/core/memory-transport.js';
+import { BrowserWsTransport, type WebSocketConstructor } from '../../src/core/websocket-transport.js';
 import type { Transport, TransportHandlers } from '../../src/core/transport.js';
 import { TcpTransport, type TcpTransportOptions } from '../../src/node/tcp-transport.js';
 import { MAX_UDP_PAYLOAD, UdpTransport } from '../../src/node/udp-transport.js';

@@ -532,6 +532,19 @@ describe('createFraming', () => {
       createDecoder: (sink) => noneFraming().createDecoder(sink),
     };
     expect(createFraming(custom)).toBe(custom);
+    const withWriter: Framing = {
+      ...custom,
+      writer: { frameSize: (p) => p.length, writeFrame: (p, o, at) => o.set(p, at) },
+    };
+    expect(createFraming(withWriter)).toBe(withWriter);
+  });
+
+  it('throws a TypeError naming framing.writer for a writer without frameSize() and writeFrame()', () => {
+    const custom = lengthFraming();
+    for (const writer of [null, 1, {}, { frameSize: () => 4 }, { writeFrame: () => {} }]) {
+      expect(() => createFraming({ ...custom, writer } as never)).toThrow(TypeError);
+      expect(() => createFraming({ ...custom, writer } as never)).toThrow('Invalid option framing.writer');
+    }
   });
 
   it('throws a TypeError for an unknown framing name', () => {

@@ -1,7 +1,7 @@
 import { vi } from 'vitest';
 import { Link, type LinkConfig } from '../../src/core/link/link.js';
 import { resolveLinkOptions, type LinkOptions } from '../../src/core/link/options.js';
-import { createFraming } from '../../src/core/framing/index.js';
+import { createFraming, type Framing, type FramingName } from '../../src/core/framing/index.js';
 import { MemoryServer, type MemoryServerEnd } from '../../src/core/memory-transport.js';
 import type { TransportKind } from '../../src/core/transport.js';
 
@@ -33,7 +33,7 @@ export interface Harness {
  * backoff delays are exact: with full jitter, delay = ceiling / 2.
  */
 export function harness(
-  options: LinkOptions & { kind?: TransportKind; text?: boolean; framing?: 'length' | 'lines' | 'none' } = {},
+  options: LinkOptions & { kind?: TransportKind; text?: boolean; framing?: FramingName | Framing } = {},
 ): Harness {
   const server = new MemoryServer({ kind: options.kind ?? 'stream' });
   const ends: MemoryServerEnd[] = [];

@@ -23,6 +23,9 @@ describe('bundling for the browser', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((f) => /node_modules|(^|\/)node:/.test(f))).toEqual([]);
     expect(inputs.some((f) => f.endsWith('dist/browser.js'))).toBe(true);
+    // Nothing of the Node build either; the WebSocket transport comes from the shared core.
+    expect(inputs.filter((f) => /dist\/node[./]/.test(f))).toEqual([]);
+    expect(inputs.some((f) => f.endsWith('dist/core/websocket-transport.js'))).toBe(true);
     // Nothing is left for a runtime loader: no import statement, no require().
     expect(code).not.toMatch(/\bimport\s*[\s{*"'(]|\brequire\(/);
     expect(code).not.toMatch(/["']node:[a-z_/]+["']/);
@@ -34,6 +37,22 @@ describe('bundling for the browser', () => {
       `browser app bundle: ${code.length} B min, ${gz} B min+gzip (budget for the full client: 6144 B)`,
     );
     expect(gz).toBeGreaterThan(0);
+  });
+
+  it('the Node build reaches no module of the browser build', async () => {
+    const result = await build({
+      stdin: { contents: "export * from 'sockline/node';", resolveDir: here('./fixtures'), loader: 'js' },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      external: ['ws', 'redis', '@redis/*'],
+      write: false,
+      logLevel: 'silent',
+      metafile: true,
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((f) => f.endsWith('dist/node.js'))).toBe(true);
+    expect(inputs.filter((f) => /dist\/browser[./]/.test(f))).toEqual([]);
   });
 
   it('the IIFE build fails when a Node built-in reaches the browser graph', async () => {

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface RunningServer {
   url: string;
@@ -32,8 +32,13 @@ export async function startTcpEcho(): Promise<RunningServer & { sockets: Set<net
   };
 }
 
-/** A WebSocket echo server (text stays text, binary stays binary) on an ephemeral port. */
-export async function startWsEcho(httpServer?: http.Server): Promise<RunningServer> {
+/**
+ * A WebSocket echo server (text stays text, binary stays binary) on an ephemeral port;
+ * `clients` holds the server side of each open connection.
+ */
+export async function startWsEcho(
+  httpServer?: http.Server,
+): Promise<RunningServer & { clients: Set<WebSocket> }> {
   const server = httpServer ?? http.createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws) => {
@@ -45,6 +50,7 @@ export async function startWsEcho(httpServer?: http.Server): Promise<RunningServ
   return {
     url: `ws://127.0.0.1:${port}`,
     port,
+    clients: wss.clients,
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();

@@ -94,13 +94,10 @@ export async function startTlsEchoServer(cert: TestCert): Promise<EchoServer> {
   };
 }
 
-/** A WebSocket close frame with code 1000 and no reason, as a server sends it (unmasked). */
-const CLOSE_FRAME_1000 = Buffer.from([0x88, 0x02, 0x03, 0xe8]);
-
 /**
  * The WebSocket echo of `servers.ts` (text stays text, binary stays binary), on an HTTP server
- * of ours so the raw sockets are reachable: `'end'` writes a close frame (1000) on each of them
- * and lets `ws` finish the closing handshake, `'reset'` sends an RST.
+ * of ours so the raw sockets are reachable: `'end'` starts the closing handshake (1000) of
+ * each connection, `'reset'` sends an RST on its socket.
  */
 export async function startWsEchoServer(): Promise<EchoServer> {
   const sockets = new Set<net.Socket>();
@@ -115,10 +112,8 @@ export async function startWsEchoServer(): Promise<EchoServer> {
     port: server.port,
     close: server.close,
     dropConnections: (how) => {
-      for (const s of sockets) {
-        if (how === 'end') s.write(CLOSE_FRAME_1000);
-        else reset(s);
-      }
+      if (how === 'end') for (const ws of server.clients) ws.close(1000);
+      else for (const s of sockets) reset(s);
     },
   };
 }

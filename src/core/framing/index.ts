@@ -2,9 +2,9 @@ import { lengthFraming } from './length.js';
 import { linesFraming } from './lines.js';
 import { noneFraming } from './none.js';
 import { optionTypeError } from '../options/messages.js';
-import type { Framing, FramingName } from './types.js';
+import type { FrameWriter, Framing, FramingName } from './types.js';
 
-export { createLengthDecoder, lengthFraming, LENGTH_PREFIX_SIZE, writeLengthPrefix } from './length.js';
+export { createLengthDecoder, lengthFraming } from './length.js';
 export type { LengthDecoder } from './length.js';
 export type { LengthFramingOptions } from './length.js';
 export { linesFraming } from './lines.js';
@@ -12,7 +12,7 @@ export type { LinesFramingOptions } from './lines.js';
 export { noneFraming } from './none.js';
 export type { NoneFramingOptions } from './none.js';
 export { framingDefaults } from './types.js';
-export type { FrameDecoder, FrameSink, Framing, FramingName } from './types.js';
+export type { FrameDecoder, FrameSink, FrameWriter, Framing, FramingName } from './types.js';
 
 /**
  * What a `framing` option may be: a name (with default options), a name with options, or
@@ -51,6 +51,10 @@ export function createFraming(spec: FramingSpec): Framing {
     if (typeof spec.createDecoder !== 'function' || typeof spec.encode !== 'function') {
       throw optionTypeError('framing', 'a Framing with encode() and createDecoder()', spec);
     }
+    const writer: unknown = spec.writer;
+    if (writer !== undefined && !isFrameWriter(writer)) {
+      throw optionTypeError('framing.writer', 'a FrameWriter with frameSize() and writeFrame()', writer);
+    }
     return spec;
   }
   const { type, maxFrameSize, delimiter } = spec;
@@ -58,6 +62,16 @@ export function createFraming(spec: FramingSpec): Framing {
     throw optionTypeError('framing.delimiter', `no delimiter for '${String(type)}' framing`, delimiter);
   }
   return byName(type, { maxFrameSize, delimiter });
+}
+
+function isFrameWriter(value: unknown): value is FrameWriter {
+  const w = value as Partial<FrameWriter> | null;
+  return (
+    typeof w === 'object' &&
+    w !== null &&
+    typeof w.frameSize === 'function' &&
+    typeof w.writeFrame === 'function'
+  );
 }
 
 function byName(name: unknown, options: { maxFrameSize?: number; delimiter?: string | Uint8Array }): Framing {

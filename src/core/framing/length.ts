@@ -1,7 +1,7 @@
 import { ErrorCodes, SocklineError } from '../errors.js';
 import { ChunkBuffer } from './chunk-buffer.js';
 import { MAX_UINT32, framingDefaults, resolveMaxFrameSize } from './types.js';
-import type { FrameDecoder, FrameSink, Framing } from './types.js';
+import type { FrameDecoder, FrameSink, FrameWriter, Framing } from './types.js';
 
 /** Bytes of the length prefix. */
 const HEADER_SIZE = 4;
@@ -37,24 +37,36 @@ export interface LengthFramingOptions {
  * socket.on('end', () => decoder.end()); // throws ERR_TRUNCATED if a frame was cut short
  * ```
  */
-export function lengthFraming(options: LengthFramingOptions = {}): Framing {
+export function lengthFraming(
+  options: LengthFramingOptions = {},
+): Framing & { readonly writer: FrameWriter } {
   const maxFrameSize = resolveMaxFrameSize(options.maxFrameSize, framingDefaults.maxFrameSize, MAX_UINT32);
-  const framing = Object.freeze({
+  const writer: FrameWriter = Object.freeze({
+    frameSize(payload: Uint8Array): number {
+      const size = payload.length;
+      if (size > maxFrameSize) throw frameTooLarge(size, maxFrameSize);
+      return HEADER_SIZE + size;
+    },
+    writeFrame(payload: Uint8Array, out: Uint8Array, at: number): void {
+      const size = payload.length;
+      out[at] = size >>> 24;
+      out[at + 1] = size >>> 16;
+      out[at + 2] = size >>> 8;
+      out[at + 3] = size;
+      out.set(payload, at + HEADER_SIZE);
+    },
+  });
+  return Object.freeze({
     name: 'length' as const,
     maxFrameSize,
-    encode: (payload: Uint8Array): Uint8Array => encodeLengthFrame(payload, maxFrameSize),
+    encode(payload: Uint8Array): Uint8Array {
+      const frame = new Uint8Array(writer.frameSize(payload));
+      writer.writeFrame(payload, frame, 0);
+      return frame;
+    },
     createDecoder: (sink: FrameSink): FrameDecoder => new LengthDecoder(sink, maxFrameSize),
+    writer,
   });
-  builtIn.add(framing);
-  return framing;
-}
-
-/** The framings made by `lengthFraming` (an application's own Framing may reuse the name). */
-const builtIn = new WeakSet<Framing>();
-
-/** Whether `framing` is sockline's own `length` framing: its frames may be written without `encode`. */
-export function isLengthFraming(framing: Framing | null): boolean {
-  return framing !== null && builtIn.has(framing);
 }
 
 /**
@@ -66,29 +78,12 @@ export function createLengthDecoder(sink: FrameSink, maxFrameSize: number): Leng
   return new LengthDecoder(sink, maxFrameSize);
 }
 
-/** Bytes of the u32 length prefix of `length` framing. */
-export const LENGTH_PREFIX_SIZE = HEADER_SIZE;
-
-/** Writes `size` as the u32 big-endian length prefix at `at` of `out`. */
-export function writeLengthPrefix(out: Uint8Array, at: number, size: number): void {
-  out[at] = size >>> 24;
-  out[at + 1] = size >>> 16;
-  out[at + 2] = size >>> 8;
-  out[at + 3] = size;
-}
-
-function encodeLengthFrame(payload: Uint8Array, maxFrameSize: number): Uint8Array {
-  const size = payload.length;
-  if (size > maxFrameSize) {
-    throw new SocklineError(
-      ErrorCodes.FRAME_TOO_LARGE,
-      `Cannot send a frame of ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
-    );
-  }
-  const frame = new Uint8Array(HEADER_SIZE + size);
-  writeLengthPrefix(frame, 0, size);
-  frame.set(payload, HEADER_SIZE);
-  return frame;
+/** The refusal of a payload of `size` bytes over `maxFrameSize` (the peer would refuse it). */
+function frameTooLarge(size: number, maxFrameSize: number): SocklineError {
+  return new SocklineError(
+    ErrorCodes.FRAME_TOO_LARGE,
+    `Cannot send a frame of ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
+  );
 }
 
 /**

@@ -59,6 +59,40 @@ export interface Framing {
   encode(payload: Uint8Array): Uint8Array;
   /** A decoder with its own buffer, for one connection. */
   createDecoder(sink: FrameSink): FrameDecoder;
+  /**
+   * Optional: encodes in place, into a buffer the writer owns. The link joins the frames
+   * written in one tick into one write; with a `writer` they go straight into that write's
+   * buffer, with no buffer per frame. Without one, each frame is `encode`d, then joined.
+   * The built-in `length` framing has one.
+   */
+  readonly writer?: FrameWriter;
+}
+
+/**
+ * Writes frames into a buffer shared by many (see {@link Framing.writer}). The result must be
+ * the bytes `encode` would return, and the same payloads must be refused.
+ *
+ * @example
+ * ```ts
+ * const { writer } = lengthFraming({ maxFrameSize: 1024 });
+ * const out = new Uint8Array(64);
+ * let at = 0;
+ * for (const payload of [Uint8Array.of(1, 2), Uint8Array.of(3)]) {
+ *   const size = writer.frameSize(payload); // throws ERR_FRAME_TOO_LARGE before anything is written
+ *   writer.writeFrame(payload, out, at);
+ *   at += size;
+ * }
+ * // out.subarray(0, at): 00 00 00 02 01 02 00 00 00 01 03
+ * ```
+ */
+export interface FrameWriter {
+  /**
+   * The bytes `payload` takes once framed. Throws what `encode` would throw for it (such as
+   * `ERR_FRAME_TOO_LARGE`), so a refused payload is refused before anything is written.
+   */
+  frameSize(payload: Uint8Array): number;
+  /** Writes `payload` framed at `out[at]`, where `frameSize(payload)` bytes are free. */
+  writeFrame(payload: Uint8Array, out: Uint8Array, at: number): void;
 }
 
 /**

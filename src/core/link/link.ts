@@ -5,8 +5,7 @@ import { iterate } from '../iterate.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
-import { isLengthFraming } from '../framing/length.js';
-import { framingDefaults, type FrameDecoder, type Framing } from '../framing/types.js';
+import { framingDefaults, type FrameDecoder, type FrameWriter, type Framing } from '../framing/types.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
 import { backoffDelay } from './backoff.js';
 import type { DisconnectInfo } from './options.js';
@@ -81,8 +80,8 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
   #decoder: FrameDecoder | null = null;
   /** Joins what is written in one tick into one transport write; null: every write goes alone. */
   #coalescer: Coalescer | null = null;
-  /** The current transport is a stream under `length` framing (frames go in with `pushFramed`). */
-  #framed = false;
+  /** On a stream whose framing offers one: frames are written by it into the coalescer's buffer. */
+  #writer: FrameWriter | null = null;
   /** Identifies the current attempt; callbacks from older transports are ignored. */
   #attemptId = 0;
   /** Consecutive failures since the link last stayed up for `minUptime`. */
@@ -185,14 +184,14 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the link is ${this.#state}`);
     }
     if (this.#state === 'open' && this.#outbox.length === 0 && this.#transport !== null) {
+      // Inline rather than through #writeMessage: this is the path of every message.
+      const writer = this.#writer;
       const coalescer = this.#coalescer;
-      if (this.#framed && coalescer !== null && typeof message !== 'string') {
-        // Length framing on a stream: the prefix and the body go straight into this tick's write.
-        if (message.byteLength > this.maxFrameSize) this.#streamFraming().encode(message); // throws
-        coalescer.pushFramed(message);
+      if (writer !== null && coalescer !== null && typeof message !== 'string') {
+        coalescer.pushFrame(message, writer); // the framing checks the size first
         return 'sent';
       }
-      this.#write(this.#encode(message, this.#transport));
+      this.#writeMessage(message, this.#transport);
       return 'sent';
     }
     const size = sizeOf(message);
@@ -371,9 +370,10 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     const transport = this.#transport;
     if (transport === null) return;
     if (this.#paused) transport.pause();
-    this.#decoder = transport.kind === 'stream' ? this.#streamFraming().createDecoder(this.#onFrame) : null;
-    this.#coalescer = transport.kind === 'stream' ? this.#coalesce(transport) : null;
-    this.#framed = transport.kind === 'stream' && isLengthFraming(this.#config.framing);
+    const stream = transport.kind === 'stream';
+    this.#decoder = stream ? this.#streamFraming().createDecoder(this.#onFrame) : null;
+    this.#coalescer = stream ? this.#coalesce(transport) : null;
+    this.#writer = stream ? (this.#streamFraming().writer ?? null) : null;
     this.#needDrain = false;
     this.#lastReceived = this.#config.clock.now();
     const handshake = this.#config.handshake;
@@ -382,7 +382,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
       const receiver = handshake({
         send: (message) => {
           if (id === this.#attemptId && this.#transport !== null)
-            this.#write(this.#encode(message, this.#transport));
+            this.#writeMessage(message, this.#transport);
         },
         complete: () => {
           if (id === this.#attemptId && this.#handshakeReceiver !== null) this.#ready(transport);
@@ -533,6 +533,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     this.#transport = null;
     this.#coalescer?.clear();
     this.#coalescer = null;
+    this.#writer = null;
     this.#handshakeReceiver = null;
     this.#clearTimer('connect');
     this.#clearTimer('uptime');
@@ -562,6 +563,20 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
   }
 
   // --- data ---------------------------------------------------------------------------------
+
+  /**
+   * Writes a message in the form the transport carries (see `#encode`); on a stream whose
+   * framing has a writer, framed straight into the buffer of this tick's write.
+   */
+  #writeMessage(message: LinkMessage, transport: Transport): void {
+    const writer = this.#writer;
+    const coalescer = this.#coalescer;
+    if (writer !== null && coalescer !== null) {
+      coalescer.pushFrame(typeof message === 'string' ? encoder.encode(message) : message, writer);
+    } else {
+      this.#write(this.#encode(message, transport));
+    }
+  }
 
   /**
    * Puts a message in the form the transport carries: framed bytes on a stream, text or
@@ -611,16 +626,12 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     this.#expireNow();
     let item = this.#outbox.shift();
     while (item !== undefined && this.#transport === transport) {
-      let wire: Uint8Array | string;
       try {
-        wire = this.#encode(item.message, transport);
+        this.#writeMessage(item.message, transport);
       } catch (err) {
         this.emit('error', toSocklineError(err));
         this.emit('drop', item.message, 'invalid');
-        item = this.#outbox.shift();
-        continue;
       }
-      this.#write(wire);
       item = this.#outbox.shift();
     }
     this.#clearTimer('expiry');

@@ -1,6 +1,6 @@
-import { BaseTransport, transportError } from '../core/transport-base.js';
-import type { BaseTransportOptions, TransportHandlers } from '../core/transport.js';
-import { ErrorCodes, SocklineError } from '../core/errors.js';
+import { BaseTransport, transportError } from './transport-base.js';
+import type { BaseTransportOptions, TransportHandlers } from './transport.js';
+import { ErrorCodes, SocklineError } from './errors.js';
 
 /** The part of the WHATWG `WebSocket` API this transport uses (browsers, `ws`, undici). */
 export interface WebSocketLike {
@@ -30,8 +30,18 @@ export interface BrowserWsTransportOptions extends BaseTransportOptions {
 const OPEN = 1;
 
 /**
- * The native `WebSocket` as a transport. Browsers give no drain event, so backpressure is
- * read from `bufferedAmount` and polled while it is above the high-water mark.
+ * Any implementation of the WHATWG `WebSocket` API as a transport: the browser's own, or a
+ * class passed as `options.WebSocket` (the `ws` package's or undici's under Node). Written
+ * against that API alone, so it runs wherever one exists. The API has no drain event, so
+ * backpressure is read from `bufferedAmount` and polled while it is above the high-water mark.
+ *
+ * @example
+ * ```ts
+ * const transport = new BrowserWsTransport(new URL('wss://example.com/ws'), handlers, {
+ *   highWaterMark: 1 << 20,
+ *   WebSocket: WsWebSocket, // under Node: the `ws` package's class; in a browser, leave it out
+ * });
+ * ```
  */
 export class BrowserWsTransport extends BaseTransport {
   readonly kind = 'message' as const;
