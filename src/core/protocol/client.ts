@@ -244,7 +244,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
    * reaches the caller as `ERR_INTERNAL`, without its message.
    *
    * @example
-   * client.handle('confirm', async (question: string) => window.confirm(question));
+   * client.handle('confirm', async (question: string) => confirm(question));
    */
   handle<P = unknown, R = unknown>(method: string, handler: RequestHandler<P, R>): Disposer {
     if (typeof method !== 'string' || method.length === 0)
