@@ -102,8 +102,8 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     return ok;
   }
 
-  close(): void {
-    this.wire.close();
+  close(code?: number, reason?: string): void {
+    this.wire.close(code, reason);
   }
 
   get bufferedAmount(): number {

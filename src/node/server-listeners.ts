@@ -25,8 +25,11 @@ export interface Wire {
   send(frame: Uint8Array): boolean;
   /** Bytes written but not yet handed to the operating system. */
   readonly bufferedAmount: number;
-  /** Ends after what was written (before the handshake completed: at once). */
-  close(): void;
+  /**
+   * Ends after what was written (before the handshake completed: at once). `code` and
+   * `reason` are the CLOSE frame's, for a transport whose close carries its own (WebSocket).
+   */
+  close(code?: number, reason?: string): void;
   /** Ends now. */
   destroy(): void;
   /**

@@ -37,6 +37,32 @@ const CLOSE_GRACE = 5_000;
 
 const ignore = (): void => {};
 
+/** A WebSocket close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
+const MAX_CLOSE_REASON = 123;
+
+/**
+ * Whether a WebSocket close frame may carry `code` (RFC 6455 §7.4: 1000–1014 but for the
+ * codes reserved to endpoints, and 3000–4999); a CLOSE frame's code outside them (an
+ * application's own) closes the WebSocket without one.
+ */
+function isWebSocketCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  );
+}
+
+/** `reason` cut, at a character boundary, to what a WebSocket close frame holds. */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON) return reason;
+  let out = '';
+  for (const ch of reason) {
+    if (Buffer.byteLength(out + ch) > MAX_CLOSE_REASON) break;
+    out += ch;
+  }
+  return out;
+}
+
 /** The {@link WsWire} of a WebSocket (or of its socket), for listeners all connections share. */
 const WIRE = Symbol('sockline.wire');
 type WiredWebSocket = WebSocket & { [WIRE]: WsWire };
@@ -100,7 +126,7 @@ class WsWire implements Wire {
     return this.#ws.bufferedAmount + (this.#out?.bytes ?? 0);
   }
 
-  close(): void {
+  close(code?: number, reason?: string): void {
     this.#out?.flush();
     const ws = this.#ws;
     // Before the session opened (deadline, refusal, deferral) nothing is owed a close
@@ -109,7 +135,10 @@ class WsWire implements Wire {
       ws.terminate();
       return;
     }
-    ws.close();
+    // The WebSocket closes with the CLOSE frame's code (docs/protocol.md §1): a page reads it
+    // in its close event even where the frame itself is lost.
+    if (code !== undefined && isWebSocketCloseCode(code)) ws.close(code, closeReason(reason ?? ''));
+    else ws.close();
     setTimeout(() => ws.terminate(), CLOSE_GRACE).unref();
   }
 

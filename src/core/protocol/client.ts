@@ -15,9 +15,9 @@ import type { LinkState } from '../link/state.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
 import { encodeBatch } from './batch.js';
-import { CloseCodes } from './frames.js';
+import { CloseCodes, type CloseFrame } from './frames.js';
 import { validateTopic } from './topics.js';
-import { closedError, waitingFor } from './client-errors.js';
+import { closedError, closeError, closeFailed, waitingFor } from './client-errors.js';
 import { DeadlineTimers } from './client-timers.js';
 import { readHelloAnswer, unreadableAnswer, type HelloAnswer } from './client-handshake.js';
 import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
@@ -112,6 +112,10 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #lastError: SocklineError | undefined;
   /** Why the client closed, when it closed by itself. */
   #closeError: Error | undefined;
+  /** The server's CLOSE on the current connection: its code and reason are the disconnect's. */
+  #peerClose: CloseFrame | undefined;
+  /** The server ended the session (CLOSE 1000): the client closes with this error. */
+  #ended: SocklineError | undefined;
   /** The timers behind the endpoint's deadlines. */
   readonly #timers: DeadlineTimers;
 
@@ -331,8 +335,14 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
         link.reconnect();
       },
       closed: (frame) => {
+        this.#peerClose = frame;
         if (frame.reconnectAfter !== undefined)
           link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
+        else if (frame.code === CloseCodes.NORMAL) {
+          // The session is over (docs/protocol.md §5.3): a new one is not what the server wants.
+          this.#ended = closeError(frame);
+          void link.close();
+        }
       },
     };
   }
@@ -420,11 +430,22 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     this.emit('open');
   };
 
-  #onDisconnect = (info: DisconnectInfo): void => {
+  #onDisconnect = (link: DisconnectInfo): void => {
     this.#ctx = null;
+    // The server's CLOSE says why, on every transport (a TCP socket has no close code of its
+    // own); a code that says what failed (4004: a heartbeat timeout) is an error too.
+    const frame = this.#peerClose;
+    this.#peerClose = undefined;
+    let info = link;
+    if (frame !== undefined) {
+      const error = closeFailed(frame.code) ? closeError(frame) : undefined;
+      if (error !== undefined) this.emit('error', error);
+      info = { code: frame.code, reason: frame.reason, error: error ?? link.error, wasOpen: link.wasOpen };
+    }
     // Requests on the wire may or may not have been handled: say so, once. When the
     // connection ends because close() was called, that is the reason they get.
-    const closing = this.#link.state === 'closing' || this.#link.state === 'closed';
+    const state = this.#link.state;
+    const closing = this.#ended === undefined && (state === 'closing' || state === 'closed');
     this.#endpoint.detach(
       new SocklineError(
         closing ? ErrorCodes.CLIENT_CLOSED : ErrorCodes.CONNECTION_CLOSED,
@@ -437,8 +458,10 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     this.emit('disconnect', info);
   };
 
-  #onClose = (info: { error?: Error | undefined }): void => {
+  #onClose = (closed: { error?: Error | undefined }): void => {
     this.#ctx = null;
+    const info = this.#ended === undefined ? closed : { error: closed.error ?? this.#ended };
+    this.#ended = undefined;
     this.#closeError = info.error;
     const unsent = this.#endpoint.close(this.#closedError('the request could not complete'));
     this.#timers.clear();

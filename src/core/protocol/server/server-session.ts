@@ -135,7 +135,7 @@ export class ServerSession implements Timed, SessionCarrier {
         ...(reconnectAfter !== undefined ? { reconnectAfter } : {}),
       }),
     );
-    this.#connection.close();
+    this.#connection.close(code, reason);
     this.closed();
   }
 
@@ -184,16 +184,16 @@ export class ServerSession implements Timed, SessionCarrier {
     if (this.#phase === 'open' && (this.#slot === UNSCHEDULED || at < this.#slot)) this.#schedule(at);
   }
 
-  /** @internal The endpoint ended the connection: it wrote CLOSE. */
-  end(): void {
-    this.#connection.close();
+  /** @internal The endpoint ended the connection: it wrote CLOSE `code`. */
+  end(code: number, error: SocklineError): void {
+    this.#connection.close(code, error.message);
     this.closed();
   }
 
   /** @internal The client sent CLOSE: 1000 ends the session, any other code leaves it resumable. */
   peerClosed(frame: CloseFrame): void {
     const state = this.#state!;
-    this.#connection.close();
+    this.#connection.close(frame.code, frame.reason);
     this.closed();
     // A client that says a normal goodbye will not resume: free its session now. After any
     // other close (a protocol error it saw) it will come back and resume.

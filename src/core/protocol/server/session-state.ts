@@ -16,8 +16,12 @@ import {
 export interface ServerConnection {
   /** Writes one frame body; false when the connection's buffer is over its high-water mark. */
   send(frame: Uint8Array): boolean;
-  /** Ends the connection (after the frames already written). */
-  close(): void;
+  /**
+   * Ends the connection (after the frames already written). `code` and `reason` are those of
+   * the CLOSE frame just written, for a transport with a close code of its own: a WebSocket
+   * closes with the same code (docs/protocol.md §1).
+   */
+  close(code?: number, reason?: string): void;
   /** Bytes written but not yet sent (counted in the server's memory budget); absent means 0. */
   readonly bufferedAmount?: number;
   /**
