@@ -21,8 +21,11 @@ export interface Wire {
    * until the handshake completes; undefined on other transports.
    */
   readonly headers?: IncomingHttpHeaders | undefined;
-  /** Writes one frame body; false over the high-water mark. */
-  send(frame: Uint8Array): boolean;
+  /**
+   * Writes one frame body; false over the high-water mark. `volatile`: the session says the
+   * frame may be lost (a datagram wire sends it unreliably).
+   */
+  send(frame: Uint8Array, volatile?: boolean): boolean;
   /** Bytes written but not yet handed to the operating system. */
   readonly bufferedAmount: number;
   /**
@@ -131,7 +134,7 @@ export async function listenUdp(
         transport: 'udp',
         remoteAddress,
         ticket,
-        send: (frame) => peer.send(frame),
+        send: (frame, volatile) => peer.send(frame, volatile),
         // The reliable channel bounds its own window; the kernel holds datagrams only briefly.
         bufferedAmount: 0,
         close: () => peer.close(),

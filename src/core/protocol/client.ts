@@ -82,6 +82,8 @@ export interface ClientEvents {
 }
 
 const NO_MESSAGE: MessageMeta = Object.freeze({});
+/** A volatile frame's link options: the transport may lose it (a datagram's). */
+const VOLATILE = Object.freeze({ volatile: true });
 
 /**
  * sockline's protocol on top of the reconnecting link: a handshake on every connection,
@@ -314,8 +316,8 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #host(): EndpointHost {
     const link = this.#link;
     return {
-      write: (frame) => {
-        if (link.state === 'open') link.send(frame);
+      write: (frame, _seq, volatile) => {
+        if (link.state === 'open') link.send(frame, volatile === true ? VOLATILE : undefined);
       },
       wake: (at) => {
         if (link.state !== 'closed') this.#timers.arm(at);

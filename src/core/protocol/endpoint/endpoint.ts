@@ -495,7 +495,9 @@ export class Endpoint {
   /** Writes an encoded payload without a sequence number; false if it was not written. */
   sendVolatile(topic: string | undefined, kind: PayloadKind, payload: Uint8Array): boolean {
     if (this.#phase !== 'open') return false;
-    return this.#host.write(encodeMessage(topic, undefined, undefined, kind, payload)) !== false;
+    return (
+      this.#host.write(encodeMessage(topic, undefined, undefined, kind, payload), undefined, true) !== false
+    );
   }
 
   /**

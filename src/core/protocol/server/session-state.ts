@@ -14,8 +14,11 @@ import {
 
 /** The wire under one server-side session: one accepted connection, any transport. */
 export interface ServerConnection {
-  /** Writes one frame body; false when the connection's buffer is over its high-water mark. */
-  send(frame: Uint8Array): boolean;
+  /**
+   * Writes one frame body; false when the connection's buffer is over its high-water mark.
+   * `volatile`: the frame may be lost (a datagram transport sends it unreliably).
+   */
+  send(frame: Uint8Array, volatile?: boolean): boolean;
   /**
    * Ends the connection (after the frames already written). `code` and `reason` are those of
    * the CLOSE frame just written, for a transport with a close code of its own: a WebSocket
@@ -175,8 +178,8 @@ export class SessionState implements EndpointHost {
   // --- EndpointHost: what the endpoint writes and tells ------------------------------------
 
   /** @internal */
-  write(frame: Uint8Array): boolean {
-    return this.connection?.send(frame) ?? false;
+  write(frame: Uint8Array, _seq?: number, volatile?: boolean): boolean {
+    return this.connection?.send(frame, volatile) ?? false;
   }
 
   /** @internal */
@@ -269,9 +272,9 @@ export class SessionState implements EndpointHost {
 
 /** ... and, for a shared store, through its observer and its write gate. */
 class ObservedSessionState extends SessionState {
-  override write(frame: Uint8Array, seq?: number): boolean {
+  override write(frame: Uint8Array, seq?: number, volatile?: boolean): boolean {
     if (seq !== undefined && this.gate !== null && !this.gate.admit(seq, frame)) return true;
-    return super.write(frame);
+    return super.write(frame, seq, volatile);
   }
 
   /** @internal */
