@@ -128,8 +128,8 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     this.#host.dropped(this);
   }
 
-  batch(): boolean {
-    return this.wire.batch?.() === true;
+  batch(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean {
+    return this.wire.batch?.(join) === true;
   }
 
   // --- ServerSessionHooks -------------------------------------------------------------------

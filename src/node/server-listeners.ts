@@ -36,11 +36,11 @@ export interface Wire {
   /** Ends now. */
   destroy(): void;
   /**
-   * Joins the frames written in one tick into BATCH messages from now on (the client said it
-   * takes them); returns whether this wire can. Absent where it cannot (streams already
-   * join their writes; datagrams have a size limit).
+   * Joins the frames written in one tick into one message from now on, made by `join` (the
+   * session's BATCH: the client said it takes them); returns whether this wire can. Absent
+   * where it cannot (streams already join their writes; datagrams have a size limit).
    */
-  batch?(): boolean;
+  batch?(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean;
 }
 
 /** Where a wire's frames go; `null` from `accept` means refused (the wire is destroyed). */

@@ -311,7 +311,10 @@ export interface ServerMetrics {
   connections: { tcp: number; tls: number; ws: number; udp: number };
   /** Peers known to this server: connected, or waiting to be resumed. */
   sessions: number;
-  /** Protocol frames received (every kind: data, acks, pings...). */
+  /**
+   * Messages received: a protocol frame (every kind: data, acks, pings...), or a WebSocket
+   * BATCH of them (counted once: the session reads it).
+   */
   messagesIn: number;
   /** Protocol frames written (every kind). */
   messagesOut: number;

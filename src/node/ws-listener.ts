@@ -4,9 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Coalescer } from '../core/coalesce.js';
-import { BATCH_TYPE, encodeBatch, splitBatch } from '../core/protocol/batch.js';
-import { CloseCodes } from '../core/protocol/frames.js';
-import { encodeFrame } from '../core/protocol/frames-encode.js';
+import { endingClose, type ConnectionEnd } from '../core/protocol/server/connection-end.js';
 import { normalizeAddress } from './addresses.js';
 import { isRefusal, type Refusal, type Ticket } from './connection-limits.js';
 import { httpRefusal, Refusing } from './refusals.js';
@@ -36,6 +34,11 @@ const WS_MAX_BUFFERED_CHUNKS = 8192;
 const CLOSE_GRACE = 5_000;
 
 const ignore = (): void => {};
+
+/** A message declaring more than the HELLO cap before the handshake (docs/protocol.md §6.3). */
+const HELLO_TOO_LARGE: ConnectionEnd = { violation: 'HELLO over the size cap' };
+/** A text message, at any time (docs/protocol.md §1). */
+const TEXT_MESSAGE: ConnectionEnd = { violation: 'text message' };
 
 /** A WebSocket close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
 const MAX_CLOSE_REASON = 123;
@@ -147,9 +150,9 @@ class WsWire implements Wire {
     this.#ws.terminate();
   }
 
-  batch(): boolean {
+  batch(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean {
     const ws = this.#ws;
-    this.#out ??= new Coalescer((chunk) => void (ws.readyState === ws.OPEN && ws.send(chunk)), encodeBatch);
+    this.#out ??= new Coalescer((chunk) => void (ws.readyState === ws.OPEN && ws.send(chunk)), join);
     return true;
   }
 
@@ -173,34 +176,23 @@ class WsWire implements Wire {
     // A message declaring more than the HELLO cap: refused on its header (docs/protocol.md §6.3).
     this.#guard = null;
     this.#socket.off('data', onGuardData);
-    const code = CloseCodes.PROTOCOL_ERROR;
-    this.send(encodeFrame({ type: 'close', code, reason: 'HELLO over the size cap' }));
-    this.#ws.close(code, 'HELLO over the size cap');
+    const { frame, code, reason } = endingClose(HELLO_TOO_LARGE);
+    this.send(frame);
+    this.#ws.close(code, reason);
     this.#ws.terminate();
   }
 
-  /** One WebSocket message: a frame body, or a BATCH of them, for the sink. */
+  /**
+   * One WebSocket message for the sink, whole: a frame body or a BATCH of them is the
+   * session's to read (docs/protocol.md §1.1).
+   */
   read(data: Buffer, isBinary: boolean): void {
     const ws = this.#ws;
     const sink = this.sink;
     if (ws.readyState !== ws.OPEN || sink === null) return; // refused or closing: nothing more is read
-    if (!isBinary) {
-      // docs/protocol.md §1: a text message is a protocol error, whatever its bytes.
-      this.#refuseText();
-      return;
-    }
-    if (data[0] !== BATCH_TYPE) {
-      sink.receive(data);
-      return;
-    }
-    let bodies: Uint8Array[];
-    try {
-      bodies = splitBatch(data);
-    } catch {
-      sink.receive(data); // not a frame either: the session refuses it with CLOSE 4000
-      return;
-    }
-    for (const body of bodies) sink.receive(body);
+    // docs/protocol.md §1: a text message is a protocol error, whatever its bytes.
+    if (isBinary) sink.receive(data);
+    else this.#refuseText();
   }
 
   /**
@@ -211,9 +203,9 @@ class WsWire implements Wire {
     const ws = this.#ws;
     const handshaking = this.sink?.handshaking !== false;
     this.#out?.flush();
-    const code = CloseCodes.PROTOCOL_ERROR;
-    ws.send(encodeFrame({ type: 'close', code, reason: 'text message' }));
-    ws.close(code, 'text message');
+    const { frame, code, reason } = endingClose(TEXT_MESSAGE);
+    ws.send(frame);
+    ws.close(code, reason);
     if (handshaking) ws.terminate();
     else setTimeout(() => ws.terminate(), CLOSE_GRACE).unref();
   }

@@ -7,6 +7,7 @@ import {
   type HelloFrame,
   type PayloadKind,
 } from '../frames.js';
+import { encodeBatch } from '../batch.js';
 import { decodeFrame } from '../frames-decode.js';
 import { encodeFrame } from '../frames-encode.js';
 import { isSocklineMade } from '../rpc.js';
@@ -317,7 +318,8 @@ export class ServerSession implements Timed, SessionCarrier {
     state.carrier = this;
     this.#state = state;
     this.#phase = 'open';
-    const batch = (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.() === true;
+    const batch =
+      (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.(encodeBatch) === true;
     // What WELCOME announces is what the session's endpoint runs with: the same config.
     const { announce, maxAnswering } = server.endpoint;
     this.#connection.send(

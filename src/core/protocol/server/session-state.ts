@@ -28,10 +28,11 @@ export interface ServerConnection {
   /** Bytes written but not yet sent (counted in the server's memory budget); absent means 0. */
   readonly bufferedAmount?: number;
   /**
-   * Optional: from now on, join the frames written in one tick into BATCH messages
-   * (docs/protocol.md §1.1). Returns whether the connection does; absent means it does not.
+   * Optional: from now on, join the frames written in one tick into one message made by
+   * `join` (a BATCH, docs/protocol.md §1.1). Returns whether the connection does; absent
+   * means it does not.
    */
-  batch?(): boolean;
+  batch?(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean;
 }
 
 /**
