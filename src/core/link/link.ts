@@ -268,6 +268,28 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
   }
 
   /**
+   * Ends the connection, or the attempt in progress, and waits in `reconnecting` without
+   * retrying until `wake()` or `reconnect()`: the page is about to be frozen (the
+   * back/forward cache keeps no page with a live socket, and a retry timer would not run), or
+   * the connection was found dead and the caller decides when to try again. What was written
+   * still goes out. With `error`, the connection counts as failed with it (`error`, then
+   * `disconnect`); without, `disconnect` alone.
+   */
+  suspend(error?: SocklineError): void {
+    const state = this.#state;
+    if (state === 'closing' || state === 'closed') return;
+    this.#clearTimer('retry');
+    if (state === 'reconnecting') return;
+    this.#coalescer?.flush();
+    const transport = this.#detachTransport();
+    this.#decoder = null;
+    transport?.close(1000, '');
+    if (error !== undefined) this.emit('error', error);
+    this.emit('disconnect', { error, wasOpen: state === 'open' });
+    this.#setState('reconnecting');
+  }
+
+  /**
    * Closes the link: an open transport is closed gracefully (buffered bytes flushed, up to
    * `closeTimeout`), attempts and timers are cancelled, queued messages are dropped with
    * reason `closed`. Idempotent; resolves once the link is `closed`.

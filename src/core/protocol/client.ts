@@ -18,6 +18,7 @@ import { encodeBatch } from './batch.js';
 import { CloseCodes, type CloseFrame } from './frames.js';
 import { validateTopic } from './topics.js';
 import { closedError, closeError, closeFailed, waitingFor } from './client-errors.js';
+import { SuspectConnection } from './client-suspect.js';
 import { DeadlineTimers } from './client-timers.js';
 import { readHelloAnswer, unreadableAnswer, type HelloAnswer } from './client-handshake.js';
 import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
@@ -120,6 +121,8 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #ended: SocklineError | undefined;
   /** The timers behind the endpoint's deadlines. */
   readonly #timers: DeadlineTimers;
+  /** The open connection while it is suspect (`suspect()`), until it is checked or ends. */
+  #suspect: SuspectConnection | null = null;
 
   constructor(createLink: (handshake: Handshake) => Link, options: ResolvedProtocolOptions) {
     super();
@@ -272,9 +275,52 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     this.#link.reconnect();
   }
 
-  /** Skips the backoff wait if the client is waiting to reconnect (the network is back). */
+  /**
+   * The network is back (the browser's `online`, a page visible again): a client waiting to
+   * reconnect tries now, with the backoff reset; a connection held as suspect is checked
+   * with a PING: answered within `probeTimeout`, what was held goes out on it; not, it is
+   * dropped (`disconnect` with `ERR_HEARTBEAT_TIMEOUT`) and the session resumes on a new one
+   * at once.
+   */
   wake(): void {
-    this.#link.wake();
+    const suspect = this.#suspect;
+    if (suspect === null) {
+      this.#link.wake();
+      return;
+    }
+    suspect.probe((alive) => {
+      if (this.#suspect !== suspect) return;
+      if (alive) {
+        this.#suspect = null;
+        suspect.release((frame) => this.#link.send(frame));
+        return;
+      }
+      this.#link.suspend(suspect.failure);
+      this.#link.wake();
+    });
+  }
+
+  /**
+   * The network went away (the browser's `offline`): the open connection may die without a
+   * sign, so nothing that matters is written into it until `wake()` checks it. Requests wait
+   * unwritten, sequenced messages are held in order (the session resends them if the
+   * connection is lost, so each still arrives exactly once), volatile ones are dropped.
+   * Nothing changes while no connection is open. The browser build calls it on `offline`.
+   */
+  suspect(): void {
+    if (this.#link.state === 'open' && this.#suspect === null)
+      this.#suspect = new SuspectConnection(this.#endpoint, this.#options.clock, this.#options.probeTimeout);
+  }
+
+  /**
+   * The page is about to be frozen (kept in the back/forward cache): the connection ends
+   * (CLOSE 1001: the server keeps the session for its `resumeWindow`) and the client waits,
+   * without retrying, until `wake()`, which resumes the session. The browser build calls it
+   * on `pagehide` with `persisted`, and `wake()` on `pageshow`.
+   */
+  suspend(): void {
+    if (this.#link.state === 'open') this.#endpoint.writeClose(CloseCodes.GOING_AWAY, 'suspended');
+    this.#link.suspend();
   }
 
   unref(): this {
@@ -316,8 +362,11 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #host(): EndpointHost {
     const link = this.#link;
     return {
-      write: (frame, _seq, volatile) => {
-        if (link.state === 'open') link.send(frame, volatile === true ? VOLATILE : undefined);
+      write: (frame, seq, volatile) => {
+        if (link.state !== 'open') return;
+        const held = this.#suspect?.take(frame, seq, volatile);
+        if (held !== undefined) return held;
+        link.send(frame, volatile === true ? VOLATILE : undefined);
       },
       wake: (at) => {
         if (link.state !== 'closed') this.#timers.arm(at);
@@ -457,6 +506,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
         { cause: info.error },
       ),
     );
+    this.#endSuspicion();
     this.emit('disconnect', info);
   };
 
@@ -466,16 +516,25 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     this.#ended = undefined;
     this.#closeError = info.error;
     const unsent = this.#endpoint.close(this.#closedError('the request could not complete'));
+    this.#endSuspicion();
     this.#timers.clear();
     for (const message of unsent) this.emit('drop', message.original, 'closed');
     this.emit('close', info);
   };
+
+  /** The connection is gone: a suspicion of it ends (after the endpoint let go of it). */
+  #endSuspicion(): void {
+    this.#suspect?.end();
+    this.#suspect = null;
+  }
 
   #closedError(what: string): SocklineError {
     return closedError(what, this.#closeError, this.#everOpen);
   }
 
   /** Why a request is still waiting when it times out, if it is not the server's doing. */
-  #stalled = (): RequestStall | undefined =>
-    this.#link.state === 'open' ? undefined : waitingFor(this.#everOpen, this.#lastError);
+  #stalled = (): RequestStall | undefined => {
+    if (this.#suspect !== null) return { note: 'the network went offline and has not come back' };
+    return this.#link.state === 'open' ? undefined : waitingFor(this.#everOpen, this.#lastError);
+  };
 }
