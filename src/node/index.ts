@@ -33,7 +33,7 @@ export type {
 export type { Admission, AdmissionOptions } from '../core/protocol/admission.js';
 
 // The server: every transport in one process.
-export { createServer, memoryAdapter, Peer, serverDefaults, SocklineServer } from './server.js';
+export { createServer, memoryAdapter, serverDefaults, SocklineServer } from './server.js';
 export type {
   Adapter,
   AdapterHost,
@@ -44,6 +44,7 @@ export type {
   AuthenticateInfo,
   CloseOptions,
   DisconnectReason,
+  Peer,
   PeerEvents,
   ServerAddresses,
   ServerEvents,
