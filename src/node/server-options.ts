@@ -99,7 +99,7 @@ export interface ServerOptions {
   /**
    * How several server processes share topics, rooms, broadcasts and resumable sessions:
    * `redisAdapter({ url })` from `sockline/redis` (docs/scaling.md). Opened by `listen()`,
-   * closed by `close()`. @default memoryAdapter(): one process, nothing shared
+   * closed by `close()`. @default one process, nothing shared
    */
   readonly adapter?: Adapter;
   /**
