@@ -113,6 +113,27 @@ describe('the close code and reason reach the application', () => {
     });
   }
 
+  it("with reconnecting off, the client closes with the server's CLOSE as its error", async () => {
+    const server = await start({ tcp: {}, heartbeatInterval: 100, heartbeatTimeout: 150 });
+    const proxy = await startTcpProxy({
+      host: '127.0.0.1',
+      port: Number(new URL(server.addresses.tcp!).port),
+    });
+    proxies.push(proxy);
+    const client = connect(proxy.url, { reconnect: false });
+    clients.push(client);
+    const closed = new Promise<Error | undefined>((resolve) =>
+      client.on('close', ({ error }) => resolve(error)),
+    );
+    client.on('error', () => {});
+    await client.opened;
+    proxy.faults.lose = 'up';
+    expect(await closed).toMatchObject({
+      code: 'ERR_HEARTBEAT_TIMEOUT',
+      message: expect.stringMatching(/^the server closed the connection \(4004: no frame for \d+ ms\)$/),
+    });
+  });
+
   it('closes the WebSocket with the CLOSE frame code and reason, for any client', async () => {
     const server = await start({ ws: {} });
     const ws = new WebSocket(server.addresses.ws!);

@@ -1,6 +1,6 @@
 import { GuardedEmitter, type Disposer } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError, callbackError } from '../errors.js';
+import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
 import type {
   DeferredInfo,
@@ -117,8 +117,13 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #closeError: Error | undefined;
   /** The server's CLOSE on the current connection: its code and reason are the disconnect's. */
   #peerClose: CloseFrame | undefined;
-  /** The server ended the session (CLOSE 1000): the client closes with this error. */
-  #ended: SocklineError | undefined;
+  /**
+   * What the server's last CLOSE said, until a connection opens: the error the client closes
+   * with when that CLOSE ends it (1000, or any code with reconnecting off).
+   */
+  #closedBy: SocklineError | undefined;
+  /** The server ended the session (CLOSE 1000): the client closes. */
+  #ended = false;
   /** The timers behind the endpoint's deadlines. */
   readonly #timers: DeadlineTimers;
   /** The open connection while it is suspect (`suspect()`), until it is checked or ends. */
@@ -387,11 +392,12 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       },
       closed: (frame) => {
         this.#peerClose = frame;
+        this.#closedBy = closeError(frame);
         if (frame.reconnectAfter !== undefined)
           link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
         else if (frame.code === CloseCodes.NORMAL) {
           // The session is over (docs/protocol.md §5.3): a new one is not what the server wants.
-          this.#ended = closeError(frame);
+          this.#ended = true;
           void link.close();
         }
       },
@@ -477,6 +483,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #onOpen = (): void => {
     this.#everOpen = true;
     this.#lastError = undefined;
+    this.#closedBy = undefined;
     this.#endpoint.open();
     this.emit('open');
   };
@@ -489,14 +496,14 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     this.#peerClose = undefined;
     let info = link;
     if (frame !== undefined) {
-      const error = closeFailed(frame.code) ? closeError(frame) : undefined;
+      const error = closeFailed(frame.code) ? this.#closedBy : undefined;
       if (error !== undefined) this.emit('error', error);
       info = { code: frame.code, reason: frame.reason, error: error ?? link.error, wasOpen: link.wasOpen };
     }
     // Requests on the wire may or may not have been handled: say so, once. When the
     // connection ends because close() was called, that is the reason they get.
     const state = this.#link.state;
-    const closing = this.#ended === undefined && (state === 'closing' || state === 'closed');
+    const closing = !this.#ended && (state === 'closing' || state === 'closed');
     this.#endpoint.detach(
       new SocklineError(
         closing ? ErrorCodes.CLIENT_CLOSED : ErrorCodes.CONNECTION_CLOSED,
@@ -512,8 +519,13 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
 
   #onClose = (closed: { error?: Error | undefined }): void => {
     this.#ctx = null;
-    const info = this.#ended === undefined ? closed : { error: closed.error ?? this.#ended };
-    this.#ended = undefined;
+    // Closed after the server's CLOSE (1000, or reconnecting off): that CLOSE says why.
+    const by = this.#closedBy;
+    const ended =
+      by !== undefined && (this.#ended || isSocklineError(closed.error, ErrorCodes.CONNECTION_CLOSED));
+    const info = ended ? { error: by } : closed;
+    this.#closedBy = undefined;
+    this.#ended = false;
     this.#closeError = info.error;
     const unsent = this.#endpoint.close(this.#closedError('the request could not complete'));
     this.#endSuspicion();
