@@ -18,7 +18,7 @@ import { fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildSource } from './load-source.mjs';
+import { buildSource, loadSource } from './load-source.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -87,7 +87,9 @@ async function drive() {
   const budget = arg('--budget', 'default');
   await mkdir(cache, { recursive: true });
   await buildSource('src/node/index.ts', fileURLToPath(entry));
-  const { connect, encodeFrame } = await import(pathToFileURL(fileURLToPath(entry)).href);
+  const { connect } = await import(pathToFileURL(fileURLToPath(entry)).href);
+  // The frame codec is a building block of `sockline/core`, not of the Node entry.
+  const { encodeFrame } = await loadSource('src/core/protocol/frames-encode.ts');
   const { default: WebSocket } = await import('ws');
 
   const child = fork(fileURLToPath(import.meta.url), ['--server', '--budget', budget], {

@@ -20,7 +20,7 @@
 import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { buildSource } from './load-source.mjs';
+import { buildSource, loadSource } from './load-source.mjs';
 
 const args = process.argv.slice(2);
 const patternsArg = args.indexOf('--patterns');
@@ -33,7 +33,10 @@ await mkdir(cache, { recursive: true });
 const outfile = new URL('topic-index.mjs', cache);
 await buildSource('src/node/index.ts', outfile.pathname);
 const sockline = await import(pathToFileURL(outfile.pathname).href);
-const { TopicIndex, topicMatches, createServer, connect } = sockline;
+const { createServer, connect } = sockline;
+// The index and the matcher are internals of the server and of `sockline/core`.
+const { TopicIndex } = await loadSource('src/core/protocol/topic-index.ts');
+const { topicMatches } = await loadSource('src/core/protocol/topics.ts');
 
 const gc = globalThis.gc ?? (() => {});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -55,8 +55,13 @@ export interface Transport {
   readonly bufferedAmount: number;
   /** The largest message `send()` accepts (a datagram limit); `Infinity` for streams. */
   readonly maxMessageSize: number;
-  /** Returns false when the caller should wait for `onDrain` before sending more. */
-  send(data: Uint8Array | string): boolean;
+  /**
+   * Returns false when the caller should wait for `onDrain` before sending more. `volatile`:
+   * the message may be lost (the session's volatile messages, never replayed); a transport
+   * that can carry messages unreliably (the datagram layer) does, and every other message
+   * must arrive. Transports never look inside a message to decide (docs/udp.md §5).
+   */
+  send(data: Uint8Array | string, volatile?: boolean): boolean;
   close(code?: number, reason?: string): void;
   destroy(error?: SocklineError): void;
   /** Stops reading from the socket, where the runtime allows it. */

@@ -99,9 +99,8 @@ export interface SessionSharing extends SessionObserver {
 }
 
 /**
- * How server processes share topics, rooms, broadcasts and resumable sessions. The default,
- * {@link memoryAdapter}, keeps everything in one process; `sockline/redis` provides
- * `redisAdapter()` for several.
+ * How server processes share topics, rooms, broadcasts and resumable sessions. The default
+ * keeps everything in one process; `sockline/redis` provides `redisAdapter()` for several.
  *
  * @example
  * import { redisAdapter } from 'sockline/redis';

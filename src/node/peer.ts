@@ -11,7 +11,7 @@ export interface PeerEvents {
 const NO_ROOMS: ReadonlySet<string> = new Set();
 const NO_REQUESTS: ReadonlySet<Promise<unknown>> = new Set();
 
-/** What a {@link Peer} hears from its server; not for users. @internal */
+/** What a {@link Peer} hears from its server. */
 export interface PeerControl {
   /** Ends the session for good (deletes it from the store, emits `disconnect`). */
   end(peer: Peer, reason: string): void;
@@ -23,9 +23,50 @@ export interface PeerControl {
 }
 
 /**
+ * How a server makes and drives its Peers: the session a Peer stands for, the connection that
+ * carries it now, the requests its handlers run, and its end. Held by this module and handed
+ * to the server only (`peerDriver()`), so none of it is part of a Peer's API.
+ */
+export interface PeerDriver {
+  create(
+    state: SessionState,
+    session: ServerSession,
+    transport: ServerTransport,
+    remoteAddress: string,
+    control: PeerControl,
+  ): Peer;
+  /** The session the peer stands for. */
+  state(peer: Peer): SessionState;
+  /** The server role of the connection carrying the session now. */
+  session(peer: Peer): ServerSession;
+  /** Requests of the peer whose handler has not finished (a drain waits for them). */
+  inFlight(peer: Peer): ReadonlySet<Promise<unknown>>;
+  /** Counts `request` in `inFlight` until it settles. */
+  track(peer: Peer, request: Promise<unknown>): void;
+  /** A new connection carries the session (a resume). */
+  attach(peer: Peer, session: ServerSession, transport: ServerTransport, remoteAddress: string): void;
+  /** A message from the client, for the application. */
+  deliver(peer: Peer, value: unknown): void;
+  /**
+   * The session ended on this server: the peer leaves every room here. A shared record keeps
+   * its rooms (the session may go on in another process).
+   */
+  detach(peer: Peer): void;
+}
+
+let driver: PeerDriver;
+
+/**
  * One client session on a {@link SocklineServer}, whatever its transport. It outlives the
  * connection: across a resume it is the same object, with `transport` and `remoteAddress`
  * of the latest connection. Messages sent while the client is away are delivered on resume.
+ * Made by the server only.
+ *
+ * @example
+ * server.on('connection', (peer) => {
+ *   peer.join('lobby');
+ *   peer.on('message', (value) => peer.send({ echo: value }));
+ * });
  */
 export class Peer extends Emitter<PeerEvents> {
   readonly #state: SessionState;
@@ -38,7 +79,32 @@ export class Peer extends Emitter<PeerEvents> {
   /** Made on the first request: most peers have none in flight most of the time. */
   #inFlight: Set<Promise<unknown>> | null = null;
 
-  constructor(
+  static {
+    driver = {
+      create: (state, session, transport, remoteAddress, control) =>
+        new Peer(state, session, transport, remoteAddress, control),
+      state: (peer) => peer.#state,
+      session: (peer) => peer.#session,
+      inFlight: (peer) => peer.#inFlight ?? NO_REQUESTS,
+      track(peer, request) {
+        const inFlight = (peer.#inFlight ??= new Set());
+        inFlight.add(request);
+        const done = (): void => void inFlight.delete(request);
+        request.then(done, done);
+      },
+      attach(peer, session, transport, remoteAddress) {
+        peer.#session = session;
+        peer.#transport = transport;
+        peer.#remoteAddress = remoteAddress;
+      },
+      deliver: (peer, value) => peer.emit('message', value),
+      detach(peer) {
+        for (const room of [...(peer.#rooms ?? NO_ROOMS)]) peer.#leave(room);
+      },
+    };
+  }
+
+  private constructor(
     state: SessionState,
     session: ServerSession,
     transport: ServerTransport,
@@ -88,24 +154,6 @@ export class Peer extends Emitter<PeerEvents> {
     return this.#state.connection !== null;
   }
 
-  /** Requests of this peer whose handler has not finished. */
-  get inFlight(): ReadonlySet<Promise<unknown>> {
-    return this.#inFlight ?? NO_REQUESTS;
-  }
-
-  /** @internal Counts `request` in {@link inFlight} until it settles. */
-  track(request: Promise<unknown>): void {
-    const inFlight = (this.#inFlight ??= new Set());
-    inFlight.add(request);
-    const done = (): void => void inFlight.delete(request);
-    request.then(done, done);
-  }
-
-  /** @internal */
-  get state(): SessionState {
-    return this.#state;
-  }
-
   /**
    * Sends a value to this client, exactly once across its reconnects. A `volatile` value is
    * written only if the client is connected and keeping up, and is never replayed. Throws
@@ -128,8 +176,8 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   /**
-   * Ends the session: sends CLOSE (default 1000, "do not reconnect") and forgets the session.
-   * With 1001 (GOING_AWAY) the client reconnects, but to a new session.
+   * Ends the session: sends CLOSE (default 1000, "do not reconnect": the client closes) and
+   * forgets the session. With 1001 (GOING_AWAY) the client reconnects, but to a new session.
    */
   close(code: number = CloseCodes.NORMAL, reason = ''): void {
     this.#session.close(code, reason);
@@ -158,29 +206,9 @@ export class Peer extends Emitter<PeerEvents> {
     if (members?.size === 0) this.#control.rooms.delete(room);
     return true;
   }
+}
 
-  /** @internal A new connection carries the session (a resume). */
-  attach(session: ServerSession, transport: ServerTransport, remoteAddress: string): void {
-    this.#session = session;
-    this.#transport = transport;
-    this.#remoteAddress = remoteAddress;
-  }
-
-  /** @internal The connection currently carrying the session. */
-  get serverSession(): ServerSession {
-    return this.#session;
-  }
-
-  /** @internal */
-  deliver(value: unknown): void {
-    this.emit('message', value);
-  }
-
-  /**
-   * @internal Leaves every room here; called when the session ends on this server. A shared
-   * record keeps its rooms (the session may go on in another process).
-   */
-  detach(): void {
-    for (const room of [...(this.#rooms ?? NO_ROOMS)]) this.#leave(room);
-  }
+/** The {@link PeerDriver} of every Peer: for the server that makes them, and no one else. */
+export function peerDriver(): PeerDriver {
+  return driver;
 }

@@ -1,7 +1,6 @@
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCodes } from '../core/protocol/frames.js';
-import { encodeFrame } from '../core/protocol/frames-encode.js';
+import { endingClose } from '../core/protocol/server/connection-end.js';
 import type { Refusal } from './connection-limits.js';
 
 /**
@@ -23,14 +22,9 @@ export const REFUSE_GRACE = 2_000;
  */
 export const MAX_REFUSING = 256;
 
-/** The CLOSE frame body that refuses a connection for `refusal`. */
+/** The CLOSE frame body that refuses a connection for `refusal`, from the protocol layer. */
 export function refusalFrame(refusal: Refusal): Uint8Array {
-  return encodeFrame({
-    type: 'close',
-    code: CloseCodes.TRY_AGAIN_LATER,
-    reason: refusal.reason,
-    reconnectAfter: refusal.retryAfter,
-  });
+  return endingClose({ limit: refusal.reason, reconnectAfter: refusal.retryAfter }).frame;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { isVolatileFrame } from '../core/datagram/volatile.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import {
   ServerSession,
@@ -74,7 +73,7 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
 
   // --- ServerConnection: what the session writes -------------------------------------------
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, volatile = false): boolean {
     const counters = this.#host.counters;
     // Until a guard exists, what is held is measured once per write, before it: the write
     // adds at most its frame and a framing header, so the check after it is made only when
@@ -88,22 +87,22 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     if (guard !== undefined) {
       const verdict = guard.admit();
       if (verdict === 'dead') return false;
-      if (verdict === 'over' && isVolatileFrame(frame)) {
+      if (verdict === 'over' && volatile) {
         counters.drops++;
         return false;
       }
     }
     counters.messagesOut++;
     counters.bytesOut += frame.byteLength;
-    const ok = this.wire.send(frame);
+    const ok = this.wire.send(frame, volatile);
     if (guard !== undefined) guard.written();
     else if (held + frame.byteLength + WRITE_OVERHEAD > this.#host.limits.maxOutboundBytes)
       this.#guardOver(this.heldBytes)?.written();
     return ok;
   }
 
-  close(): void {
-    this.wire.close();
+  close(code?: number, reason?: string): void {
+    this.wire.close(code, reason);
   }
 
   get bufferedAmount(): number {
@@ -129,8 +128,8 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     this.#host.dropped(this);
   }
 
-  batch(): boolean {
-    return this.wire.batch?.() === true;
+  batch(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean {
+    return this.wire.batch?.(join) === true;
   }
 
   // --- ServerSessionHooks -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { CloseCodes } from '../core/protocol/frames.js';
-import type { Peer } from './peer.js';
+import { peerDriver, type Peer } from './peer.js';
 import { serverDefaults } from './server-options.js';
 import type { Connection } from './server-connection.js';
 
@@ -52,7 +52,8 @@ export async function drainServer(
   if (!(timeout >= 0 && Number.isFinite(timeout)))
     throw new RangeError(`Invalid option timeout: ${String(timeout)}`);
 
-  await until(() => peers.every((p) => p.inFlight.size === 0), timeout);
+  const driver = peerDriver();
+  await until(() => peers.every((p) => driver.inFlight(p).size === 0), timeout);
 
   for (const c of connections) {
     if (c.pending) c.wire.destroy();

@@ -21,20 +21,26 @@ export interface Wire {
    * until the handshake completes; undefined on other transports.
    */
   readonly headers?: IncomingHttpHeaders | undefined;
-  /** Writes one frame body; false over the high-water mark. */
-  send(frame: Uint8Array): boolean;
+  /**
+   * Writes one frame body; false over the high-water mark. `volatile`: the session says the
+   * frame may be lost (a datagram wire sends it unreliably).
+   */
+  send(frame: Uint8Array, volatile?: boolean): boolean;
   /** Bytes written but not yet handed to the operating system. */
   readonly bufferedAmount: number;
-  /** Ends after what was written (before the handshake completed: at once). */
-  close(): void;
+  /**
+   * Ends after what was written (before the handshake completed: at once). `code` and
+   * `reason` are the CLOSE frame's, for a transport whose close carries its own (WebSocket).
+   */
+  close(code?: number, reason?: string): void;
   /** Ends now. */
   destroy(): void;
   /**
-   * Joins the frames written in one tick into BATCH messages from now on (the client said it
-   * takes them); returns whether this wire can. Absent where it cannot (streams already
-   * join their writes; datagrams have a size limit).
+   * Joins the frames written in one tick into one message from now on, made by `join` (the
+   * session's BATCH: the client said it takes them); returns whether this wire can. Absent
+   * where it cannot (streams already join their writes; datagrams have a size limit).
    */
-  batch?(): boolean;
+  batch?(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean;
 }
 
 /** Where a wire's frames go; `null` from `accept` means refused (the wire is destroyed). */
@@ -128,7 +134,7 @@ export async function listenUdp(
         transport: 'udp',
         remoteAddress,
         ticket,
-        send: (frame) => peer.send(frame),
+        send: (frame, volatile) => peer.send(frame, volatile),
         // The reliable channel bounds its own window; the kernel holds datagrams only briefly.
         bufferedAmount: 0,
         close: () => peer.close(),

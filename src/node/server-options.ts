@@ -99,7 +99,7 @@ export interface ServerOptions {
   /**
    * How several server processes share topics, rooms, broadcasts and resumable sessions:
    * `redisAdapter({ url })` from `sockline/redis` (docs/scaling.md). Opened by `listen()`,
-   * closed by `close()`. @default memoryAdapter(): one process, nothing shared
+   * closed by `close()`. @default one process, nothing shared
    */
   readonly adapter?: Adapter;
   /**
@@ -311,7 +311,10 @@ export interface ServerMetrics {
   connections: { tcp: number; tls: number; ws: number; udp: number };
   /** Peers known to this server: connected, or waiting to be resumed. */
   sessions: number;
-  /** Protocol frames received (every kind: data, acks, pings...). */
+  /**
+   * Messages received: a protocol frame (every kind: data, acks, pings...), or a WebSocket
+   * BATCH of them (counted once: the session reads it).
+   */
   messagesIn: number;
   /** Protocol frames written (every kind). */
   messagesOut: number;

@@ -17,7 +17,7 @@ import {
   type ServerSessionOptions,
   type SessionState,
 } from '../core/protocol/server-session.js';
-import { Peer, type PeerControl } from './peer.js';
+import { peerDriver, type Peer, type PeerControl } from './peer.js';
 import {
   resolveLimits,
   serverDefaults,
@@ -48,8 +48,7 @@ import {
   type BusEntry,
 } from './adapter.js';
 
-export { Peer } from './peer.js';
-export type { PeerEvents } from './peer.js';
+export type { Peer, PeerEvents } from './peer.js';
 export { serverDefaults } from './server-options.js';
 export type { AuthenticateInfo, ServerMetrics, ServerOptions, ServerTransport } from './server-options.js';
 export type { CloseOptions } from './server-drain.js';
@@ -131,6 +130,9 @@ const unrefClock: Clock = {
   },
   clearTimeout: (handle) => clearTimeout(handle as number),
 };
+
+/** How this server makes and drives its Peers (none of it is a Peer's API). */
+const peers = peerDriver();
 
 let processSerial = 0;
 /** This server's name in a cluster: host, pid and a random part (two servers may share a pid). */
@@ -217,8 +219,8 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#control = {
       rooms: new Map(),
       end: (peer) => this.#end(peer, 'kicked'),
-      joined: sharing && ((peer, room) => sharing.joined(peer.state, room)),
-      left: sharing && ((peer, room) => sharing.left(peer.state, room)),
+      joined: sharing && ((peer, room) => sharing.joined(peers.state(peer), room)),
+      left: sharing && ((peer, room) => sharing.left(peers.state(peer), room)),
     };
     const l = this.#limits;
     this.#sessionOptions = {
@@ -227,7 +229,10 @@ export class SocklineServer extends Emitter<ServerEvents> {
       observer: sharing,
       lookup: sharing && ((id, lastSeq) => sharing.lookup(id, lastSeq)),
       handlers: this.#handlers,
-      onMessage: (value, state) => this.#peers.get(state.publicId)?.deliver(value),
+      onMessage: (value, state) => {
+        const peer = this.#peers.get(state.publicId);
+        if (peer !== undefined) peers.deliver(peer, value);
+      },
       onError: (error, state) =>
         this.#report(error, state === null ? undefined : this.#peers.get(state.publicId)),
       onQueued: (bytes) => this.#budget.grew(bytes + MESSAGE_OVERHEAD),
@@ -236,7 +241,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
       onSessionEnd: (state, reason) => {
         if (reason === 'expired') return this.#expired(state);
         const peer = this.#peers.get(state.publicId);
-        if (peer !== undefined && peer.state === state) this.#end(peer, reason);
+        if (peer !== undefined && peers.state(peer) === state) this.#end(peer, reason);
       },
       heartbeatInterval: l.heartbeatInterval,
       heartbeatTimeout: l.heartbeatTimeout,
@@ -339,7 +344,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#handlers.set(method, (params, state) => {
       const peer = this.#peers.get(state.publicId);
       const result = Promise.resolve().then(() => handler(params as P, peer!));
-      peer?.track(result);
+      if (peer !== undefined) peers.track(peer, result);
       return result;
     });
     return this;
@@ -459,12 +464,14 @@ export class SocklineServer extends Emitter<ServerEvents> {
     if (entry.room !== undefined && members === undefined) return;
     if (!entry.volatile) this.#budget.grew(cost * (members?.size ?? this.#peers.size));
     for (const peer of members ?? this.#peers.values()) {
-      if (entry.volatile) peer.serverSession.sendVolatilePayload(entry.kind, entry.payload);
+      if (entry.volatile) peers.session(peer).sendVolatilePayload(entry.kind, entry.payload);
       else
-        peer.state.delivery.enqueue(
-          { topic: undefined, kind: entry.kind, payload: entry.payload, original: undefined, source },
-          Infinity,
-        );
+        peers
+          .state(peer)
+          .delivery.enqueue(
+            { topic: undefined, kind: entry.kind, payload: entry.payload, original: undefined, source },
+            Infinity,
+          );
     }
   }
 
@@ -472,7 +479,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
   #expired(state: SessionState): void {
     this.#adoptedRooms.delete(state.id);
     const peer = this.#peers.get(state.publicId);
-    if (peer !== undefined && peer.state === state) this.#end(peer, 'expired');
+    if (peer !== undefined && peers.state(peer) === state) this.#end(peer, 'expired');
     else if (peer === undefined) this.#adapter.sessions?.ended(state);
   }
 
@@ -489,7 +496,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     this.#adoptedRooms.delete(id);
     this.#store.delete(id);
     const peer = this.#peers.get(state.publicId);
-    if (peer !== undefined && peer.state === state) this.#end(peer, 'moved', false);
+    if (peer !== undefined && peers.state(peer) === state) this.#end(peer, 'moved', false);
   }
 
   /**
@@ -504,7 +511,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     const conn = state.connection;
     if (conn instanceof Connection) conn.shed('shed: over the server memory budget (maxBufferedBytes)');
     const peer = this.#peers.get(state.publicId);
-    const own = peer !== undefined && peer.state === state ? peer : undefined;
+    const own = peer !== undefined && peers.state(peer) === state ? peer : undefined;
     this.#safely(() => this.emit('shed', own, { bytes, messages }), own);
     if (own !== undefined) {
       this.#end(own, 'shed');
@@ -575,11 +582,11 @@ export class SocklineServer extends Emitter<ServerEvents> {
     if (resumed) this.#counters.resumes++;
     const { transport, remoteAddress } = conn.wire;
     const known = this.#peers.get(state.publicId);
-    if (known !== undefined && known.state === state) {
-      known.attach(conn.session, transport, remoteAddress);
+    if (known !== undefined && peers.state(known) === state) {
+      peers.attach(known, conn.session, transport, remoteAddress);
       return;
     }
-    const peer = new Peer(state, conn.session, transport, remoteAddress, this.#control);
+    const peer = peers.create(state, conn.session, transport, remoteAddress, this.#control);
     this.#peers.set(state.publicId, peer);
     const rooms = this.#adoptedRooms.get(state.id);
     if (rooms !== undefined) {
@@ -593,10 +600,11 @@ export class SocklineServer extends Emitter<ServerEvents> {
     if (this.#peers.get(peer.id) !== peer) return;
     this.#peers.delete(peer.id);
     if (forget) {
-      this.#store.delete(peer.state.id);
-      this.#adapter.sessions?.ended(peer.state);
+      const state = peers.state(peer);
+      this.#store.delete(state.id);
+      this.#adapter.sessions?.ended(state);
     }
-    peer.detach();
+    peers.detach(peer);
     this.#safely(() => this.emit('disconnect', peer, { reason }), peer);
   }
 

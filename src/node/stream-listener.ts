@@ -7,8 +7,7 @@ import {
   type FrameWriter,
   type LengthDecoder,
 } from '../core/framing/index.js';
-import { CloseCodes } from '../core/protocol/frames.js';
-import { encodeFrame } from '../core/protocol/frames-encode.js';
+import { endingClose } from '../core/protocol/server/connection-end.js';
 import { normalizeAddress } from './addresses.js';
 import { isRefusal, type Refusal, type Ticket } from './connection-limits.js';
 import { ProxyHeaderReader } from './proxy-protocol.js';
@@ -24,6 +23,9 @@ import {
   type Wire,
 } from './server-listeners.js';
 import type { ServerOptions } from './server-options.js';
+
+/** A frame header declaring more than the HELLO cap before the handshake (docs/protocol.md §6.3). */
+const HELLO_TOO_LARGE = { violation: 'HELLO over the size cap' } as const;
 
 /** How long a TCP/TLS socket may stay half-closed after our FIN, in ms. */
 const END_GRACE = 5_000;
@@ -124,9 +126,7 @@ class StreamWire implements Wire {
         socket.destroy();
         return;
       }
-      this.send(
-        encodeFrame({ type: 'close', code: CloseCodes.PROTOCOL_ERROR, reason: 'HELLO over the size cap' }),
-      );
+      this.send(endingClose(HELLO_TOO_LARGE).frame);
       this.close();
     }
   }

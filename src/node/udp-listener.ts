@@ -15,7 +15,6 @@ import {
   peekConnectionId,
   type Packet,
 } from '../core/datagram/packet.js';
-import { isVolatileFrame } from '../core/datagram/volatile.js';
 import { isSocklineError } from '../core/errors.js';
 import type { ServerConnection } from '../core/protocol/server-session.js';
 
@@ -222,10 +221,10 @@ export async function createUdpListener(options: UdpListenerOptions): Promise<Ud
         fail: () => peer.finish(true),
         flushed: () => peer.finish(true),
       }),
-      send(frame) {
+      send(frame, volatile) {
         if (ended) return false;
         try {
-          return peer.channel.send(frame, isVolatileFrame(frame));
+          return peer.channel.send(frame, volatile === true);
         } catch (err) {
           // A frame over the channel's message limit cannot be carried; the session must not
           // be torn down by it, so it is dropped and counted.

@@ -4,9 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Coalescer } from '../core/coalesce.js';
-import { BATCH_TYPE, encodeBatch, splitBatch } from '../core/protocol/batch.js';
-import { CloseCodes } from '../core/protocol/frames.js';
-import { encodeFrame } from '../core/protocol/frames-encode.js';
+import { endingClose, type ConnectionEnd } from '../core/protocol/server/connection-end.js';
 import { normalizeAddress } from './addresses.js';
 import { isRefusal, type Refusal, type Ticket } from './connection-limits.js';
 import { httpRefusal, Refusing } from './refusals.js';
@@ -36,6 +34,37 @@ const WS_MAX_BUFFERED_CHUNKS = 8192;
 const CLOSE_GRACE = 5_000;
 
 const ignore = (): void => {};
+
+/** A message declaring more than the HELLO cap before the handshake (docs/protocol.md §6.3). */
+const HELLO_TOO_LARGE: ConnectionEnd = { violation: 'HELLO over the size cap' };
+/** A text message, at any time (docs/protocol.md §1). */
+const TEXT_MESSAGE: ConnectionEnd = { violation: 'text message' };
+
+/** A WebSocket close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
+const MAX_CLOSE_REASON = 123;
+
+/**
+ * Whether a WebSocket close frame may carry `code` (RFC 6455 §7.4: 1000–1014 but for the
+ * codes reserved to endpoints, and 3000–4999); a CLOSE frame's code outside them (an
+ * application's own) closes the WebSocket without one.
+ */
+function isWebSocketCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  );
+}
+
+/** `reason` cut, at a character boundary, to what a WebSocket close frame holds. */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON) return reason;
+  let out = '';
+  for (const ch of reason) {
+    if (Buffer.byteLength(out + ch) > MAX_CLOSE_REASON) break;
+    out += ch;
+  }
+  return out;
+}
 
 /** The {@link WsWire} of a WebSocket (or of its socket), for listeners all connections share. */
 const WIRE = Symbol('sockline.wire');
@@ -100,7 +129,7 @@ class WsWire implements Wire {
     return this.#ws.bufferedAmount + (this.#out?.bytes ?? 0);
   }
 
-  close(): void {
+  close(code?: number, reason?: string): void {
     this.#out?.flush();
     const ws = this.#ws;
     // Before the session opened (deadline, refusal, deferral) nothing is owed a close
@@ -109,7 +138,10 @@ class WsWire implements Wire {
       ws.terminate();
       return;
     }
-    ws.close();
+    // The WebSocket closes with the CLOSE frame's code (docs/protocol.md §1): a page reads it
+    // in its close event even where the frame itself is lost.
+    if (code !== undefined && isWebSocketCloseCode(code)) ws.close(code, closeReason(reason ?? ''));
+    else ws.close();
     setTimeout(() => ws.terminate(), CLOSE_GRACE).unref();
   }
 
@@ -118,9 +150,9 @@ class WsWire implements Wire {
     this.#ws.terminate();
   }
 
-  batch(): boolean {
+  batch(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean {
     const ws = this.#ws;
-    this.#out ??= new Coalescer((chunk) => void (ws.readyState === ws.OPEN && ws.send(chunk)), encodeBatch);
+    this.#out ??= new Coalescer((chunk) => void (ws.readyState === ws.OPEN && ws.send(chunk)), join);
     return true;
   }
 
@@ -144,34 +176,23 @@ class WsWire implements Wire {
     // A message declaring more than the HELLO cap: refused on its header (docs/protocol.md §6.3).
     this.#guard = null;
     this.#socket.off('data', onGuardData);
-    const code = CloseCodes.PROTOCOL_ERROR;
-    this.send(encodeFrame({ type: 'close', code, reason: 'HELLO over the size cap' }));
-    this.#ws.close(code, 'HELLO over the size cap');
+    const { frame, code, reason } = endingClose(HELLO_TOO_LARGE);
+    this.send(frame);
+    this.#ws.close(code, reason);
     this.#ws.terminate();
   }
 
-  /** One WebSocket message: a frame body, or a BATCH of them, for the sink. */
+  /**
+   * One WebSocket message for the sink, whole: a frame body or a BATCH of them is the
+   * session's to read (docs/protocol.md §1.1).
+   */
   read(data: Buffer, isBinary: boolean): void {
     const ws = this.#ws;
     const sink = this.sink;
     if (ws.readyState !== ws.OPEN || sink === null) return; // refused or closing: nothing more is read
-    if (!isBinary) {
-      // docs/protocol.md §1: a text message is a protocol error, whatever its bytes.
-      this.#refuseText();
-      return;
-    }
-    if (data[0] !== BATCH_TYPE) {
-      sink.receive(data);
-      return;
-    }
-    let bodies: Uint8Array[];
-    try {
-      bodies = splitBatch(data);
-    } catch {
-      sink.receive(data); // not a frame either: the session refuses it with CLOSE 4000
-      return;
-    }
-    for (const body of bodies) sink.receive(body);
+    // docs/protocol.md §1: a text message is a protocol error, whatever its bytes.
+    if (isBinary) sink.receive(data);
+    else this.#refuseText();
   }
 
   /**
@@ -182,9 +203,9 @@ class WsWire implements Wire {
     const ws = this.#ws;
     const handshaking = this.sink?.handshaking !== false;
     this.#out?.flush();
-    const code = CloseCodes.PROTOCOL_ERROR;
-    ws.send(encodeFrame({ type: 'close', code, reason: 'text message' }));
-    ws.close(code, 'text message');
+    const { frame, code, reason } = endingClose(TEXT_MESSAGE);
+    ws.send(frame);
+    ws.close(code, reason);
     if (handshaking) ws.terminate();
     else setTimeout(() => ws.terminate(), CLOSE_GRACE).unref();
   }

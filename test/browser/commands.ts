@@ -50,6 +50,31 @@ export const dropContractConnections: BrowserCommand<[how: DropMode]> = (_ctx, h
 /** A `ws://` URL on 127.0.0.1 where nothing listens (it was free a moment ago). */
 export const unusedWsUrl: BrowserCommand<[]> = async () => `ws://127.0.0.1:${await unusedTcpPort()}`;
 
+/** What the page-lifecycle tests reach in Node (see the global setup). */
+export interface LifecycleRegistry {
+  /** Sessions the lifecycle server holds now, why each one ended, and the messages it received. */
+  stats(): { sessions: number; disconnects: string[]; received: unknown[] };
+  /**
+   * The proxy in front of it: `lose-up` loses what pages send (the server hears nothing),
+   * `freeze` silences every open connection for good (a path gone while offline; new ones
+   * work), `none` ends `lose-up`.
+   */
+  fault(fault: 'lose-up' | 'freeze' | 'none'): void;
+  /** Restarts `sockline serve`'s server as SIGHUP does: a drain, then a new server, same sessions. */
+  restartServe(): Promise<void>;
+}
+
+const lifecycle = (): LifecycleRegistry => {
+  const l = (globalThis as { __socklineLifecycle?: LifecycleRegistry }).__socklineLifecycle;
+  if (!l) throw new Error('the lifecycle server was not started by the global setup');
+  return l;
+};
+
+export const lifecycleStats: BrowserCommand<[]> = () => lifecycle().stats();
+export const lifecycleFault: BrowserCommand<[fault: 'lose-up' | 'freeze' | 'none']> = (_ctx, fault) =>
+  lifecycle().fault(fault);
+export const restartServe: BrowserCommand<[]> = () => lifecycle().restartServe();
+
 /** Run in Node on behalf of the page: stop and start the restartable echo server. */
 export const stopWsServer: BrowserCommand<[]> = () => restartable().stop();
 export const startWsServer: BrowserCommand<[]> = () => restartable().start();
@@ -64,5 +89,8 @@ declare module 'vitest/browser' {
     tcpReceived: () => Promise<unknown[]>;
     dropContractConnections: (how: 'end' | 'reset') => Promise<void>;
     unusedWsUrl: () => Promise<string>;
+    lifecycleStats: () => Promise<{ sessions: number; disconnects: string[]; received: unknown[] }>;
+    lifecycleFault: (fault: 'lose-up' | 'freeze' | 'none') => Promise<void>;
+    restartServe: () => Promise<void>;
   }
 }

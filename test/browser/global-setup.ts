@@ -6,6 +6,9 @@ import { startProtocolServer, type ProtocolTestServer } from '../support/protoco
 import { startWsEchoServer, type EchoServer } from '../support/transport-servers.js';
 import { createServer } from '../../src/node/server.js';
 import { connect } from '../../src/node/index.js';
+import { Hub } from '../../src/node/cli/hub.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+import type { LifecycleRegistry } from './commands.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +17,11 @@ declare module 'vitest' {
     restartableWsUrl: string;
     protocolWsUrl: string;
     hubWsUrl: string;
+    /** The page-lifecycle server (a short heartbeat), directly and through a fault proxy. */
+    lifecycleWsUrl: string;
+    lifecycleProxiedUrl: string;
+    /** `sockline serve`'s server, restarted by a command as SIGHUP restarts it. */
+    serveWsUrl: string;
   }
 }
 
@@ -28,6 +36,7 @@ const registry = globalThis as {
   __socklineContract?: EchoServer;
   __socklineProtocol?: ProtocolTestServer;
   __socklineHub?: { publish(topic: string, value: unknown): void; received: unknown[] };
+  __socklineLifecycle?: LifecycleRegistry;
 };
 
 function echo(wss: WebSocketServer): void {
@@ -90,7 +99,35 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   registry.__socklineHub = { publish: (topic, value) => void tcpClient.publish(topic, value), received };
   project.provide('hubWsUrl', addresses.ws!);
 
+  // The page lifecycle: a server with a short heartbeat that records what pages do to their
+  // sessions, reached directly and through a proxy that can lose or freeze a connection.
+  const lifecycle = createServer({ ws: {}, heartbeatInterval: 300, heartbeatTimeout: 300 });
+  const reasons: string[] = [];
+  const values: unknown[] = [];
+  lifecycle.on('disconnect', (_peer, { reason }) => reasons.push(reason));
+  lifecycle.on('connection', (peer) => peer.on('message', (value) => values.push(value)));
+  lifecycle.handle('echo', (params) => params);
+  const lifecycleUrl = (await lifecycle.listen()).ws!;
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(lifecycleUrl).port) });
+  project.provide('lifecycleWsUrl', lifecycleUrl);
+  project.provide('lifecycleProxiedUrl', proxy.wsUrl());
+  // `sockline serve` restarts on SIGHUP by draining its server and starting a new one on the
+  // same port and sessions: `Hub.restart()`, which the command calls.
+  const serve = new Hub({ host: '127.0.0.1', http: 0 });
+  project.provide('serveWsUrl', (await serve.start()).ws!);
+  registry.__socklineLifecycle = {
+    stats: () => ({ sessions: lifecycle.peers.size, disconnects: [...reasons], received: [...values] }),
+    fault(fault) {
+      proxy.faults.lose = fault === 'lose-up' ? 'up' : null;
+      if (fault === 'freeze') proxy.freezeAll();
+    },
+    restartServe: async () => void (await serve.restart()),
+  };
+
   return async () => {
+    await serve.close();
+    await proxy.close();
+    await lifecycle.close();
     await tcpClient.close();
     await hub.close();
     await protocol.close();

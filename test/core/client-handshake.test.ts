@@ -30,7 +30,10 @@ describe('readHelloAnswer: what the server answered a HELLO with', () => {
         false,
       ],
       [{ type: 'refuse', code: 'ERR_BAD_PAYLOAD', message: 'codec', versions: [] }, 'ERR_PROTOCOL', true],
-      [{ type: 'close', code: 4000, reason: 'bye' }, 'ERR_CONNECTION_CLOSED', true],
+      // A CLOSE's code says what failed (docs/protocol.md §5.3); an unknown one, only that it closed.
+      [{ type: 'close', code: 4000, reason: 'bye' }, 'ERR_PROTOCOL', true],
+      [{ type: 'close', code: 4003, reason: 'late' }, 'ERR_HANDSHAKE_TIMEOUT', true],
+      [{ type: 'close', code: 4321, reason: 'app' }, 'ERR_CONNECTION_CLOSED', true],
       [welcome({ version: 2 }), 'ERR_VERSION_UNSUPPORTED', false],
     ];
     for (const [frame, code, retry] of cases) {

@@ -5,7 +5,6 @@ import { isSocklineError, type SocklineError } from '../../src/core/errors.js';
 import { DatagramChannel, type DatagramChannelOptions } from '../../src/core/datagram/channel.js';
 import { decodePacket, encodePacket, type Packet } from '../../src/core/datagram/packet.js';
 import { DatagramSessionTransport } from '../../src/core/datagram/session-transport.js';
-import { isVolatileFrame } from '../../src/core/datagram/volatile.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../../src/core/transport.js';
 import { fromHex, toHex } from '../fixtures/frames.js';
 import { mulberry32 } from '../support/udp-proxy.js';
@@ -134,25 +133,6 @@ describe('datagram packets', () => {
       { seed: 0xd1d1, numRuns: 3000 },
     );
     channel.destroy();
-  });
-});
-
-describe('isVolatileFrame', () => {
-  it('is true for DATA and PUBLISH without a sequence number, false for every other frame', () => {
-    const volatile = ['10 00 010203', '10 01 05 ff', '11 00 01 61'];
-    const others = [
-      '10 02 05 ff',
-      '10 03 05 06 ff',
-      '11 02 07 01 61',
-      '12 00 01 61',
-      '30 00 05',
-      '31 00 01',
-      '01 00',
-      '10',
-      '',
-    ];
-    expect(volatile.map((h) => isVolatileFrame(fromHex(h)))).toEqual(volatile.map(() => true));
-    expect(others.map((h) => isVolatileFrame(fromHex(h)))).toEqual(others.map(() => false));
   });
 });
 
@@ -574,7 +554,7 @@ describe('DatagramSessionTransport', () => {
     expect(times(0.999)).toEqual([0, 100, 300, 700, 1200, 1700, 2200, 2700, 3200, 3700]);
   });
 
-  it('without a reliable ACCEPT, sends volatile frames unreliably and every other frame reliably', async () => {
+  it('without a reliable ACCEPT, sends what the session says is volatile unreliably, all else reliably, whatever the bytes', async () => {
     let inner!: FakeDatagramTransport;
     const t = new DatagramSessionTransport(
       { onOpen() {}, onData() {}, onDrain() {}, onSoftError() {}, onClose() {} },
@@ -587,8 +567,19 @@ describe('DatagramSessionTransport', () => {
     );
     inner.handlers.onOpen();
     inner.receive({ type: 'accept', cid: CID, reliable: false });
-    for (const hex of ['01 00', '10 00 0102', '10 02 01 0102', '11 00 01 61', '12 00 01 61', '30 00 01'])
-      t.send(fromHex(hex));
+    // The flag decides, never the bytes: a frame that reads as a volatile DATA goes reliably
+    // when the session did not say it may be lost, and the other way round.
+    const writes: Array<[string, boolean]> = [
+      ['01 00', false],
+      ['10 00 0102', true],
+      ['10 02 01 0102', false],
+      ['11 00 01 61', true],
+      ['12 00 01 61', false],
+      ['30 00 01', false],
+      ['10 00 0304', false],
+      ['10 02 02 0304', true],
+    ];
+    for (const [hex, volatile] of writes) t.send(fromHex(hex), volatile);
     const packets = inner.sent.filter((p): p is Extract<Packet, { type: 'packet' }> => p.type === 'packet');
     expect(packets.map((p) => [toHex(p.payload), p.reliable, p.pn])).toEqual([
       ['0100', true, 1],
@@ -597,6 +588,8 @@ describe('DatagramSessionTransport', () => {
       ['11000161', false, 2],
       ['12000161', true, 3],
       ['300001', true, 4],
+      ['10000304', true, 5],
+      ['1002020304', false, 3],
     ]);
     t.destroy();
   });

@@ -78,6 +78,8 @@ export function welcome(fields: Partial<WelcomeFrame> = {}): WelcomeFrame {
 export class Recorder implements EndpointHost {
   /** Every frame written, decoded. */
   readonly frames: Frame[] = [];
+  /** Whether each frame of `frames` was written `volatile` (it may be lost). */
+  readonly volatile: boolean[] = [];
   /** Every `wake(at)`. */
   readonly wakes: number[] = [];
   /** Events as short strings, for order checks. */
@@ -99,8 +101,9 @@ export class Recorder implements EndpointHost {
 
   constructor(readonly role: 'client' | 'server') {}
 
-  write(frame: Uint8Array): boolean {
+  write(frame: Uint8Array, _seq?: number, volatile?: boolean): boolean {
     this.frames.push(decodeFrame(frame));
+    this.volatile.push(volatile === true);
     return this.accepting;
   }
 
@@ -137,6 +140,7 @@ export class Recorder implements EndpointHost {
 
   /** Frames written since the last call, then forgets them. */
   take(): Frame[] {
+    this.volatile.length = 0;
     return this.frames.splice(0);
   }
 }

@@ -107,6 +107,28 @@ describe('Endpoint: sequence numbers, acknowledgements and resume', () => {
     expect(host.take()).toEqual([]);
   });
 
+  it('tells its host that a volatile message may be lost, and no other frame', async () => {
+    const { endpoint, host } = openClient(fakeClock());
+    host.take();
+    endpoint.receive(data('a', 1));
+    endpoint.send(undefined, 'sequenced', false, Infinity);
+    endpoint.send('room/1', 'volatile publish', true, Infinity);
+    endpoint.send(undefined, 'volatile', true, Infinity);
+    endpoint.subscribe('room/+', () => {});
+    void endpoint.request('m', 1, { timeout: 1000 });
+    void endpoint.ping();
+    endpoint.writeClose(1000, '');
+    expect(host.frames.map((f, i) => `${f.type}${host.volatile[i] ? ' volatile' : ''}`)).toEqual([
+      'data',
+      'publish volatile',
+      'data volatile',
+      'subscribe',
+      'request',
+      'ping',
+      'close',
+    ]);
+  });
+
   it('acknowledges alone exactly ackDelay after a receipt, or at once after 32', () => {
     const clock = fakeClock(1_000);
     const { endpoint, host } = openServer(clock);

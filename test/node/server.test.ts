@@ -7,6 +7,7 @@ import { publicIdOf } from '../../src/core/protocol/session-id.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { MemorySessionStore } from '../../src/core/protocol/server-session.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
+import { peerDriver } from '../../src/node/peer.js';
 import { runChild } from '../support/child.js';
 import { testCert } from '../support/tls-cert.js';
 
@@ -214,7 +215,7 @@ describe('createServer: every transport through one server', () => {
     await expect.poll(() => events.length).toBe(1);
     // Kill the transport under the session: the client resumes, no new `connection`.
     const before = server.metrics().resumes;
-    for (const p of server.peers.values()) p.serverSession.close(1001, 'bounce', 0);
+    for (const p of server.peers.values()) peerDriver().session(p).close(1001, 'bounce', 0);
     await expect.poll(() => server.metrics().resumes).toBe(before + 1);
     expect(events).toHaveLength(1);
     // peer.id is the session's public id: not the client's resume secret.

@@ -3,7 +3,8 @@
 // (JSON); reports on stdout, one JSON object per line: `ready` with its URLs, `adapter` on
 // every state change, `fault` on an uncaught error. A line `close` on stdin closes it.
 import { createInterface } from 'node:readline';
-import { createServer, memoryAdapter } from '../../src/node/index.js';
+import { createServer } from '../../src/node/index.js';
+import { memoryAdapter } from '../../src/node/adapter.js';
 import { redisAdapter } from '../../src/node/redis/index.js';
 
 interface NodeConfig {

@@ -57,6 +57,12 @@ export interface TcpProxy {
   /** Reset (RST) both sockets of every open pair. */
   resetAll(): void;
   /**
+   * Every open pair forwards nothing more, either way, and neither side is told (no FIN, no
+   * RST): a path that vanished, as when a NAT forgets its mapping while the device is offline.
+   * Pairs opened afterwards are not affected.
+   */
+  freezeAll(): void;
+  /**
    * Arm a cut: after exactly `bytes` more bytes have been forwarded in `direction`
    * (counted over all pairs; for 'both' the two directions are summed), the pair
    * that forwarded the last byte is frozen (nothing more is forwarded either way)
@@ -399,6 +405,9 @@ export async function startTcpProxy(
         reset(pair.client);
         reset(pair.upstream);
       }
+    },
+    freezeAll() {
+      for (const pair of pairs) kill(pair);
     },
     cutAfter(bytes, direction = 'both', { settle = 20 } = {}) {
       return new Promise<void>((resolve) => {

@@ -5,7 +5,6 @@ import { BaseTransport } from '../transport-base.js';
 import type { Transport, TransportHandlers } from '../transport.js';
 import { DatagramChannel, type DatagramChannelOptions } from './channel.js';
 import { CONNECTION_ID_SIZE, decodePacket, encodePacket, type Packet } from './packet.js';
-import { isVolatileFrame } from './volatile.js';
 
 export interface DatagramSessionOptions extends Partial<DatagramChannelOptions> {
   /** Opens the datagram transport to wrap, reporting to the handlers given. */
@@ -33,7 +32,7 @@ const encoder = new TextEncoder();
  * It opens after the stateless-cookie exchange: INITIAL (no cookie) → COOKIE → INITIAL with
  * the cookie → ACCEPT; INITIALs are repeated with backoff until then (the Link's
  * `connectTimeout` bounds the whole exchange). The session's HELLO is the first message after
- * the open, in a PACKET like every other frame. Volatile DATA and PUBLISH frames travel
+ * the open, in a PACKET like every other frame. What the session sends `volatile` travels
  * unreliably unless the channel is `reliable`; every other frame is acknowledged and
  * retransmitted, so the session's sequenced messages arrive exactly once, in order. The
  * server's ACCEPT says whether the channel is reliable; the client's `reliable` option is
@@ -102,11 +101,11 @@ export class DatagramSessionTransport extends BaseTransport {
     return this.#channel?.stats;
   }
 
-  send(data: Uint8Array | string): boolean {
+  /** `volatile`: the session says the message may be lost (see the class comment). */
+  send(data: Uint8Array | string, volatile = false): boolean {
     const channel = this.#channel;
     if (this.finished || this.#phase !== 'open' || channel === null) return false;
-    const frame = typeof data === 'string' ? encoder.encode(data) : data;
-    return channel.send(frame, isVolatileFrame(frame));
+    return channel.send(typeof data === 'string' ? encoder.encode(data) : data, volatile);
   }
 
   /** Graceful: waits (bounded by `closeTimeout`) for outstanding packets to be acked, then sends CLOSE. */

@@ -191,7 +191,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
         coalescer.pushFrame(message, writer); // the framing checks the size first
         return 'sent';
       }
-      this.#writeMessage(message, this.#transport);
+      this.#writeMessage(message, this.#transport, options?.volatile === true);
       return 'sent';
     }
     const size = sizeOf(message);
@@ -265,6 +265,28 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     this.#failures = 0;
     this.#clearTimer('retry');
     this.#attempt();
+  }
+
+  /**
+   * Ends the connection, or the attempt in progress, and waits in `reconnecting` without
+   * retrying until `wake()` or `reconnect()`: the page is about to be frozen (the
+   * back/forward cache keeps no page with a live socket, and a retry timer would not run), or
+   * the connection was found dead and the caller decides when to try again. What was written
+   * still goes out. With `error`, the connection counts as failed with it (`error`, then
+   * `disconnect`); without, `disconnect` alone.
+   */
+  suspend(error?: SocklineError): void {
+    const state = this.#state;
+    if (state === 'closing' || state === 'closed') return;
+    this.#clearTimer('retry');
+    if (state === 'reconnecting') return;
+    this.#coalescer?.flush();
+    const transport = this.#detachTransport();
+    this.#decoder = null;
+    transport?.close(1000, '');
+    if (error !== undefined) this.emit('error', error);
+    this.emit('disconnect', { error, wasOpen: state === 'open' });
+    this.#setState('reconnecting');
   }
 
   /**
@@ -566,15 +588,16 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
 
   /**
    * Writes a message in the form the transport carries (see `#encode`); on a stream whose
-   * framing has a writer, framed straight into the buffer of this tick's write.
+   * framing has a writer, framed straight into the buffer of this tick's write. `volatile`
+   * goes to the transport: the message may be lost.
    */
-  #writeMessage(message: LinkMessage, transport: Transport): void {
+  #writeMessage(message: LinkMessage, transport: Transport, volatile = false): void {
     const writer = this.#writer;
     const coalescer = this.#coalescer;
     if (writer !== null && coalescer !== null) {
       coalescer.pushFrame(typeof message === 'string' ? encoder.encode(message) : message, writer);
     } else {
-      this.#write(this.#encode(message, transport));
+      this.#write(this.#encode(message, transport), volatile);
     }
   }
 
@@ -599,16 +622,17 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     return framing;
   }
 
-  #write(wire: Uint8Array | string): void {
+  #write(wire: Uint8Array | string, volatile = false): void {
     const coalescer = this.#coalescer;
     if (coalescer !== null) {
+      // Joined writes go to a reliable transport (a stream, a WebSocket taking BATCH).
       if (typeof wire !== 'string') {
         coalescer.push(wire);
         return;
       }
       coalescer.flush(); // text cannot be joined to bytes: keep the order, send it alone
     }
-    if (this.#transport !== null && !this.#transport.send(wire)) this.#needDrain = true;
+    if (this.#transport !== null && !this.#transport.send(wire, volatile)) this.#needDrain = true;
   }
 
   /** A coalescer whose joined writes go to `transport` while it is the current one. */

@@ -63,6 +63,7 @@ const protocol: Schema = {
   ackDelay: N,
   maxHandshakeSize: N,
   authRetries: N,
+  probeTimeout: N,
 };
 
 /**

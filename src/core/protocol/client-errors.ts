@@ -1,5 +1,6 @@
-import { ErrorCodes, SocklineError, isSocklineError } from '../errors.js';
+import { ErrorCodes, SocklineError, isSocklineError, type ErrorCode } from '../errors.js';
 import type { RequestStall } from './endpoint/host.js';
+import { CloseCodes, type CloseFrame } from './frames.js';
 
 /** A frame kind as the protocol names it: `WELCOME`, `HELLO`. */
 const name = (type: string): string => type.toUpperCase();
@@ -48,4 +49,30 @@ export function closedError(what: string, cause: Error | undefined, everOpen: bo
 export function waitingFor(everOpen: boolean, last: SocklineError | undefined): RequestStall {
   const note = everOpen ? 'the connection is down' : 'the client has not connected yet';
   return last === undefined ? { note } : { note: `${note} (${last.message})`, cause: last };
+}
+
+/** What failed, by the close code that says so (docs/protocol.md §5.3); other codes: `ERR_CONNECTION_CLOSED`. */
+const CLOSE_ERRORS: Readonly<Record<number, ErrorCode>> = {
+  [CloseCodes.PROTOCOL_ERROR]: ErrorCodes.PROTOCOL,
+  [CloseCodes.AUTH_FAILED]: ErrorCodes.AUTH_FAILED,
+  [CloseCodes.VERSION_UNSUPPORTED]: ErrorCodes.VERSION_UNSUPPORTED,
+  [CloseCodes.HANDSHAKE_TIMEOUT]: ErrorCodes.HANDSHAKE_TIMEOUT,
+  [CloseCodes.HEARTBEAT_TIMEOUT]: ErrorCodes.HEARTBEAT_TIMEOUT,
+  [CloseCodes.TOO_MANY_REQUESTS]: ErrorCodes.TOO_MANY_REQUESTS,
+};
+
+/** The error a CLOSE from the server stands for: its code's (4004: `ERR_HEARTBEAT_TIMEOUT`), with its reason. */
+export function closeError(frame: CloseFrame): SocklineError {
+  return new SocklineError(
+    CLOSE_ERRORS[frame.code] ?? ErrorCodes.CONNECTION_CLOSED,
+    `the server closed the connection (${frame.code}${frame.reason === '' ? '' : `: ${frame.reason}`})`,
+  );
+}
+
+/**
+ * Whether a close code says something failed: not 1000 (the session is over), 1001 (going
+ * away, come back) or 1013 (try again later), which are normal operation.
+ */
+export function closeFailed(code: number): boolean {
+  return code !== CloseCodes.NORMAL && code !== CloseCodes.GOING_AWAY && code !== CloseCodes.TRY_AGAIN_LATER;
 }

@@ -1,13 +1,7 @@
 import { ErrorCodes, SocklineError } from '../errors.js';
 import { BATCH_TYPE, splitBatch } from './batch.js';
-import { handshakeReplies, notSockline } from './client-errors.js';
-import {
-  SUPPORTED_VERSIONS,
-  type CloseFrame,
-  type Frame,
-  type RefuseFrame,
-  type WelcomeFrame,
-} from './frames.js';
+import { closeError, handshakeReplies, notSockline } from './client-errors.js';
+import { SUPPORTED_VERSIONS, type Frame, type RefuseFrame, type WelcomeFrame } from './frames.js';
 import { decodeFrame } from './frames-decode.js';
 
 /**
@@ -87,11 +81,4 @@ function refusal(frame: RefuseFrame): SocklineError {
   if (frame.code === ErrorCodes.AUTH_FAILED)
     return new SocklineError(ErrorCodes.AUTH_FAILED, `authentication failed: ${frame.message}`);
   return new SocklineError(ErrorCodes.PROTOCOL, `the server refused: ${frame.code} ${frame.message}`);
-}
-
-function closeError(frame: CloseFrame): SocklineError {
-  return new SocklineError(
-    ErrorCodes.CONNECTION_CLOSED,
-    `the server closed the connection (${frame.code}: ${frame.reason})`,
-  );
 }

@@ -1,6 +1,6 @@
 import { GuardedEmitter, type Disposer } from '../emitter.js';
 import { iterate } from '../iterate.js';
-import { ErrorCodes, SocklineError, callbackError } from '../errors.js';
+import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
 import type {
   DeferredInfo,
@@ -15,9 +15,10 @@ import type { LinkState } from '../link/state.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
 import { encodeBatch } from './batch.js';
-import { CloseCodes } from './frames.js';
+import { CloseCodes, type CloseFrame } from './frames.js';
 import { validateTopic } from './topics.js';
-import { closedError, waitingFor } from './client-errors.js';
+import { closedError, closeError, closeFailed, waitingFor } from './client-errors.js';
+import { SuspectConnection } from './client-suspect.js';
 import { DeadlineTimers } from './client-timers.js';
 import { readHelloAnswer, unreadableAnswer, type HelloAnswer } from './client-handshake.js';
 import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
@@ -82,6 +83,8 @@ export interface ClientEvents {
 }
 
 const NO_MESSAGE: MessageMeta = Object.freeze({});
+/** A volatile frame's link options: the transport may lose it (a datagram's). */
+const VOLATILE = Object.freeze({ volatile: true });
 
 /**
  * sockline's protocol on top of the reconnecting link: a handshake on every connection,
@@ -112,8 +115,19 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #lastError: SocklineError | undefined;
   /** Why the client closed, when it closed by itself. */
   #closeError: Error | undefined;
+  /** The server's CLOSE on the current connection: its code and reason are the disconnect's. */
+  #peerClose: CloseFrame | undefined;
+  /**
+   * What the server's last CLOSE said, until a connection opens: the error the client closes
+   * with when that CLOSE ends it (1000, or any code with reconnecting off).
+   */
+  #closedBy: SocklineError | undefined;
+  /** The server ended the session (CLOSE 1000): the client closes. */
+  #ended = false;
   /** The timers behind the endpoint's deadlines. */
   readonly #timers: DeadlineTimers;
+  /** The open connection while it is suspect (`suspect()`), until it is checked or ends. */
+  #suspect: SuspectConnection | null = null;
 
   constructor(createLink: (handshake: Handshake) => Link, options: ResolvedProtocolOptions) {
     super();
@@ -266,9 +280,52 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     this.#link.reconnect();
   }
 
-  /** Skips the backoff wait if the client is waiting to reconnect (the network is back). */
+  /**
+   * The network is back (the browser's `online`, a page visible again): a client waiting to
+   * reconnect tries now, with the backoff reset; a connection held as suspect is checked
+   * with a PING: answered within `probeTimeout`, what was held goes out on it; not, it is
+   * dropped (`disconnect` with `ERR_HEARTBEAT_TIMEOUT`) and the session resumes on a new one
+   * at once.
+   */
   wake(): void {
-    this.#link.wake();
+    const suspect = this.#suspect;
+    if (suspect === null) {
+      this.#link.wake();
+      return;
+    }
+    suspect.probe((alive) => {
+      if (this.#suspect !== suspect) return;
+      if (alive) {
+        this.#suspect = null;
+        suspect.release((frame) => this.#link.send(frame));
+        return;
+      }
+      this.#link.suspend(suspect.failure);
+      this.#link.wake();
+    });
+  }
+
+  /**
+   * The network went away (the browser's `offline`): the open connection may die without a
+   * sign, so nothing that matters is written into it until `wake()` checks it. Requests wait
+   * unwritten, sequenced messages are held in order (the session resends them if the
+   * connection is lost, so each still arrives exactly once), volatile ones are dropped.
+   * Nothing changes while no connection is open. The browser build calls it on `offline`.
+   */
+  suspect(): void {
+    if (this.#link.state === 'open' && this.#suspect === null)
+      this.#suspect = new SuspectConnection(this.#endpoint, this.#options.clock, this.#options.probeTimeout);
+  }
+
+  /**
+   * The page is about to be frozen (kept in the back/forward cache): the connection ends
+   * (CLOSE 1001: the server keeps the session for its `resumeWindow`) and the client waits,
+   * without retrying, until `wake()`, which resumes the session. The browser build calls it
+   * on `pagehide` with `persisted`, and `wake()` on `pageshow`.
+   */
+  suspend(): void {
+    if (this.#link.state === 'open') this.#endpoint.writeClose(CloseCodes.GOING_AWAY, 'suspended');
+    this.#link.suspend();
   }
 
   unref(): this {
@@ -310,8 +367,11 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #host(): EndpointHost {
     const link = this.#link;
     return {
-      write: (frame) => {
-        if (link.state === 'open') link.send(frame);
+      write: (frame, seq, volatile) => {
+        if (link.state !== 'open') return;
+        const held = this.#suspect?.take(frame, seq, volatile);
+        if (held !== undefined) return held;
+        link.send(frame, volatile === true ? VOLATILE : undefined);
       },
       wake: (at) => {
         if (link.state !== 'closed') this.#timers.arm(at);
@@ -331,8 +391,15 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
         link.reconnect();
       },
       closed: (frame) => {
+        this.#peerClose = frame;
+        this.#closedBy = closeError(frame);
         if (frame.reconnectAfter !== undefined)
           link.deferReconnect(frame.reconnectAfter, `${frame.code}: ${frame.reason}`);
+        else if (frame.code === CloseCodes.NORMAL) {
+          // The session is over (docs/protocol.md §5.3): a new one is not what the server wants.
+          this.#ended = true;
+          void link.close();
+        }
       },
     };
   }
@@ -416,15 +483,27 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
   #onOpen = (): void => {
     this.#everOpen = true;
     this.#lastError = undefined;
+    this.#closedBy = undefined;
     this.#endpoint.open();
     this.emit('open');
   };
 
-  #onDisconnect = (info: DisconnectInfo): void => {
+  #onDisconnect = (link: DisconnectInfo): void => {
     this.#ctx = null;
+    // The server's CLOSE says why, on every transport (a TCP socket has no close code of its
+    // own); a code that says what failed (4004: a heartbeat timeout) is an error too.
+    const frame = this.#peerClose;
+    this.#peerClose = undefined;
+    let info = link;
+    if (frame !== undefined) {
+      const error = closeFailed(frame.code) ? this.#closedBy : undefined;
+      if (error !== undefined) this.emit('error', error);
+      info = { code: frame.code, reason: frame.reason, error: error ?? link.error, wasOpen: link.wasOpen };
+    }
     // Requests on the wire may or may not have been handled: say so, once. When the
     // connection ends because close() was called, that is the reason they get.
-    const closing = this.#link.state === 'closing' || this.#link.state === 'closed';
+    const state = this.#link.state;
+    const closing = !this.#ended && (state === 'closing' || state === 'closed');
     this.#endpoint.detach(
       new SocklineError(
         closing ? ErrorCodes.CLIENT_CLOSED : ErrorCodes.CONNECTION_CLOSED,
@@ -434,23 +513,40 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
         { cause: info.error },
       ),
     );
+    this.#endSuspicion();
     this.emit('disconnect', info);
   };
 
-  #onClose = (info: { error?: Error | undefined }): void => {
+  #onClose = (closed: { error?: Error | undefined }): void => {
     this.#ctx = null;
+    // Closed after the server's CLOSE (1000, or reconnecting off): that CLOSE says why.
+    const by = this.#closedBy;
+    const ended =
+      by !== undefined && (this.#ended || isSocklineError(closed.error, ErrorCodes.CONNECTION_CLOSED));
+    const info = ended ? { error: by } : closed;
+    this.#closedBy = undefined;
+    this.#ended = false;
     this.#closeError = info.error;
     const unsent = this.#endpoint.close(this.#closedError('the request could not complete'));
+    this.#endSuspicion();
     this.#timers.clear();
     for (const message of unsent) this.emit('drop', message.original, 'closed');
     this.emit('close', info);
   };
+
+  /** The connection is gone: a suspicion of it ends (after the endpoint let go of it). */
+  #endSuspicion(): void {
+    this.#suspect?.end();
+    this.#suspect = null;
+  }
 
   #closedError(what: string): SocklineError {
     return closedError(what, this.#closeError, this.#everOpen);
   }
 
   /** Why a request is still waiting when it times out, if it is not the server's doing. */
-  #stalled = (): RequestStall | undefined =>
-    this.#link.state === 'open' ? undefined : waitingFor(this.#everOpen, this.#lastError);
+  #stalled = (): RequestStall | undefined => {
+    if (this.#suspect !== null) return { note: 'the network went offline and has not come back' };
+    return this.#link.state === 'open' ? undefined : waitingFor(this.#everOpen, this.#lastError);
+  };
 }

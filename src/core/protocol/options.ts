@@ -34,6 +34,12 @@ export interface ProtocolOptions {
   maxHandshakeSize?: number;
   /** Identical consecutive authentication refusals before giving up. @default 3 */
   authRetries?: number;
+  /**
+   * How long a connection held as suspect (`suspect()`: the browser went offline) has to
+   * answer a PING once the network is back, in ms; unanswered, it is dropped and the session
+   * resumes on a new one. @default 2000
+   */
+  probeTimeout?: number;
 }
 
 export interface ResolvedProtocolOptions {
@@ -44,6 +50,7 @@ export interface ResolvedProtocolOptions {
   readonly resume: boolean;
   readonly maxHandshakeSize: number;
   readonly authRetries: number;
+  readonly probeTimeout: number;
   readonly clock: Clock;
   readonly delivery: DeliveryLimits & { readonly ttl: number };
 }
@@ -64,6 +71,8 @@ export const protocolDefaults = Object.freeze({
   ackDelay: sessionDefaults.ackDelay,
   maxHandshakeSize: sessionDefaults.maxHandshakeSize,
   authRetries: 3,
+  /** A PING answered on a live connection takes a round trip; two seconds is many. */
+  probeTimeout: 2_000,
 });
 
 /** Applies defaults and validates once, at the public boundary. */
@@ -92,6 +101,7 @@ export function resolveProtocolOptions(
       POSITIVE,
     ),
     authRetries: numberOption('authRetries', options.authRetries, d.authRetries, POSITIVE),
+    probeTimeout: numberOption('probeTimeout', options.probeTimeout, d.probeTimeout, POSITIVE),
     clock: options.clock ?? systemClock,
     delivery: Object.freeze({
       maxMessages: numberOption(

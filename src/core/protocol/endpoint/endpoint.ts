@@ -96,6 +96,8 @@ export class Endpoint {
   #heartbeat: Heartbeat | null = null;
   /** Client: the server's PING period, from its WELCOME. */
   #interval = 0;
+  /** Client: requests wait unwritten while the connection is suspect (see `holdRequests`). */
+  #holdRequests = false;
   #rtt: number | undefined;
 
   constructor(config: EndpointConfig, host: EndpointHost) {
@@ -433,10 +435,20 @@ export class Endpoint {
     ));
   }
 
+  /**
+   * Client: while `hold` is true, requests wait unwritten, as they do while no connection is
+   * attached (the connection may have died without a sign: the browser went offline); set
+   * back to false, those waiting are written.
+   */
+  holdRequests(hold: boolean): void {
+    this.#holdRequests = hold;
+    this.#writeRequests();
+  }
+
   /** Writes waiting requests while the connection is open and the peer's window has room. */
   #writeRequests(): void {
     const requests = this.#requests;
-    if (requests === null || this.#phase !== 'open') return;
+    if (requests === null || this.#phase !== 'open' || this.#holdRequests) return;
     for (let frame = requests.next(); frame !== undefined; frame = requests.next()) this.#host.write(frame);
   }
 
@@ -495,7 +507,9 @@ export class Endpoint {
   /** Writes an encoded payload without a sequence number; false if it was not written. */
   sendVolatile(topic: string | undefined, kind: PayloadKind, payload: Uint8Array): boolean {
     if (this.#phase !== 'open') return false;
-    return this.#host.write(encodeMessage(topic, undefined, undefined, kind, payload)) !== false;
+    return (
+      this.#host.write(encodeMessage(topic, undefined, undefined, kind, payload), undefined, true) !== false
+    );
   }
 
   /**

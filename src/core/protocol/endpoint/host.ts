@@ -8,10 +8,12 @@ import type { DeliveryHooks } from './delivery.js';
  */
 export interface EndpointHost extends DeliveryHooks {
   /**
-   * Writes one frame body to the connection (`seq` for a sequenced frame). Returns false when
-   * the connection did not take it (backpressure or gone); only a volatile send reads that.
+   * Writes one frame body to the connection (`seq` for a sequenced frame). `volatile`: the
+   * frame may be lost (a volatile message, never replayed), which a datagram transport
+   * sends unreliably; every other frame must arrive (docs/udp.md §5). Returns false when the
+   * connection did not take it (backpressure or gone); only a volatile send reads that.
    */
-  write(frame: Uint8Array, seq?: number): boolean | void;
+  write(frame: Uint8Array, seq?: number, volatile?: boolean): boolean | void;
   /** The endpoint has something to do at `at` (ms on its clock): call `tick()` then or soon after. */
   wake(at: number): void;
   /** The connection must end: the endpoint wrote CLOSE `code` and detached; `error` says why. */

@@ -7,6 +7,7 @@ import {
   type HelloFrame,
   type PayloadKind,
 } from '../frames.js';
+import { encodeBatch } from '../batch.js';
 import { decodeFrame } from '../frames-decode.js';
 import { encodeFrame } from '../frames-encode.js';
 import { isSocklineMade } from '../rpc.js';
@@ -135,7 +136,7 @@ export class ServerSession implements Timed, SessionCarrier {
         ...(reconnectAfter !== undefined ? { reconnectAfter } : {}),
       }),
     );
-    this.#connection.close();
+    this.#connection.close(code, reason);
     this.closed();
   }
 
@@ -184,16 +185,16 @@ export class ServerSession implements Timed, SessionCarrier {
     if (this.#phase === 'open' && (this.#slot === UNSCHEDULED || at < this.#slot)) this.#schedule(at);
   }
 
-  /** @internal The endpoint ended the connection: it wrote CLOSE. */
-  end(): void {
-    this.#connection.close();
+  /** @internal The endpoint ended the connection: it wrote CLOSE `code`. */
+  end(code: number, error: SocklineError): void {
+    this.#connection.close(code, error.message);
     this.closed();
   }
 
   /** @internal The client sent CLOSE: 1000 ends the session, any other code leaves it resumable. */
   peerClosed(frame: CloseFrame): void {
     const state = this.#state!;
-    this.#connection.close();
+    this.#connection.close(frame.code, frame.reason);
     this.closed();
     // A client that says a normal goodbye will not resume: free its session now. After any
     // other close (a protocol error it saw) it will come back and resume.
@@ -317,7 +318,8 @@ export class ServerSession implements Timed, SessionCarrier {
     state.carrier = this;
     this.#state = state;
     this.#phase = 'open';
-    const batch = (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.() === true;
+    const batch =
+      (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.(encodeBatch) === true;
     // What WELCOME announces is what the session's endpoint runs with: the same config.
     const { announce, maxAnswering } = server.endpoint;
     this.#connection.send(

@@ -14,17 +14,25 @@ import {
 
 /** The wire under one server-side session: one accepted connection, any transport. */
 export interface ServerConnection {
-  /** Writes one frame body; false when the connection's buffer is over its high-water mark. */
-  send(frame: Uint8Array): boolean;
-  /** Ends the connection (after the frames already written). */
-  close(): void;
+  /**
+   * Writes one frame body; false when the connection's buffer is over its high-water mark.
+   * `volatile`: the frame may be lost (a datagram transport sends it unreliably).
+   */
+  send(frame: Uint8Array, volatile?: boolean): boolean;
+  /**
+   * Ends the connection (after the frames already written). `code` and `reason` are those of
+   * the CLOSE frame just written, for a transport with a close code of its own: a WebSocket
+   * closes with the same code (docs/protocol.md §1).
+   */
+  close(code?: number, reason?: string): void;
   /** Bytes written but not yet sent (counted in the server's memory budget); absent means 0. */
   readonly bufferedAmount?: number;
   /**
-   * Optional: from now on, join the frames written in one tick into BATCH messages
-   * (docs/protocol.md §1.1). Returns whether the connection does; absent means it does not.
+   * Optional: from now on, join the frames written in one tick into one message made by
+   * `join` (a BATCH, docs/protocol.md §1.1). Returns whether the connection does; absent
+   * means it does not.
    */
-  batch?(): boolean;
+  batch?(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean;
 }
 
 /**
@@ -171,8 +179,8 @@ export class SessionState implements EndpointHost {
   // --- EndpointHost: what the endpoint writes and tells ------------------------------------
 
   /** @internal */
-  write(frame: Uint8Array): boolean {
-    return this.connection?.send(frame) ?? false;
+  write(frame: Uint8Array, _seq?: number, volatile?: boolean): boolean {
+    return this.connection?.send(frame, volatile) ?? false;
   }
 
   /** @internal */
@@ -265,9 +273,9 @@ export class SessionState implements EndpointHost {
 
 /** ... and, for a shared store, through its observer and its write gate. */
 class ObservedSessionState extends SessionState {
-  override write(frame: Uint8Array, seq?: number): boolean {
+  override write(frame: Uint8Array, seq?: number, volatile?: boolean): boolean {
     if (seq !== undefined && this.gate !== null && !this.gate.admit(seq, frame)) return true;
-    return super.write(frame);
+    return super.write(frame, seq, volatile);
   }
 
   /** @internal */
