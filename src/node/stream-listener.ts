@@ -10,6 +10,7 @@ import {
 import { CloseCodes } from '../core/protocol/frames.js';
 import { encodeFrame } from '../core/protocol/frames-encode.js';
 import { normalizeAddress } from './addresses.js';
+import { plainBytes } from './plain-bytes.js';
 import { isRefusal, type Refusal, type Ticket } from './connection-limits.js';
 import { ProxyHeaderReader } from './proxy-protocol.js';
 import { refusalFrame, Refusing } from './refusals.js';
@@ -115,7 +116,7 @@ class StreamWire implements Wire {
       decoder.maxFrameSize = this.#maxFrameSize;
     }
     try {
-      decoder.push(chunk);
+      decoder.push(plainBytes(chunk));
     } catch {
       // A frame over the limit, refused on its header. Before the handshake that is a HELLO
       // over the cap: CLOSE 4000 (docs/protocol.md §6.3), then the socket ends.

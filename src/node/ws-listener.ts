@@ -8,6 +8,7 @@ import { BATCH_TYPE, encodeBatch, splitBatch } from '../core/protocol/batch.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import { encodeFrame } from '../core/protocol/frames-encode.js';
 import { normalizeAddress } from './addresses.js';
+import { plainBytes } from './plain-bytes.js';
 import { isRefusal, type Refusal, type Ticket } from './connection-limits.js';
 import { httpRefusal, Refusing } from './refusals.js';
 import {
@@ -43,7 +44,7 @@ type WiredWebSocket = WebSocket & { [WIRE]: WsWire };
 type WiredSocket = Socket & { [WIRE]: WsWire };
 
 function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as WiredWebSocket)[WIRE].read(data, isBinary);
+  (this as WiredWebSocket)[WIRE].read(plainBytes(data), isBinary);
 }
 
 function onWsClose(this: WebSocket): void {
@@ -151,7 +152,7 @@ class WsWire implements Wire {
   }
 
   /** One WebSocket message: a frame body, or a BATCH of them, for the sink. */
-  read(data: Buffer, isBinary: boolean): void {
+  read(data: Uint8Array, isBinary: boolean): void {
     const ws = this.#ws;
     const sink = this.sink;
     if (ws.readyState !== ws.OPEN || sink === null) return; // refused or closing: nothing more is read
