@@ -90,6 +90,10 @@ function frameTooLarge(size: number, maxFrameSize: number): SocklineError {
  * Decodes length-prefixed frames. There is no "header read" state between pushes: the
  * prefix is peeked again until the whole frame is there, which costs 4 byte reads per
  * chunk and keeps every state change before the sink is called.
+ *
+ * A chunk that arrives while nothing is held (the common case: a socket read holds whole
+ * frames) is read in place, as raw-net code does, without going through the chunk list: one
+ * view per frame, and only the incomplete tail, if any, is kept.
  */
 export class LengthDecoder implements FrameDecoder {
   readonly #sink: FrameSink;
@@ -97,6 +101,8 @@ export class LengthDecoder implements FrameDecoder {
   readonly #buffer = new ChunkBuffer();
   /** The error that made the decoder unusable, until `reset()`. */
   #failure: { readonly error: unknown } | undefined;
+  /** Bumped by `reset()`, so a sink that resets stops the loop over the current chunk. */
+  #epoch = 0;
 
   constructor(sink: FrameSink, maxFrameSize: number) {
     this.#sink = sink;
@@ -121,32 +127,55 @@ export class LengthDecoder implements FrameDecoder {
 
   push(chunk: Uint8Array): void {
     if (this.#failure !== undefined) throw this.#failure.error;
-    const buffer = this.#buffer;
-    const sink = this.#sink;
-    const maxFrameSize = this.#maxFrameSize;
-    buffer.push(chunk);
     try {
-      // A loop, never recursion: a chunk of a million empty frames must not grow the stack.
-      while (buffer.length >= HEADER_SIZE) {
-        const size = buffer.peekUint32BE();
-        // Checked the moment the prefix is complete, before waiting for (and keeping) any
-        // of the payload: a 4-byte header must not be able to reserve 4 GiB.
-        if (size > maxFrameSize) {
-          throw new SocklineError(
-            ErrorCodes.FRAME_TOO_LARGE,
-            `Frame length prefix declares ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
-          );
-        }
-        if (buffer.length - HEADER_SIZE < size) return;
-        buffer.skip(HEADER_SIZE);
-        // A view when the payload lies in one chunk; a copy only when it straddles chunks.
-        sink(buffer.consume(size));
-      }
+      if (this.#buffer.length === 0) this.#readInPlace(chunk);
+      else this.#readHeld(chunk);
     } catch (error) {
       // The rest of the stream cannot be trusted (or was not parsed): refuse it all.
       this.#failure = { error };
-      buffer.clear();
+      this.#buffer.clear();
       throw error;
+    }
+  }
+
+  /** Frames straight from `chunk` (nothing is held before it); keeps what is left of it. */
+  #readInPlace(chunk: Uint8Array): void {
+    const sink = this.#sink;
+    const maxFrameSize = this.#maxFrameSize;
+    const epoch = this.#epoch;
+    const length = chunk.length;
+    let at = 0;
+    // A loop, never recursion: a chunk of a million empty frames must not grow the stack.
+    while (length - at >= HEADER_SIZE) {
+      const size = chunk[at]! * 0x1000000 + ((chunk[at + 1]! << 16) | (chunk[at + 2]! << 8) | chunk[at + 3]!);
+      if (size > maxFrameSize) throw prefixTooLarge(size, maxFrameSize);
+      const start = at + HEADER_SIZE;
+      const end = start + size;
+      if (end > length) break;
+      at = end;
+      sink(chunk.subarray(start, end));
+      if (this.#epoch !== epoch) return;
+    }
+    if (at < length) this.#buffer.push(at === 0 ? chunk : chunk.subarray(at));
+  }
+
+  /** `chunk` after bytes held from earlier pushes: read through the chunk list. */
+  #readHeld(chunk: Uint8Array): void {
+    const buffer = this.#buffer;
+    const sink = this.#sink;
+    const maxFrameSize = this.#maxFrameSize;
+    const epoch = this.#epoch;
+    buffer.push(chunk);
+    while (buffer.length >= HEADER_SIZE) {
+      const size = buffer.peekUint32BE();
+      // Checked the moment the prefix is complete, before waiting for (and keeping) any
+      // of the payload: a 4-byte header must not be able to reserve 4 GiB.
+      if (size > maxFrameSize) throw prefixTooLarge(size, maxFrameSize);
+      if (buffer.length - HEADER_SIZE < size) return;
+      buffer.skip(HEADER_SIZE);
+      // A view when the payload lies in one chunk; a copy only when it straddles chunks.
+      sink(buffer.consume(size));
+      if (this.#epoch !== epoch) return;
     }
   }
 
@@ -166,5 +195,14 @@ export class LengthDecoder implements FrameDecoder {
   reset(): void {
     this.#buffer.clear();
     this.#failure = undefined;
+    this.#epoch++;
   }
+}
+
+/** A length prefix over the limit, refused before any of its payload is kept. */
+function prefixTooLarge(size: number, maxFrameSize: number): SocklineError {
+  return new SocklineError(
+    ErrorCodes.FRAME_TOO_LARGE,
+    `Frame length prefix declares ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
+  );
 }
