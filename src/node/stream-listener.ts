@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Coalescer } from '../core/coalesce.js';
+import { Coalescer, type ChunkSink } from '../core/coalesce.js';
 import {
   createLengthDecoder,
   lengthFraming,
@@ -36,7 +36,7 @@ const ignore = (): void => {};
  * its methods live on the prototype (an object literal with a getter is also kept in
  * dictionary mode by V8, several hundred bytes per idle connection).
  */
-class StreamWire implements Wire {
+class StreamWire implements Wire, ChunkSink {
   readonly transport: 'tcp' | 'tls';
   readonly remoteAddress: string;
   readonly ticket: Ticket;
@@ -64,7 +64,13 @@ class StreamWire implements Wire {
     this.#socket = socket;
     this.#writer = writer;
     this.#maxFrameSize = maxFrameSize;
-    this.#out = new Coalescer((chunk) => void (socket.destroyed || socket.write(chunk)));
+    this.#out = new Coalescer(this);
+  }
+
+  /** The frames of one tick, joined by `#out`. */
+  writeChunk(chunk: Uint8Array): void {
+    const socket = this.#socket;
+    if (!socket.destroyed) socket.write(chunk);
   }
 
   send(frame: Uint8Array): boolean {
@@ -101,7 +107,7 @@ class StreamWire implements Wire {
     const maxFrameSize = this.#maxFrameSize;
     this.#handshaking = sink.handshaking !== false;
     this.#decoder = createLengthDecoder(
-      (frame) => sink.receive(frame),
+      sink,
       this.#handshaking ? Math.min(maxFrameSize, HELLO_CAP) : maxFrameSize,
     );
   }

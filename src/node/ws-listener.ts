@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Coalescer } from '../core/coalesce.js';
+import { Coalescer, type ChunkSink } from '../core/coalesce.js';
 import { BATCH_TYPE, encodeBatch, splitBatch } from '../core/protocol/batch.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import { encodeFrame } from '../core/protocol/frames-encode.js';
@@ -56,7 +56,7 @@ function onGuardData(this: Socket, chunk: Buffer): void {
 }
 
 /** A WebSocket as a {@link Wire} (a class, for the reasons given at `StreamWire`). */
-class WsWire implements Wire {
+class WsWire implements Wire, ChunkSink {
   readonly transport = 'ws' as const;
   readonly remoteAddress: string;
   readonly ticket: Ticket;
@@ -120,9 +120,14 @@ class WsWire implements Wire {
   }
 
   batch(): boolean {
-    const ws = this.#ws;
-    this.#out ??= new Coalescer((chunk) => void (ws.readyState === ws.OPEN && ws.send(chunk)), encodeBatch);
+    this.#out ??= new Coalescer(this, encodeBatch);
     return true;
+  }
+
+  /** The frames of one tick, joined into a BATCH by `#out`. */
+  writeChunk(chunk: Uint8Array): void {
+    const ws = this.#ws;
+    if (ws.readyState === ws.OPEN) ws.send(chunk);
   }
 
   /** Starts reading frame headers ahead of `ws` (see {@link FrameHeaderGuard}). */
