@@ -41,20 +41,28 @@ export class Coalescer {
    * @param sink receives each joined buffer and how many pushed buffers it holds: a function,
    *   or an object with `writeChunk` (a connection that is its own sink allocates no closure)
    * @param join makes one buffer of several (`concat` for a byte stream)
+   * @param tickHint the size of the first framed tick's buffer (what an earlier one held)
    */
   constructor(
     sink: ChunkSink | ((chunk: Uint8Array, count: number) => void),
     join: (parts: readonly Uint8Array[], bytes: number) => Uint8Array = concat,
-    directBytes = 16 * 1024,
+    directBytes = DIRECT_BYTES,
+    tickHint = 256,
   ) {
     this.#sink = sink;
     this.#join = join;
     this.#directBytes = directBytes;
+    this.#tickHint = tickHint;
   }
 
   /** Bytes pushed and not yet written. */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** The size the next framed tick's buffer starts at: what the last one held. */
+  get tickHint(): number {
+    return this.#tickHint;
   }
 
   push(chunk: Uint8Array): void {
@@ -142,6 +150,9 @@ export class Coalescer {
     this.#count = 0;
   }
 }
+
+/** Buffers of this size or more are written alone, never copied (see {@link Coalescer}). */
+export const DIRECT_BYTES = 16 * 1024;
 
 /** One buffer holding `parts` back to back. */
 export function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {

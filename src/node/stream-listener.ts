@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Coalescer, type ChunkSink } from '../core/coalesce.js';
+import { Coalescer, concat, DIRECT_BYTES, type ChunkSink } from '../core/coalesce.js';
 import {
   createLengthDecoder,
   lengthFraming,
@@ -43,8 +43,13 @@ class StreamWire implements Wire, ChunkSink {
   readonly #socket: net.Socket;
   readonly #writer: FrameWriter;
   readonly #maxFrameSize: number;
-  /** The frames written in one tick leave in one write (one system call, not one per frame). */
-  readonly #out: Coalescer;
+  /**
+   * The frames written in one tick leave in one write (one system call, not one per frame).
+   * Made by the first write of a tick and dropped when it flushes: an idle connection holds none.
+   */
+  #out: Coalescer | null = null;
+  /** What the last joined write held: the first buffer of the next tick is sized from it. */
+  #hint = 256;
   #sink: FrameSink | null = null;
   #decoder: LengthDecoder | null = null;
   /** True until the sink's handshake completes: frames are capped at the HELLO size. */
@@ -64,37 +69,40 @@ class StreamWire implements Wire, ChunkSink {
     this.#socket = socket;
     this.#writer = writer;
     this.#maxFrameSize = maxFrameSize;
-    this.#out = new Coalescer(this);
   }
 
-  /** The frames of one tick, joined by `#out`. */
+  /** The frames of one tick, joined by `#out`: it has nothing pending any more. */
   writeChunk(chunk: Uint8Array): void {
     const socket = this.#socket;
+    const out = this.#out;
+    if (out !== null) this.#hint = out.tickHint;
+    this.#out = null;
     if (!socket.destroyed) socket.write(chunk);
   }
 
   send(frame: Uint8Array): boolean {
     const socket = this.#socket;
-    const out = this.#out;
     if (socket.destroyed) return false;
+    const out = (this.#out ??= new Coalescer(this, concat, DIRECT_BYTES, this.#hint));
     out.pushFrame(frame, this.#writer); // throws ERR_FRAME_TOO_LARGE before anything is written
     return socket.writableLength + out.bytes < socket.writableHighWaterMark;
   }
 
   get bufferedAmount(): number {
-    return this.#socket.writableLength + this.#out.bytes;
+    return this.#socket.writableLength + (this.#out?.bytes ?? 0);
   }
 
   close(): void {
     const socket = this.#socket;
-    this.#out.flush();
+    this.#out?.flush();
     socket.end();
     // A client that neither reads nor closes must not pin the socket half-open forever.
     socket.setTimeout(END_GRACE, () => socket.destroy());
   }
 
   destroy(): void {
-    this.#out.clear();
+    this.#out?.clear();
+    this.#out = null;
     this.#socket.destroy();
   }
 
