@@ -22,14 +22,23 @@ export function within(promise, ms, what) {
 
 /**
  * Opens `count` clients of `system` in batches (a load generator, not a thundering herd);
- * `optionsFor(i)` gives each one its options. Resolves with the clients, or rejects with the
- * first failure once every batch has settled.
+ * `optionsFor(i)` gives each one its options. `rate`: at most that many opened per second
+ * (a batch starts no sooner than its share of the time). Resolves with the clients, or
+ * rejects with the first failure once every batch has settled.
  */
-export async function openMany(system, count, optionsFor, { batch = 100, timeout = 60_000 } = {}) {
+export async function openMany(
+  system,
+  count,
+  optionsFor,
+  { batch = 100, timeout = 60_000, rate = Infinity } = {},
+) {
   const open = [];
   let firstError;
-  const deadline = Date.now() + timeout;
+  const started = Date.now();
+  const deadline = started + timeout;
   for (let done = 0; done < count; done += batch) {
+    const due = started + (done / rate) * 1000;
+    if (Date.now() < due) await sleep(due - Date.now());
     const size = Math.min(batch, count - done);
     const results = await within(
       Promise.allSettled(Array.from({ length: size }, (_, k) => system.connectClient(optionsFor(done + k)))),

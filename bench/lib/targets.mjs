@@ -6,11 +6,11 @@
  */
 export const TARGETS = [
   { bench: 'pipelined', metric: 'rate', system: 'sockline-tcp', against: 'raw-net', op: '>=', bound: 0.8 },
-  { bench: 'pipelined', metric: 'rate', system: 'sockline-ws', against: 'raw-ws', op: '>=', bound: 1.0 },
+  { bench: 'pipelined', metric: 'rate', system: 'sockline-ws', against: 'raw-ws', op: '>=', bound: 1.3 },
   { bench: 'pipelined', metric: 'rate', system: 'sockline-tcp', against: 'socket.io', op: '>=', bound: 2.5 },
   { bench: 'pipelined', metric: 'rate', system: 'sockline-ws', against: 'socket.io', op: '>=', bound: 2.5 },
-  { bench: 'rtt', metric: 'p50', system: 'sockline-tcp', against: 'raw-net', op: '<=', bound: 1.3 },
-  { bench: 'rtt', metric: 'p50', system: 'sockline-ws', against: 'raw-ws', op: '<=', bound: 1.3 },
+  { bench: 'rtt', metric: 'p50', system: 'sockline-tcp', against: 'raw-net', op: '<=', bound: 1.2 },
+  { bench: 'rtt', metric: 'p50', system: 'sockline-ws', against: 'raw-ws', op: '<=', bound: 1.2 },
   { bench: 'bulk', metric: 'mbps', system: 'sockline-tcp', against: 'raw-net', op: '>=', bound: 0.9 },
   { bench: 'bulk', metric: 'mbps', system: 'sockline-ws', against: 'raw-ws', op: '>=', bound: 0.9 },
   { bench: 'idle-memory', metric: 'rssKB', system: 'sockline-tcp', against: 'raw-net', op: '<=', bound: 1.3 },

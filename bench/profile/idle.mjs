@@ -21,7 +21,8 @@
 // Method (as bench/idle-memory.mjs): the server runs in its own process with --expose-gc,
 // pinned to CPU 0, the clients in another pinned to CPU 1 (taskset). Per run: 50 connections
 // opened and closed (code compiled, one-off tables made), a full GC, a measure; N connections
-// opened in batches of 200 (sockline: protocol-mode `connect()` until `opened`), `--idle` ms
+// opened 20 at a time, 400 a second at most (sockline: protocol-mode `connect()` until
+// `opened`; the server's default admission takes 500 a second), `--idle` ms
 // (default 2,000) of idleness, a full GC, a measure. Reported per connection: the deltas of
 // RSS, V8 heap used, external and arrayBuffers (process.memoryUsage()), and of Node timers
 // alive (process.getActiveResourcesInfo()). KB = 1,000 bytes.
@@ -33,7 +34,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HOST = '127.0.0.1';
-const BATCH = 200;
+/** Connections opened at once, and per second at most (as bench/cases/idle-memory.mjs). */
+const BATCH = 20;
+const RATE = 400;
 const WARMUP = 50;
 const OPEN_TIMEOUT_MS = 120_000;
 const KB = 1000;
@@ -265,6 +268,8 @@ async function clients(kind, port, bundle) {
         let failed = 0;
         let firstError;
         for (let done = 0; done < m.count; done += BATCH) {
+          const due = started + (done / RATE) * 1000;
+          if (performance.now() < due) await sleep(due - performance.now());
           const size = Math.min(BATCH, m.count - done);
           const results = await Promise.allSettled(Array.from({ length: size }, openOne));
           for (const r of results) {

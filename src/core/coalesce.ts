@@ -1,5 +1,11 @@
 import type { FrameWriter } from './framing/types.js';
 
+/** Where a {@link Coalescer} writes, as an object: one per connection needs no closure of its own. */
+export interface ChunkSink {
+  /** Receives each joined buffer and how many pushed buffers it holds. */
+  writeChunk(chunk: Uint8Array, count: number): void;
+}
+
 /**
  * Joins the buffers written in one tick into one write. A write is a system call (TCP) or a
  * WebSocket frame (plus a system call): a hundred small messages sent from one event
@@ -15,6 +21,7 @@ import type { FrameWriter } from './framing/types.js';
 export class Coalescer {
   /** Made on the first `push` and dropped by `flush`: an idle connection holds no array. */
   #parts: Uint8Array[] | null = null;
+  /** Bytes pending, in `#parts` or in `#tick` (never both: each kind of push flushes the other). */
   #bytes = 0;
   #scheduled = false;
   /**
@@ -22,27 +29,30 @@ export class Coalescer {
    * buffer per frame, no join). A new one each tick: the transport may keep the last.
    */
   #tick: Uint8Array | null = null;
-  #tickUsed = 0;
   /** Bytes the last framed tick held: the first buffer of the next is sized from it. */
   #tickHint = 256;
   /** Frames in `#tick`. */
   #count = 0;
-  readonly #write: (chunk: Uint8Array, count: number) => void;
+  readonly #sink: ChunkSink | ((chunk: Uint8Array, count: number) => void);
   readonly #join: (parts: readonly Uint8Array[], bytes: number) => Uint8Array;
   readonly #directBytes: number;
 
   /**
-   * @param write receives each joined buffer and how many pushed buffers it holds
+   * @param sink receives each joined buffer and how many pushed buffers it holds: a function,
+   *   or an object with `writeChunk` (a connection that is its own sink allocates no closure)
    * @param join makes one buffer of several (`concat` for a byte stream)
+   * @param tickHint the size of the first framed tick's buffer (what an earlier one held)
    */
   constructor(
-    write: (chunk: Uint8Array, count: number) => void,
+    sink: ChunkSink | ((chunk: Uint8Array, count: number) => void),
     join: (parts: readonly Uint8Array[], bytes: number) => Uint8Array = concat,
-    directBytes = 16 * 1024,
+    directBytes = DIRECT_BYTES,
+    tickHint = 256,
   ) {
-    this.#write = write;
+    this.#sink = sink;
     this.#join = join;
     this.#directBytes = directBytes;
+    this.#tickHint = tickHint;
   }
 
   /** Bytes pushed and not yet written. */
@@ -50,8 +60,13 @@ export class Coalescer {
     return this.#bytes;
   }
 
+  /** The size the next framed tick's buffer starts at: what the last one held. */
+  get tickHint(): number {
+    return this.#tickHint;
+  }
+
   push(chunk: Uint8Array): void {
-    if (this.#tickUsed > 0) this.flush(); // keep the order of both kinds of push
+    if (this.#tick !== null) this.flush(); // keep the order of both kinds of push
     if (chunk.byteLength >= this.#directBytes) {
       this.flush();
       this.#write(chunk, 1);
@@ -76,15 +91,14 @@ export class Coalescer {
     }
     if (this.#parts !== null) this.flush(); // keep the order of both kinds of push
     let tick = this.#tick;
-    const at = this.#tickUsed;
+    const at = tick === null ? 0 : this.#bytes;
     if (tick === null || tick.byteLength - at < need) {
       const grown = new Uint8Array(Math.max(this.#tickHint, 2 * (at + need)));
       if (tick !== null) grown.set(tick.subarray(0, at));
       this.#tick = tick = grown;
     }
     writer.writeFrame(payload, tick, at);
-    this.#tickUsed = at + need;
-    this.#bytes += need;
+    this.#bytes = at + need;
     this.#count++;
     this.#schedule();
   }
@@ -103,15 +117,14 @@ export class Coalescer {
   /** Writes what is pending now. */
   flush(): void {
     const tick = this.#tick;
-    if (tick !== null && this.#tickUsed > 0) {
-      const used = this.#tickUsed;
+    if (tick !== null) {
+      const used = this.#bytes;
       const count = this.#count;
       this.#tick = null;
-      this.#tickUsed = 0;
       this.#count = 0;
       this.#bytes = 0;
       this.#tickHint = Math.min(Math.max(256, used), this.#directBytes * 4);
-      this.#write(new Uint8Array(tick.buffer, tick.byteOffset, used), count);
+      if (count > 0) this.#write(new Uint8Array(tick.buffer, tick.byteOffset, used), count);
       return;
     }
     const parts = this.#parts;
@@ -123,15 +136,23 @@ export class Coalescer {
     this.#write(n === 1 ? parts[0]! : this.#join(parts, bytes), n);
   }
 
+  #write(chunk: Uint8Array, count: number): void {
+    const sink = this.#sink;
+    if (typeof sink === 'function') sink(chunk, count);
+    else sink.writeChunk(chunk, count);
+  }
+
   /** Forgets what is pending (the connection is gone). */
   clear(): void {
     this.#parts = null;
     this.#bytes = 0;
     this.#tick = null;
-    this.#tickUsed = 0;
     this.#count = 0;
   }
 }
+
+/** Buffers of this size or more are written alone, never copied (see {@link Coalescer}). */
+export const DIRECT_BYTES = 16 * 1024;
 
 /** One buffer holding `parts` back to back. */
 export function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {

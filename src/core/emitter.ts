@@ -1,5 +1,5 @@
 /**
- * A small typed event emitter. Listener arrays are copy-on-write, so `emit` allocates
+ * A small typed event emitter. Its listener table is copy-on-write, so `emit` allocates
  * nothing and a listener may add or remove listeners while an event is being delivered.
  *
  * Unlike Node's `EventEmitter`, an `error` event with no listener is not thrown: I/O errors
@@ -21,12 +21,27 @@ export type EventMap<Events> = { [E in keyof Events]: Listener };
 export type Disposer = () => void;
 
 export class Emitter<Events extends EventMap<Events>> {
-  #listeners: Partial<Record<keyof Events, readonly Listener[]>> = Object.create(null);
+  /**
+   * Event names and their listeners, alternating: `[name, listeners, name, listeners, …]`, where
+   * `listeners` is the one function of an event that has one, or an array of them. Null until a
+   * first listener: an object that is never listened to (most server peers) holds nothing, and a
+   * few names in a short array take less than a dictionary (`Object.create(null)` is one, of a
+   * few hundred bytes even when empty) and are found as fast. Copied on every change, like the
+   * arrays of listeners, so `emit` allocates nothing and a listener may add or remove others
+   * while an event is being delivered.
+   */
+  #table: ReadonlyArray<keyof Events | Listener | readonly Listener[]> | null = null;
 
   /** Adds a listener and returns a function that removes it. */
   on<E extends keyof Events>(event: E, listener: Events[E]): Disposer {
-    const list = this.#listeners[event];
-    this.#listeners[event] = list ? [...list, listener] : [listener];
+    const table = this.#table;
+    const at = table === null ? -1 : indexOf(table, event);
+    if (at === -1) this.#table = table === null ? [event, listener] : [...table, event, listener];
+    else {
+      const held = table![at + 1] as Listener | readonly Listener[];
+      const next = typeof held === 'function' ? [held, listener] : [...held, listener];
+      this.#table = table!.map((entry, i) => (i === at + 1 ? next : entry));
+    }
     return () => this.off(event, listener);
   }
 
@@ -40,34 +55,67 @@ export class Emitter<Events extends EventMap<Events>> {
   }
 
   off<E extends keyof Events>(event: E, listener: Events[E]): void {
-    const list = this.#listeners[event];
-    if (!list) return;
-    const i = list.indexOf(listener);
-    if (i === -1) return;
-    if (list.length === 1) delete this.#listeners[event];
-    else this.#listeners[event] = [...list.slice(0, i), ...list.slice(i + 1)];
+    const table = this.#table;
+    const at = table === null ? -1 : indexOf(table, event);
+    if (at === -1) return;
+    const held = table![at + 1] as Listener | readonly Listener[];
+    let next: Listener | readonly Listener[] | undefined;
+    if (typeof held === 'function') {
+      if (held !== listener) return;
+    } else {
+      const i = held.indexOf(listener);
+      if (i === -1) return;
+      next = held.length === 2 ? held[1 - i] : [...held.slice(0, i), ...held.slice(i + 1)];
+    }
+    if (next !== undefined) this.#table = table!.map((entry, i) => (i === at + 1 ? next : entry));
+    else if (table!.length === 2) this.#table = null;
+    else this.#table = [...table!.slice(0, at), ...table!.slice(at + 2)];
   }
 
   listenerCount(event: keyof Events): number {
-    return this.#listeners[event]?.length ?? 0;
+    const table = this.#table;
+    const at = table === null ? -1 : indexOf(table, event);
+    if (at === -1) return 0;
+    const held = table![at + 1] as Listener | readonly Listener[];
+    return typeof held === 'function' ? 1 : held.length;
   }
 
   /** Removes every listener of `event`, or of every event. */
   removeAllListeners(event?: keyof Events): void {
-    if (event === undefined) this.#listeners = Object.create(null);
-    else delete this.#listeners[event];
+    const table = this.#table;
+    if (table === null) return;
+    if (event === undefined) {
+      this.#table = null;
+      return;
+    }
+    const at = indexOf(table, event);
+    if (at === -1) return;
+    this.#table = table.length === 2 ? null : [...table.slice(0, at), ...table.slice(at + 2)];
   }
 
   /** Calls every listener of `event` in order; one that throws is handed to {@link listenerError}. */
   protected emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
-    const list = this.#listeners[event];
-    if (!list) return;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        (list[i] as (...a: Parameters<Events[E]>) => void)(...args);
-      } catch (error) {
-        this.listenerError(error, event);
+    const table = this.#table;
+    if (table === null) return;
+    for (let at = 0; at < table.length; at += 2) {
+      if (table[at] !== event) continue;
+      const held = table[at + 1] as Listener | readonly Listener[];
+      if (typeof held === 'function') {
+        try {
+          (held as (...a: Parameters<Events[E]>) => void)(...args);
+        } catch (error) {
+          this.listenerError(error, event);
+        }
+        return;
       }
+      for (let i = 0; i < held.length; i++) {
+        try {
+          (held[i] as (...a: Parameters<Events[E]>) => void)(...args);
+        } catch (error) {
+          this.listenerError(error, event);
+        }
+      }
+      return;
     }
   }
 
@@ -79,6 +127,12 @@ export class Emitter<Events extends EventMap<Events>> {
   protected listenerError(error: unknown, _event: keyof Events): void {
     throw error;
   }
+}
+
+/** Where `event` is in a listener table (see `Emitter`), or -1. */
+function indexOf<K>(table: ReadonlyArray<unknown>, event: K): number {
+  for (let at = 0; at < table.length; at += 2) if (table[at] === event) return at;
+  return -1;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 import type { AuthenticateInfo, ResolvedLimits, ServerMetrics } from './server-options.js';
 import type { FrameSink, Wire } from './server-listeners.js';
 import { OutboundGuard, type Held } from './slow-consumer.js';
-import { heldBytes } from './memory-budget.js';
+import { heldBytes, MESSAGE_OVERHEAD } from './memory-budget.js';
 
 /**
  * A shed connection with at most this many bytes unsent still gets its CLOSE (the client is
@@ -24,6 +24,12 @@ const SHED_LINGER_BYTES = 64 << 10;
  * TCP/TLS), a WebSocket header (up to 14 B) or a BATCH body length.
  */
 const WRITE_OVERHEAD = 64;
+
+/**
+ * Write costs (see `send`) that may add up before what is held is measured again, at most: a
+ * queue that grows without writes (the replay buffer full) is seen within this much writing.
+ */
+const HEADROOM_MAX = 64 << 10;
 
 /** The counters of {@link ServerMetrics} a connection moves. */
 export type ConnectionCounters = Pick<
@@ -64,6 +70,13 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
    */
   guard: OutboundGuard | undefined = undefined;
   readonly #host: ConnectionHost;
+  /**
+   * What may still be written before the connection could be over `maxOutboundBytes`: the
+   * room found when what is held was last measured, less an upper bound of what each write
+   * since then added. Measuring costs a walk through the session; this makes it one per many
+   * writes while the peer keeps up, and one per write only near the limit.
+   */
+  #headroom = 0;
 
   constructor(wire: Wire, host: ConnectionHost) {
     this.wire = wire;
@@ -74,30 +87,50 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
   // --- ServerConnection: what the session writes -------------------------------------------
 
   send(frame: Uint8Array, volatile = false): boolean {
+    const guard = this.guard;
+    if (guard !== undefined) return this.#sendGuarded(frame, guard, volatile);
+    // A write adds at most its frame twice (the replay buffer, the socket's), one message's
+    // overhead and a framing header to what is held: while that fits in the headroom, the
+    // connection cannot be over the limit and nothing needs measuring.
+    const cost = 2 * frame.byteLength + MESSAGE_OVERHEAD + WRITE_OVERHEAD;
+    if ((this.#headroom -= cost) < 0) return this.#sendMeasured(frame, cost, volatile);
     const counters = this.#host.counters;
-    // Until a guard exists, what is held is measured once per write, before it: the write
-    // adds at most its frame and a framing header, so the check after it is made only when
-    // that could take the connection over the limit.
-    let guard = this.guard;
-    let held = 0;
-    if (guard === undefined) {
-      held = this.heldBytes;
-      guard = this.#guardOver(held);
-    }
-    if (guard !== undefined) {
-      const verdict = guard.admit();
-      if (verdict === 'dead') return false;
-      if (verdict === 'over' && volatile) {
-        counters.drops++;
-        return false;
-      }
+    counters.messagesOut++;
+    counters.bytesOut += frame.byteLength;
+    return this.wire.send(frame, volatile);
+  }
+
+  /** Out of headroom: what is held is measured before the write, and after it if it may be over. */
+  #sendMeasured(frame: Uint8Array, cost: number, volatile: boolean): boolean {
+    const max = this.#host.limits.maxOutboundBytes;
+    const held = this.heldBytes;
+    const guard = this.#guardOver(held);
+    if (guard !== undefined) return this.#sendGuarded(frame, guard, volatile);
+    const counters = this.#host.counters;
+    counters.messagesOut++;
+    counters.bytesOut += frame.byteLength;
+    const ok = this.wire.send(frame, volatile);
+    if (held + cost <= max) this.#headroom = Math.min(max - held - cost, HEADROOM_MAX);
+    else this.#guardOver(this.heldBytes)?.written();
+    return ok;
+  }
+
+  /**
+   * Once the connection has been over the limit, every write asks the guard: volatile frames
+   * are dropped while over, nothing is written once it was found slow.
+   */
+  #sendGuarded(frame: Uint8Array, guard: OutboundGuard, volatile: boolean): boolean {
+    const counters = this.#host.counters;
+    const verdict = guard.admit();
+    if (verdict === 'dead') return false;
+    if (verdict === 'over' && volatile) {
+      counters.drops++;
+      return false;
     }
     counters.messagesOut++;
     counters.bytesOut += frame.byteLength;
     const ok = this.wire.send(frame, volatile);
-    if (guard !== undefined) guard.written();
-    else if (held + frame.byteLength + WRITE_OVERHEAD > this.#host.limits.maxOutboundBytes)
-      this.#guardOver(this.heldBytes)?.written();
+    guard.written();
     return ok;
   }
 

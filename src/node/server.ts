@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Emitter } from '../core/emitter.js';
 import { unrefTimer, type Clock } from '../core/clock.js';
+import { taskClock } from './task-clock.js';
 import { encodePayload, jsonCodec, type Codec } from '../core/protocol/codec.js';
 import { TokenBucketAdmission } from '../core/protocol/admission.js';
 import { CloseCodes } from '../core/protocol/frames.js';
@@ -254,6 +255,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
       maxSubscriptions: l.maxSubscriptions,
       maxTotalSubscriptions: l.maxTotalSubscriptions,
       exposeErrors: l.exposeErrors,
+      clock: taskClock,
       ...(options.identify !== undefined ? { identify: options.identify } : {}),
       // A client is never told to wait longer than half the time its session is kept.
       admission:

@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Coalescer } from '../core/coalesce.js';
+import { Coalescer, concat, DIRECT_BYTES, type ChunkSink } from '../core/coalesce.js';
 import {
   createLengthDecoder,
   lengthFraming,
@@ -9,6 +9,7 @@ import {
 } from '../core/framing/index.js';
 import { endingClose } from '../core/protocol/server/connection-end.js';
 import { normalizeAddress } from './addresses.js';
+import { plainBytes } from './plain-bytes.js';
 import { isRefusal, type Refusal, type Ticket } from './connection-limits.js';
 import { ProxyHeaderReader } from './proxy-protocol.js';
 import { refusalFrame, Refusing } from './refusals.js';
@@ -37,15 +38,20 @@ const ignore = (): void => {};
  * its methods live on the prototype (an object literal with a getter is also kept in
  * dictionary mode by V8, several hundred bytes per idle connection).
  */
-class StreamWire implements Wire {
+class StreamWire implements Wire, ChunkSink {
   readonly transport: 'tcp' | 'tls';
   readonly remoteAddress: string;
   readonly ticket: Ticket;
   readonly #socket: net.Socket;
   readonly #writer: FrameWriter;
   readonly #maxFrameSize: number;
-  /** The frames written in one tick leave in one write (one system call, not one per frame). */
-  readonly #out: Coalescer;
+  /**
+   * The frames written in one tick leave in one write (one system call, not one per frame).
+   * Made by the first write of a tick and dropped when it flushes: an idle connection holds none.
+   */
+  #out: Coalescer | null = null;
+  /** What the last joined write held: the first buffer of the next tick is sized from it. */
+  #hint = 256;
   #sink: FrameSink | null = null;
   #decoder: LengthDecoder | null = null;
   /** True until the sink's handshake completes: frames are capped at the HELLO size. */
@@ -65,31 +71,40 @@ class StreamWire implements Wire {
     this.#socket = socket;
     this.#writer = writer;
     this.#maxFrameSize = maxFrameSize;
-    this.#out = new Coalescer((chunk) => void (socket.destroyed || socket.write(chunk)));
+  }
+
+  /** The frames of one tick, joined by `#out`: it has nothing pending any more. */
+  writeChunk(chunk: Uint8Array): void {
+    const socket = this.#socket;
+    const out = this.#out;
+    if (out !== null) this.#hint = out.tickHint;
+    this.#out = null;
+    if (!socket.destroyed) socket.write(chunk);
   }
 
   send(frame: Uint8Array): boolean {
     const socket = this.#socket;
-    const out = this.#out;
     if (socket.destroyed) return false;
+    const out = (this.#out ??= new Coalescer(this, concat, DIRECT_BYTES, this.#hint));
     out.pushFrame(frame, this.#writer); // throws ERR_FRAME_TOO_LARGE before anything is written
     return socket.writableLength + out.bytes < socket.writableHighWaterMark;
   }
 
   get bufferedAmount(): number {
-    return this.#socket.writableLength + this.#out.bytes;
+    return this.#socket.writableLength + (this.#out?.bytes ?? 0);
   }
 
   close(): void {
     const socket = this.#socket;
-    this.#out.flush();
+    this.#out?.flush();
     socket.end();
     // A client that neither reads nor closes must not pin the socket half-open forever.
     socket.setTimeout(END_GRACE, () => socket.destroy());
   }
 
   destroy(): void {
-    this.#out.clear();
+    this.#out?.clear();
+    this.#out = null;
     this.#socket.destroy();
   }
 
@@ -102,7 +117,7 @@ class StreamWire implements Wire {
     const maxFrameSize = this.#maxFrameSize;
     this.#handshaking = sink.handshaking !== false;
     this.#decoder = createLengthDecoder(
-      (frame) => sink.receive(frame),
+      sink,
       this.#handshaking ? Math.min(maxFrameSize, HELLO_CAP) : maxFrameSize,
     );
   }
@@ -117,7 +132,7 @@ class StreamWire implements Wire {
       decoder.maxFrameSize = this.#maxFrameSize;
     }
     try {
-      decoder.push(chunk);
+      decoder.push(plainBytes(chunk));
     } catch {
       // A frame over the limit, refused on its header. Before the handshake that is a HELLO
       // over the cap: CLOSE 4000 (docs/protocol.md §6.3), then the socket ends.

@@ -5,6 +5,7 @@ import type { BaseTransportOptions, TransportHandlers } from '../core/transport.
 import type { SocklineError } from '../core/errors.js';
 import type { TlsOptions } from '../core/connect-options.js';
 import { nodeTlsOptions } from './tls-options.js';
+import { plainBytes } from './plain-bytes.js';
 
 export interface TcpTransportOptions extends BaseTransportOptions {
   /** Use TLS (`tls://`). */
@@ -113,7 +114,7 @@ export class TcpTransport extends BaseTransport {
   };
 
   #onData = (chunk: Buffer): void => {
-    this.emitData(chunk);
+    this.emitData(plainBytes(chunk));
   };
 
   /**

@@ -3,9 +3,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Coalescer } from '../core/coalesce.js';
+import { Coalescer, type ChunkSink } from '../core/coalesce.js';
 import { endingClose, type ConnectionEnd } from '../core/protocol/server/connection-end.js';
 import { normalizeAddress } from './addresses.js';
+import { plainBytes } from './plain-bytes.js';
 import { isRefusal, type Refusal, type Ticket } from './connection-limits.js';
 import { httpRefusal, Refusing } from './refusals.js';
 import {
@@ -69,10 +70,14 @@ function closeReason(reason: string): string {
 /** The {@link WsWire} of a WebSocket (or of its socket), for listeners all connections share. */
 const WIRE = Symbol('sockline.wire');
 type WiredWebSocket = WebSocket & { [WIRE]: WsWire };
-type WiredSocket = Socket & { [WIRE]: WsWire };
+/**
+ * The wire of a socket whose frame headers are read ahead of `ws` (until the handshake
+ * completes): kept here rather than on the socket, where a property would stay for its life.
+ */
+const GUARDED = new WeakMap<Socket, WsWire>();
 
 function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as WiredWebSocket)[WIRE].read(data, isBinary);
+  (this as WiredWebSocket)[WIRE].read(plainBytes(data), isBinary);
 }
 
 function onWsClose(this: WebSocket): void {
@@ -80,11 +85,11 @@ function onWsClose(this: WebSocket): void {
 }
 
 function onGuardData(this: Socket, chunk: Buffer): void {
-  (this as WiredSocket)[WIRE].inspect(chunk);
+  GUARDED.get(this)?.inspect(chunk);
 }
 
 /** A WebSocket as a {@link Wire} (a class, for the reasons given at `StreamWire`). */
-class WsWire implements Wire {
+class WsWire implements Wire, ChunkSink {
   readonly transport = 'ws' as const;
   readonly remoteAddress: string;
   readonly ticket: Ticket;
@@ -92,7 +97,12 @@ class WsWire implements Wire {
   sink: FrameSink | null = null;
   readonly #ws: WebSocket;
   readonly #socket: Socket;
-  /** Set once the client takes BATCH messages: the frames of one tick then go as one message. */
+  /**
+   * Set once the client takes BATCH messages (the protocol's join of frames): the frames of one
+   * tick then go as one message.
+   */
+  #join: ((frames: readonly Uint8Array[], bytes: number) => Uint8Array) | null = null;
+  /** The BATCH of this tick: made by its first write, dropped when it is sent. */
   #out: Coalescer | null = null;
   /** Frame headers read before the handshake completes; dropped after it. */
   #guard: FrameHeaderGuard | null = new FrameHeaderGuard(HELLO_CAP);
@@ -118,11 +128,15 @@ class WsWire implements Wire {
 
   send(frame: Uint8Array): boolean {
     const ws = this.#ws;
-    const out = this.#out;
     if (ws.readyState !== ws.OPEN) return false;
-    if (out === null) ws.send(frame);
-    else out.push(frame);
-    return ws.bufferedAmount + (out?.bytes ?? 0) < WS_HIGH_WATER;
+    const join = this.#join;
+    if (join === null) {
+      ws.send(frame);
+      return ws.bufferedAmount < WS_HIGH_WATER;
+    }
+    const out = (this.#out ??= new Coalescer(this, join));
+    out.push(frame);
+    return ws.bufferedAmount + out.bytes < WS_HIGH_WATER;
   }
 
   get bufferedAmount(): number {
@@ -147,19 +161,31 @@ class WsWire implements Wire {
 
   destroy(): void {
     this.#out?.clear();
+    this.#out = null;
     this.#ws.terminate();
   }
 
   batch(join: (frames: readonly Uint8Array[], bytes: number) => Uint8Array): boolean {
-    const ws = this.#ws;
-    this.#out ??= new Coalescer((chunk) => void (ws.readyState === ws.OPEN && ws.send(chunk)), join);
+    this.#join = join;
     return true;
+  }
+
+  /** The frames of one tick, joined into a BATCH by `#out`: it has nothing pending any more. */
+  writeChunk(chunk: Uint8Array): void {
+    const ws = this.#ws;
+    this.#out = null;
+    if (ws.readyState === ws.OPEN) ws.send(chunk);
   }
 
   /** Starts reading frame headers ahead of `ws` (see {@link FrameHeaderGuard}). */
   guard(): void {
-    (this.#socket as WiredSocket)[WIRE] = this;
+    GUARDED.set(this.#socket, this);
     this.#socket.prependListener('data', onGuardData);
+  }
+
+  #unguard(): void {
+    this.#socket.off('data', onGuardData);
+    GUARDED.delete(this.#socket);
   }
 
   /** Socket bytes, before `ws` reads them, until the handshake completes. */
@@ -169,13 +195,13 @@ class WsWire implements Wire {
     if (this.sink?.handshaking === false) {
       this.#guard = null;
       this.#headers = undefined;
-      this.#socket.off('data', onGuardData);
+      this.#unguard();
       return;
     }
     if (guard.push(chunk)) return;
     // A message declaring more than the HELLO cap: refused on its header (docs/protocol.md §6.3).
     this.#guard = null;
-    this.#socket.off('data', onGuardData);
+    this.#unguard();
     const { frame, code, reason } = endingClose(HELLO_TOO_LARGE);
     this.send(frame);
     this.#ws.close(code, reason);
@@ -186,7 +212,7 @@ class WsWire implements Wire {
    * One WebSocket message for the sink, whole: a frame body or a BATCH of them is the
    * session's to read (docs/protocol.md §1.1).
    */
-  read(data: Buffer, isBinary: boolean): void {
+  read(data: Uint8Array, isBinary: boolean): void {
     const ws = this.#ws;
     const sink = this.sink;
     if (ws.readyState !== ws.OPEN || sink === null) return; // refused or closing: nothing more is read
@@ -218,21 +244,24 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const PENDING = Symbol('sockline.pending');
-type PendingSocket = Duplex & { [PENDING]?: Pending | undefined };
+/**
+ * The sockets between their accept (or upgrade request) and their wire. Here rather than in
+ * a property of the socket, which would stay on it (and grow it) for the life of the connection.
+ */
+const PENDING = new WeakMap<Duplex, Pending>();
 
 /** A socket closed before it became a wire: its place in the limits is free again. */
-function onPendingClose(this: PendingSocket): void {
-  const pending = this[PENDING];
+function onPendingClose(this: Duplex): void {
+  const pending = PENDING.get(this);
   if (pending === undefined) return;
-  this[PENDING] = undefined;
+  PENDING.delete(this);
   clearTimeout(pending.timer);
   if (!isRefusal(pending.reserved)) pending.reserved.release();
 }
 
 /** The socket is a wire now (the wire's end releases its ticket): nothing of it is kept here. */
-function wired(socket: PendingSocket): void {
-  socket[PENDING] = undefined;
+function wired(socket: Duplex): void {
+  PENDING.delete(socket);
   socket.off('close', onPendingClose);
 }
 
@@ -296,36 +325,35 @@ class WsListener {
 
   readonly upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const hooks = this.#hooks;
-    const s = socket as PendingSocket;
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname !== this.#path) {
       // Attached to someone else's server: other paths may belong to another handler.
-      if (this.#own) this.#answer(s, httpRefusal(404));
+      if (this.#own) this.#answer(socket, httpRefusal(404));
       return;
     }
-    let pending = s[PENDING];
-    if (!this.accepting) return this.#answer(s, httpRefusal(this.#closing()));
+    let pending = PENDING.get(socket);
+    if (!this.accepting) return this.#answer(socket, httpRefusal(this.#closing()));
     if (pending !== undefined && isRefusal(pending.reserved))
-      return this.#answer(s, httpRefusal(pending.reserved));
+      return this.#answer(socket, httpRefusal(pending.reserved));
     const origin = req.headers.origin;
     // Browsers always send Origin; other clients (Node, native apps) usually do not.
     const origins = this.#o.origins;
     if (origins !== undefined && origin !== undefined && !origins.includes(origin))
-      return this.#answer(s, httpRefusal(403));
+      return this.#answer(socket, httpRefusal(403));
     const peer = normalizeAddress(req.socket.remoteAddress ?? '');
     const address = forwardedClient(peer, req.headers, hooks.trust);
     let ticket: Ticket;
     if (pending === undefined) {
       // The application's server: counted from the upgrade request on.
       const reserved = hooks.reserve(address);
-      if (isRefusal(reserved)) return this.#answer(s, httpRefusal(reserved));
-      pending = this.#track(s, reserved);
+      if (isRefusal(reserved)) return this.#answer(socket, httpRefusal(reserved));
+      pending = this.#track(socket, reserved);
       ticket = reserved;
     } else {
       ticket = pending.reserved as Ticket;
       if (ticket.key === null) {
         const refusal = hooks.locate(ticket, address);
-        if (refusal !== undefined) return this.#answer(s, httpRefusal(refusal));
+        if (refusal !== undefined) return this.#answer(socket, httpRefusal(refusal));
       }
     }
     clearTimeout(pending.timer);
@@ -333,7 +361,7 @@ class WsListener {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', ignore);
       const wire = new WsWire(ws, socket as Socket, address, ticket, req.headers);
-      wired(s);
+      wired(socket);
       (ws as WiredWebSocket)[WIRE] = wire;
       ws.on('close', onWsClose);
       const sink = hooks.accept(wire);
@@ -345,9 +373,9 @@ class WsListener {
     });
   };
 
-  #track(socket: PendingSocket, reserved: Ticket | Refusal): Pending {
+  #track(socket: Duplex, reserved: Ticket | Refusal): Pending {
     const pending: Pending = { reserved, timer: undefined };
-    socket[PENDING] = pending;
+    PENDING.set(socket, pending);
     if (!isRefusal(reserved)) {
       pending.timer = setTimeout(() => {
         this.#hooks.failed('deadline');
@@ -362,8 +390,8 @@ class WsListener {
     return { refused: 'closing', perAddress: false, retryAfter: 1_000, reason: 'server closing' };
   }
 
-  #answer(socket: PendingSocket, response: string): void {
-    const pending = socket[PENDING];
+  #answer(socket: Duplex, response: string): void {
+    const pending = PENDING.get(socket);
     // A refused socket was taken into the budget at its accept; others are taken now.
     if ((pending === undefined || !isRefusal(pending.reserved)) && !this.#refusing.take(socket)) return;
     this.#refusing.answer(socket, response);

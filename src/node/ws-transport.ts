@@ -7,6 +7,7 @@ import type { SocklineError } from '../core/errors.js';
 import type { TlsOptions } from '../core/connect-options.js';
 import { abnormalClosure } from '../core/websocket-transport.js';
 import { nodeTlsOptions } from './tls-options.js';
+import { plainBytes } from './plain-bytes.js';
 import { upgradeRefusal } from './upgrade-refusal.js';
 
 /**
@@ -178,7 +179,7 @@ export class NodeWsTransport extends BaseTransport {
   #onMessage = (data: RawData, isBinary: boolean): void => {
     // binaryType is 'nodebuffer' (the default), so every message is one Buffer.
     const bytes = data as Buffer;
-    this.emitData(isBinary ? bytes : bytes.toString('utf8'));
+    this.emitData(isBinary ? plainBytes(bytes) : bytes.toString('utf8'));
   };
 
   #onError = (err: Error): void => {

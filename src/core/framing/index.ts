@@ -5,7 +5,7 @@ import { optionTypeError } from '../options/messages.js';
 import type { FrameWriter, Framing, FramingName } from './types.js';
 
 export { createLengthDecoder, lengthFraming } from './length.js';
-export type { LengthDecoder } from './length.js';
+export type { FrameReceiver, LengthDecoder } from './length.js';
 export type { LengthFramingOptions } from './length.js';
 export { linesFraming } from './lines.js';
 export type { LinesFramingOptions } from './lines.js';

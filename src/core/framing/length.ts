@@ -69,12 +69,17 @@ export function lengthFraming(
   });
 }
 
+/** A {@link FrameSink} as an object: a connection that takes its frames itself needs no closure. */
+export interface FrameReceiver {
+  receive(frame: Uint8Array): void;
+}
+
 /**
  * A length-prefix decoder whose limit can change between pushes: a server reads a
  * connection's first frames under a small handshake cap, then under its full `maxFrameSize`
  * (docs/protocol.md §6.3). `maxFrameSize` is not validated here: it comes from validated options.
  */
-export function createLengthDecoder(sink: FrameSink, maxFrameSize: number): LengthDecoder {
+export function createLengthDecoder(sink: FrameSink | FrameReceiver, maxFrameSize: number): LengthDecoder {
   return new LengthDecoder(sink, maxFrameSize);
 }
 
@@ -90,21 +95,28 @@ function frameTooLarge(size: number, maxFrameSize: number): SocklineError {
  * Decodes length-prefixed frames. There is no "header read" state between pushes: the
  * prefix is peeked again until the whole frame is there, which costs 4 byte reads per
  * chunk and keeps every state change before the sink is called.
+ *
+ * A chunk that arrives while nothing is held (the common case: a socket read holds whole
+ * frames) is read in place, as raw-net code does, without going through the chunk list: one
+ * view per frame, and only the incomplete tail, if any, is kept.
  */
 export class LengthDecoder implements FrameDecoder {
-  readonly #sink: FrameSink;
+  readonly #receiver: FrameReceiver;
   #maxFrameSize: number;
-  readonly #buffer = new ChunkBuffer();
+  /** Bytes of an incomplete frame, from earlier pushes; null while none are held. */
+  #buffer: ChunkBuffer | null = null;
   /** The error that made the decoder unusable, until `reset()`. */
   #failure: { readonly error: unknown } | undefined;
+  /** Bumped by `reset()`, so a sink that resets stops the loop over the current chunk. */
+  #epoch = 0;
 
-  constructor(sink: FrameSink, maxFrameSize: number) {
-    this.#sink = sink;
+  constructor(sink: FrameSink | FrameReceiver, maxFrameSize: number) {
+    this.#receiver = typeof sink === 'function' ? { receive: sink } : sink;
     this.#maxFrameSize = maxFrameSize;
   }
 
   get bufferedBytes(): number {
-    return this.#buffer.length;
+    return this.#buffer?.length ?? 0;
   }
 
   /**
@@ -121,39 +133,65 @@ export class LengthDecoder implements FrameDecoder {
 
   push(chunk: Uint8Array): void {
     if (this.#failure !== undefined) throw this.#failure.error;
-    const buffer = this.#buffer;
-    const sink = this.#sink;
-    const maxFrameSize = this.#maxFrameSize;
-    buffer.push(chunk);
     try {
-      // A loop, never recursion: a chunk of a million empty frames must not grow the stack.
-      while (buffer.length >= HEADER_SIZE) {
-        const size = buffer.peekUint32BE();
-        // Checked the moment the prefix is complete, before waiting for (and keeping) any
-        // of the payload: a 4-byte header must not be able to reserve 4 GiB.
-        if (size > maxFrameSize) {
-          throw new SocklineError(
-            ErrorCodes.FRAME_TOO_LARGE,
-            `Frame length prefix declares ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
-          );
-        }
-        if (buffer.length - HEADER_SIZE < size) return;
-        buffer.skip(HEADER_SIZE);
-        // A view when the payload lies in one chunk; a copy only when it straddles chunks.
-        sink(buffer.consume(size));
-      }
+      const buffer = this.#buffer;
+      if (buffer === null) this.#readInPlace(chunk);
+      else this.#readHeld(chunk, buffer);
     } catch (error) {
       // The rest of the stream cannot be trusted (or was not parsed): refuse it all.
       this.#failure = { error };
-      buffer.clear();
+      this.#buffer = null;
       throw error;
+    }
+  }
+
+  /** Frames straight from `chunk` (nothing is held before it); keeps what is left of it. */
+  #readInPlace(chunk: Uint8Array): void {
+    const receiver = this.#receiver;
+    const maxFrameSize = this.#maxFrameSize;
+    const epoch = this.#epoch;
+    const length = chunk.length;
+    let at = 0;
+    // A loop, never recursion: a chunk of a million empty frames must not grow the stack.
+    while (length - at >= HEADER_SIZE) {
+      const size = chunk[at]! * 0x1000000 + ((chunk[at + 1]! << 16) | (chunk[at + 2]! << 8) | chunk[at + 3]!);
+      if (size > maxFrameSize) throw prefixTooLarge(size, maxFrameSize);
+      const start = at + HEADER_SIZE;
+      const end = start + size;
+      if (end > length) break;
+      at = end;
+      receiver.receive(chunk.subarray(start, end));
+      if (this.#epoch !== epoch) return;
+    }
+    if (at < length) (this.#buffer = new ChunkBuffer()).push(at === 0 ? chunk : chunk.subarray(at));
+  }
+
+  /** `chunk` after bytes held from earlier pushes: read through the chunk list. */
+  #readHeld(chunk: Uint8Array, buffer: ChunkBuffer): void {
+    const receiver = this.#receiver;
+    const maxFrameSize = this.#maxFrameSize;
+    const epoch = this.#epoch;
+    buffer.push(chunk);
+    while (buffer.length >= HEADER_SIZE) {
+      const size = buffer.peekUint32BE();
+      // Checked the moment the prefix is complete, before waiting for (and keeping) any
+      // of the payload: a 4-byte header must not be able to reserve 4 GiB.
+      if (size > maxFrameSize) throw prefixTooLarge(size, maxFrameSize);
+      if (buffer.length - HEADER_SIZE < size) return;
+      buffer.skip(HEADER_SIZE);
+      // A view when the payload lies in one chunk; a copy only when it straddles chunks.
+      const frame = buffer.consume(size);
+      // Nothing held any more: the next chunk is read in place, and an idle connection keeps no buffer.
+      if (buffer.length === 0) this.#buffer = null;
+      receiver.receive(frame);
+      if (this.#epoch !== epoch) return;
     }
   }
 
   end(): void {
     const buffer = this.#buffer;
-    const held = buffer.length;
-    const declared = held >= HEADER_SIZE ? ` of the ${buffer.peekUint32BE() + HEADER_SIZE} declared` : '';
+    const held = buffer?.length ?? 0;
+    const declared = held >= HEADER_SIZE ? ` of the ${buffer!.peekUint32BE() + HEADER_SIZE} declared` : '';
     this.reset();
     if (held > 0) {
       throw new SocklineError(
@@ -164,7 +202,16 @@ export class LengthDecoder implements FrameDecoder {
   }
 
   reset(): void {
-    this.#buffer.clear();
+    this.#buffer = null;
     this.#failure = undefined;
+    this.#epoch++;
   }
+}
+
+/** A length prefix over the limit, refused before any of its payload is kept. */
+function prefixTooLarge(size: number, maxFrameSize: number): SocklineError {
+  return new SocklineError(
+    ErrorCodes.FRAME_TOO_LARGE,
+    `Frame length prefix declares ${size} bytes: over maxFrameSize (${maxFrameSize} bytes)`,
+  );
 }

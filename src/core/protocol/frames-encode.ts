@@ -2,6 +2,7 @@ import { FrameFlags, FrameTypes, KIND_SHIFT, MAX_VERSIONS, PayloadKinds } from '
 import type { DataFrame, Frame, HelloFrame, PayloadKind, PublishFrame, ResponseFrame } from './frames.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import { ByteWriter, MAX_VARINT_BYTES, putVarint, varintSize } from './varint.js';
+import type { ByteSlab } from '../byte-slab.js';
 
 const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, BATCH, ERROR, RECONNECT_AFTER } = FrameFlags;
 
@@ -64,7 +65,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
  * of `{ type, seq, ack, topic, kind, payload }`, written straight into the one result buffer
  * (the path of every message). The numbers are the caller's own counters and are trusted: a
  * `seq` from 1 and an `ack` from 0, integers up to 2^53 - 1. A topic with a character
- * outside ASCII goes through `encodeFrame`, which checks its UTF-8.
+ * outside ASCII goes through `encodeFrame`, which checks its UTF-8. `slab`: where the result
+ * is cut from (a sender's own, see {@link ByteSlab}); a buffer of its own without one.
  *
  * @example
  * ```ts
@@ -77,6 +79,7 @@ export function encodeMessage(
   ack: number | undefined,
   kind: PayloadKind,
   payload: Uint8Array,
+  slab?: ByteSlab,
 ): Uint8Array {
   let size = 2 + payload.length;
   let flags = kindBits(kind);
@@ -104,7 +107,7 @@ export function encodeMessage(
     }
     size += varintSize(n) + n;
   }
-  const out = new Uint8Array(size);
+  const out = slab === undefined ? new Uint8Array(size) : slab.alloc(size);
   out[0] = topic === undefined ? FrameTypes.data : FrameTypes.publish;
   out[1] = flags;
   let at = 2;

@@ -1,3 +1,4 @@
+import { ByteSlab } from '../../byte-slab.js';
 import type { Clock } from '../../clock.js';
 import { Outbox, type OutboxLimits } from '../../link/outbox.js';
 import { encodeFrame } from '../frames-encode.js';
@@ -77,6 +78,12 @@ export class Delivery {
   #pending: Outbox<OutgoingMessage> | null = null;
   #replay: Sent[] = [];
   #replayHead = 0;
+  /**
+   * Where the frames of the replay buffer are cut from: one allocation for many small frames.
+   * Made on the first message; released when the replay buffer empties, so it pins no more
+   * than two slabs beyond the frames it holds (see {@link ByteSlab}).
+   */
+  #slab: ByteSlab | null = null;
   #replayBytes = 0;
   #nextSeq = 1;
   /** Highest sequence number received in order. */
@@ -260,7 +267,7 @@ export class Delivery {
   /** Numbers `message`, keeps it for replay and writes it. */
   #transmit(message: OutgoingMessage): boolean {
     const seq = this.#nextSeq++;
-    const frame = sequencedFrame(message, seq, this.#takeAck());
+    const frame = sequencedFrame(message, seq, this.#takeAck(), (this.#slab ??= new ByteSlab()));
     this.#replay.push({ seq, frame, message });
     this.#replayBytes += frame.byteLength;
     this.#hooks.sent?.(seq, frame, message);
@@ -291,6 +298,7 @@ export class Delivery {
     if (replay !== this.#replay) {
       this.#replay = replay;
       this.#replayHead = 0;
+      if (replay.length === 0) this.#slab?.release();
     }
     return true;
   }

@@ -1,3 +1,4 @@
+import type { ByteSlab } from '../../byte-slab.js';
 import type { PayloadKind } from '../frames.js';
 import { encodeMessage, messageFrameBound } from '../frames-encode.js';
 
@@ -20,9 +21,17 @@ export interface OutgoingMessage {
   readonly source?: string | undefined;
 }
 
-/** The frame body of `message` as sequence number `seq`, with a piggybacked `ack` if one is owed. */
-export function sequencedFrame(message: OutgoingMessage, seq: number, ack: number | undefined): Uint8Array {
-  return encodeMessage(message.topic, seq, ack, message.kind, message.payload);
+/**
+ * The frame body of `message` as sequence number `seq`, with a piggybacked `ack` if one is
+ * owed, cut from `slab`.
+ */
+export function sequencedFrame(
+  message: OutgoingMessage,
+  seq: number,
+  ack: number | undefined,
+  slab: ByteSlab,
+): Uint8Array {
+  return encodeMessage(message.topic, seq, ack, message.kind, message.payload, slab);
 }
 
 /** What `message` counts for in the byte bounds of the queues: its payload. */

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { taskClock } from '../../src/node/task-clock.js';
+
+const busy = (ms: number): void => {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+};
+
+describe('taskClock', () => {
+  it('reads the time once per task: later reads in the same task return it', () => {
+    const first = taskClock.now();
+    busy(5);
+    expect(taskClock.now()).toBe(first);
+    expect(Date.now()).toBeGreaterThan(first);
+  });
+
+  it('reads the time again once the microtasks of the task ran', async () => {
+    const first = taskClock.now();
+    busy(5);
+    await Promise.resolve();
+    await Promise.resolve();
+    const second = taskClock.now();
+    expect(second).toBeGreaterThan(first);
+    expect(second).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('runs timers as the system clock does', async () => {
+    let fired = false;
+    const done = new Promise<void>((resolve) => {
+      taskClock.setTimeout(() => {
+        fired = true;
+        resolve();
+      }, 5);
+    });
+    const cancelled = taskClock.setTimeout(() => expect.unreachable('a cleared timer fired'), 5);
+    taskClock.clearTimeout(cancelled);
+    await done;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fired).toBe(true);
+  });
+});
