@@ -11,13 +11,19 @@ export const MESSAGE_OVERHEAD = 384;
 
 /**
  * The bytes a server holds for one session: its connection's unsent bytes, the messages
- * queued for it, and those sent but not acknowledged (plus {@link MESSAGE_OVERHEAD} each).
+ * queued for it, those sent but not acknowledged (plus {@link MESSAGE_OVERHEAD} each), and
+ * what its incoming large messages and streams may hold (reserved when they open).
  * An upper bound: a frame both in the replay buffer and in the socket's buffer counts twice,
  * and a payload queued for many sessions (a publish) counts once per session.
  */
 export function heldBytes(state: SessionState): number {
   const d = state.delivery;
-  return d.bufferedBytes + MESSAGE_OVERHEAD * d.outstanding + (state.connection?.bufferedAmount ?? 0);
+  return (
+    d.bufferedBytes +
+    MESSAGE_OVERHEAD * d.outstanding +
+    (state.connection?.bufferedAmount ?? 0) +
+    state.endpoint.incoming
+  );
 }
 
 /** What a {@link MemoryBudget} needs of its server. */

@@ -135,6 +135,11 @@ class StreamWire implements Wire {
   ended(): void {
     this.#sink?.closed();
   }
+
+  /** The socket's buffer drained. */
+  drained(): void {
+    this.#sink?.drained?.();
+  }
 }
 
 /** The {@link StreamWire} of a socket, for the listeners all connections share. */
@@ -147,6 +152,10 @@ function onStreamData(this: net.Socket, chunk: Buffer): void {
 
 function onStreamClose(this: net.Socket): void {
   (this as WiredSocket)[STREAM_WIRE].ended();
+}
+
+function onStreamDrain(this: net.Socket): void {
+  (this as WiredSocket)[STREAM_WIRE].drained();
 }
 
 function destroyOnError(this: net.Socket): void {
@@ -292,6 +301,7 @@ class StreamListener {
     if (sink === null) return;
     wire.read(sink);
     socket.on('data', onStreamData);
+    socket.on('drain', onStreamDrain);
     socket.resume();
   }
 

@@ -54,6 +54,10 @@ function onGuardData(this: Socket, chunk: Buffer): void {
   (this as WiredSocket)[WIRE].inspect(chunk);
 }
 
+function onSocketDrain(this: Socket): void {
+  (this as WiredSocket)[WIRE].sink?.drained?.();
+}
+
 /** A WebSocket as a {@link Wire} (a class, for the reasons given at `StreamWire`). */
 class WsWire implements Wire {
   readonly transport = 'ws' as const;
@@ -124,10 +128,11 @@ class WsWire implements Wire {
     return true;
   }
 
-  /** Starts reading frame headers ahead of `ws` (see {@link FrameHeaderGuard}). */
+  /** Starts reading frame headers ahead of `ws` (see {@link FrameHeaderGuard}), and drains. */
   guard(): void {
     (this.#socket as WiredSocket)[WIRE] = this;
     this.#socket.prependListener('data', onGuardData);
+    this.#socket.on('drain', onSocketDrain);
   }
 
   /** Socket bytes, before `ws` reads them, until the handshake completes. */

@@ -485,7 +485,7 @@ describe('createServer: slow consumers', () => {
     slow.on('error', () => {});
     const slowClosed = new Promise<void>((resolve) => slow.on('close', () => resolve()));
     await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
-    slow.write(framing.encode(encodeFrame({ type: 'hello', versions: [1], capabilities: 7, codec: 'json' })));
+    slow.write(framing.encode(encodeFrame({ type: 'hello', versions: [2], capabilities: 7, codec: 'json' })));
     await expect.poll(() => peers.length).toBe(1);
     slow.pause();
 

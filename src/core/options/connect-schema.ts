@@ -63,6 +63,10 @@ const protocol: Schema = {
   ackDelay: N,
   maxHandshakeSize: N,
   authRetries: N,
+  streams: F,
+  maxMessageSize: N,
+  maxStreams: N,
+  streamWindow: N,
 };
 
 /**
