@@ -146,7 +146,7 @@ export interface ServerOptions {
    * The largest message in bytes, either way (announced in the handshake): one over
    * `maxFrameSize` goes as a stream of frames (docs/protocol.md §13.4), to and from clients
    * that use `sockline/streams`. At most `maxBufferedBytes`: what a peer's large messages and
-   * streams hold is counted there. @default 67108864 (64 MiB)
+   * streams hold is counted there. @default 67108864 (64 MiB), or `maxBufferedBytes` if lower
    */
   readonly maxMessageSize?: number;
   /**
@@ -297,7 +297,9 @@ export function resolveLimits(options: ServerOptions): ResolvedLimits {
       throw new RangeError(`Invalid option ${name}: ${String(value)}`);
     Object.assign(r, { [name]: value });
   }
-  if (r.maxMessageSize > r.maxBufferedBytes) {
+  // What holds a large message is counted in maxBufferedBytes: one can never be larger.
+  if (options.maxMessageSize === undefined) r.maxMessageSize = Math.min(r.maxMessageSize, r.maxBufferedBytes);
+  else if (r.maxMessageSize > r.maxBufferedBytes) {
     throw new RangeError(
       `Invalid option maxMessageSize: ${r.maxMessageSize} is over maxBufferedBytes (${r.maxBufferedBytes}), which holds it`,
     );

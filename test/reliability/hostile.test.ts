@@ -123,7 +123,7 @@ describe('hostile bytes on a TCP connection', () => {
     [
       'a HELLO of an unknown protocol version',
       false,
-      () => framed(encodeFrame({ type: 'hello', versions: [2, 99], capabilities: 7, codec: 'json' })),
+      () => framed(encodeFrame({ type: 'hello', versions: [1, 99], capabilities: 7, codec: 'json' })),
       4002,
     ],
   ];
