@@ -31,7 +31,8 @@ interface Waiter {
  * session's replay buffer keeps that frame until the reader's side acknowledges it.
  */
 export class Sender implements OutgoingStream {
-  readonly id: number;
+  /** Given when its OPEN is written (0 until then). */
+  id = 0;
   readonly meta: StreamMeta;
   /** The message it carries (a message stream), or undefined (a user stream). */
   readonly message: LargeMessage | undefined;
@@ -60,8 +61,7 @@ export class Sender implements OutgoingStream {
   readonly done: Promise<void>;
   #settle!: Waiter;
 
-  constructor(id: number, meta: StreamMeta, message: LargeMessage | undefined, owner: SenderOwner) {
-    this.id = id;
+  constructor(meta: StreamMeta, message: LargeMessage | undefined, owner: SenderOwner) {
     this.meta = meta;
     this.message = message;
     this.#owner = owner;
@@ -101,9 +101,9 @@ export class Sender implements OutgoingStream {
     }));
   }
 
-  /** Whether it has a chunk to write now: bytes within credit, or its end. */
+  /** Whether it has a chunk to write now: opened, with bytes within credit or its end. */
   get canWrite(): boolean {
-    if (this.#over || this.#finSent) return false;
+    if (this.#over || this.#finSent || this.id === 0) return false;
     if (this.#queued > 0) return this.#offset < this.limit;
     return this.#ending;
   }

@@ -11,6 +11,7 @@ import {
 } from '../protocol/frames-stream.js';
 import { remoteError } from '../protocol/rpc.js';
 import type { OutgoingMessage } from '../protocol/endpoint/sequenced.js';
+import type { ReceiveLimits } from '../protocol/frames.js';
 import type { LargeMessage, TransferHost, Transfers, WholeMessage } from '../protocol/endpoint/transfer.js';
 import { checkMeta, reasonOf } from './meta.js';
 import { Receiver, type ReceiverOwner } from './receiver.js';
@@ -53,9 +54,11 @@ interface Assembly {
  */
 export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
   readonly #host: TransferHost;
-  /** OPEN, RESET and CANCEL frames to write, before any chunk. */
-  #controls: OutgoingMessage[] = [];
-  /** Streams of this side by id: user streams and message streams. */
+  /** OPEN, RESET and CANCEL frames to write, before any chunk; `opens`: the stream an OPEN opens. */
+  #controls: Array<{ readonly message: OutgoingMessage; readonly opens: Sender | undefined }> = [];
+  /** Streams of this side not over yet, user streams and message streams, opened or not. */
+  readonly #out = new Set<Sender>();
+  /** ... those whose OPEN was written, by id. */
   readonly #senders = new Map<number, Sender>();
   /** Senders that may write a chunk, in turn. */
   #turns: Sender[] = [];
@@ -87,27 +90,23 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
   open(meta: unknown, options: unknown): OutgoingStream {
     const host = this.#host;
     const peer = host.peer();
-    if (peer.maxStreams === 0) {
-      throw new SocklineError(ErrorCodes.NOT_SUPPORTED, 'cannot open a stream: the peer takes no streams');
-    }
-    if (this.#userStreams >= peer.maxStreams) {
-      throw new SocklineError(
-        ErrorCodes.TOO_MANY_STREAMS,
-        `cannot open a stream: ${peer.maxStreams} are open, the peer's maxStreams`,
-      );
-    }
+    // Before the first handshake the peer's limits are not known: they are checked when the
+    // session opens (`attached`), and a stream it cannot take fails then.
+    if (peer !== null) this.#checkStream(peer, this.#userStreams);
     const { signal } = checkMeta(meta, options);
     const { kind, payload } = encodePayload(meta, host.codec());
-    if (payload.byteLength > peer.maxFrameSize - CHUNK_OVERHEAD) {
+    if (payload.byteLength > (peer?.maxFrameSize ?? host.limits().maxFrameSize) - CHUNK_OVERHEAD) {
       throw new SocklineError(
         ErrorCodes.FRAME_TOO_LARGE,
         `the metadata of a stream takes ${payload.byteLength} bytes: over one frame`,
       );
     }
-    const sender = new Sender(this.#nextId++, meta as StreamMeta, undefined, this);
-    this.#senders.set(sender.id, sender);
+    const sender = new Sender(meta as StreamMeta, undefined, this);
+    this.#out.add(sender);
     this.#userStreams++;
-    this.#control((seq, ack) => encodeStreamFrame({ type: 'open', seq, ack, id: sender.id, kind, payload }));
+    this.#control(sender, (seq, ack) =>
+      encodeStreamFrame({ type: 'open', seq, ack, id: sender.id, kind, payload }),
+    );
     if (signal !== undefined) {
       const abort = (): void => void sender.writable.abort(signal.reason).catch(() => {});
       if (signal.aborted) abort();
@@ -122,9 +121,38 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
     return sender;
   }
 
+  /** Throws unless the peer takes one more stream beside `open` of this side's. */
+  #checkStream(peer: ReceiveLimits, open: number): void {
+    if (peer.maxStreams === 0) {
+      throw new SocklineError(ErrorCodes.NOT_SUPPORTED, 'cannot open a stream: the peer takes no streams');
+    }
+    if (open >= peer.maxStreams) {
+      throw new SocklineError(
+        ErrorCodes.TOO_MANY_STREAMS,
+        `cannot open a stream: ${peer.maxStreams} are open, the peer's maxStreams`,
+      );
+    }
+  }
+
   send(message: LargeMessage): void {
     const peer = this.#host.peer();
     const size = message.payload.byteLength;
+    if (peer !== null) this.#checkMessage(peer, size);
+    // Held at most: one maxMessageSize on its way, one waiting.
+    const max = peer?.maxMessageSize ?? this.#host.limits().maxMessageSize;
+    if (this.#waitingBytes + size > max) {
+      throw new SocklineError(
+        ErrorCodes.QUEUE_FULL,
+        `${this.#waitingBytes} bytes of large messages wait already; ${size} more would be over maxMessageSize (${max} bytes)`,
+      );
+    }
+    this.#waiting.push(message);
+    this.#waitingBytes += size;
+    this.#host.ready();
+  }
+
+  /** Throws unless the peer takes a message of `size` bytes over one frame. */
+  #checkMessage(peer: ReceiveLimits, size: number): void {
     if (peer.maxMessageSize === 0) {
       throw new SocklineError(
         ErrorCodes.FRAME_TOO_LARGE,
@@ -137,25 +165,15 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
         `message of ${size} bytes is over the peer's maxMessageSize (${peer.maxMessageSize} bytes)`,
       );
     }
-    // Held at most: one maxMessageSize on its way, one waiting.
-    if (this.#waitingBytes + size > peer.maxMessageSize) {
-      throw new SocklineError(
-        ErrorCodes.QUEUE_FULL,
-        `${this.#waitingBytes} bytes of large messages wait already; ${size} more would be over the peer's maxMessageSize`,
-      );
-    }
-    this.#waiting.push(message);
-    this.#waitingBytes += size;
-    this.#host.ready();
   }
 
   next(buffered: number): OutgoingMessage | undefined {
-    const control = this.#controls.shift();
+    const control = this.#nextControl();
     if (control !== undefined) return control;
-    if (this.#waiting.length > 0 && this.#start()) return this.#controls.shift();
+    if (this.#waiting.length > 0 && this.#start()) return this.#nextControl();
     if (buffered > BULK_WATERMARK) return undefined;
     const turns = this.#turns;
-    const max = Math.min(CHUNK_SIZE, this.#host.peer().maxFrameSize - CHUNK_OVERHEAD);
+    const max = Math.min(CHUNK_SIZE, this.#host.peer()!.maxFrameSize - CHUNK_OVERHEAD);
     while (turns.length > 0) {
       const sender = turns.shift()!;
       const chunk = sender.chunk(max);
@@ -171,12 +189,32 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
   }
 
   /**
+   * The next OPEN, RESET or CANCEL. A stream gets its id when its OPEN is written (ids go up by
+   * one, in the order of the OPENs): one that ended before then is never opened at all.
+   */
+  #nextControl(): OutgoingMessage | undefined {
+    for (let control = this.#controls.shift(); control !== undefined; control = this.#controls.shift()) {
+      const { opens } = control;
+      if (opens === undefined) return control.message;
+      if (opens.over) continue;
+      opens.id = this.#nextId++;
+      this.#senders.set(opens.id, opens);
+      if (opens.canWrite && !opens.queued) {
+        opens.queued = true;
+        this.#turns.push(opens);
+      }
+      return control.message;
+    }
+    return undefined;
+  }
+
+  /**
    * Starts the next large message when the peer's `maxMessageSize` has room for it beside
    * those on their way (what the peer holds for this session stays within it). A message no
    * longer wanted (a request that timed out) is skipped. True when an OPEN was queued.
    */
   #start(): boolean {
-    const peer = this.#host.peer();
+    const peer = this.#host.peer()!;
     while (this.#waiting.length > 0) {
       const message = this.#waiting[0]!;
       const size = message.payload.byteLength;
@@ -189,10 +227,10 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
       this.#waiting.shift();
       this.#waitingBytes -= size;
       this.#inFlight += size;
-      const sender = new Sender(this.#nextId++, {}, message, this);
-      this.#senders.set(sender.id, sender);
+      const sender = new Sender({}, message, this);
+      this.#out.add(sender);
       const header = message.header;
-      this.#control((seq, ack) => {
+      this.#control(sender, (seq, ack) => {
         message.sent?.();
         return encodeStreamFrame({
           type: 'open',
@@ -210,21 +248,23 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
     return false;
   }
 
-  /** A sequenced control frame (OPEN, RESET, CANCEL), written before any chunk. */
-  #control(encode: (seq: number, ack: number | undefined) => Uint8Array): void {
-    this.#controls.push({
+  /** A sequenced control frame (OPEN of `opens`, RESET, CANCEL), written before any chunk. */
+  #control(opens: Sender | undefined, encode: (seq: number, ack: number | undefined) => Uint8Array): void {
+    const message: OutgoingMessage = {
       topic: undefined,
       kind: 'binary',
       payload: EMPTY,
       original: undefined,
       other: { encode },
-    });
+    };
+    this.#controls.push({ message, opens });
     this.#host.ready();
   }
 
   // SenderOwner
 
   ready(sender: Sender): void {
+    // Chunks follow the OPEN: a stream whose OPEN waits has none to write yet.
     if (!sender.queued && sender.canWrite) {
       sender.queued = true;
       this.#turns.push(sender);
@@ -233,13 +273,17 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
   }
 
   reset(sender: Sender, reason: unknown): void {
+    // A stream whose OPEN was never written ends here: the peer never heard of it.
+    if (sender.id === 0) return;
     const { code, message } = reasonOf(reason);
-    this.#control((seq, ack) => encodeStreamFrame({ type: 'reset', seq, ack, id: sender.id, code, message }));
+    this.#control(undefined, (seq, ack) =>
+      encodeStreamFrame({ type: 'reset', seq, ack, id: sender.id, code, message }),
+    );
   }
 
   finished(sender: Sender): void {
-    if (this.#senders.get(sender.id) !== sender) return;
-    this.#senders.delete(sender.id);
+    if (!this.#out.delete(sender)) return;
+    if (this.#senders.get(sender.id) === sender) this.#senders.delete(sender.id);
     if (sender.message === undefined) this.#userStreams--;
     else {
       this.#inFlight -= sender.message.payload.byteLength;
@@ -463,7 +507,9 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
   }
 
   #cancel(id: number, code: string, message: string): void {
-    this.#control((seq, ack) => encodeStreamFrame({ type: 'cancel', seq, ack, id, code, message }));
+    this.#control(undefined, (seq, ack) =>
+      encodeStreamFrame({ type: 'cancel', seq, ack, id, code, message }),
+    );
   }
 
   #end(receiver: Receiver): void {
@@ -483,11 +529,39 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
     // Credits are not sequenced: one lost with the connection is announced again.
     for (const receiver of this.#receivers.values())
       this.#host.write(encodeStreamFrame({ type: 'credit', id: receiver.id, limit: receiver.announced }));
+    this.#checkWaiting();
+  }
+
+  /**
+   * The peer's limits are known (a handshake): what was opened or sent before they were, and
+   * that the peer cannot take, fails now, before anything of it is written.
+   */
+  #checkWaiting(): void {
+    const peer = this.#host.peer()!;
+    let open = 0;
+    for (const sender of [...this.#out]) {
+      if (sender.message !== undefined || sender.over) continue;
+      try {
+        if (sender.id === 0) this.#checkStream(peer, open);
+        open++;
+      } catch (err) {
+        sender.fail(err);
+      }
+    }
+    for (const message of [...this.#waiting]) {
+      try {
+        this.#checkMessage(peer, message.payload.byteLength);
+      } catch (err) {
+        this.#waiting.splice(this.#waiting.indexOf(message), 1);
+        this.#waitingBytes -= message.payload.byteLength;
+        message.refused(err as SocklineError);
+      }
+    }
   }
 
   lost(error: SocklineError): void {
     const restart: LargeMessage[] = [];
-    for (const sender of this.#senders.values()) {
+    for (const sender of this.#out) {
       const message = sender.message;
       if (message !== undefined && message.live?.() !== false) restart.push(message);
     }
@@ -502,7 +576,7 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
 
   close(error: SocklineError): void {
     for (const message of this.#waiting) message.closed?.(error);
-    for (const sender of this.#senders.values()) sender.message?.closed?.(error);
+    for (const sender of this.#out) sender.message?.closed?.(error);
     this.#waiting = [];
     this.#waitingBytes = 0;
     this.#reset_(error);
@@ -510,9 +584,9 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
 
   /** Everything of the session fails with `error`; ids start over from 1. */
   #reset_(error: SocklineError): void {
-    const senders = [...this.#senders.values()];
     this.#senders.clear();
-    for (const sender of senders) if (sender.message === undefined) sender.fail(error);
+    for (const sender of [...this.#out]) if (sender.message === undefined) sender.fail(error);
+    this.#out.clear();
     this.#controls = [];
     this.#turns = [];
     this.#nextId = 1;

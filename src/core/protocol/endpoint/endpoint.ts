@@ -82,8 +82,8 @@ export class Endpoint implements SequencedSource {
   #window: number | undefined;
   /** Streams and large messages, made the first time they are used (`config.transfers`). */
   #transfers: Transfers | null = null;
-  /** What the peer takes of streams and large messages (its HELLO or WELCOME). */
-  #peerLimits: ReceiveLimits = NO_LIMITS;
+  /** What the peer takes of streams and large messages (its HELLO or WELCOME); null: not known yet. */
+  #peerLimits: ReceiveLimits | null = null;
   /** Client: made on the first subscribe. */
   #subscriptions: Subscriptions | null = null;
   #sessionId: string | undefined;

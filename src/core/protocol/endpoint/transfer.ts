@@ -50,8 +50,11 @@ export interface TransferHost {
   codec(): Codec;
   /** This side's limits, as announced in the handshake. */
   limits(): TransferLimits;
-  /** The peer's, from its handshake (zeros: it takes no large message and no stream). */
-  peer(): ReceiveLimits;
+  /**
+   * The peer's, from its handshake (zeros: it takes no large message and no stream); null
+   * until a first handshake told them (a client before its first WELCOME).
+   */
+  peer(): ReceiveLimits | null;
   /** A shared budget that incoming messages and streams must also fit in, if any. */
   budget(): ReceiveBudget | null;
   /**
