@@ -79,6 +79,8 @@ export type {
   RequestOptions,
   SubscriptionHandler,
 } from './protocol/client.js';
+export type { IncomingStream, OutgoingStream, StreamMeta, StreamOptions } from './streams/types.js';
+export type { TransfersFactory } from './protocol/endpoint/transfer.js';
 export { protocolDefaults, resolveProtocolOptions } from './protocol/options.js';
 export type { ProtocolOptions, TokenProvider } from './protocol/options.js';
 export type { DeliveryLimits } from './protocol/endpoint/delivery.js';

@@ -1,5 +1,7 @@
 export * from '../core/index.js';
 export { connect } from './connect.js';
+// Streams and large messages: always in the server; a Node client passes them to connect().
+export { streams } from '../core/streams/index.js';
 export { TcpTransport } from './tcp-transport.js';
 export type { TcpTransportOptions } from './tcp-transport.js';
 export { UdpTransport } from './udp-transport.js';

@@ -51,14 +51,14 @@ export async function settle(rounds = 20): Promise<void> {
 /**
  * A client endpoint and a server endpoint with streams, joined in memory: what one writes
  * the other receives when `flush()` runs. `cut()` loses what is on the wire and detaches both;
- * `resume()` attaches them again the way the handshake does. `buffered` is what both
- * connections report unsent (chunks wait while it is over the watermark).
+ * `resume()` attaches them again the way the handshake does. `room` is what both
+ * connections report they take before their high-water mark (chunks wait while it is 0).
  */
 export class Pair {
   readonly clock: FakeClock = fakeClock();
   readonly client: Side;
   readonly server: Side;
-  buffered = 0;
+  room = Infinity;
   /** Every frame either side wrote, in order, with who wrote it. */
   readonly log: Array<{ from: 'client' | 'server'; frame: AnyFrame }> = [];
 
@@ -113,7 +113,7 @@ export class Pair {
       if (!isStreamFrame(frame)) write(frame);
       return true;
     };
-    (host as unknown as { buffered(): number }).buffered = () => this.buffered;
+    (host as unknown as { room(): number }).room = () => this.room;
     (host as unknown as { stream(s: unknown): boolean }).stream = (stream) => {
       side.streams.push(stream as IncomingStream);
       return true;

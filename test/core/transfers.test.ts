@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import { encodeStreamFrame } from '../../src/core/protocol/frames-stream.js';
-import { BULK_WATERMARK, CHUNK_SIZE } from '../../src/core/streams/transfers.js';
+import { CHUNK_SIZE } from '../../src/core/streams/transfers.js';
 import type { OutgoingStream } from '../../src/core/streams/types.js';
 import { json } from './endpoint-helpers.js';
 import { Pair, pattern, readAll, sameBytes, settle, testLimits, type AnyFrame } from './transfer-helpers.js';
@@ -33,14 +33,14 @@ describe('large messages (docs/protocol.md §13.4)', () => {
 
   it('never holds a message sent meanwhile back for more than one chunk, and delivers it first', async () => {
     const pair = new Pair();
-    // The connection is busy: no chunk goes while it holds more than the watermark.
-    pair.buffered = BULK_WATERMARK + 1;
+    // The connection is busy: no chunk goes while it is over its high-water mark.
+    pair.room = 0;
     pair.client.endpoint.send(undefined, pattern(2 << 20), false, Infinity);
     expect(chunksOf(pair.client.host.wrote)).toBe(0);
     const before = pair.client.host.wrote.length;
     pair.client.endpoint.send(undefined, 'small', false, Infinity);
     expect(pair.client.host.wrote.slice(before)).toMatchObject([{ type: 'data' }]);
-    pair.buffered = 0;
+    pair.room = Infinity;
     pair.client.endpoint.drained();
     await pair.flush();
     expect(pair.server.host.messages[0]).toBe('small');
@@ -48,10 +48,10 @@ describe('large messages (docs/protocol.md §13.4)', () => {
     // Sent while the large one is on its way, a small message takes turns with its chunks:
     // between any two of its frames at most one chunk.
     const turns = new Pair();
-    turns.buffered = BULK_WATERMARK + 1;
+    turns.room = 0;
     turns.client.endpoint.send(undefined, pattern(2 << 20), false, Infinity);
     for (let i = 0; i < 5; i++) turns.client.endpoint.send(undefined, `m${i}`, false, Infinity);
-    turns.buffered = 0;
+    turns.room = Infinity;
     turns.client.endpoint.drained();
     const order = turns.client.host.wrote.map((f) => f.type).filter((t) => t === 'data' || t === 'chunk');
     expect(order.slice(0, 5)).toEqual(['data', 'data', 'data', 'data', 'data']);
@@ -59,11 +59,11 @@ describe('large messages (docs/protocol.md §13.4)', () => {
 
   it('resumes a message cut in the middle where it stopped, not from its beginning', async () => {
     const pair = new Pair();
-    const big = pattern(6 << 20);
+    const big = pattern(8 << 20);
     pair.client.endpoint.send(undefined, big, false, Infinity);
     // Deliver part of it, then lose the connection with chunks on the wire.
-    for (let i = 0; i < 3; i++) {
-      for (const frame of pair.client.wire.splice(0, 10)) pair.server.endpoint.receive(frame);
+    for (let i = 0; i < 2; i++) {
+      for (const frame of pair.client.wire.splice(0, 6)) pair.server.endpoint.receive(frame);
       for (const frame of pair.server.wire.splice(0)) pair.client.endpoint.receive(frame);
       pair.clock.t += 20;
       pair.server.endpoint.tick(pair.clock.t);
@@ -71,7 +71,7 @@ describe('large messages (docs/protocol.md §13.4)', () => {
     }
     const sentBefore = chunksOf(pair.client.host.wrote);
     expect(sentBefore).toBeGreaterThan(0);
-    expect(sentBefore).toBeLessThan(6 << 20);
+    expect(sentBefore).toBeLessThan(8 << 20);
     pair.cut(cutError);
     pair.resume();
     await pair.flush();
@@ -79,8 +79,8 @@ describe('large messages (docs/protocol.md §13.4)', () => {
     expect(sameBytes(pair.server.host.messages[0], big)).toBe(true);
     // Sent again: only what the server had not acknowledged (at most the replay window).
     const total = chunksOf(pair.client.host.wrote);
-    expect(total - (6 << 20)).toBeLessThanOrEqual(4 << 20);
-    expect(total).toBeLessThan(2 * (6 << 20));
+    expect(total - (8 << 20)).toBeLessThanOrEqual(4 << 20);
+    expect(total).toBeLessThan(2 * (8 << 20));
   });
 
   it('refuses at the sender a message over maxMessageSize, and one over a frame to a peer without streams', async () => {

@@ -347,7 +347,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       write: (frame) => {
         if (link.state === 'open') link.send(frame);
       },
-      buffered: () => link.bufferedAmount,
+      room: () => link.highWaterMark - link.bufferedAmount,
       stream: (stream) => {
         if (this.listenerCount('stream') === 0) return false;
         this.emit('stream', stream as IncomingStream);

@@ -1,5 +1,8 @@
 import type { IncomingStream, StreamMeta } from './types.js';
 
+/** Bytes besides a chunk's that its buffer may hold for the chunk to be kept without a copy: a frame header. */
+const OWN_SLACK = 64;
+
 /** What a {@link Receiver} tells the stream manager. */
 export interface ReceiverOwner {
   /** The reader consumed bytes: the writer may reach offset `limit` (a CREDIT, if worth one). */
@@ -67,12 +70,17 @@ export class Receiver implements IncomingStream {
     return this.announced - this.#received;
   }
 
-  /** Bytes of the stream, in order (a copy: the frame they came in is not kept). */
+  /**
+   * Bytes of the stream, in order. Kept as they are when they are (nearly) all of the buffer
+   * they lie in (a frame the transport copied out, a WebSocket message); copied otherwise,
+   * since a view would pin a larger buffer for as long as the application keeps the chunk.
+   */
   push(bytes: Uint8Array, fin: boolean): void {
     if (this.#over) return;
     this.#received += bytes.byteLength;
     const controller = this.#controller!;
-    if (bytes.byteLength > 0) controller.enqueue(bytes.slice());
+    const own = bytes.buffer.byteLength - bytes.byteLength <= OWN_SLACK;
+    if (bytes.byteLength > 0) controller.enqueue(own ? bytes : bytes.slice());
     if (fin) {
       this.#over = true;
       controller.close();

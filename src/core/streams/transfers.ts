@@ -19,16 +19,10 @@ import { Sender, type SenderOwner } from './sender.js';
 import type { OutgoingStream, StreamMeta } from './types.js';
 
 /** The most bytes of one CHUNK: small enough that a message sent meanwhile waits little. */
-export const CHUNK_SIZE = 64 << 10;
+export const CHUNK_SIZE = 256 << 10;
 
 /** What a CHUNK adds to its bytes, at most: type, flags, seq, ack and id varints. */
 const CHUNK_OVERHEAD = 2 + 3 * 8;
-
-/**
- * Chunks wait while the connection holds more than this unsent: a message sent meanwhile is
- * queued behind at most this much (and one chunk), while the connection keeps bytes to send.
- */
-export const BULK_WATERMARK = 4 * CHUNK_SIZE;
 
 /** A large message being put together (docs/protocol.md §13.4). */
 interface Assembly {
@@ -44,7 +38,7 @@ interface Assembly {
  * - out: the streams this side opened (`Sender`) and its large messages, each a message stream
  *   started in turn while the peer's `maxMessageSize` has room for it. Their OPEN, RESET and
  *   CANCEL frames go first; their CHUNKs take turns, one each, within each reader's credit and
- *   only while the connection holds less than `BULK_WATERMARK` unsent;
+ *   only while the connection has room under its high-water mark;
  * - in: the peer's streams (`Receiver`), each refused with a CANCEL when over `maxStreams` or
  *   the shared budget, and the peer's large messages, each put together in a buffer of its
  *   declared size (refused the same way when it does not fit), then handed to the endpoint.
@@ -167,11 +161,11 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
     }
   }
 
-  next(buffered: number): OutgoingMessage | undefined {
+  next(room: number): OutgoingMessage | undefined {
     const control = this.#nextControl();
     if (control !== undefined) return control;
     if (this.#waiting.length > 0 && this.#start()) return this.#nextControl();
-    if (buffered > BULK_WATERMARK) return undefined;
+    if (room <= 0) return undefined;
     const turns = this.#turns;
     const max = Math.min(CHUNK_SIZE, this.#host.peer()!.maxFrameSize - CHUNK_OVERHEAD);
     while (turns.length > 0) {

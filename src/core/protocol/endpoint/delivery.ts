@@ -48,8 +48,11 @@ export interface DeliveryHooks {
   sent?(seq: number, frame: Uint8Array, message: OutgoingMessage): void;
   /** The peer acknowledged everything up to `seq` (the replay buffer was trimmed to it). */
   trimmed?(seq: number): void;
-  /** Bytes the connection holds unsent (what a {@link SequencedSource} is told); absent: 0. */
-  buffered?(): number;
+  /**
+   * Bytes the connection takes before it is over its high-water mark (what a
+   * {@link SequencedSource} is told); absent: no limit.
+   */
+  room?(): number;
 }
 
 /** A replayable frame: what {@link Delivery.unacknowledged} returns and {@link Delivery.restore} takes. */
@@ -276,7 +279,8 @@ export class Delivery {
     while (this.#attached && this.#hasRoom()) {
       const waiting = pending !== null && pending.length > 0;
       let message: OutgoingMessage | undefined;
-      if (source !== null && (sourceTurn || !waiting)) message = source.next(this.#hooks.buffered?.() ?? 0);
+      if (source !== null && (sourceTurn || !waiting))
+        message = source.next(this.#hooks.room?.() ?? Infinity);
       sourceTurn = !sourceTurn;
       if (message !== undefined) this.#transmit(message);
       else if (waiting) this.#send(pending.shift()!.message);

@@ -648,8 +648,8 @@ export class Endpoint implements SequencedSource {
    * then requests, then streams and large messages (their chunks only while the connection
    * holds little).
    */
-  next(buffered: number): OutgoingMessage | undefined {
-    return this.#calls?.next() ?? this.#transfers?.next(buffered);
+  next(room: number): OutgoingMessage | undefined {
+    return this.#calls?.next() ?? this.#transfers?.next(room);
   }
 
   /**

@@ -38,7 +38,7 @@ export const sessionDefaults = Object.freeze({
   /** Streams the peer may have open to a side at once (announced in the handshake). */
   maxStreams: 16,
   /** Bytes of one incoming stream held before the application reads them: its credit window. */
-  streamWindow: 1 << 20,
+  streamWindow: 4 << 20,
 });
 
 /** Validates a `requestTimeout` option, either role: a positive number of ms, `Infinity` for none. */

@@ -40,12 +40,20 @@ export interface SequencedFrame {
  */
 export interface SequencedSource {
   /**
-   * The next frame to number and write, or undefined for none now. `buffered` is what the
-   * connection holds unsent, in bytes: bulk frames (stream chunks) wait while it is large,
-   * so a message sent meanwhile is not queued behind them.
+   * The next frame to number and write, or undefined for none now. `room` is what the
+   * connection takes, in bytes, before it is over its high-water mark: bulk frames (stream
+   * chunks) wait while it has none (until its buffer drains), so a message sent meanwhile is
+   * not queued behind more of them.
    */
-  next(buffered: number): OutgoingMessage | undefined;
+  next(room: number): OutgoingMessage | undefined;
 }
+
+/**
+ * What a server connection may hold unsent before stream chunks wait for it to drain: a
+ * message sent meanwhile is queued behind at most this much (and one chunk). Its socket
+ * reports a drain well below it. (A client uses its link's own high-water mark.)
+ */
+export const BULK_WATERMARK = 256 << 10;
 
 /** The frame body of `message` as sequence number `seq`, with a piggybacked `ack` if one is owed. */
 export function sequencedFrame(message: OutgoingMessage, seq: number, ack: number | undefined): Uint8Array {

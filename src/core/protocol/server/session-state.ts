@@ -1,6 +1,7 @@
 import type { TimerHandle } from '../../clock.js';
 import type { SocklineError } from '../../errors.js';
 import type { Delivery, OutgoingMessage } from '../endpoint/delivery.js';
+import { BULK_WATERMARK } from '../endpoint/sequenced.js';
 import { Endpoint, type EndpointHost } from '../endpoint/endpoint.js';
 import type { CloseFrame, PayloadKind } from '../frames.js';
 import { publicIdOf } from '../session-id.js';
@@ -197,8 +198,8 @@ export class SessionState implements EndpointHost {
   }
 
   /** @internal */
-  buffered(): number {
-    return this.connection?.bufferedAmount ?? 0;
+  room(): number {
+    return BULK_WATERMARK - (this.connection?.bufferedAmount ?? 0);
   }
 
   /** @internal A stream from the client: the application's, if it takes streams. */
