@@ -157,7 +157,7 @@ export interface ServerOptions {
   readonly maxStreams?: number;
   /**
    * Bytes of one incoming stream held before the application reads them: the credit its
-   * writer gets, so a writer faster than the reader costs no more. @default 1048576
+   * writer gets, so a writer faster than the reader costs no more. @default 4194304 (4 MiB)
    */
   readonly streamWindow?: number;
   /** Ping period in ms. @default 10000 */

@@ -305,6 +305,84 @@ describe('streams (docs/protocol.md §13)', () => {
     expect(sameBytes(await read, pattern(2 << 20))).toBe(true);
   });
 
+  it('ends the connection (CLOSE 4000) at a chunk past the credit, of a stream never opened, or past a message size', async () => {
+    const empty = new Uint8Array(0);
+    const header = encodeFrame({ type: 'data', kind: 'binary', payload: empty });
+    const cases: Array<[string, Uint8Array[]]> = [
+      [
+        'past the credit',
+        [
+          encodeStreamFrame({ type: 'open', seq: 1, id: 1, kind: 'value', payload: json({}) }),
+          encodeStreamFrame({
+            type: 'chunk',
+            seq: 2,
+            id: 1,
+            payload: new Uint8Array(testLimits.streamWindow + 1),
+          }),
+        ],
+      ],
+      ['never opened', [encodeStreamFrame({ type: 'chunk', seq: 1, id: 1, payload: pattern(10) })]],
+      [
+        'an id that skips one',
+        [encodeStreamFrame({ type: 'open', seq: 1, id: 2, kind: 'value', payload: json({}) })],
+      ],
+      [
+        'past the message size',
+        [
+          encodeStreamFrame({
+            type: 'open',
+            seq: 1,
+            id: 1,
+            message: { size: 10, header },
+            kind: 'binary',
+            payload: empty,
+          }),
+          encodeStreamFrame({ type: 'chunk', seq: 2, id: 1, payload: pattern(11) }),
+        ],
+      ],
+      [
+        'the end before the size',
+        [
+          encodeStreamFrame({
+            type: 'open',
+            seq: 1,
+            id: 1,
+            message: { size: 10, header },
+            kind: 'binary',
+            payload: empty,
+          }),
+          encodeStreamFrame({ type: 'chunk', seq: 2, id: 1, fin: true, payload: pattern(9) }),
+        ],
+      ],
+      [
+        'a header that is not a message',
+        [
+          encodeStreamFrame({
+            type: 'open',
+            seq: 1,
+            id: 1,
+            message: { size: 10, header: encodeFrame({ type: 'ping', nonce: 1 }) },
+            kind: 'binary',
+            payload: empty,
+          }),
+        ],
+      ],
+    ];
+    for (const [name, frames] of cases) {
+      const pair = new Pair();
+      for (const frame of frames) pair.server.endpoint.receive(frame);
+      expect(pair.server.host.ended, name).toMatchObject({ code: 4000 });
+      // The connection ends, not the session: a stream already taken keeps its window.
+      expect(pair.server.endpoint.incoming, name).toBeLessThanOrEqual(testLimits.streamWindow);
+    }
+    // A client that announced no streams gets none: a stream frame is a protocol error there.
+    const plain = new Pair({ clientStreams: false, client: { transfers: null } });
+    plain.client.endpoint.receive(
+      encodeStreamFrame({ type: 'open', seq: 1, id: 1, kind: 'value', payload: json({}) }),
+    );
+    expect(plain.client.host.ended).toMatchObject({ code: 4000 });
+  });
+
   it('a lost session fails streams at both ends with ERR_SESSION_LOST and frees them', async () => {
     const pair = new Pair();
     const sent = await upload(pair, 2 << 20);

@@ -57,7 +57,7 @@ export interface ProtocolOptions {
   maxStreams?: number;
   /**
    * Bytes of one incoming stream held before the application reads them: the credit the
-   * server gets for it. @default 1048576
+   * server gets for it. @default 4194304 (4 MiB)
    */
   streamWindow?: number;
 }
@@ -93,6 +93,9 @@ export const protocolDefaults = Object.freeze({
   ackDelay: sessionDefaults.ackDelay,
   maxHandshakeSize: sessionDefaults.maxHandshakeSize,
   authRetries: 3,
+  maxMessageSize: sessionDefaults.maxMessageSize,
+  maxStreams: sessionDefaults.maxStreams,
+  streamWindow: sessionDefaults.streamWindow,
 });
 
 /** Applies defaults and validates once, at the public boundary. */

@@ -197,6 +197,9 @@ export class Endpoint implements SequencedSource {
             maxMessageSize: (capabilities & Capabilities.LARGE) !== 0 ? limits.maxMessageSize : 0,
             maxStreams: (capabilities & Capabilities.STREAMS) !== 0 ? limits.maxStreams : 0,
           };
+    // A client that told its own maxFrameSize gets no larger frame (docs/protocol.md §1).
+    const own = this.#config.delivery.maxFrameSize ?? Infinity;
+    this.delivery.frameLimit = limits === undefined ? own : Math.min(own, limits.maxFrameSize);
   }
 
   /**

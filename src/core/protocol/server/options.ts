@@ -90,7 +90,7 @@ export interface ServerSessionOptions {
   readonly maxMessageSize?: number;
   /** Streams a client may have open to the server at once (announced). @default 16 */
   readonly maxStreams?: number;
-  /** Bytes of one incoming stream held before the application reads them. @default 1048576 */
+  /** Bytes of one incoming stream held before the application reads them. @default 4194304 */
   readonly streamWindow?: number;
   /**
    * A publish over one frame could not go to a session's client: it takes no large message
