@@ -3,7 +3,12 @@ import { Endpoint } from '../../src/core/protocol/endpoint/endpoint.js';
 import type { EndpointConfig } from '../../src/core/protocol/endpoint/options.js';
 import type { ReceiveBudget } from '../../src/core/protocol/endpoint/transfer.js';
 import { decodeFrame, isStreamFrame } from '../../src/core/protocol/frames-decode.js';
-import { decodeStreamFrame, type StreamFrame } from '../../src/core/protocol/frames-stream.js';
+import {
+  decodeStreamFrame,
+  encodeStreamFrame,
+  type StreamFrame,
+} from '../../src/core/protocol/frames-stream.js';
+import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import type { Frame } from '../../src/core/protocol/frames.js';
 import { streams } from '../../src/core/streams/index.js';
 import type { IncomingStream } from '../../src/core/streams/types.js';
@@ -212,4 +217,18 @@ export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8
 /** Whether two byte arrays hold the same bytes (`toEqual` is far too slow for megabytes). */
 export function sameBytes(a: unknown, b: Uint8Array): boolean {
   return a instanceof Uint8Array && Buffer.compare(a, b) === 0;
+}
+
+/** The OPEN of a message stream `id` (sequence number `seq`) carrying a DATA of `size` bytes. */
+export function messageOpen(seq: number, id: number, size: number): Uint8Array {
+  const empty = new Uint8Array(0);
+  const header = encodeFrame({ type: 'data', kind: 'binary', payload: empty });
+  return encodeStreamFrame({
+    type: 'open',
+    seq,
+    id,
+    message: { size, header },
+    kind: 'binary',
+    payload: empty,
+  });
 }

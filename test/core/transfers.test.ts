@@ -5,7 +5,16 @@ import { encodeStreamFrame } from '../../src/core/protocol/frames-stream.js';
 import { CHUNK_SIZE } from '../../src/core/streams/transfers.js';
 import type { OutgoingStream } from '../../src/core/streams/types.js';
 import { json } from './endpoint-helpers.js';
-import { Pair, pattern, readAll, sameBytes, settle, testLimits, type AnyFrame } from './transfer-helpers.js';
+import {
+  messageOpen,
+  Pair,
+  pattern,
+  readAll,
+  sameBytes,
+  settle,
+  testLimits,
+  type AnyFrame,
+} from './transfer-helpers.js';
 
 const cutError = new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'cut');
 const chunksOf = (frames: AnyFrame[]): number =>
@@ -140,16 +149,7 @@ describe('large messages (docs/protocol.md §13.4)', () => {
       release: (n: number): void => void (reserved -= n),
     };
     const pair = new Pair({ budget });
-    const header = encodeFrame({ type: 'data', kind: 'binary', payload: new Uint8Array(0) });
-    const open = (seq: number, id: number, size: number): Uint8Array =>
-      encodeStreamFrame({
-        type: 'open',
-        seq,
-        id,
-        message: { size, header },
-        kind: 'binary',
-        payload: new Uint8Array(0),
-      });
+    const open = messageOpen;
     pair.server.endpoint.receive(open(1, 1, 4 << 20));
     pair.server.endpoint.receive(encodeStreamFrame({ type: 'chunk', seq: 2, id: 1, payload: pattern(1000) }));
     expect(pair.server.endpoint.incoming).toBe(4 << 20);
@@ -164,6 +164,10 @@ describe('large messages (docs/protocol.md §13.4)', () => {
     pair.server.endpoint.close(new SocklineError(ErrorCodes.SESSION_LOST, 'the session ended'));
     expect(pair.server.endpoint.incoming).toBe(0);
     expect(reserved).toBe(0);
+    // The partial message is dropped with a typed error.
+    expect(pair.server.host.errors).toMatchObject([
+      { code: 'ERR_SESSION_LOST', message: expect.stringMatching(/dropped unfinished \(1000 received\)/) },
+    ]);
   });
 
   it('tells the sender of a message its receiver refused: a drop and an error, or the request rejected (never run)', async () => {

@@ -11,7 +11,8 @@ import { lengthFraming } from '../../src/core/framing/index.js';
 import { Capabilities } from '../../src/core/protocol/frames.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import { encodeStreamFrame } from '../../src/core/protocol/frames-stream.js';
-import { decodeAny, type AnyFrame } from '../core/transfer-helpers.js';
+import { decodeAny, messageOpen, type AnyFrame } from '../core/transfer-helpers.js';
+import { sha256 } from '../support/stream-checksum.js';
 
 /**
  * Streams and messages over one frame (docs/protocol.md §13) between a real server and real
@@ -63,19 +64,6 @@ async function write(stream: OutgoingStream, size: number): Promise<void> {
   const writer = stream.writable.getWriter();
   for (const part of bytes(size)) await writer.write(part);
   await writer.close();
-}
-
-async function sha256(readable: ReadableStream<Uint8Array>): Promise<{ hash: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const reader = readable.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    hash.update(value!);
-    size += value!.byteLength;
-  }
-  return { hash: hash.digest('hex'), size };
 }
 
 function nextStream(s: SocklineServer): Promise<{ stream: IncomingStream; peer: Peer }> {
@@ -330,16 +318,7 @@ async function rawClient(url: string): Promise<{
 }
 
 describe('streams: hostile peers', () => {
-  const header = encodeFrame({ type: 'data', kind: 'binary', payload: new Uint8Array(0) });
-  const open = (seq: number, id: number, size: number): Uint8Array =>
-    encodeStreamFrame({
-      type: 'open',
-      seq,
-      id,
-      message: { size, header },
-      kind: 'binary',
-      payload: new Uint8Array(0),
-    });
+  const open = messageOpen;
 
   it('closes a connection announcing a message over maxMessageSize at its first frame, holding nothing', async () => {
     const s = await start({ maxMessageSize: 8 * MiB });

@@ -5,6 +5,7 @@ import { streams } from '../../src/core/streams/index.js';
 import type { IncomingStream } from '../../src/core/streams/types.js';
 import { connect } from '../../src/node/index.js';
 import { createServer, type SocklineServer } from '../../src/node/server.js';
+import { sha256 } from '../support/stream-checksum.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**
@@ -48,20 +49,10 @@ for (const transport of ['tcp', 'ws'] as const) {
         return (n as number) * 2;
       });
       const received = new Promise<{ hash: string; size: number }>((resolve, reject) =>
-        server!.once('stream', (stream: IncomingStream) => {
-          void (async () => {
-            const hash = createHash('sha256');
-            let size = 0;
-            const reader = stream.readable.getReader();
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) break;
-              hash.update(value!);
-              size += value!.byteLength;
-            }
-            return { hash: hash.digest('hex'), size };
-          })().then(resolve, reject);
-        }),
+        server!.once(
+          'stream',
+          (stream: IncomingStream) => void sha256(stream.readable).then(resolve, reject),
+        ),
       );
       const a = await server.listen();
       const target = new URL(transport === 'tcp' ? a.tcp! : a.ws!);

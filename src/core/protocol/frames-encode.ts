@@ -255,7 +255,8 @@ function writeVersions(w: ByteWriter, versions: readonly number[]): void {
   for (let i = 0; i < versions.length; i++) w.varint(versions[i]!, 'versions[i]');
 }
 
-function kindBits(kind: PayloadKind): number {
+/** The flag bits (4-5) of a payload kind. */
+export function kindBits(kind: PayloadKind): number {
   // A switch, not PayloadKinds[kind]: an own-property lookup would also accept 'toString'.
   switch (kind) {
     case 'binary':

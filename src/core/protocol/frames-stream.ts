@@ -4,9 +4,9 @@ import {
   FrameFlags,
   isStreamFrame,
   KIND_SHIFT,
-  PayloadKinds,
   type DecodeLimits,
 } from './frames-decode.js';
+import { kindBits } from './frames-encode.js';
 import type { PayloadKind } from './frames.js';
 import { ByteReader, ByteWriter, putVarint, varintSize } from './varint.js';
 
@@ -173,19 +173,6 @@ export function encodeStreamFrame(frame: StreamFrame): Uint8Array {
 function check(value: number, min: number, field: string): void {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new RangeError(`${field} must be an integer from ${min} to 2^53 - 1, got ${String(value)}`);
-  }
-}
-
-function kindBits(kind: PayloadKind): number {
-  switch (kind) {
-    case 'binary':
-      return PayloadKinds.binary << KIND_SHIFT;
-    case 'text':
-      return PayloadKinds.text << KIND_SHIFT;
-    case 'value':
-      return PayloadKinds.value << KIND_SHIFT;
-    default:
-      throw new TypeError(`kind must be 'binary', 'text' or 'value', got ${String(kind)}`);
   }
 }
 

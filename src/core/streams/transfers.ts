@@ -590,7 +590,17 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
       receiver.fail(error);
       this.#end(receiver);
     }
-    for (const assembly of this.#assemblies.values()) this.#release(assembly.buffer.byteLength);
+    // A message the peer never finished is dropped, and said so: its sender will not finish it.
+    for (const { buffer, offset } of this.#assemblies.values()) {
+      this.#release(buffer.byteLength);
+      this.#host.error(
+        new SocklineError(
+          error.code,
+          `a message of ${buffer.byteLength} bytes was dropped unfinished (${offset} received): ${error.message}`,
+          { cause: error },
+        ),
+      );
+    }
     this.#assemblies.clear();
     this.#assembling = 0;
     this.#peerId = 0;
