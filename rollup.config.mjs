@@ -9,6 +9,7 @@ const libraries = {
   core: 'src/core/index.ts',
   node: 'src/node/index.ts',
   browser: 'src/browser/index.ts',
+  streams: 'src/core/streams/index.ts',
   redis: 'src/node/redis/index.ts',
 };
 

@@ -32,6 +32,8 @@ const CASES = [
   'rtt',
   'pipelined',
   'bulk',
+  'transfer',
+  'slow-reader',
   'fanout',
   'idle-memory',
   'reconnect-storm',

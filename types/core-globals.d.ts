@@ -42,3 +42,62 @@ declare class URL {
   readonly username: string;
   readonly password: string;
 }
+
+/*
+ * WHATWG streams (global in browsers and Node >= 20), as far as `src/core/streams` uses them.
+ */
+interface QueuingStrategy<T> {
+  highWaterMark?: number;
+  size?: (chunk: T) => number;
+}
+interface ReadableStreamDefaultController<R> {
+  readonly desiredSize: number | null;
+  enqueue(chunk: R): void;
+  close(): void;
+  error(reason?: unknown): void;
+}
+interface UnderlyingDefaultSource<R> {
+  start?: (controller: ReadableStreamDefaultController<R>) => void;
+  pull?: (controller: ReadableStreamDefaultController<R>) => void | PromiseLike<void>;
+  cancel?: (reason?: unknown) => void | PromiseLike<void>;
+}
+interface ReadableStreamReadResult<R> {
+  done: boolean;
+  value?: R;
+}
+interface ReadableStreamDefaultReader<R> {
+  read(): Promise<ReadableStreamReadResult<R>>;
+  cancel(reason?: unknown): Promise<void>;
+  releaseLock(): void;
+}
+declare class ReadableStream<R = unknown> {
+  constructor(source?: UnderlyingDefaultSource<R>, strategy?: QueuingStrategy<R>);
+  readonly locked: boolean;
+  cancel(reason?: unknown): Promise<void>;
+  getReader(): ReadableStreamDefaultReader<R>;
+  pipeTo(destination: WritableStream<R>, options?: { signal?: AbortSignal }): Promise<void>;
+}
+interface WritableStreamDefaultController {
+  error(reason?: unknown): void;
+}
+interface UnderlyingSink<W> {
+  start?: (controller: WritableStreamDefaultController) => void;
+  write?: (chunk: W, controller: WritableStreamDefaultController) => void | PromiseLike<void>;
+  close?: () => void | PromiseLike<void>;
+  abort?: (reason?: unknown) => void | PromiseLike<void>;
+}
+interface WritableStreamDefaultWriter<W> {
+  readonly ready: Promise<void>;
+  readonly desiredSize: number | null;
+  write(chunk: W): Promise<void>;
+  close(): Promise<void>;
+  abort(reason?: unknown): Promise<void>;
+  releaseLock(): void;
+}
+declare class WritableStream<W = unknown> {
+  constructor(sink?: UnderlyingSink<W>, strategy?: QueuingStrategy<W>);
+  readonly locked: boolean;
+  abort(reason?: unknown): Promise<void>;
+  close(): Promise<void>;
+  getWriter(): WritableStreamDefaultWriter<W>;
+}

@@ -1,6 +1,7 @@
 // The floor for TCP: node:net with a hand-written u32 big-endian length prefix, parsed
 // incrementally (a chunk list and a byte count; a view when a frame lies in one chunk).
 import * as net from 'node:net';
+import { peakMemory } from '../lib/peak.mjs';
 import { HOST, MAX_MESSAGE } from './index.mjs';
 
 /** Incremental parser of u32 BE length-prefixed frames. */
@@ -76,7 +77,23 @@ function frameOf(payload) {
 
 const isSub = (frame) => frame.length === 3 && frame.toString('latin1') === 'sub';
 
+/**
+ * The receiving end of the transfer bench (mode 'sink'): every frame is answered with a 1-byte
+ * frame once read, except 'peak', answered with this process's peak memory since the last one.
+ */
+export function sinkReply(frame, peak) {
+  if (frame.length === 4 && frame.toString('latin1') === 'peak') {
+    const reply = Buffer.from(JSON.stringify(peak.read()));
+    peak.reset();
+    return reply;
+  }
+  return ACK;
+}
+
+const ACK = Buffer.from('k');
+
 export async function startServer({ port = 0, mode = 'echo' }) {
+  const peak = mode === 'sink' ? peakMemory() : undefined;
   const sockets = new Set();
   const subscribers = new Set();
   const server = net.createServer((socket) => {
@@ -88,16 +105,19 @@ export async function startServer({ port = 0, mode = 'echo' }) {
       subscribers.delete(socket);
     });
     const parser = new FrameParser(
-      mode === 'echo'
-        ? (frame) => writeFrame(socket, frame)
-        : (frame) => {
-            if (isSub(frame)) subscribers.add(socket);
-            else {
-              // One framed buffer for every subscriber, as hand-written fan-out code does.
-              const framed = frameOf(frame);
-              for (const s of subscribers) s.write(framed);
-            }
-          },
+      mode === 'sink'
+        ? (frame) => writeFrame(socket, sinkReply(frame, peak))
+        : mode === 'echo'
+          ? (frame) => writeFrame(socket, frame)
+          : (frame) => {
+              if (isSub(frame)) subscribers.add(socket);
+              else {
+                // One framed buffer for every subscriber, as hand-written fan-out code does.
+                const framed = frameOf(frame);
+                for (const s of subscribers) s.write(framed);
+              }
+            },
+      mode === 'sink' ? 2 ** 31 : MAX_MESSAGE,
     );
     // Corked for the whole chunk: the echoes of every frame in it leave in one write.
     socket.on('data', (chunk) => {
@@ -128,7 +148,7 @@ export async function startServer({ port = 0, mode = 'echo' }) {
 /** Retries `open` every `delay` ms after a close: the fixed-delay loop of hand-written clients. */
 export const NAIVE_RECONNECT_DELAY = 1_000;
 
-export function connectClient({ port, reconnect = false, onMessage = () => {}, onOpen = () => {} }) {
+export function connectClient({ port, mode, reconnect = false, onMessage = () => {}, onOpen = () => {} }) {
   let socket;
   let closed = false;
   let first = true;
@@ -137,7 +157,8 @@ export function connectClient({ port, reconnect = false, onMessage = () => {}, o
       const s = net.connect(port, HOST);
       socket = s;
       s.setNoDelay(true);
-      const parser = new FrameParser(onMessage);
+      // A sink client sends large messages: its frames may be as large as they are.
+      const parser = new FrameParser(onMessage, mode === 'sink' ? 2 ** 31 : MAX_MESSAGE);
       s.on('data', (chunk) => {
         s.cork();
         try {
@@ -165,6 +186,16 @@ export function connectClient({ port, reconnect = false, onMessage = () => {}, o
     };
     const api = {
       send: (bytes) => writeFrame(socket, bytes),
+      /** Sends, and resolves once the frame was written to the socket. */
+      sendFlushed: (bytes) =>
+        new Promise((resolve) => {
+          const header = Buffer.allocUnsafe(4);
+          header.writeUInt32BE(bytes.length, 0);
+          socket.cork();
+          socket.write(header);
+          socket.write(bytes, () => resolve());
+          socket.uncork();
+        }),
       subscribe: async () => void writeFrame(socket, Buffer.from('sub')),
       publish: (bytes) => writeFrame(socket, bytes),
       close: async () => {

@@ -7,8 +7,10 @@
 // The module is the current source compiled by bench/run.mjs (SOCKLINE_BENCH_MODULE), or
 // compiled here when this file is used on its own.
 import { rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSource } from '../load-source.mjs';
+import { peakMemory } from '../lib/peak.mjs';
 import { HOST, MAX_MESSAGE } from './index.mjs';
 
 const TOPIC = 'fan';
@@ -30,19 +32,22 @@ async function sockline() {
   return loaded;
 }
 
-export async function startServer({ port = 0, variant }) {
+export async function startServer({ port = 0, variant, mode }) {
   const { createServer } = await sockline();
+  const sink = mode === 'sink' || mode === 'sink-slow';
   const server = createServer({
     [variant]: { host: HOST, port },
     // Every client of the benches comes from 127.0.0.1: the per-address default (1,000) and
     // the total (10,000) are meant for the internet, not for one loopback load generator.
     maxConnections: 1_000_000,
     maxConnectionsPerIp: 1_000_000,
-    // Room for the 1 MiB bulk payload plus its frame header (the default is exactly 1 MiB).
-    maxFrameSize: MAX_MESSAGE,
+    // Room for the 1 MiB bulk payload plus its frame header (the default is exactly 1 MiB). The
+    // transfer bench keeps the defaults: its messages go as streams of frames.
+    ...(sink ? {} : { maxFrameSize: MAX_MESSAGE }),
   });
   server.on('error', () => {});
-  server.on('connection', (peer) => peer.on('message', (value) => peer.send(value)));
+  if (sink) serveSink(server, mode === 'sink-slow');
+  else server.on('connection', (peer) => peer.on('message', (value) => peer.send(value)));
   const addresses = await server.listen();
   return {
     port: Number(new URL(addresses[variant]).port),
@@ -51,11 +56,45 @@ export async function startServer({ port = 0, variant }) {
   };
 }
 
-export async function connectClient({ port, variant, mode, onMessage = () => {}, onOpen = () => {} }) {
-  const { connect } = await sockline();
-  const client = connect(`${variant}://${HOST}:${port}${variant === 'ws' ? '/' : ''}`, {
-    maxFrameSize: MAX_MESSAGE,
+/** The rate of a slow reader (the slow-reader bench), in bytes per ms: 80 MB/s. */
+const SLOW_RATE = 80_000;
+
+/**
+ * The receiving end of the transfer bench: every message is answered 'k' once read, except
+ * 'peak', answered with this process's peak memory since the last one; a stream is read to its
+ * end (`slow`: at 80 MB/s, far slower than its writer), then answered 'k'.
+ */
+function serveSink(server, slow) {
+  const peak = peakMemory();
+  server.on('connection', (peer) =>
+    peer.on('message', (value) => {
+      if (value !== 'peak') return peer.send('k');
+      peer.send(JSON.stringify(peak.read()));
+      peak.reset();
+    }),
+  );
+  server.on('stream', async (stream, peer) => {
+    const reader = stream.readable.getReader();
+    const t0 = performance.now();
+    let read = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      read += value.byteLength;
+      const ahead = read / SLOW_RATE - (performance.now() - t0);
+      if (slow && ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+    }
+    peer.send('k');
   });
+}
+
+export async function connectClient({ port, variant, mode, onMessage = () => {}, onOpen = () => {} }) {
+  const { connect, streams } = await sockline();
+  const sink = mode === 'sink' || mode === 'sink-slow';
+  const client = connect(
+    `${variant}://${HOST}:${port}${variant === 'ws' ? '/' : ''}`,
+    sink ? { streams } : { maxFrameSize: MAX_MESSAGE },
+  );
   client.on('error', () => {});
   client.on('open', () => onOpen());
   if (mode !== 'fanout') client.on('message', (value) => onMessage(value));
@@ -67,6 +106,7 @@ export async function connectClient({ port, variant, mode, onMessage = () => {},
       subscribed = true;
     },
     publish: (bytes) => client.publish(TOPIC, bytes),
+    openStream: (meta) => client.openStream(meta),
     close: () => client.close(),
     client,
   };

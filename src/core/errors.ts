@@ -31,6 +31,11 @@ const ERROR_NAMES = [
   'NOT_SOCKLINE',
   'CALLBACK',
   'TOO_MANY_SUBSCRIPTIONS',
+  'MESSAGE_TOO_LARGE',
+  'NOT_SUPPORTED',
+  'TOO_MANY_STREAMS',
+  'STREAM_ABORTED',
+  'MEMORY_BUDGET',
 ] as const;
 
 /**
@@ -70,6 +75,11 @@ const ERROR_NAMES = [
  * | `ERR_NOT_SOCKLINE` | the endpoint answered, but not with the sockline protocol (an HTTP page, a line or echo service, a plain WebSocket server): use `protocol: 'raw'` for such a peer |
  * | `ERR_CALLBACK` | a listener or handler of the application threw; what it threw is the `cause` |
  * | `ERR_TOO_MANY_SUBSCRIPTIONS` | the server refused a SUBSCRIBE: the session's `maxSubscriptions`, or the server's `maxTotalSubscriptions`, is reached |
+ * | `ERR_MESSAGE_TOO_LARGE` | a message is over `maxMessageSize` (the sender's, or the one the peer announced) |
+ * | `ERR_NOT_SUPPORTED` | the peer cannot take it: a message over one frame or a stream to a client without `sockline/streams`, a stream nobody listens for |
+ * | `ERR_TOO_MANY_STREAMS` | the cap on streams open at once (`maxStreams`) was reached |
+ * | `ERR_STREAM_ABORTED` | the other end of a stream aborted (writer) or cancelled (reader) it; `remoteCode` and the message are its reason |
+ * | `ERR_MEMORY_BUDGET` | the receiver refused a large message or a stream: it would take its memory budget over (try again later) |
  */
 export const ErrorCodes = /* @__PURE__ */ Object.freeze(
   Object.fromEntries(ERROR_NAMES.map((name) => [name, `ERR_${name}`])),
@@ -90,6 +100,13 @@ export class SocklineError extends Error {
   status?: number;
   /** `ERR_VERSION_UNSUPPORTED`: the protocol versions the server speaks. */
   versions?: readonly number[];
+  /**
+   * A request that failed without an answer (timed out, aborted, session lost, closed):
+   * whether its REQUEST had left this side. `false`: the peer never saw it and never runs
+   * it, so trying again is safe. `true`: the peer may have run it (or, after a timeout or
+   * an abort, may still run it, once).
+   */
+  sent?: boolean;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -40,6 +40,8 @@ export type {
   WebSocketConstructorLike,
 } from './connect-options.js';
 export type { ProtocolOptions, TokenProvider } from './protocol/options.js';
+export type { IncomingStream, OutgoingStream, StreamMeta, StreamOptions } from './streams/types.js';
+export type { TransfersFactory } from './protocol/endpoint/transfer.js';
 export type { Codec } from './protocol/codec.js';
 export type { Clock, TimerHandle } from './clock.js';
 export type { Disposer, Emitter } from './emitter.js';

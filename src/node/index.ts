@@ -3,6 +3,8 @@
 export * from '../core/public-api.js';
 export { connect } from './connect.js';
 export { createServer, serverDefaults } from './server.js';
+// Streams and large messages: always in the server; a Node client passes them to connect().
+export { streams } from '../core/streams/index.js';
 export type {
   Adapter,
   AdapterMetrics,

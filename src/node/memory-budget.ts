@@ -11,14 +11,20 @@ export const MESSAGE_OVERHEAD = 384;
 
 /**
  * The bytes a server holds for one session: its connection's unsent bytes, the messages
- * queued for it, and those sent but not acknowledged (plus {@link MESSAGE_OVERHEAD} each).
+ * queued for it, those sent but not acknowledged (plus {@link MESSAGE_OVERHEAD} each), and
+ * what its incoming large messages and streams may hold (reserved when they open).
  * An upper bound: a frame both in the replay buffer and in the socket's buffer counts twice,
  * and a payload queued for many sessions (a publish) counts once per session. Not counted: the
  * unused parts of the slabs the session's frames are cut from (at most 8 KiB, see ByteSlab).
  */
 export function heldBytes(state: SessionState): number {
   const d = state.delivery;
-  return d.bufferedBytes + MESSAGE_OVERHEAD * d.outstanding + (state.connection?.bufferedAmount ?? 0);
+  return (
+    d.bufferedBytes +
+    MESSAGE_OVERHEAD * d.outstanding +
+    (state.connection?.bufferedAmount ?? 0) +
+    state.endpoint.incoming
+  );
 }
 
 /** What a {@link MemoryBudget} needs of its server. */

@@ -1,6 +1,7 @@
 import { Emitter } from '../core/emitter.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import type { ServerSession, SessionState } from '../core/protocol/server-session.js';
+import type { OutgoingStream, StreamMeta, StreamOptions } from '../core/streams/types.js';
 import type { ServerTransport } from './server-options.js';
 
 export interface PeerEvents {
@@ -156,23 +157,41 @@ export class Peer extends Emitter<PeerEvents> {
 
   /**
    * Sends a value to this client, exactly once across its reconnects. A `volatile` value is
-   * written only if the client is connected and keeping up, and is never replayed. Throws
-   * `ERR_FRAME_TOO_LARGE` for a value whose frame could be over the server's `maxFrameSize`.
+   * written only if the client is connected and keeping up, and is never replayed. A value
+   * over the server's `maxFrameSize` goes as a stream of frames, up to the client's
+   * `maxMessageSize`, to a client that uses `sockline/streams`; otherwise it throws
+   * `ERR_FRAME_TOO_LARGE` (and `ERR_MESSAGE_TOO_LARGE` over `maxMessageSize`).
    */
   send(value: unknown, options?: { volatile?: boolean }): void {
     this.#state.endpoint.send(undefined, value, options?.volatile === true, Infinity);
   }
 
   /**
-   * Calls `method` on this client (handled there by `client.handle(method, fn)`). Rejects
-   * with `ERR_CONNECTION_CLOSED` if the client is not connected or the connection drops.
+   * Calls `method` on this client (handled there by `client.handle(method, fn)`). It rides the
+   * session like a message: made while the client is away it waits for it (within `timeout`),
+   * written before a reconnect it is answered after it, and the client's handler runs once.
+   * Rejects with `ERR_REQUEST_TIMEOUT` (default `requestTimeout`), `ERR_ABORTED`, the client's
+   * error, or `ERR_SESSION_LOST` when the session ends first; `error.sent` says whether the
+   * request had left the server.
    */
   request<T = unknown>(
     method: string,
     params?: unknown,
     options?: { timeout?: number; signal?: AbortSignal },
   ): Promise<T> {
-    return this.#session.request(method, params, options) as Promise<T>;
+    return this.#state.endpoint.request(method, params, options) as Promise<T>;
+  }
+
+  /**
+   * Opens a stream to this client, which gets it as its `stream` event (it must use
+   * `sockline/streams`, else `ERR_NOT_SUPPORTED`): see `client.openStream`.
+   *
+   * @example
+   * const download = peer.openStream({ name: 'report.pdf', size, type: 'application/pdf' });
+   * await Readable.toWeb(fs.createReadStream('report.pdf')).pipeTo(download.writable);
+   */
+  openStream(meta: StreamMeta = {}, options?: StreamOptions): OutgoingStream {
+    return this.#state.endpoint.openStream(meta, options) as OutgoingStream;
   }
 
   /**

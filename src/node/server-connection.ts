@@ -197,6 +197,10 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     this.#host.dropped(this);
   }
 
+  drained(): void {
+    this.session.drained();
+  }
+
   get handshaking(): boolean {
     return this.pending;
   }

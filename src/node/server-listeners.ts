@@ -47,6 +47,8 @@ export interface Wire {
 export interface FrameSink {
   receive(frame: Uint8Array): void;
   closed(): void;
+  /** The wire's buffer drained after a write over its high-water mark: it takes more. */
+  drained?(): void;
   /**
    * True until the connection's handshake completes: a wire then refuses a frame over the
    * HELLO cap at once, before buffering its body (docs/protocol.md §6.3), and ends without

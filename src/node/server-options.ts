@@ -142,6 +142,24 @@ export interface ServerOptions {
   readonly trustProxy?: readonly string[];
   /** Largest frame in bytes: TCP/TLS framing limit and ws `maxPayload`. @default 1048576 */
   readonly maxFrameSize?: number;
+  /**
+   * The largest message in bytes, either way (announced in the handshake): one over
+   * `maxFrameSize` goes as a stream of frames (docs/protocol.md §13.4), to and from clients
+   * that use `sockline/streams`. At most `maxBufferedBytes`: what a peer's large messages and
+   * streams hold is counted there. @default 67108864 (64 MiB), or `maxBufferedBytes` if lower
+   */
+  readonly maxMessageSize?: number;
+  /**
+   * Streams a client may have open to the server at once; one more is refused
+   * (`ERR_TOO_MANY_STREAMS`). Each holds up to `streamWindow` bytes, counted in
+   * `maxBufferedBytes` with everything else. @default 16
+   */
+  readonly maxStreams?: number;
+  /**
+   * Bytes of one incoming stream held before the application reads them: the credit its
+   * writer gets, so a writer faster than the reader costs no more. @default 4194304 (4 MiB)
+   */
+  readonly streamWindow?: number;
   /** Ping period in ms. @default 10000 */
   readonly heartbeatInterval?: number;
   /** Silence past interval + this closes the connection, in ms. @default 5000 */
@@ -218,6 +236,9 @@ export const serverDefaults = Object.freeze({
   maxPendingHandshakesPerIp: 100,
   handshakeTimeout: serverSessionDefaults.handshakeTimeout,
   maxFrameSize: serverSessionDefaults.maxFrameSize,
+  maxMessageSize: serverSessionDefaults.maxMessageSize,
+  maxStreams: serverSessionDefaults.maxStreams,
+  streamWindow: serverSessionDefaults.streamWindow,
   heartbeatInterval: serverSessionDefaults.heartbeatInterval,
   heartbeatTimeout: serverSessionDefaults.heartbeatTimeout,
   resumeWindow: serverSessionDefaults.resumeWindow,
@@ -251,6 +272,9 @@ const POSITIVE = [
   'maxPendingHandshakesPerIp',
   'handshakeTimeout',
   'maxFrameSize',
+  'maxMessageSize',
+  'maxStreams',
+  'streamWindow',
   'heartbeatInterval',
   'heartbeatTimeout',
   'resumeWindow',
@@ -272,6 +296,13 @@ export function resolveLimits(options: ServerOptions): ResolvedLimits {
     if (typeof value !== 'number' || !(value > 0))
       throw new RangeError(`Invalid option ${name}: ${String(value)}`);
     Object.assign(r, { [name]: value });
+  }
+  // What holds a large message is counted in maxBufferedBytes: one can never be larger.
+  if (options.maxMessageSize === undefined) r.maxMessageSize = Math.min(r.maxMessageSize, r.maxBufferedBytes);
+  else if (r.maxMessageSize > r.maxBufferedBytes) {
+    throw new RangeError(
+      `Invalid option maxMessageSize: ${r.maxMessageSize} is over maxBufferedBytes (${r.maxBufferedBytes}), which holds it`,
+    );
   }
   const e = options.exposeErrors;
   if (e !== undefined && typeof e !== 'boolean')
@@ -358,7 +389,11 @@ export interface ServerMetrics {
   shed: number;
   /** Bytes held for all peers now (see `maxBufferedBytes`). */
   bufferedBytes: number;
-  /** Volatile messages dropped because their peer was over `maxOutboundBytes`. */
+  /**
+   * Volatile messages dropped because their peer was over `maxOutboundBytes`, and publishes
+   * and broadcasts over one frame that a peer could not take (it does not use
+   * `sockline/streams`, or its `maxMessageSize` is lower).
+   */
   drops: number;
   /** Peers disconnected for staying over `maxOutboundBytes` past `writeDeadline`. */
   slowConsumers: number;

@@ -3,6 +3,8 @@ import { Emitter } from '../core/emitter.js';
 import { unrefTimer, type Clock } from '../core/clock.js';
 import { taskClock } from './task-clock.js';
 import { encodePayload, jsonCodec, type Codec } from '../core/protocol/codec.js';
+import { ErrorCodes, SocklineError } from '../core/errors.js';
+import type { IncomingStream } from '../core/streams/types.js';
 import { TokenBucketAdmission } from '../core/protocol/admission.js';
 import { CloseCodes } from '../core/protocol/frames.js';
 import { validateTopic } from '../core/protocol/topics.js';
@@ -90,6 +92,16 @@ export interface ServerEvents {
    * process's sessions were reset so their clients get `sessionlost` (docs/scaling.md).
    */
   adapter: (info: { state: AdapterState; error?: Error | undefined }) => void;
+  /**
+   * A client opened a stream (`client.openStream(meta)`): read it from `stream.readable`.
+   * Without a listener every stream is refused (`ERR_NOT_SUPPORTED` at the client).
+   *
+   * @example
+   * server.on('stream', async (stream, peer) => {
+   *   await stream.readable.pipeTo(Writable.toWeb(fs.createWriteStream(stream.meta.name)));
+   * });
+   */
+  stream: (stream: IncomingStream, peer: Peer) => void;
   /**
    * Application code failed, and the server went on: a listener of this server or of a
    * peer threw, a request handler threw something other than a `RemoteError` (its caller got
@@ -238,6 +250,17 @@ export class SocklineServer extends Emitter<ServerEvents> {
         this.#report(error, state === null ? undefined : this.#peers.get(state.publicId)),
       onQueued: (bytes) => this.#budget.grew(bytes + MESSAGE_OVERHEAD),
       onSubscriptionRefused: () => void this.#counters.subscriptionsRefused++,
+      onMissed: () => void this.#counters.drops++,
+      onStream: (stream, state) => this.#stream(stream, state),
+      // What peers' large messages and streams would hold must fit in maxBufferedBytes with the
+      // rest (what they hold is counted there too: `heldBytes`).
+      budget: {
+        reserve: (bytes) => this.#budget.measure() + bytes <= this.#limits.maxBufferedBytes,
+        release: () => {},
+      },
+      maxMessageSize: l.maxMessageSize,
+      maxStreams: l.maxStreams,
+      streamWindow: l.streamWindow,
       onResumeDenied: () => void this.#counters.resumesDenied++,
       onSessionEnd: (state, reason) => {
         if (reason === 'expired') return this.#expired(state);
@@ -362,22 +385,43 @@ export class SocklineServer extends Emitter<ServerEvents> {
    */
   broadcast(value: unknown, options: { room?: string; volatile?: boolean } = {}): number {
     const { room } = options;
+    const volatile = options.volatile === true;
     const local = room === undefined ? this.#peers.size : (this.#control.rooms.get(room)?.size ?? 0);
     const { kind, payload } = encodePayload(value, this.#codec);
-    assertMessageFits(undefined, payload, this.#limits.maxFrameSize);
-    this.#adapter.publish({ type: 'broadcast', room, volatile: options.volatile === true, kind, payload });
+    if (volatile) assertMessageFits(undefined, payload, this.#limits.maxFrameSize);
+    else this.#assertMessageSize(payload);
+    this.#adapter.publish({ type: 'broadcast', room, volatile, kind, payload });
     return local;
   }
 
   /**
    * Publishes to a topic: every session whose subscription matches gets it, any transport
-   * (and, through the adapter, any process).
+   * (and, through the adapter, any process). One over `maxFrameSize` (up to `maxMessageSize`)
+   * goes as a stream of frames to the clients that take them; the others miss it (`drops`).
    */
   publish(topic: string, value: unknown): void {
     validateTopic(topic);
     const { kind, payload } = encodePayload(value, this.#codec);
-    assertMessageFits(topic, payload, this.#limits.maxFrameSize);
+    this.#assertMessageSize(payload);
     this.#adapter.publish({ type: 'publish', topic, kind, payload });
+  }
+
+  #assertMessageSize(payload: Uint8Array): void {
+    const max = this.#limits.maxMessageSize;
+    if (payload.byteLength > max) {
+      throw new SocklineError(
+        ErrorCodes.MESSAGE_TOO_LARGE,
+        `message of ${payload.byteLength} bytes is over maxMessageSize (${max} bytes)`,
+      );
+    }
+  }
+
+  /** A client opened a stream: the application's `stream` event, when it listens. */
+  #stream(stream: IncomingStream, state: SessionState): boolean {
+    const peer = this.#peers.get(state.publicId);
+    if (peer === undefined || peers.state(peer) !== state || this.listenerCount('stream') === 0) return false;
+    this.#safely(() => this.emit('stream', stream, peer), peer);
+    return true;
   }
 
   metrics(): ServerMetrics {
@@ -432,10 +476,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
         if (entry.type === 'broadcast' && entry.volatile) return;
         const topic = entry.type === 'publish' ? entry.topic : undefined;
         this.#budget.grew(entry.payload.byteLength + MESSAGE_OVERHEAD);
-        state.delivery.enqueue(
-          { topic, kind: entry.kind, payload: entry.payload, original: undefined, source },
-          Infinity,
-        );
+        state.push(topic, entry.kind, entry.payload, source);
       },
       createState: (id) => createSessionState(id, this.#sessionOptions),
       adopt: (state, rooms) => {
@@ -467,13 +508,7 @@ export class SocklineServer extends Emitter<ServerEvents> {
     if (!entry.volatile) this.#budget.grew(cost * (members?.size ?? this.#peers.size));
     for (const peer of members ?? this.#peers.values()) {
       if (entry.volatile) peers.session(peer).sendVolatilePayload(entry.kind, entry.payload);
-      else
-        peers
-          .state(peer)
-          .delivery.enqueue(
-            { topic: undefined, kind: entry.kind, payload: entry.payload, original: undefined, source },
-            Infinity,
-          );
+      else peers.state(peer).push(undefined, entry.kind, entry.payload, source);
     }
   }
 

@@ -150,6 +150,11 @@ class StreamWire implements Wire, ChunkSink {
   ended(): void {
     this.#sink?.closed();
   }
+
+  /** The socket's buffer drained. */
+  drained(): void {
+    this.#sink?.drained?.();
+  }
 }
 
 /** The {@link StreamWire} of a socket, for the listeners all connections share. */
@@ -162,6 +167,10 @@ function onStreamData(this: net.Socket, chunk: Buffer): void {
 
 function onStreamClose(this: net.Socket): void {
   (this as WiredSocket)[STREAM_WIRE].ended();
+}
+
+function onStreamDrain(this: net.Socket): void {
+  (this as WiredSocket)[STREAM_WIRE].drained();
 }
 
 function destroyOnError(this: net.Socket): void {
@@ -307,6 +316,7 @@ class StreamListener {
     if (sink === null) return;
     wire.read(sink);
     socket.on('data', onStreamData);
+    socket.on('drain', onStreamDrain);
     socket.resume();
   }
 

@@ -71,10 +71,11 @@ function closeReason(reason: string): string {
 const WIRE = Symbol('sockline.wire');
 type WiredWebSocket = WebSocket & { [WIRE]: WsWire };
 /**
- * The wire of a socket whose frame headers are read ahead of `ws` (until the handshake
- * completes): kept here rather than on the socket, where a property would stay for its life.
+ * The wire of a socket, for its frame headers read ahead of `ws` (until the handshake
+ * completes) and its drains: kept here rather than in a property of the socket, which would
+ * change its shape (and grow it) for the life of the connection.
  */
-const GUARDED = new WeakMap<Socket, WsWire>();
+const SOCKET_WIRE = new WeakMap<Socket, WsWire>();
 
 function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   (this as WiredWebSocket)[WIRE].read(plainBytes(data), isBinary);
@@ -85,7 +86,11 @@ function onWsClose(this: WebSocket): void {
 }
 
 function onGuardData(this: Socket, chunk: Buffer): void {
-  GUARDED.get(this)?.inspect(chunk);
+  SOCKET_WIRE.get(this)?.inspect(chunk);
+}
+
+function onSocketDrain(this: Socket): void {
+  SOCKET_WIRE.get(this)?.sink?.drained?.();
 }
 
 /** A WebSocket as a {@link Wire} (a class, for the reasons given at `StreamWire`). */
@@ -177,15 +182,15 @@ class WsWire implements Wire, ChunkSink {
     if (ws.readyState === ws.OPEN) ws.send(chunk);
   }
 
-  /** Starts reading frame headers ahead of `ws` (see {@link FrameHeaderGuard}). */
+  /** Starts reading frame headers ahead of `ws` (see {@link FrameHeaderGuard}), and drains. */
   guard(): void {
-    GUARDED.set(this.#socket, this);
+    SOCKET_WIRE.set(this.#socket, this);
     this.#socket.prependListener('data', onGuardData);
+    this.#socket.on('drain', onSocketDrain);
   }
 
   #unguard(): void {
     this.#socket.off('data', onGuardData);
-    GUARDED.delete(this.#socket);
   }
 
   /** Socket bytes, before `ws` reads them, until the handshake completes. */

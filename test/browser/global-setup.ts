@@ -91,6 +91,11 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
   // createServer with TCP and WebSocket, and a Node client on TCP: the page talks to it across transports.
   const hub = createServer({ tcp: {}, ws: {} });
+  // Streams and messages over one frame: each stream from the page comes back as a stream.
+  hub.handle('echo', (params) => params);
+  hub.on('stream', (stream, peer) => {
+    stream.readable.pipeTo(peer.openStream(stream.meta).writable).catch(() => {});
+  });
   const addresses = await hub.listen();
   const tcpClient = connect(addresses.tcp!);
   const received: unknown[] = [];

@@ -34,7 +34,7 @@ describe('readHelloAnswer: what the server answered a HELLO with', () => {
       [{ type: 'close', code: 4000, reason: 'bye' }, 'ERR_PROTOCOL', true],
       [{ type: 'close', code: 4003, reason: 'late' }, 'ERR_HANDSHAKE_TIMEOUT', true],
       [{ type: 'close', code: 4321, reason: 'app' }, 'ERR_CONNECTION_CLOSED', true],
-      [welcome({ version: 2 }), 'ERR_VERSION_UNSUPPORTED', false],
+      [welcome({ version: 1 }), 'ERR_VERSION_UNSUPPORTED', false],
     ];
     for (const [frame, code, retry] of cases) {
       expect(readHelloAnswer(bytes(frame), MAX), frame.type).toMatchObject({ error: { code }, retry });
@@ -79,7 +79,7 @@ describe('readHelloAnswer: what the server answered a HELLO with', () => {
     }
     expect(readHelloAnswer(data('x'), MAX)).toMatchObject(foreign('a DATA frame instead of WELCOME'));
     expect(
-      readHelloAnswer(bytes({ type: 'hello', versions: [1], capabilities: 0, codec: 'json' }), MAX),
+      readHelloAnswer(bytes({ type: 'hello', versions: [2], capabilities: 0, codec: 'json' }), MAX),
     ).toMatchObject(foreign('its own HELLO, echoed back'));
     const broken = new SocklineError(ErrorCodes.FRAME_TOO_LARGE, 'a frame of 1162037327 bytes');
     const unreadable = unreadableAnswer(broken) as { error: SocklineError };

@@ -6,6 +6,7 @@ import { Endpoint, type EndpointHost, type Welcomed } from '../../src/core/proto
 import { sessionDefaults, type EndpointConfig } from '../../src/core/protocol/endpoint/options.js';
 import {
   Capabilities,
+  PROTOCOL_VERSION,
   type CloseFrame,
   type Frame,
   type PayloadKind,
@@ -61,7 +62,7 @@ export function data(value: unknown, seq?: number, ack?: number): Uint8Array {
 export function welcome(fields: Partial<WelcomeFrame> = {}): WelcomeFrame {
   return {
     type: 'welcome',
-    version: 1,
+    version: PROTOCOL_VERSION,
     sessionId: 's1',
     resumed: false,
     heartbeatInterval: 1_000,
@@ -70,6 +71,8 @@ export function welcome(fields: Partial<WelcomeFrame> = {}): WelcomeFrame {
     maxFrameSize: 1 << 20,
     maxInFlight: 100,
     resumeWindow: 60_000,
+    maxMessageSize: 0,
+    maxStreams: 0,
     ...fields,
   };
 }
@@ -221,11 +224,13 @@ export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
     requestTimeout: 5_000,
     maxInFlight: 10,
     maxAnswering: Infinity,
-    queueRequests: true,
     exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,
     announce: null,
+    transfers: null,
+    limits: { maxFrameSize: 1 << 20, maxMessageSize: 64 << 20, maxStreams: 16, streamWindow: 1 << 20 },
+    budget: null,
     ...overrides,
   };
 }
@@ -239,7 +244,6 @@ export function serverConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
     requestTimeout: 5_000,
     maxInFlight: 10,
     maxAnswering: 2,
-    queueRequests: false,
     exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,
@@ -249,6 +253,9 @@ export function serverConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
       maxFrameSize: 1 << 20,
       resumeWindow: 60_000,
     },
+    transfers: null,
+    limits: { maxFrameSize: 1 << 20, maxMessageSize: 64 << 20, maxStreams: 16, streamWindow: 1 << 20 },
+    budget: null,
     ...overrides,
   };
 }
@@ -274,7 +281,7 @@ export function openServer(
 ): { endpoint: Endpoint; host: ServerRecorder } {
   const host = new ServerRecorder();
   const endpoint = new Endpoint(serverConfig(clock, overrides), host);
-  endpoint.accepted('s1', 0, capabilities);
+  endpoint.accepted('s1', 0, capabilities, undefined);
   endpoint.open();
   return { endpoint, host };
 }

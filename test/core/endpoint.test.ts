@@ -37,7 +37,7 @@ describe('Endpoint: the handshake', () => {
     const endpoint = new Endpoint(clientConfig(clock), host);
     const first = new Endpoint(clientConfig(clock), host).hello('tok');
     expect(first).toEqual(
-      bytes({ type: 'hello', versions: [1], capabilities: CLIENT_CAPABILITIES, codec: 'json', token: 'tok' }),
+      bytes({ type: 'hello', versions: [2], capabilities: CLIENT_CAPABILITIES, codec: 'json', token: 'tok' }),
     );
     endpoint.hello(undefined);
     welcomeClient(endpoint, host, welcome({ sessionId: 'abc' }));
@@ -47,7 +47,7 @@ describe('Endpoint: the handshake', () => {
     expect(endpoint.hello(undefined)).toEqual(
       bytes({
         type: 'hello',
-        versions: [1],
+        versions: [2],
         capabilities: CLIENT_CAPABILITIES,
         codec: 'json',
         resume: { sessionId: 'abc', lastSeq: 2 },
@@ -56,7 +56,7 @@ describe('Endpoint: the handshake', () => {
     const noResume = openClient(clock, { resume: false }).endpoint;
     noResume.detach(closed);
     expect(noResume.hello(undefined)).toEqual(
-      bytes({ type: 'hello', versions: [1], capabilities: CLIENT_CAPABILITIES, codec: 'json' }),
+      bytes({ type: 'hello', versions: [2], capabilities: CLIENT_CAPABILITIES, codec: 'json' }),
     );
   });
 
@@ -350,26 +350,25 @@ describe('Endpoint: the request table', () => {
     controller.abort(); // request 5 never reaches the wire
     endpoint.receive(bytes({ type: 'response', id: 3, kind: 'value', payload: json('three') }));
     expect(written()).toEqual([6]);
-    // A reconnect: what was written fails, what waits goes out on the next connection.
+    // A reconnect fails nothing: what was written is written again (the server drops what it
+    // had), what waits goes out as answers free the window.
     const later = endpoint.request('m', 7);
     const laterStill = endpoint.request('m', 8);
     expect(written()).toEqual([]);
     endpoint.detach(closed);
     endpoint.hello(undefined);
-    welcomeClient(endpoint, host, welcome({ resumed: true, maxInFlight: 2 }));
-    expect(written()).toEqual([7, 8]);
+    // The server had requests 1 to 3 (seq 1 to 3); 4 and 6 (seq 4 and 5) are written again.
+    welcomeClient(endpoint, host, welcome({ resumed: true, maxInFlight: 2, lastSeq: 3 }));
+    expect(written()).toEqual([4, 6]);
+    endpoint.receive(bytes({ type: 'response', id: 4, kind: 'value', payload: json('four') }));
+    expect(written()).toEqual([7]);
+    endpoint.receive(bytes({ type: 'response', id: 6, kind: 'value', payload: json('six') }));
+    expect(written()).toEqual([8]);
     endpoint.receive(bytes({ type: 'response', id: 7, kind: 'value', payload: json('seven') }));
     endpoint.receive(bytes({ type: 'response', id: 8, kind: 'value', payload: json('eight') }));
     await settle();
     await Promise.all([later, laterStill]);
-    expect(settled).toEqual([
-      'one',
-      'ERR_REQUEST_TIMEOUT',
-      'ERR_ABORTED',
-      'three',
-      'ERR_CONNECTION_CLOSED',
-      'ERR_CONNECTION_CLOSED',
-    ]);
+    expect(settled).toEqual(['one', 'ERR_REQUEST_TIMEOUT', 'ERR_ABORTED', 'three', 'four', 'six']);
     await expect(later).resolves.toBe('seven');
   });
 
@@ -389,19 +388,62 @@ describe('Endpoint: the request table', () => {
     expect(types(host.take())).toEqual(['request', 'request']);
   });
 
-  it('server: a request needs an open connection, and detach rejects every outstanding one', async () => {
+  it('server: a request made while detached waits for a connection; detach fails nothing; a lost session fails what left', async () => {
     const clock = fakeClock();
     const host = new ServerRecorder();
     const endpoint = new Endpoint(serverConfig(clock), host);
-    await expect(endpoint.request('m', null)).rejects.toMatchObject({
-      code: 'ERR_CONNECTION_CLOSED',
-      message: 'the connection is not open',
-    });
-    endpoint.accepted('s', 0, CLIENT_CAPABILITIES);
+    const early = endpoint.request('m', 'early');
+    expect(host.take()).toEqual([]);
+    endpoint.accepted('s', 0, CLIENT_CAPABILITIES, undefined);
     endpoint.open();
-    const pending = endpoint.request('m', null);
+    expect(host.take()).toMatchObject([{ type: 'request', seq: 1, id: 1, method: 'm' }]);
+    const pending = endpoint.request('m', 'pending');
+    host.take();
     endpoint.detach(closed);
-    await expect(pending).rejects.toBe(closed);
+    endpoint.receive(bytes({ type: 'response', seq: 1, id: 1, kind: 'value', payload: json('lost?') }));
+    endpoint.accepted('s', 1, CLIENT_CAPABILITIES, undefined);
+    endpoint.open();
+    // The client had request 1: only request 2 is written again; the answers come after the resume.
+    expect(host.take()).toMatchObject([{ type: 'request', seq: 2, id: 2 }]);
+    endpoint.receive(bytes({ type: 'response', seq: 1, id: 1, kind: 'value', payload: json('one') }));
+    await expect(early).resolves.toBe('one');
+    const error = new SocklineError(ErrorCodes.SESSION_LOST, 'the session ended');
+    endpoint.close(error);
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_SESSION_LOST', sent: true });
+  });
+
+  it('client: a lost session fails the requests that left (ERR_SESSION_LOST, sent), and sends those that had not', async () => {
+    const clock = fakeClock();
+    const { endpoint, host } = openClient(clock, {}, welcome({ maxInFlight: 1 }));
+    host.take();
+    const first = endpoint.request('m', 1);
+    const second = endpoint.request('m', 2);
+    expect(host.take()).toMatchObject([{ type: 'request', seq: 1, id: 1 }]);
+    endpoint.detach(closed);
+    endpoint.hello(undefined);
+    const result = welcomeClient(endpoint, host, welcome({ sessionId: 's2', maxInFlight: 1 }));
+    expect(result).toMatchObject({ resumed: false, previousId: 's1', resent: 0 });
+    await expect(first).rejects.toMatchObject({ code: 'ERR_SESSION_LOST', sent: true });
+    expect(host.take().filter((f) => f.type === 'request')).toMatchObject([
+      { type: 'request', seq: 1, id: 2 },
+    ]);
+    endpoint.receive(bytes({ type: 'response', seq: 1, id: 2, kind: 'value', payload: json('two') }));
+    await expect(second).resolves.toBe('two');
+  });
+
+  it('says in `sent` whether a request that failed without an answer had left: a timeout before it did, and after', async () => {
+    const clock = fakeClock(1_000);
+    const { endpoint, host } = openClient(clock, {}, welcome({ maxInFlight: 1 }));
+    host.take();
+    const written = endpoint.request('m', 1, { timeout: 100 });
+    const waiting = endpoint.request('m', 2, { timeout: 100 });
+    expect(types(host.take())).toEqual(['request']);
+    clock.t = 1_100;
+    endpoint.tick(clock.t);
+    await expect(written).rejects.toMatchObject({ code: 'ERR_REQUEST_TIMEOUT', sent: true });
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_REQUEST_TIMEOUT', sent: false });
+    // The one that never left is never written.
+    expect(host.take()).toEqual([]);
   });
 });
 
@@ -471,19 +513,37 @@ describe('Endpoint: answering requests', () => {
     });
   });
 
-  it('drops the answer to a request of a connection that ended', async () => {
+  it('answers a request after a reconnect, exactly once, in the sequence of the session', async () => {
     const { endpoint, host } = openServer(fakeClock());
     let finish!: (v: unknown) => void;
-    host.handlers.set('later', () => new Promise((resolve) => (finish = resolve)));
-    endpoint.receive(bytes({ type: 'request', id: 1, method: 'later', kind: 'value', payload: json(null) }));
+    let runs = 0;
+    host.handlers.set('later', () => {
+      runs++;
+      return new Promise((resolve) => (finish = resolve));
+    });
+    const request = bytes({
+      type: 'request',
+      seq: 1,
+      id: 1,
+      method: 'later',
+      kind: 'value',
+      payload: json(null),
+    });
+    endpoint.receive(request);
     await settle();
     endpoint.detach(closed);
-    endpoint.accepted('s1', 0, CLIENT_CAPABILITIES);
-    endpoint.open();
-    host.take();
-    finish('too late');
+    finish('after the cut');
     await settle();
     expect(host.take()).toEqual([]);
+    // The client resumes without having had the answer, and sends the request again.
+    endpoint.accepted('s1', 0, CLIENT_CAPABILITIES, undefined);
+    endpoint.open();
+    endpoint.receive(request);
+    await settle();
+    expect(host.take().filter((f) => f.type === 'response')).toMatchObject([
+      { type: 'response', seq: 1, id: 1 },
+    ]);
+    expect(runs).toBe(1);
   });
 });
 
@@ -716,7 +776,7 @@ describe('Endpoint: close', () => {
     const error = new SocklineError(ErrorCodes.CLIENT_CLOSED, 'closed');
     const unsent = endpoint.close(error);
     expect(unsent.map((m) => m.original)).toEqual(['two']);
-    await expect(request).rejects.toBe(error);
+    await expect(request).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED', message: 'closed', sent: true });
     expect(endpoint.deadline).toBe(Infinity);
     expect(endpoint.tick(clock.t + 1e6)).toBe(Infinity);
     host.take();

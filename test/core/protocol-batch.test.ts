@@ -59,11 +59,13 @@ describe('BATCH messages (docs/protocol.md §1.1)', () => {
 
   it('decodes the WELCOME flag and HELLO capability that turn batches on', () => {
     expect(Capabilities.BATCH).toBe(8);
-    const welcome = decodeFrame(fromHex('02 02 01 06 736573732d31 904e 8827 00 808040 64 b0ea01'));
+    const welcome = decodeFrame(fromHex('02 02 02 06 736573732d31 904e 8827 00 808040 64 b0ea01 00 00'));
     expect(welcome).toMatchObject({ type: 'welcome', batch: true, resumed: false });
-    expect(toHex(encodeFrame(welcome))).toBe(hex('02 02 01 06 736573732d31 904e 8827 00 808040 64 b0ea01'));
-    // Without the flag the field is absent, so version 1 vectors decode as before.
-    const plain = decodeFrame(fromHex('02 00 01 06 736573732d31 904e 8827 00 808040 64 b0ea01'));
+    expect(toHex(encodeFrame(welcome))).toBe(
+      hex('02 02 02 06 736573732d31 904e 8827 00 808040 64 b0ea01 00 00'),
+    );
+    // Without the flag the field is absent.
+    const plain = decodeFrame(fromHex('02 00 02 06 736573732d31 904e 8827 00 808040 64 b0ea01 00 00'));
     expect(plain).not.toHaveProperty('batch');
   });
 

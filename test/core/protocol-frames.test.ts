@@ -166,7 +166,7 @@ describe('protocol frames: hostile and malformed input', () => {
 
   it('refuses every flag bit a type does not define', () => {
     const defined: Record<FrameType, number> = {
-      hello: 0x03,
+      hello: 0x07,
       welcome: 0x03,
       refuse: 0x00,
       data: 0x33,
@@ -174,8 +174,8 @@ describe('protocol frames: hostile and malformed input', () => {
       subscribe: 0x00,
       unsubscribe: 0x00,
       subrefuse: 0x00,
-      request: 0x30,
-      response: 0x34,
+      request: 0x33,
+      response: 0x37,
       ack: 0x00,
       ping: 0x00,
       pong: 0x00,
@@ -470,6 +470,7 @@ const frameArbitrary: fc.Arbitrary<Frame> = fc.oneof(
       codec: text,
       token: text,
       resume: fc.record({ sessionId: text, lastSeq: nat }),
+      limits: fc.record({ maxFrameSize: nat, maxMessageSize: nat, maxStreams: nat }),
     },
     { requiredKeys: ['type', 'versions', 'capabilities', 'codec'] },
   ),
@@ -484,6 +485,8 @@ const frameArbitrary: fc.Arbitrary<Frame> = fc.oneof(
     maxFrameSize: nat,
     maxInFlight: nat,
     resumeWindow: nat,
+    maxMessageSize: nat,
+    maxStreams: nat,
   }),
   fc.record({ type: fc.constant('refuse' as const), code: text, message: text, versions }),
   fc.record(
@@ -496,10 +499,23 @@ const frameArbitrary: fc.Arbitrary<Frame> = fc.oneof(
   ),
   fc.record({ type: fc.constantFrom('subscribe' as const, 'unsubscribe' as const), topic: text }),
   fc.record({ type: fc.constant('subrefuse' as const), topic: text, code: text, message: text }),
-  fc.record({ type: fc.constant('request' as const), id: positive, method: text, kind, payload }),
+  fc.record(
+    {
+      type: fc.constant('request' as const),
+      seq: positive,
+      ack: nat,
+      id: positive,
+      method: text,
+      kind,
+      payload,
+    },
+    { requiredKeys: ['type', 'id', 'method', 'kind', 'payload'] },
+  ),
   fc.record(
     {
       type: fc.constant('response' as const),
+      seq: positive,
+      ack: nat,
       id: positive,
       error: fc.record({ code: text, message: text }),
       kind,

@@ -49,7 +49,7 @@ function server(overrides: Partial<ServerSessionOptions> = {}): ServerSessionOpt
 }
 
 const hello = (resume?: { sessionId: string; lastSeq: number }): Uint8Array =>
-  bytes({ type: 'hello', versions: [1], capabilities: 15, codec: 'json', ...(resume ? { resume } : {}) });
+  bytes({ type: 'hello', versions: [2], capabilities: 15, codec: 'json', ...(resume ? { resume } : {}) });
 
 /** Lets an async HELLO check (authenticate) finish without moving the clock. */
 const settle = async (): Promise<void> => {
@@ -67,7 +67,7 @@ describe('ServerSession: the server role on one connection', () => {
     expect(wire.frames).toEqual([
       {
         type: 'welcome',
-        version: 1,
+        version: 2,
         sessionId: id,
         resumed: false,
         heartbeatInterval: 1_600,
@@ -76,6 +76,8 @@ describe('ServerSession: the server role on one connection', () => {
         maxFrameSize: 1 << 20,
         maxInFlight: 7,
         resumeWindow: 30_000,
+        maxMessageSize: 64 << 20,
+        maxStreams: 16,
       },
     ]);
     // Three messages, then the connection drops; a resume is told what the server received.
@@ -120,13 +122,13 @@ describe('ServerSession: the server role on one connection', () => {
             type: 'refuse',
             code: 'ERR_VERSION_UNSUPPORTED',
             message: 'no protocol version in common',
-            versions: [1],
+            versions: [2],
           },
           { type: 'close', code: 4002, reason: 'no protocol version in common' },
         ],
       ],
       [
-        bytes({ type: 'hello', versions: [1], capabilities: 0, codec: 'cbor' }),
+        bytes({ type: 'hello', versions: [2], capabilities: 0, codec: 'cbor' }),
         [
           {
             type: 'refuse',
@@ -196,7 +198,7 @@ describe('ServerSession: the server role on one connection', () => {
     const helloOf = (token: string, resume?: { sessionId: string; lastSeq: number }): Uint8Array =>
       bytes({
         type: 'hello',
-        versions: [1],
+        versions: [2],
         capabilities: 15,
         codec: 'json',
         token,

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
-import { rawPeer, type RawPeer } from '../reliability/support/raw-peer.js';
+import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
+import { framed, rawPeer, type RawPeer } from '../reliability/support/raw-peer.js';
 
 /**
  * The server's bounded-memory policy (maxOutboundBytes, writeDeadline) against real peers
@@ -67,6 +68,9 @@ describe('slow consumers', () => {
     await new Promise((r) => setTimeout(r, 100));
     p.socket.resume(); // reads everything well before the deadline
     await expect.poll(() => p.frames.filter((f) => f.type === 'request').length, { timeout: 5_000 }).toBe(16);
+    // ... and acknowledges it, as a client does: requests are sequenced, held until then.
+    const last = Math.max(...p.frames.map((f) => ('seq' in f && f.type === 'request' ? (f.seq ?? 0) : 0)));
+    p.write(framed(encodeFrame({ type: 'ack', seq: last })));
     // Past the deadline: still connected, and never counted.
     await new Promise((r) => setTimeout(r, 1_100));
     expect(s.metrics().slowConsumers).toBe(0);

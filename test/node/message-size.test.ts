@@ -77,7 +77,7 @@ for (const transport of ['tcp', 'ws'] as const) {
       expect(reconnects()).toBe(0);
     });
 
-    it('throws from peer.send, server.publish and server.broadcast for a value over maxFrameSize', async () => {
+    it('throws from peer.send over maxFrameSize to a client without streams, and from publish and broadcast over maxMessageSize', async () => {
       const s = await start();
       const peerReady = new Promise<Peer>((resolve) => s.once('connection', resolve));
       const { c, reconnects } = client(s.addresses[transport]!);
@@ -87,9 +87,25 @@ for (const transport of ['tcp', 'ws'] as const) {
       await c.opened;
       const peer = await peerReady;
       const big = new Uint8Array(MiB);
-      expect(() => peer.send(big)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
-      expect(() => s.publish('t', big)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
-      expect(() => s.broadcast(big)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
+      expect(() => peer.send(big)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_FRAME_TOO_LARGE',
+          message: expect.stringMatching(/takes no larger one/),
+        }),
+      );
+      const huge = new Uint8Array(64 * MiB + 1);
+      expect(() => s.publish('t', huge)).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE' }));
+      expect(() => s.broadcast(huge)).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE' }));
+      expect(() => s.broadcast(big, { volatile: true })).toThrow(
+        expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }),
+      );
+      // Within maxMessageSize they go to the clients that take messages that large; this one
+      // does not (no sockline/streams): it misses them, and they are counted.
+      await expect.poll(() => peer.subscriptions.has('t')).toBe(true);
+      const drops = s.metrics().drops;
+      s.publish('t', big);
+      s.broadcast(big);
+      await expect.poll(() => s.metrics().drops).toBe(drops + 2);
       peer.send('small');
       await expect.poll(() => got).toEqual(['small']);
       expect(reconnects()).toBe(0);

@@ -180,7 +180,7 @@ describe('a client facing a misbehaving server', () => {
         if (frame.type === 'hello') {
           send({
             type: 'welcome',
-            version: 1,
+            version: 2,
             sessionId: `s${connections}`,
             resumed: false,
             heartbeatInterval: 10_000,
@@ -189,6 +189,8 @@ describe('a client facing a misbehaving server', () => {
             maxFrameSize: 1 << 20,
             maxInFlight: 10,
             resumeWindow: 1000,
+            maxMessageSize: 0,
+            maxStreams: 0,
           });
         } else if (frame.type === 'request' && frame.method === 'bad') {
           send({

@@ -206,7 +206,7 @@ describe('authenticate that throws', () => {
     });
     const frames = async (token: string): Promise<Frame[]> => {
       const p = harness.track(await rawWsPeer(s.addresses.ws!));
-      p.send({ type: 'hello', versions: [1], capabilities: 7, codec: 'json', token });
+      p.send({ type: 'hello', versions: [2], capabilities: 7, codec: 'json', token });
       await p.closed;
       return p.frames;
     };

@@ -123,7 +123,7 @@ describe('hostile bytes on a TCP connection', () => {
     [
       'a HELLO of an unknown protocol version',
       false,
-      () => framed(encodeFrame({ type: 'hello', versions: [2, 99], capabilities: 7, codec: 'json' })),
+      () => framed(encodeFrame({ type: 'hello', versions: [1, 99], capabilities: 7, codec: 'json' })),
       4002,
     ],
   ];
@@ -148,7 +148,7 @@ describe('hostile bytes on a TCP connection', () => {
     const p = await peer(s);
     p.write(framed(encodeFrame({ type: 'hello', versions: [99], capabilities: 7, codec: 'json' })));
     await p.closed;
-    expect(p.frames[0]).toMatchObject({ type: 'refuse', code: 'ERR_VERSION_UNSUPPORTED', versions: [1] });
+    expect(p.frames[0]).toMatchObject({ type: 'refuse', code: 'ERR_VERSION_UNSUPPORTED', versions: [2] });
   });
 
   it('answers forbidden JSON keys and invalid UTF-8 in a REQUEST with ERR_BAD_PAYLOAD and keeps the connection', async () => {
@@ -243,7 +243,7 @@ describe('hostile bytes on a TCP connection', () => {
     const p = await peer(s);
     const big = encodeFrame({
       type: 'hello',
-      versions: [1],
+      versions: [2],
       capabilities: 7,
       codec: 'json',
       token: 't'.repeat(4_000),

@@ -36,7 +36,7 @@ async function hijack(
   }
   const p = harness.track(await rawPeer(s.addresses.tcp!));
   p.write(
-    framed(encodeFrame({ type: 'hello', versions: [1], capabilities: 7, codec: 'json', token, resume })),
+    framed(encodeFrame({ type: 'hello', versions: [2], capabilities: 7, codec: 'json', token, resume })),
   );
   await expect.poll(() => p.frames.some((f) => f.type === 'welcome') || p.isClosed).toBe(true);
   const welcome = p.frames.find((f): f is Welcome => f.type === 'welcome');

@@ -61,7 +61,7 @@ describe('maxBufferedBytes', () => {
       const errors = [];
       server.on('error', (e) => errors.push(e.message));
 
-      const hello = (resume) => encodeFrame({ type: 'hello', versions: [1], capabilities: 7, codec: 'json', ...(resume ? { resume } : {}) });
+      const hello = (resume) => encodeFrame({ type: 'hello', versions: [2], capabilities: 7, codec: 'json', ...(resume ? { resume } : {}) });
       const subscribe = encodeFrame({ type: 'subscribe', topic: 'feed' });
       const extra = encodeFrame({ type: 'subscribe', topic: 'extra' });
       const framing = lengthFraming({ maxFrameSize: 1 << 30 });

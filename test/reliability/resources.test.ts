@@ -39,7 +39,7 @@ describe('memory stays bounded', () => {
       const slow = net.connect(Number(new URL(a.tcp).port), '127.0.0.1');
       slow.on('error', () => {});
       await new Promise((r) => slow.once('connect', r));
-      slow.write(lengthFraming().encode(encodeFrame({ type: 'hello', versions: [1], capabilities: 7, codec: 'json' })));
+      slow.write(lengthFraming().encode(encodeFrame({ type: 'hello', versions: [2], capabilities: 7, codec: 'json' })));
       while (peer === undefined) await settle();
       slow.pause();
       const healthy = connect(a.ws);

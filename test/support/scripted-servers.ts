@@ -99,7 +99,7 @@ export function scriptedSockline(
 export function welcome(sessionId = 's1'): Frame {
   return {
     type: 'welcome',
-    version: 1,
+    version: 2,
     sessionId,
     resumed: false,
     heartbeatInterval: 10_000,
@@ -108,5 +108,7 @@ export function welcome(sessionId = 's1'): Frame {
     maxFrameSize: 1 << 20,
     maxInFlight: 100,
     resumeWindow: 60_000,
+    maxMessageSize: 0,
+    maxStreams: 0,
   };
 }

@@ -158,6 +158,11 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     return this.#config.framing?.maxFrameSize ?? framingDefaults.maxFrameSize;
   }
 
+  /** Bytes of `bufferedAmount` above which a write reports backpressure (a `drain` follows). */
+  get highWaterMark(): number {
+    return this.#config.highWaterMark;
+  }
+
   /** Messages waiting in the outbox for the link to open. */
   get queued(): number {
     return this.#outbox.length;

@@ -64,6 +64,10 @@ const protocol: Schema = {
   maxHandshakeSize: N,
   authRetries: N,
   probeTimeout: N,
+  streams: F,
+  maxMessageSize: N,
+  maxStreams: N,
+  streamWindow: N,
 };
 
 /**

@@ -8,10 +8,9 @@ import type { Endpoint } from './endpoint/endpoint.js';
  * it could be lost with it — every request then failing together when the network returns.
  * Until the connection is checked, nothing that matters is written:
  *
- * - requests wait unwritten in the endpoint's table, as while no connection is attached;
- * - sequenced messages are numbered and kept for replay as usual, but held here instead of
- *   written: the session resends them itself if the connection turns out dead, so exactly
- *   once holds either way;
+ * - sequenced frames (messages, requests, responses, the frames of streams) are numbered and
+ *   kept for replay as usual, but held here instead of written: the session resends them
+ *   itself if the connection turns out dead, so exactly once holds either way;
  * - volatile messages are dropped (now or never: now, there is no network);
  * - acks, pings and pongs still go: losing them costs nothing.
  *
@@ -34,7 +33,6 @@ export class SuspectConnection {
     this.#endpoint = endpoint;
     this.#clock = clock;
     this.#timeout = timeout;
-    endpoint.holdRequests(true);
   }
 
   /**
@@ -68,26 +66,23 @@ export class SuspectConnection {
     );
   }
 
-  /** The connection answered: what was held goes out in order, then the waiting requests. */
+  /** The connection answered: what was held goes out, in order. */
   release(write: (frame: Uint8Array) => void): void {
     const held = this.#held;
     this.#over = true;
     this.#held = [];
     for (const frame of held) write(frame);
-    this.#endpoint.holdRequests(false);
   }
 
   /**
    * The connection ended, after its endpoint detached: what was held is forgotten (the
-   * session replays it on the next connection), the probe is dropped, and waiting requests
-   * are left to the next connection.
+   * session replays it on the next connection), and the probe is dropped.
    */
   end(): void {
     this.#over = true;
     this.#held = [];
     if (this.#probe !== undefined) this.#clock.clearTimeout(this.#probe);
     this.#probe = undefined;
-    this.#endpoint.holdRequests(false);
   }
 
   /** The error of a connection that did not answer its probe. */

@@ -25,6 +25,7 @@ import { Endpoint, type EndpointHost } from './endpoint/endpoint.js';
 import type { RequestStall } from './endpoint/host.js';
 import type { SubscriptionHandler } from './endpoint/subscriptions.js';
 import type { ResolvedProtocolOptions } from './options.js';
+import type { IncomingStream, OutgoingStream, StreamMeta, StreamOptions } from '../streams/types.js';
 
 /** What came with a message: its topic for a publish. */
 export interface MessageMeta {
@@ -74,6 +75,12 @@ export interface ClientEvents {
    */
   deferred: (info: DeferredInfo) => void;
   close: (info: { error?: Error | undefined }) => void;
+  /**
+   * The server opened a stream to this client (`peer.openStream(meta)`): read it from
+   * `stream.readable`. Needs `streams` (from `sockline/streams`) in the options of `connect()`;
+   * a stream that no listener takes is refused (`ERR_NOT_SUPPORTED` at the server).
+   */
+  stream: (stream: IncomingStream) => void;
   /**
    * Something failed: an I/O error, a protocol error, a refusal, or a listener or handler of
    * the application that threw (`ERR_CALLBACK`, with what it threw as `cause`).
@@ -144,11 +151,13 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
         requestTimeout: options.requestTimeout,
         maxInFlight: options.maxInFlight,
         maxAnswering: Infinity,
-        queueRequests: true,
         exposeErrors: false,
         resume: options.resume,
         maxHandshakeSize: options.maxHandshakeSize,
         announce: null,
+        transfers: options.transfers,
+        limits: { ...options.limits, maxFrameSize: link.maxFrameSize },
+        budget: null,
       },
       this.#host(),
     );
@@ -163,6 +172,8 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       this.emit('error', error);
     });
     link.on('drop', (m, reason) => this.emit('drop', m, reason));
+    // Chunks of streams and large messages wait while the link's buffer is full.
+    link.on('drain', () => this.#endpoint.drained());
     link.on('close', this.#onClose);
   }
 
@@ -228,10 +239,14 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
    * {@link RemoteError} (`ERR_REMOTE`, with `remoteCode` and `data`) when the handler refused
    * on purpose, a `SocklineError` of sockline's code when the server did (`ERR_UNKNOWN_METHOD`,
    * `ERR_TOO_MANY_REQUESTS`, `ERR_INTERNAL`…), `ERR_REQUEST_TIMEOUT` (saying when the client
-   * never connected), `ERR_ABORTED`, `ERR_CONNECTION_CLOSED` when the connection drops while
-   * it is in flight, `ERR_CLIENT_CLOSED` after `close()`, or the error that closed the client.
-   * At most the server's `maxInFlight` (from WELCOME) are written at once; the others wait in
-   * order, also while the link is down.
+   * never connected), `ERR_ABORTED`, `ERR_SESSION_LOST` when the server could not resume the
+   * session it was sent in, `ERR_CLIENT_CLOSED` after `close()`, or the error that closed the
+   * client. A connection that drops and resumes fails nothing: the request is sequenced, so it
+   * is answered after the resume and the server runs it exactly once. An error without an
+   * answer says in `sent` whether the request had left the client (`false`: the server never
+   * runs it, so retrying is safe). At most the server's `maxInFlight` (from WELCOME) are
+   * written at once; the others wait in order, also while the link is down. Params over
+   * `maxFrameSize` go as a stream of frames (with `streams`), up to `maxMessageSize`.
    *
    * @example
    * const sum = await client.request<number>('sum', [1, 2]);
@@ -269,6 +284,25 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     return () => {
       if (this.#handlers.get(method) === answer) this.#handlers.delete(method);
     };
+  }
+
+  /**
+   * Opens a stream to the server, which gets it as its `stream` event: write the bytes to
+   * `writable`; `writable.close()` resolves once the server has every byte. Memory stays
+   * within the server's credit window whatever the producer's speed (`writer.ready` waits);
+   * `writable.abort(reason)` ends it at both ends. It survives reconnects exactly once; a lost
+   * session fails it (`ERR_SESSION_LOST`). Needs `streams` (from `sockline/streams`) in the
+   * options of `connect()` (`ERR_NOT_SUPPORTED` otherwise); `ERR_TOO_MANY_STREAMS` at the
+   * server's `maxStreams`.
+   *
+   * @example
+   * const upload = client.openStream({ name: file.name, size: file.size, type: file.type });
+   * await file.stream().pipeTo(upload.writable);
+   */
+  openStream(meta: StreamMeta = {}, options?: StreamOptions): OutgoingStream {
+    const state = this.#link.state;
+    if (state === 'closed' || state === 'closing') throw this.#closedError('cannot open a stream');
+    return this.#endpoint.openStream(meta, options) as OutgoingStream;
   }
 
   /** Measures the round trip to the server now; rejects if the connection drops first. */
@@ -372,6 +406,12 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
         const held = this.#suspect?.take(frame, seq, volatile);
         if (held !== undefined) return held;
         link.send(frame, volatile === true ? VOLATILE : undefined);
+      },
+      room: () => link.highWaterMark - link.bufferedAmount,
+      stream: (stream) => {
+        if (this.listenerCount('stream') === 0) return false;
+        this.emit('stream', stream as IncomingStream);
+        return true;
       },
       wake: (at) => {
         if (link.state !== 'closed') this.#timers.arm(at);
@@ -500,8 +540,8 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       if (error !== undefined) this.emit('error', error);
       info = { code: frame.code, reason: frame.reason, error: error ?? link.error, wasOpen: link.wasOpen };
     }
-    // Requests on the wire may or may not have been handled: say so, once. When the
-    // connection ends because close() was called, that is the reason they get.
+    // Requests, messages and streams wait for the next connection; a ping() in flight fails
+    // with this error (when the connection ends because close() was called, that is the reason).
     const state = this.#link.state;
     const closing = !this.#ended && (state === 'closing' || state === 'closed');
     this.#endpoint.detach(

@@ -36,6 +36,15 @@ export const FrameTypes = {
   close: 0x3f,
 } as const;
 
+/**
+ * The frames of streams and large messages (0x40 to 0x44, docs/protocol.md §13) have a codec of
+ * their own (`frames-stream.ts`), loaded only where they are used: `decodeFrame` refuses them.
+ */
+export function isStreamFrame(bytes: Uint8Array): boolean {
+  const type = bytes[0]!;
+  return type >= 0x40 && type <= 0x44;
+}
+
 /** The name of a frame type, the `type` of a {@link Frame}. */
 export type FrameType = keyof typeof FrameTypes;
 
@@ -49,13 +58,18 @@ export const FrameFlags = {
   TOKEN: 0x01,
   /** hello: a resume block (sessionId, lastSeq) follows. */
   RESUME: 0x02,
+  /** hello: the client's receive limits (maxFrameSize, maxMessageSize, maxStreams) follow. */
+  LIMITS: 0x04,
   /** welcome: the session was resumed. */
   RESUMED: 0x01,
   /** welcome: the server takes BATCH messages and may send them. */
   BATCH: 0x02,
-  /** data/publish: an `ack` varint follows the seq. */
+  /** data, publish, request, response: an `ack` varint follows the seq. */
   ACK: 0x01,
-  /** data/publish: a `seq` varint is present (the message is sequenced and replayed). */
+  /**
+   * data, publish, request, response: a `seq` varint is present (the frame is sequenced:
+   * replayed on resume, delivered exactly once).
+   */
   SEQUENCED: 0x02,
   /** response: the request failed; an error code and message follow the id. */
   ERROR: 0x04,
@@ -153,9 +167,10 @@ interface FrameSpec {
 /** Payload kind by its 2-bit code; `undefined` at 3, the reserved code. */
 const KINDS: readonly (PayloadKind | undefined)[] = ['binary', 'text', 'value', undefined];
 
-const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, BATCH, ERROR, RECONNECT_AFTER, KIND_MASK } = FrameFlags;
+const { ACK, SEQUENCED, TOKEN, RESUME, LIMITS, RESUMED, BATCH, ERROR, RECONNECT_AFTER, KIND_MASK } =
+  FrameFlags;
 
-/** The flags of DATA and PUBLISH. */
+/** The flags of DATA and PUBLISH (and, with ERROR for RESPONSE, of REQUEST and RESPONSE). */
 const MESSAGE_FLAGS = ACK | SEQUENCED | KIND_MASK;
 
 /**
@@ -296,6 +311,13 @@ function readHello(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
     const sessionId = r.string('sessionId', limits.maxNameBytes, 'maxNameBytes');
     frame.resume = { sessionId, lastSeq: r.varint('lastSeq') };
   }
+  if ((flags & LIMITS) !== 0) {
+    frame.limits = {
+      maxFrameSize: r.varint('maxFrameSize'),
+      maxMessageSize: r.varint('maxMessageSize'),
+      maxStreams: r.varint('maxStreams'),
+    };
+  }
   r.end();
   return frame;
 }
@@ -313,6 +335,8 @@ function readWelcome(r: ByteReader, flags: number, limits: DecodeLimits): Frame 
     maxFrameSize: r.varint('maxFrameSize'),
     maxInFlight: r.varint('maxInFlight'),
     resumeWindow: r.varint('resumeWindow'),
+    maxMessageSize: r.varint('maxMessageSize'),
+    maxStreams: r.varint('maxStreams'),
   };
   if ((flags & BATCH) !== 0) frame.batch = true;
   r.end();
@@ -367,20 +391,37 @@ function readSubrefuse(r: ByteReader, _flags: number, limits: DecodeLimits): Fra
   return frame;
 }
 
+/** The `seq` and `ack` of a REQUEST or RESPONSE, when its flags say they are there. */
+function readSequence(r: ByteReader, flags: number, frame: { seq?: number; ack?: number }): void {
+  if ((flags & SEQUENCED) !== 0) frame.seq = r.varint('seq', 1);
+  if ((flags & ACK) !== 0) frame.ack = r.varint('ack');
+}
+
 function readRequest(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
   const kind = kindOf(r, flags);
+  const sequence: { seq?: number; ack?: number } = {};
+  readSequence(r, flags, sequence);
   const id = r.varint('id', 1);
   const method = r.string('method', limits.maxNameBytes, 'maxNameBytes');
-  return { type: 'request', id, method, kind, payload: r.rest() };
+  return { type: 'request', ...sequence, id, method, kind, payload: r.rest() };
 }
 
 function readResponse(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
   const kind = kindOf(r, flags);
+  const sequence: { seq?: number; ack?: number } = {};
+  readSequence(r, flags, sequence);
   const id = r.varint('id', 1);
-  if ((flags & ERROR) === 0) return { type: 'response', id, kind, payload: r.rest() };
+  if ((flags & ERROR) === 0) return { type: 'response', ...sequence, id, kind, payload: r.rest() };
   const code = r.string('error code', limits.maxNameBytes, 'maxNameBytes');
   const message = r.string('error message', limits.maxTextBytes, 'maxTextBytes');
-  const frame: ResponseFrame = { type: 'response', id, error: { code, message }, kind, payload: r.rest() };
+  const frame: ResponseFrame = {
+    type: 'response',
+    ...sequence,
+    id,
+    error: { code, message },
+    kind,
+    payload: r.rest(),
+  };
   return frame;
 }
 
@@ -406,7 +447,7 @@ function readClose(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
 
 /** One entry per frame type: the table `decodeFrame` dispatches on. */
 const specList: readonly FrameSpec[] = [
-  { name: 'hello', flags: TOKEN | RESUME, read: readHello },
+  { name: 'hello', flags: TOKEN | RESUME | LIMITS, read: readHello },
   { name: 'welcome', flags: RESUMED | BATCH, read: readWelcome },
   { name: 'refuse', flags: 0, read: readRefuse },
   {
@@ -422,8 +463,8 @@ const specList: readonly FrameSpec[] = [
   { name: 'subscribe', flags: 0, read: readTopic('subscribe') },
   { name: 'unsubscribe', flags: 0, read: readTopic('unsubscribe') },
   { name: 'subrefuse', flags: 0, read: readSubrefuse },
-  { name: 'request', flags: KIND_MASK, read: readRequest },
-  { name: 'response', flags: ERROR | KIND_MASK, read: readResponse },
+  { name: 'request', flags: MESSAGE_FLAGS, read: readRequest },
+  { name: 'response', flags: MESSAGE_FLAGS | ERROR, read: readResponse },
   { name: 'ack', flags: 0, read: readVarintFrame('ack') },
   { name: 'ping', flags: 0, read: readVarintFrame('ping') },
   { name: 'pong', flags: 0, read: readVarintFrame('pong') },

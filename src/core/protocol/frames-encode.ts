@@ -4,7 +4,7 @@ import { ErrorCodes, SocklineError } from '../errors.js';
 import { ByteWriter, MAX_VARINT_BYTES, putVarint, varintSize } from './varint.js';
 import type { ByteSlab } from '../byte-slab.js';
 
-const { ACK, SEQUENCED, TOKEN, RESUME, RESUMED, BATCH, ERROR, RECONNECT_AFTER } = FrameFlags;
+const { ACK, SEQUENCED, TOKEN, RESUME, LIMITS, RESUMED, BATCH, ERROR, RECONNECT_AFTER } = FrameFlags;
 
 /** Past this capacity the shared writer is dropped after use, so one huge frame does not pin memory. */
 const SCRATCH_KEEP_MAX = 64 * 1024;
@@ -139,6 +139,8 @@ function writeFields(w: ByteWriter, frame: Frame): Uint8Array | undefined {
       w.varint(frame.maxFrameSize, 'maxFrameSize');
       w.varint(frame.maxInFlight, 'maxInFlight');
       w.varint(frame.resumeWindow, 'resumeWindow');
+      w.varint(frame.maxMessageSize, 'maxMessageSize');
+      w.varint(frame.maxStreams, 'maxStreams');
       return undefined;
     case 'refuse':
       w.byte(FrameTypes.refuse);
@@ -165,7 +167,8 @@ function writeFields(w: ByteWriter, frame: Frame): Uint8Array | undefined {
       return undefined;
     case 'request':
       w.byte(FrameTypes.request);
-      w.byte(kindBits(frame.kind));
+      w.byte(kindBits(frame.kind) | sequenceBits(frame));
+      writeSequence(w, frame);
       w.varint(frame.id, 'id', 1);
       w.string(frame.method, 'method');
       return payloadOf(frame.payload);
@@ -195,9 +198,9 @@ function writeFields(w: ByteWriter, frame: Frame): Uint8Array | undefined {
 }
 
 function writeHello(w: ByteWriter, frame: HelloFrame): undefined {
-  const { token, resume } = frame;
+  const { token, resume, limits } = frame;
   w.byte(FrameTypes.hello);
-  w.byte((token === undefined ? 0 : TOKEN) | (resume === undefined ? 0 : RESUME));
+  w.byte((token === undefined ? 0 : TOKEN) | (resume === undefined ? 0 : RESUME) | (limits ? LIMITS : 0));
   writeVersions(w, frame.versions);
   w.varint(frame.capabilities, 'capabilities');
   w.string(frame.codec, 'codec');
@@ -206,16 +209,29 @@ function writeHello(w: ByteWriter, frame: HelloFrame): undefined {
     w.string(resume.sessionId, 'resume.sessionId');
     w.varint(resume.lastSeq, 'resume.lastSeq');
   }
+  if (limits !== undefined) {
+    w.varint(limits.maxFrameSize, 'limits.maxFrameSize');
+    w.varint(limits.maxMessageSize, 'limits.maxMessageSize');
+    w.varint(limits.maxStreams, 'limits.maxStreams');
+  }
   return undefined;
 }
 
+/** The SEQUENCED and ACK flag bits of a frame that may carry a `seq` and an `ack`. */
+function sequenceBits(frame: { seq?: number; ack?: number }): number {
+  return (frame.seq === undefined ? 0 : SEQUENCED) | (frame.ack === undefined ? 0 : ACK);
+}
+
+/** A frame's `seq` (from 1: docs/protocol.md §7.1) and `ack`, when present. */
+function writeSequence(w: ByteWriter, frame: { seq?: number; ack?: number }): void {
+  if (frame.seq !== undefined) w.varint(frame.seq, 'seq', 1);
+  if (frame.ack !== undefined) w.varint(frame.ack, 'ack');
+}
+
 function writeMessage(w: ByteWriter, frame: DataFrame | PublishFrame): Uint8Array {
-  const { seq, ack } = frame;
   w.byte(FrameTypes[frame.type]);
-  w.byte(kindBits(frame.kind) | (seq === undefined ? 0 : SEQUENCED) | (ack === undefined ? 0 : ACK));
-  // Sequence numbers start at 1 (docs/protocol.md §6).
-  if (seq !== undefined) w.varint(seq, 'seq', 1);
-  if (ack !== undefined) w.varint(ack, 'ack');
+  w.byte(kindBits(frame.kind) | sequenceBits(frame));
+  writeSequence(w, frame);
   if (frame.type === 'publish') w.string(frame.topic, 'topic');
   return payloadOf(frame.payload);
 }
@@ -223,7 +239,8 @@ function writeMessage(w: ByteWriter, frame: DataFrame | PublishFrame): Uint8Arra
 function writeResponse(w: ByteWriter, frame: ResponseFrame): Uint8Array {
   const { error } = frame;
   w.byte(FrameTypes.response);
-  w.byte(kindBits(frame.kind) | (error === undefined ? 0 : ERROR));
+  w.byte(kindBits(frame.kind) | sequenceBits(frame) | (error === undefined ? 0 : ERROR));
+  writeSequence(w, frame);
   w.varint(frame.id, 'id', 1);
   if (error !== undefined) {
     w.string(error.code, 'error.code');
@@ -241,7 +258,8 @@ function writeVersions(w: ByteWriter, versions: readonly number[]): void {
   for (let i = 0; i < versions.length; i++) w.varint(versions[i]!, 'versions[i]');
 }
 
-function kindBits(kind: PayloadKind): number {
+/** The flag bits (4-5) of a payload kind. */
+export function kindBits(kind: PayloadKind): number {
   // A switch, not PayloadKinds[kind]: an own-property lookup would also accept 'toString'.
   switch (kind) {
     case 'binary':
@@ -276,6 +294,28 @@ export function messageFrameBound(topic: string | undefined, payload: Uint8Array
 }
 
 /**
+ * Whether every frame of a DATA or PUBLISH of `payload` (to `topic`) is at most `limit`
+ * bytes, whatever its seq and ack. A cheap over-estimate first (a UTF-16 unit is at most 3
+ * bytes of UTF-8, each varint 8), the exact bound only for a message near the limit.
+ */
+export function messageFits(topic: string | undefined, payload: Uint8Array, limit: number): boolean {
+  if (20 + payload.byteLength + (topic === undefined ? 0 : 3 * topic.length) <= limit) return true;
+  return messageFrameBound(topic, payload) <= limit;
+}
+
+/** The error of a message whose frame could be over `maxFrameSize` (`assertMessageFits`). */
+export function tooLarge(
+  topic: string | undefined,
+  payload: Uint8Array,
+  maxFrameSize: number,
+): SocklineError {
+  return new SocklineError(
+    ErrorCodes.FRAME_TOO_LARGE,
+    `message of ${payload.byteLength} bytes is too large: its frame takes up to ${messageFrameBound(topic, payload)} bytes, over maxFrameSize (${maxFrameSize} bytes)`,
+  );
+}
+
+/**
  * Throws `ERR_FRAME_TOO_LARGE` when a message's frame could be over `maxFrameSize`: a frame
  * the receiver would refuse must fail at once, not be queued, sent, refused and resent.
  */
@@ -284,14 +324,7 @@ export function assertMessageFits(
   payload: Uint8Array,
   maxFrameSize: number,
 ): void {
-  // A cheap over-estimate first (a UTF-16 unit is at most 3 bytes of UTF-8, each varint 8).
-  if (20 + payload.byteLength + (topic === undefined ? 0 : 3 * topic.length) <= maxFrameSize) return;
-  const bound = messageFrameBound(topic, payload);
-  if (bound <= maxFrameSize) return;
-  throw new SocklineError(
-    ErrorCodes.FRAME_TOO_LARGE,
-    `message of ${payload.byteLength} bytes is too large: its frame takes up to ${bound} bytes, over maxFrameSize (${maxFrameSize} bytes)`,
-  );
+  if (!messageFits(topic, payload, maxFrameSize)) throw tooLarge(topic, payload, maxFrameSize);
 }
 
 /** UTF-8 length of a string (lone surrogates count 3, as their replacement would). */

@@ -1,5 +1,5 @@
 /**
- * The frames of sockline's session protocol, version 1 (docs/protocol.md). A frame body is
+ * The frames of sockline's session protocol, version 2 (docs/protocol.md). A frame body is
  * what one transport message carries (one length-prefixed frame on TCP/TLS, one WebSocket
  * binary message, one UDP datagram):
  *
@@ -33,8 +33,12 @@ export { BATCH_TYPE, encodeBatch, splitBatch } from './batch.js';
 /** What the payload bytes are: flags bits 4-5 of DATA, PUBLISH, REQUEST and RESPONSE. */
 export type PayloadKind = 'binary' | 'text' | 'value';
 
-/** The protocol version this build speaks (the `version` of WELCOME). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this build speaks (the `version` of WELCOME). Version 2 sequences
+ * REQUEST and RESPONSE, so requests survive a reconnect, and adds the frames of streams and
+ * large messages (docs/protocol.md §13). A version 1 peer is refused.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Every version this build can speak (the `versions` of HELLO and REFUSE). */
 export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
@@ -84,7 +88,27 @@ export const Capabilities = {
    * (docs/protocol.md §4.12). Without it, a refused subscription just delivers nothing.
    */
   SUBREFUSE: 16,
+  /**
+   * LARGE: messages over one frame, carried as a stream of chunks (docs/protocol.md §13.4):
+   * the side takes OPEN, CHUNK, RESET and CANCEL frames of messages.
+   */
+  LARGE: 32,
+  /** STREAMS: byte streams with credit-based flow control (docs/protocol.md §13). */
+  STREAMS: 64,
 } as const;
+
+/**
+ * What a side takes of streams and large messages (HELLO flag `limits`, always in WELCOME):
+ * 0 where it takes none.
+ */
+export interface ReceiveLimits {
+  /** The largest frame body it accepts, in bytes. */
+  maxFrameSize: number;
+  /** The largest message (its payload) it takes, in bytes, a large one included. */
+  maxMessageSize: number;
+  /** Streams the peer may have open to it at once. */
+  maxStreams: number;
+}
 
 /** 0x01, client to server, first frame of every connection. */
 export interface HelloFrame {
@@ -103,6 +127,8 @@ export interface HelloFrame {
     /** The highest seq this side received in that session with nothing missing before it. */
     lastSeq: number;
   };
+  /** What the client takes of large messages and streams (flag bit 2); absent: none. */
+  limits?: ReceiveLimits;
 }
 
 /** 0x02, server to client: the handshake succeeded. */
@@ -130,6 +156,10 @@ export interface WelcomeFrame {
   maxInFlight: number;
   /** How long, in ms, the server keeps the session for a resume after a disconnect. */
   resumeWindow: number;
+  /** The largest message (its payload) the server takes, in bytes; 0: none over one frame. */
+  maxMessageSize: number;
+  /** Streams the client may have open to the server at once; 0: none. */
+  maxStreams: number;
 }
 
 /** 0x03, server to client: the handshake failed; the server closes the connection next. */
@@ -195,6 +225,10 @@ export interface SubrefuseFrame {
 /** 0x20, either direction: call `method` and expect one RESPONSE with the same id. */
 export interface RequestFrame {
   type: 'request';
+  /** Present when sequenced (flag bit 1): delivered exactly once across reconnects. */
+  seq?: number;
+  /** A piggybacked cumulative ack (flag bit 0). */
+  ack?: number;
   /** At least 1; unique among the sender's requests in flight. */
   id: number;
   method: string;
@@ -206,6 +240,10 @@ export interface RequestFrame {
 /** 0x21: the answer to the REQUEST with the same id. */
 export interface ResponseFrame {
   type: 'response';
+  /** Present when sequenced (flag bit 1). */
+  seq?: number;
+  /** A piggybacked cumulative ack (flag bit 0). */
+  ack?: number;
   id: number;
   /** Present when the request failed (flag bit 2). */
   error?: { code: string; message: string };
@@ -242,7 +280,10 @@ export interface CloseFrame {
   reconnectAfter?: number;
 }
 
-/** Every frame of protocol version 1, discriminated by `type`. */
+/**
+ * Every frame of the session core, discriminated by `type`. The frames of streams and large
+ * messages (`StreamFrame`, docs/protocol.md §13) have their own codec, loaded with them.
+ */
 export type Frame =
   | HelloFrame
   | WelcomeFrame

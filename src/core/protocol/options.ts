@@ -5,7 +5,8 @@ import { optionTypeError } from '../options/messages.js';
 import type { OverflowPolicy } from '../link/outbox.js';
 import { jsonCodec, type Codec } from './codec.js';
 import type { DeliveryLimits } from './endpoint/delivery.js';
-import { requestTimeoutOption, sessionDefaults } from './endpoint/options.js';
+import { requestTimeoutOption, sessionDefaults, transferLimits } from './endpoint/options.js';
+import type { TransferLimits, TransfersFactory } from './endpoint/transfer.js';
 
 /** A token, or a function that yields one before every connection attempt. */
 export type TokenProvider = string | (() => string | undefined | Promise<string | undefined>);
@@ -40,6 +41,31 @@ export interface ProtocolOptions {
    * resumes on a new one. @default 2000
    */
   probeTimeout?: number;
+  /**
+   * Streams, and messages over one frame (up to `maxMessageSize`), both ways: pass `streams`
+   * from `sockline/streams`. Without it the client neither sends nor takes them (its HELLO
+   * says so, and the server refuses to send them to it), and none of that code is loaded.
+   *
+   * @example
+   * ```ts
+   * import { connect } from 'sockline';
+   * import { streams } from 'sockline/streams';
+   * const client = connect('wss://example.com/ws', { streams });
+   * ```
+   */
+  streams?: TransfersFactory;
+  /**
+   * The largest message this client sends or takes, in bytes: one over `maxFrameSize` goes as
+   * a stream of frames (with `streams`). Announced to the server. @default 67108864 (64 MiB)
+   */
+  maxMessageSize?: number;
+  /** Streams the server may have open to this client at once (announced). @default 16 */
+  maxStreams?: number;
+  /**
+   * Bytes of one incoming stream held before the application reads them: the credit the
+   * server gets for it. @default 4194304 (4 MiB)
+   */
+  streamWindow?: number;
 }
 
 export interface ResolvedProtocolOptions {
@@ -53,6 +79,9 @@ export interface ResolvedProtocolOptions {
   readonly probeTimeout: number;
   readonly clock: Clock;
   readonly delivery: DeliveryLimits & { readonly ttl: number };
+  readonly transfers: TransfersFactory | null;
+  /** `maxFrameSize` is the client's own read limit, filled in by the client (its link's). */
+  readonly limits: Omit<TransferLimits, 'maxFrameSize'>;
 }
 
 /**
@@ -73,6 +102,9 @@ export const protocolDefaults = Object.freeze({
   authRetries: 3,
   /** A PING answered on a live connection takes a round trip; two seconds is many. */
   probeTimeout: 2_000,
+  maxMessageSize: sessionDefaults.maxMessageSize,
+  maxStreams: sessionDefaults.maxStreams,
+  streamWindow: sessionDefaults.streamWindow,
 });
 
 /** Applies defaults and validates once, at the public boundary. */
@@ -103,6 +135,8 @@ export function resolveProtocolOptions(
     authRetries: numberOption('authRetries', options.authRetries, d.authRetries, POSITIVE),
     probeTimeout: numberOption('probeTimeout', options.probeTimeout, d.probeTimeout, POSITIVE),
     clock: options.clock ?? systemClock,
+    transfers: options.streams ?? null,
+    limits: transferLimits(options, 0),
     delivery: Object.freeze({
       maxMessages: numberOption(
         'outbox.maxMessages',

@@ -194,7 +194,7 @@ function internal(id: number, err: unknown, o: AnswerOptions): ResponseFrame {
 const encoder = new TextEncoder();
 
 /** `s` cut to at most `maxBytes` of UTF-8, at a code point boundary. */
-function clip(s: string, maxBytes: number): string {
+export function clip(s: string, maxBytes: number): string {
   // A character is at most 3 UTF-8 bytes (4 for a surrogate pair, which is 2 characters).
   if (s.length * 3 <= maxBytes) return s;
   const { read } = encoder.encodeInto(s, new Uint8Array(maxBytes));

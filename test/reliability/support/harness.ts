@@ -98,7 +98,7 @@ export async function rawSession(
   transport: 'tcp' | 'ws',
   capabilities = 7,
 ): Promise<RawSession> {
-  const hello: Frame = { type: 'hello', versions: [1], capabilities, codec: 'json' };
+  const hello: Frame = { type: 'hello', versions: [2], capabilities, codec: 'json' };
   let nonce = 0;
   if (transport === 'tcp') {
     const p = harness.track(await rawPeer(server.addresses.tcp!));

@@ -3,9 +3,15 @@ import type { Clock } from '../../clock.js';
 import { Outbox, type OutboxLimits } from '../../link/outbox.js';
 import { encodeFrame } from '../frames-encode.js';
 import { compacted } from './compact.js';
-import { sequencedFits, sequencedFrame, sequencedSize, type OutgoingMessage } from './sequenced.js';
+import {
+  sequencedFits,
+  sequencedFrame,
+  sequencedSize,
+  type OutgoingMessage,
+  type SequencedSource,
+} from './sequenced.js';
 
-export type { OutgoingMessage } from './sequenced.js';
+export type { OutgoingMessage, SequencedFrame, SequencedSource } from './sequenced.js';
 
 export interface DeliveryLimits extends OutboxLimits {
   /** Sent but unacknowledged messages kept for retransmission (count). */
@@ -31,13 +37,23 @@ export interface DeliveryHooks {
   wake?(at: number): void;
   /**
    * A message left the pending queue unsent (overflow policy), expired, or was refused because
-   * its frame could be over `frameLimit` (`too-large`).
+   * its frame could be over `frameLimit` (`too-large`); or a large message was refused by the
+   * peer (`refused`: nothing of it was delivered) or was still on its way when the session
+   * ended (`closed`).
    */
-  dropped(message: OutgoingMessage, reason: 'overflow' | 'expired' | 'too-large'): void;
+  dropped(
+    message: OutgoingMessage,
+    reason: 'overflow' | 'expired' | 'too-large' | 'refused' | 'closed',
+  ): void;
   /** A message got sequence number `seq` and entered the replay buffer (before it is written). */
   sent?(seq: number, frame: Uint8Array, message: OutgoingMessage): void;
   /** The peer acknowledged everything up to `seq` (the replay buffer was trimmed to it). */
   trimmed?(seq: number): void;
+  /**
+   * Bytes the connection takes before it is over its high-water mark (what a
+   * {@link SequencedSource} is told); absent: no limit.
+   */
+  room?(): number;
 }
 
 /** A replayable frame: what {@link Delivery.unacknowledged} returns and {@link Delivery.restore} takes. */
@@ -98,6 +114,11 @@ export class Delivery {
   #attached = false;
   /** Highest received seq that may be acknowledged (`holdAcks`): undefined when not held. */
   #ackCeiling: number | undefined;
+  /** `pump` is running; `#again`: it was asked to run meanwhile, and goes round once more. */
+  #pumping = false;
+  #again = false;
+  /** Frames written besides the pending queue's (requests, responses, streams), pulled by `pump`. */
+  source: SequencedSource | null = null;
   /**
    * The largest frame the peer accepts (see `DeliveryLimits.maxFrameSize`); a client lowers
    * it to what the server announced. Callers check it first (`assertMessageFits`) to throw;
@@ -232,14 +253,46 @@ export class Delivery {
     return this.#nextSeq !== before && pending.length === 0;
   }
 
-  /** Writes pending messages while the connection is up and the replay buffer has room. */
+  /**
+   * Writes what waits while the connection is up and the replay buffer has room: the pending
+   * queue and the {@link SequencedSource} take turns, one frame each, so a large message or a
+   * stream never holds a small message back for more than one frame (and a busy sender
+   * never starves a request or a stream).
+   */
   pump(): void {
+    if (!this.#attached) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        this.#pumpOnce();
+      } while (this.#again && this.#attached);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumpOnce(): void {
     const pending = this.#pending;
-    if (!this.#attached || pending === null || pending.length === 0) return;
-    if (pending.nextExpiry !== Infinity) {
+    if (pending !== null && pending.nextExpiry !== Infinity) {
       for (const item of pending.expire(this.#clock.now())) this.#hooks.dropped(item.message, 'expired');
     }
-    while (pending.length > 0 && this.#hasRoom()) this.#send(pending.shift()!.message);
+    const source = this.source;
+    let sourceTurn = false;
+    while (this.#attached && this.#hasRoom()) {
+      const waiting = pending !== null && pending.length > 0;
+      let message: OutgoingMessage | undefined;
+      if (source !== null && (sourceTurn || !waiting))
+        message = source.next(this.#hooks.room?.() ?? Infinity);
+      sourceTurn = !sourceTurn;
+      if (message !== undefined) this.#transmit(message);
+      else if (waiting) this.#send(pending.shift()!.message);
+      else return;
+    }
   }
 
   /** Whether a message may be written now: connected, and room in the replay buffer. */
@@ -291,8 +344,10 @@ export class Delivery {
     const head = this.#replay[this.#replayHead];
     if (head !== undefined && head.seq <= seq) this.#hooks.trimmed?.(seq);
     while (this.#replayHead < this.#replay.length && this.#replay[this.#replayHead]!.seq <= seq) {
-      this.#replayBytes -= this.#replay[this.#replayHead]!.frame.byteLength;
+      const sent = this.#replay[this.#replayHead]!;
+      this.#replayBytes -= sent.frame.byteLength;
       this.#replay[this.#replayHead++] = undefined as unknown as Sent;
+      sent.message.other?.acknowledged?.();
     }
     const replay = compacted(this.#replay, this.#replayHead);
     if (replay !== this.#replay) {
@@ -346,10 +401,11 @@ export class Delivery {
   /**
    * The peer lost the session: numbering starts again. Unacknowledged messages go back to
    * the front of the pending queue, so they are sent again in the new session (at least
-   * once: the peer may have had some). Returns how many that was.
+   * once: the peer may have had some). Returns how many that was. Other frames (requests,
+   * responses, streams) are not sent again: their owners decide what the loss means.
    */
   restart(): number {
-    const unacked = this.#replay.slice(this.#replayHead);
+    const unacked = this.#replay.slice(this.#replayHead).filter((s) => s.message.other === undefined);
     this.#replay = [];
     this.#replayHead = 0;
     this.#replayBytes = 0;
@@ -364,10 +420,13 @@ export class Delivery {
     return unacked.length;
   }
 
-  /** Everything still held, for `drop` events when the session ends for good. */
+  /** The messages still held, for `drop` events when the session ends for good. */
   drain(): OutgoingMessage[] {
     const held = [
-      ...this.#replay.slice(this.#replayHead).map((s) => s.message),
+      ...this.#replay
+        .slice(this.#replayHead)
+        .map((s) => s.message)
+        .filter((m) => m.other === undefined),
       ...(this.#pending?.clear() ?? []).map((i) => i.message),
     ];
     this.#replay = [];

@@ -10,20 +10,19 @@ import {
   type Frame,
   type PayloadKind,
   type PublishFrame,
-  type RequestFrame,
-  type ResponseFrame,
+  type ReceiveLimits,
   type WelcomeFrame,
 } from '../frames.js';
-import { decodeFrame } from '../frames-decode.js';
-import { assertMessageFits, encodeFrame, encodeMessage } from '../frames-encode.js';
-import { answerRequest, errorResponse } from '../rpc.js';
+import { decodeFrame, isStreamFrame } from '../frames-decode.js';
+import { encodeFrame, encodeMessage, messageFits, tooLarge } from '../frames-encode.js';
 import { subscriptionError, validatePattern, validateTopic } from '../topics.js';
-import { Delivery, type OutgoingMessage } from './delivery.js';
+import { Delivery, type OutgoingMessage, type SequencedSource } from './delivery.js';
 import { DEAD, Heartbeat } from './heartbeat.js';
 import type { EndpointHost, Welcomed } from './host.js';
 import type { EndpointConfig } from './options.js';
-import { RequestTable } from './requests.js';
+import { Calls } from './calls.js';
 import { Subscriptions, type SubscriptionHandler } from './subscriptions.js';
+import type { LargeMessage, TransferHost, Transfers, WholeMessage } from './transfer.js';
 
 export type { EndpointHost, Welcomed } from './host.js';
 
@@ -42,6 +41,11 @@ const UNDELIVERABLE: unique symbol = Symbol('undeliverable');
 
 /** A CLOSE reason is for people; the wire allows 1024 bytes, a log line needs fewer. */
 const MAX_REASON = 200;
+
+const EMPTY = new Uint8Array(0);
+
+/** What a peer that announced no limits takes of streams and large messages: nothing. */
+const NO_LIMITS: ReceiveLimits = Object.freeze({ maxFrameSize: 0, maxMessageSize: 0, maxStreams: 0 });
 
 /**
  * One side of a sockline session, both roles, as a sans-I/O state machine (docs/protocol.md):
@@ -67,17 +71,19 @@ const MAX_REASON = 200;
  * (the HELLO, or the answer to it), writing the WELCOME and deciding what a refusal means are
  * each role's own.
  */
-export class Endpoint {
+export class Endpoint implements SequencedSource {
   readonly delivery: Delivery;
   #config: EndpointConfig;
   readonly #host: EndpointHost;
   #phase: Phase = 'detached';
-  /** Counts attachments: work begun on one connection (an answer) is dropped on a later one. */
-  #epoch = 0;
-  /** Made on the first request: most sessions never make one. */
-  #requests: RequestTable | null = null;
-  /** Requests of the peer running now, on this connection. */
-  #answering = 0;
+  /** Requests both ways, made on the first one: most sessions never make one. */
+  #calls: Calls | null = null;
+  /** The peer's `maxInFlight` (WELCOME), for requests made later. */
+  #window: number | undefined;
+  /** Streams and large messages, made the first time they are used (`config.transfers`). */
+  #transfers: Transfers | null = null;
+  /** What the peer takes of streams and large messages (its HELLO or WELCOME); null: not known yet. */
+  #peerLimits: ReceiveLimits | null = null;
   /** Client: made on the first subscribe. */
   #subscriptions: Subscriptions | null = null;
   #sessionId: string | undefined;
@@ -96,14 +102,13 @@ export class Endpoint {
   #heartbeat: Heartbeat | null = null;
   /** Client: the server's PING period, from its WELCOME. */
   #interval = 0;
-  /** Client: requests wait unwritten while the connection is suspect (see `holdRequests`). */
-  #holdRequests = false;
   #rtt: number | undefined;
 
   constructor(config: EndpointConfig, host: EndpointHost) {
     this.#config = config;
     this.#host = host;
     this.delivery = new Delivery(config.delivery, config.clock, host);
+    this.delivery.source = this;
   }
 
   /**
@@ -133,8 +138,8 @@ export class Endpoint {
   /** When `tick` has something to do next (ms on the clock); Infinity for nothing. */
   get deadline(): number {
     let next = this.delivery.deadline;
-    const requests = this.#requests;
-    if (requests !== null && requests.deadline < next) next = requests.deadline;
+    const calls = this.#calls;
+    if (calls !== null && calls.deadline < next) next = calls.deadline;
     const heartbeat = this.#heartbeat;
     if (heartbeat !== null && heartbeat.deadline < next) next = heartbeat.deadline;
     return next;
@@ -156,13 +161,17 @@ export class Endpoint {
       (this.#keptUntil === undefined || this.#config.clock.now() <= this.#keptUntil)
         ? { sessionId: id, lastSeq: this.delivery.received }
         : undefined;
+    const config = this.#config;
+    const transfers = config.transfers !== null;
+    const { maxFrameSize, maxMessageSize, maxStreams } = config.limits;
     return encodeFrame({
       type: 'hello',
       versions: [...SUPPORTED_VERSIONS],
-      capabilities: CLIENT_CAPABILITIES,
-      codec: this.#config.codec.name,
+      capabilities: CLIENT_CAPABILITIES | (transfers ? Capabilities.LARGE | Capabilities.STREAMS : 0),
+      codec: config.codec.name,
       ...(token !== undefined ? { token } : {}),
       ...(resume ? { resume } : {}),
+      ...(transfers ? { limits: { maxFrameSize, maxMessageSize, maxStreams } } : {}),
     });
   }
 
@@ -171,22 +180,36 @@ export class Endpoint {
    * is the HELLO's resume `lastSeq` when the session continues, 0 otherwise; `capabilities`
    * the HELLO's bits (what this connection's client understands). `open()` follows.
    */
-  accepted(sessionId: string, peerLastSeq: number, capabilities: number): void {
+  accepted(
+    sessionId: string,
+    peerLastSeq: number,
+    capabilities: number,
+    limits: ReceiveLimits | undefined,
+  ): void {
     this.#sessionId = sessionId;
     this.#peerLastSeq = peerLastSeq;
     this.#peerCapabilities = capabilities;
+    this.#peerLimits =
+      limits === undefined
+        ? NO_LIMITS
+        : {
+            maxFrameSize: limits.maxFrameSize,
+            maxMessageSize: (capabilities & Capabilities.LARGE) !== 0 ? limits.maxMessageSize : 0,
+            maxStreams: (capabilities & Capabilities.STREAMS) !== 0 ? limits.maxStreams : 0,
+          };
+    // A client that told its own maxFrameSize gets no larger frame (docs/protocol.md §1).
+    const own = this.#config.delivery.maxFrameSize ?? Infinity;
+    this.delivery.frameLimit = limits === undefined ? own : Math.min(own, limits.maxFrameSize);
   }
 
   /**
-   * The handshake is done and the connection carries the session: waiting requests are
-   * written, subscriptions restored, what the peer lacks replayed, then what waited; the
+   * The handshake is done and the connection carries the session: subscriptions are restored,
+   * what the peer lacks replayed, then what waited (messages, requests, answers, streams); the
    * heartbeat starts.
    */
   open(): void {
     const now = this.#config.clock.now();
     this.#phase = 'open';
-    this.#epoch++;
-    this.#answering = 0;
     const announce = this.#config.announce;
     // A server pings every interval and ends a silent connection; a client pings at once, so
     // the round trip is known from the start, then at the server's interval, and leaves the
@@ -200,7 +223,6 @@ export class Endpoint {
             now + announce.heartbeatInterval,
           )
         : new Heartbeat(now, this.#interval, 0, now);
-    this.#writeRequests();
     this.#beat(now);
     const subscriptions = this.#subscriptions;
     if (subscriptions !== null) {
@@ -209,6 +231,7 @@ export class Endpoint {
       for (const pattern of subscriptions.patterns()) this.#write({ type: 'subscribe', topic: pattern });
     }
     this.delivery.attach(this.#peerLastSeq);
+    this.#transfers?.attached();
     this.#host.wake(this.deadline);
   }
 
@@ -227,10 +250,17 @@ export class Endpoint {
       resent = this.delivery.restart();
       // The server holds none of our subscriptions: `open()` sends all of them again.
       this.#subscriptions?.clearStale();
+      if (previous !== undefined) this.#lost();
     }
     // The server refuses a larger frame (and would close the connection): never send one.
     this.delivery.frameLimit = Math.min(this.#config.delivery.maxFrameSize ?? Infinity, frame.maxFrameSize);
-    this.#requestTable().window = frame.maxInFlight;
+    this.#window = frame.maxInFlight;
+    if (this.#calls !== null) this.#calls.window = frame.maxInFlight;
+    this.#peerLimits = {
+      maxFrameSize: frame.maxFrameSize,
+      maxMessageSize: frame.maxMessageSize,
+      maxStreams: frame.maxStreams,
+    };
     this.#interval = frame.heartbeatInterval;
     this.#keep =
       frame.resumeWindow === 0 ? -1 : frame.resumeWindow + frame.heartbeatInterval + frame.heartbeatTimeout;
@@ -266,6 +296,12 @@ export class Endpoint {
   }
 
   #body(bytes: Uint8Array): void {
+    if (isStreamFrame(bytes)) {
+      // Streams and large messages (docs/protocol.md §13): only where this side announced them.
+      if (this.#config.transfers === null) this.#protocolError('a stream frame, but no stream was announced');
+      else this.#transfersOf().receive(bytes);
+      return;
+    }
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
@@ -284,10 +320,10 @@ export class Endpoint {
         this.#ack(frame.seq);
         return;
       case 'request':
-        void this.#answer(frame);
+        if (this.#sequenced(frame.seq, frame.ack)) this.#callsOf().answer(frame);
         return;
       case 'response':
-        if (this.#requests?.settle(frame, this.#config.codec)) this.#writeRequests();
+        if (this.#sequenced(frame.seq, frame.ack)) this.#calls?.settle(frame);
         return;
       case 'ping':
         this.#write({ type: 'pong', nonce: frame.nonce });
@@ -336,6 +372,17 @@ export class Endpoint {
   }
 
   /**
+   * The sequence checks of a frame other than DATA and PUBLISH: its piggybacked ack, then its
+   * seq. A store that must make received frames durable hears of it (`host.received`).
+   */
+  #sequenced(seq: number | undefined, ack: number | undefined): boolean {
+    if (ack !== undefined && !this.#ack(ack)) return false;
+    if (!this.#accept(seq)) return false;
+    if (seq !== undefined) this.#host.received?.(seq);
+    return true;
+  }
+
+  /**
    * The value of a DATA or PUBLISH payload, or UNDELIVERABLE after a protocol error. Decoded
    * before the frame is accepted: a message that cannot be delivered must not count as received.
    */
@@ -373,6 +420,41 @@ export class Endpoint {
       this.#subscriptions?.deliver(frame.topic, value, host);
   }
 
+  /**
+   * A large message is whole (its last chunk, sequence number `seq`, was accepted): handled
+   * as if it had come in one frame. Its payload is decoded only now, so one the codec refuses
+   * ends the connection like any other (docs/protocol.md §5.1), but was counted as received.
+   */
+  #whole(message: WholeMessage, seq: number): void {
+    switch (message.type) {
+      case 'data':
+      case 'publish': {
+        const host = this.#host;
+        if (message.type === 'publish' && host.publish !== undefined) {
+          try {
+            validateTopic(message.topic);
+          } catch (err) {
+            this.#protocolError((err as Error).message, err);
+            return;
+          }
+          host.publish(message.topic, message.kind, message.payload, seq);
+          return;
+        }
+        const value = this.#value(message);
+        if (value === UNDELIVERABLE) return;
+        if (message.type === 'data') host.message(value, seq);
+        else this.#subscriptions?.deliver(message.topic, value, host);
+        return;
+      }
+      case 'request':
+        this.#callsOf().answer(message);
+        return;
+      case 'response':
+        this.#calls?.settle(message);
+        return;
+    }
+  }
+
   #subscription(type: 'subscribe' | 'unsubscribe', pattern: string): void {
     if (type === 'unsubscribe') {
       this.#host.unsubscribed?.(pattern);
@@ -400,89 +482,56 @@ export class Endpoint {
   // --- requests --------------------------------------------------------------------------------
 
   /**
-   * Calls `method` on the peer. Settles exactly once: the result, `ERR_REMOTE` with the
-   * peer's code, `ERR_REQUEST_TIMEOUT`, `ERR_ABORTED`, `ERR_FRAME_TOO_LARGE`,
-   * `ERR_TOO_MANY_REQUESTS`, or (`detach`/`close`) the error of the end of the connection.
+   * Calls `method` on the peer. The REQUEST is sequenced: made while detached it waits for a
+   * connection, written before a reconnect it is answered after it, and the peer's handler
+   * runs exactly once. Settles exactly once: the result, `ERR_REMOTE` with the peer's code,
+   * `ERR_REQUEST_TIMEOUT`, `ERR_ABORTED`, `ERR_FRAME_TOO_LARGE` or `ERR_MESSAGE_TOO_LARGE`,
+   * `ERR_TOO_MANY_REQUESTS`, `ERR_SESSION_LOST` when the peer lost the session (client), or
+   * the error `close()` is given. An error without an answer says in `sent` whether the
+   * request had left this side.
    */
   request(
     method: string,
     params: unknown,
     options: { timeout?: number; signal?: AbortSignal } = {},
   ): Promise<unknown> {
-    if (!this.#config.queueRequests && this.#phase !== 'open') {
-      return Promise.reject(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the connection is not open'));
+    if (this.#phase === 'closed') {
+      const error = new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the session is over');
+      error.sent = false;
+      return Promise.reject(error);
     }
-    const { kind, payload } = encodePayload(params ?? null, this.#config.codec);
-    const timeout = options.timeout ?? this.#config.requestTimeout;
-    const now = this.#config.clock.now();
-    const table = this.#requestTable();
-    let promise: Promise<unknown>;
-    try {
-      promise = table.open(method, kind, payload, this.delivery.frameLimit, now, timeout, options.signal);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (timeout !== Infinity) this.#host.wake(now + timeout);
-    this.#writeRequests();
-    return promise;
+    return this.#callsOf().request(
+      method,
+      params,
+      options.timeout ?? this.#config.requestTimeout,
+      options.signal,
+    );
   }
 
-  #requestTable(): RequestTable {
-    return (this.#requests ??= new RequestTable(
-      this.#config.maxInFlight,
-      () => this.#writeRequests(),
-      this.#host,
-    ));
-  }
-
-  /**
-   * Client: while `hold` is true, requests wait unwritten, as they do while no connection is
-   * attached (the connection may have died without a sign: the browser went offline); set
-   * back to false, those waiting are written.
-   */
-  holdRequests(hold: boolean): void {
-    this.#holdRequests = hold;
-    this.#writeRequests();
-  }
-
-  /** Writes waiting requests while the connection is open and the peer's window has room. */
-  #writeRequests(): void {
-    const requests = this.#requests;
-    if (requests === null || this.#phase !== 'open' || this.#holdRequests) return;
-    for (let frame = requests.next(); frame !== undefined; frame = requests.next()) this.#host.write(frame);
-  }
-
-  /** Runs a request of the peer and answers it on the connection it came on. */
-  async #answer(frame: RequestFrame): Promise<void> {
-    const epoch = this.#epoch;
-    const max = this.#config.maxAnswering;
-    let response: ResponseFrame;
-    if (this.#answering >= max) {
-      response = errorResponse(frame.id, ErrorCodes.TOO_MANY_REQUESTS, `more than ${max} requests in flight`);
-    } else {
-      this.#answering++;
-      try {
-        const host = this.#host;
-        const config = this.#config;
-        response = await answerRequest(frame, host.handler(frame.method), config.codec, {
-          maxFrameSize: this.delivery.frameLimit,
-          exposeErrors: config.exposeErrors,
-          report: (error) => host.handlerFailed?.(frame.method, error),
-        });
-      } finally {
-        if (this.#epoch === epoch) this.#answering--;
-      }
-    }
-    if (this.#phase === 'open' && this.#epoch === epoch) this.#write(response);
+  #callsOf(): Calls {
+    if (this.#calls !== null) return this.#calls;
+    const calls = new Calls({
+      config: () => this.#config,
+      host: this.#host,
+      frameLimit: () => this.delivery.frameLimit,
+      closed: () => this.#phase === 'closed',
+      ready: () => this.delivery.pump(),
+      large: (message) => this.#large(message),
+    });
+    if (this.#window !== undefined) calls.window = this.#window;
+    return (this.#calls = calls);
   }
 
   // --- messages out ----------------------------------------------------------------------------
 
   /**
    * Sends a value: sequenced (exactly once, in order, across reconnects: `'sent'` or
-   * `'queued'`), or `volatile` (now or never: `'sent'` or `'dropped'`). Throws
-   * `ERR_FRAME_TOO_LARGE` for a value whose frame could be over the peer's limit, and
-   * `ERR_QUEUE_FULL` under the `reject` overflow policy.
+   * `'queued'`), or `volatile` (now or never: `'sent'` or `'dropped'`). A value over one frame
+   * goes as a message stream (docs/protocol.md §13.4), up to `maxMessageSize`: delivered
+   * once it is whole, so after the messages sent while it was on its way. Throws
+   * `ERR_FRAME_TOO_LARGE` (a volatile one, or where this side or the peer takes no message
+   * over one frame), `ERR_MESSAGE_TOO_LARGE`, and `ERR_QUEUE_FULL` under the `reject`
+   * overflow policy.
    */
   send(
     topic: string | undefined,
@@ -498,10 +547,47 @@ export class Endpoint {
       payload = value;
     } else ({ kind, payload } = encodePayload(value, this.#config.codec));
     const delivery = this.delivery;
-    assertMessageFits(topic, payload, delivery.frameLimit);
+    if (!messageFits(topic, payload, delivery.frameLimit)) {
+      if (volatile) throw tooLarge(topic, payload, delivery.frameLimit);
+      return this.post(topic, kind, payload, value);
+    }
     if (volatile) return this.sendVolatile(topic, kind, payload) ? 'sent' : 'dropped';
     this.#host.queued?.(payload.byteLength);
     return delivery.enqueue({ topic, kind, payload, original: value }, ttl, true) ? 'sent' : 'queued';
+  }
+
+  /**
+   * Sends an encoded payload exactly once: in one frame when it fits, else as a message stream
+   * (see `send`; the same errors). What the server fans out to its subscribers goes here.
+   */
+  post(
+    topic: string | undefined,
+    kind: PayloadKind,
+    payload: Uint8Array,
+    original?: unknown,
+  ): 'sent' | 'queued' {
+    const delivery = this.delivery;
+    if (messageFits(topic, payload, delivery.frameLimit)) {
+      return delivery.enqueue({ topic, kind, payload, original }, Infinity) ? 'sent' : 'queued';
+    }
+    const max = this.#config.limits.maxMessageSize;
+    if (payload.byteLength > max) {
+      throw new SocklineError(
+        ErrorCodes.MESSAGE_TOO_LARGE,
+        `message of ${payload.byteLength} bytes is over maxMessageSize (${max} bytes)`,
+      );
+    }
+    this.#host.queued?.(payload.byteLength);
+    this.#large({
+      header: encodeMessage(topic, undefined, undefined, kind, EMPTY),
+      payload,
+      refused: (error) => {
+        this.#host.dropped({ topic, kind, payload, original }, 'refused');
+        this.#host.error?.(error);
+      },
+      closed: () => this.#host.dropped({ topic, kind, payload, original }, 'closed'),
+    });
+    return 'queued';
   }
 
   /** Writes an encoded payload without a sequence number; false if it was not written. */
@@ -510,6 +596,65 @@ export class Endpoint {
     return (
       this.#host.write(encodeMessage(topic, undefined, undefined, kind, payload), undefined, true) !== false
     );
+  }
+
+  /**
+   * Opens a stream to the peer (docs/protocol.md §13): see `OutgoingStream` in
+   * `sockline/streams`. Throws `ERR_NOT_SUPPORTED` where this side or the peer takes no
+   * stream, `ERR_TOO_MANY_STREAMS` at the peer's `maxStreams`.
+   */
+  openStream(meta: unknown, options?: unknown): unknown {
+    if (this.#phase === 'closed')
+      throw new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the session is over');
+    if (this.#config.transfers === null) throw noTransfers('open a stream');
+    return this.#transfersOf().open(meta, options);
+  }
+
+  /** Bytes held for the peer's incoming large messages and streams (for a memory budget). */
+  get incoming(): number {
+    return this.#transfers?.held ?? 0;
+  }
+
+  /** The connection can take more (its buffer drained): bulk frames may go again. */
+  drained(): void {
+    this.delivery.pump();
+  }
+
+  /** A message over one frame goes to the message streams, where there are any. */
+  #large(message: LargeMessage): void {
+    if (this.#config.transfers === null) {
+      throw tooLarge(undefined, message.payload, this.delivery.frameLimit);
+    }
+    this.#transfersOf().send(message);
+  }
+
+  #transfersOf(): Transfers {
+    if (this.#transfers !== null) return this.#transfers;
+    const host: TransferHost = {
+      codec: () => this.#config.codec,
+      limits: () => this.#config.limits,
+      peer: () => this.#peerLimits,
+      budget: () => this.#config.budget,
+      sequence: (seq, ack) => this.#sequenced(seq, ack),
+      ready: () => this.delivery.pump(),
+      write: (frame) => {
+        if (this.#phase === 'open') this.#host.write(frame);
+      },
+      deliver: (message, seq) => this.#whole(message, seq),
+      fail: (reason) => this.#protocolError(reason),
+      stream: (stream) => this.#host.stream?.(stream) === true,
+      error: (error) => this.#host.error?.(error),
+    };
+    return (this.#transfers = this.#config.transfers!(host));
+  }
+
+  /**
+   * The next sequenced frame besides the pending messages (see `SequencedSource`): answers,
+   * then requests, then streams and large messages (their chunks only while the connection
+   * holds little).
+   */
+  next(room: number): OutgoingMessage | undefined {
+    return this.#calls?.next() ?? this.#transfers?.next(room);
   }
 
   /**
@@ -560,7 +705,7 @@ export class Endpoint {
   tick(now: number): number {
     if (this.#phase === 'closed') return Infinity;
     this.delivery.tick(now);
-    if (this.#requests !== null && this.#requests.expire(now)) this.#writeRequests();
+    this.#calls?.expire(now);
     if (this.#heartbeat !== null) this.#beat(now);
     return this.deadline;
   }
@@ -589,23 +734,15 @@ export class Endpoint {
   }
 
   #fail(code: number, error: SocklineError): void {
+    if (this.#phase !== 'open') return;
     this.#write({ type: 'close', code, reason: error.message.slice(0, MAX_REASON) });
-    this.detach(
-      new SocklineError(
-        ErrorCodes.CONNECTION_CLOSED,
-        'the connection closed while the request was in flight',
-        {
-          cause: error,
-        },
-      ),
-    );
+    this.detach(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the connection closed', { cause: error }));
     this.#host.end(code, error);
   }
 
   /**
-   * The connection ended (the session goes on, waiting for a resume). Requests written on it
-   * may or may not have run: they reject with `error`. Requests not yet written wait for the
-   * next connection (client) or reject too (server).
+   * The connection ended (the session goes on, waiting for a resume). Requests, answers,
+   * messages and streams wait for the next connection; only a `ping()` rejects with `error`.
    */
   detach(error: SocklineError): void {
     const phase = this.#phase;
@@ -614,11 +751,21 @@ export class Endpoint {
     if (phase === 'open' && this.#keep !== undefined)
       this.#keptUntil = this.#keep < 0 ? -Infinity : this.#config.clock.now() + this.#keep;
     this.#phase = 'detached';
-    this.#epoch++;
     this.#heartbeat?.stop(error);
     this.#heartbeat = null;
     this.delivery.detach();
-    this.#requests?.detached(error, this.#config.queueRequests);
+  }
+
+  /**
+   * Client: the server lost the session. Requests that had left fail with `ERR_SESSION_LOST`,
+   * streams with it too; large messages start over in the new session (at least once, as the
+   * unacknowledged messages do).
+   */
+  #lost(): void {
+    this.#calls?.lost();
+    this.#transfers?.lost(
+      new SocklineError(ErrorCodes.SESSION_LOST, 'the session was lost: the server could not resume it'),
+    );
   }
 
   /**
@@ -627,11 +774,19 @@ export class Endpoint {
    */
   close(error: SocklineError): OutgoingMessage[] {
     this.#phase = 'closed';
-    this.#epoch++;
     this.#heartbeat?.stop(error);
     this.#heartbeat = null;
     this.delivery.detach();
-    this.#requests?.rejectAll(error);
+    this.#calls?.close(error);
+    this.#transfers?.close(error);
     return this.delivery.drain();
   }
+}
+
+/** Where this side took no `streams`: what it tried needs them. */
+function noTransfers(what: string): SocklineError {
+  return new SocklineError(
+    ErrorCodes.NOT_SUPPORTED,
+    `cannot ${what}: streams and messages over one frame need \`streams\` from 'sockline/streams' (connect(url, { streams }))`,
+  );
 }

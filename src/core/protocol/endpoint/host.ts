@@ -50,6 +50,16 @@ export interface EndpointHost extends DeliveryHooks {
   subscribed?(pattern: string): string | undefined;
   /** Server: the peer unsubscribed from a pattern. */
   unsubscribed?(pattern: string): void;
+  /**
+   * A sequenced frame other than DATA or PUBLISH was received (a REQUEST, a RESPONSE, a frame
+   * of a stream): a store that makes received frames durable (`holdAcks`) confirms its seq.
+   */
+  received?(seq: number): void;
+  /**
+   * A stream from the peer (an `IncomingStream` of `sockline/streams`): true when the
+   * application takes it; false (or absent) refuses it with `ERR_NOT_SUPPORTED`.
+   */
+  stream?(stream: unknown): boolean;
 }
 
 /** See {@link EndpointHost.stalled}. */

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import { POSITIVE, numberOption } from '../../link/options.js';
 import type { Codec } from '../codec.js';
 import type { DeliveryLimits } from './delivery.js';
+import type { ReceiveBudget, TransferLimits, TransfersFactory } from './transfer.js';
 
 /**
  * Every default of the session protocol that both roles share, defined here once; the
@@ -29,6 +30,15 @@ export const sessionDefaults = Object.freeze({
   replayMessages: 10_000,
   /** ... and bytes. */
   replayBytes: 8 << 20,
+  /**
+   * The largest message a side takes, in bytes (announced in the handshake): a message over
+   * one frame goes as a stream of chunks (docs/protocol.md §13.4) up to this size.
+   */
+  maxMessageSize: 64 << 20,
+  /** Streams the peer may have open to a side at once (announced in the handshake). */
+  maxStreams: 16,
+  /** Bytes of one incoming stream held before the application reads them: its credit window. */
+  streamWindow: 4 << 20,
 });
 
 /** Validates a `requestTimeout` option, either role: a positive number of ms, `Infinity` for none. */
@@ -59,8 +69,15 @@ export interface EndpointConfig {
   readonly maxInFlight: number;
   /** Requests of the peer running at once at most; more are answered `ERR_TOO_MANY_REQUESTS`. */
   readonly maxAnswering: number;
-  /** Requests made while no connection is attached wait for one (client), or are refused (server). */
-  readonly queueRequests: boolean;
+  /**
+   * What carries streams and messages over one frame (docs/protocol.md §13), made on first
+   * use; `null`: this side takes and sends neither (its HELLO does not announce them).
+   */
+  readonly transfers: TransfersFactory | null;
+  /** This side's limits for what it receives (its maxFrameSize, maxMessageSize, maxStreams). */
+  readonly limits: TransferLimits;
+  /** A budget shared with other sessions that incoming messages and streams must fit in. */
+  readonly budget: ReceiveBudget | null;
   /**
    * Answer a handler's unexpected exception with its own message (the code stays
    * `ERR_INTERNAL`), not `internal error`: a server's `exposeErrors`; false for a client.
@@ -78,10 +95,27 @@ export interface EndpointConfig {
   readonly announce: Announced | null;
 }
 
-/** The limits a server announces in WELCOME besides `maxInFlight` (docs/protocol.md §4.2). */
+/**
+ * The limits a server announces in WELCOME besides `maxInFlight` and those of its
+ * {@link EndpointConfig.limits} (docs/protocol.md §4.2).
+ */
 export interface Announced {
   readonly heartbeatInterval: number;
   readonly heartbeatTimeout: number;
   readonly maxFrameSize: number;
   readonly resumeWindow: number;
+}
+
+/** Validates the transfer limits of either role (`maxMessageSize`, `maxStreams`, `streamWindow`). */
+export function transferLimits(
+  options: { maxMessageSize?: number; maxStreams?: number; streamWindow?: number },
+  maxFrameSize: number,
+): TransferLimits {
+  const d = sessionDefaults;
+  return Object.freeze({
+    maxFrameSize,
+    maxMessageSize: numberOption('maxMessageSize', options.maxMessageSize, d.maxMessageSize, POSITIVE),
+    maxStreams: numberOption('maxStreams', options.maxStreams, d.maxStreams, POSITIVE),
+    streamWindow: numberOption('streamWindow', options.streamWindow, d.streamWindow, POSITIVE),
+  });
 }

@@ -1,24 +1,28 @@
 import { ErrorCodes, SocklineError } from '../../errors.js';
 import { decodePayload, type Codec } from '../codec.js';
 import type { PayloadKind, ResponseFrame } from '../frames.js';
-import { encodeFrame } from '../frames-encode.js';
 import { responseError } from '../rpc.js';
 import { compacted } from './compact.js';
 import type { EndpointHost } from './host.js';
 
 /** One request of this side: waiting to be written, or written and waiting for its RESPONSE. */
-interface Request {
+export interface Request {
   readonly id: number;
   readonly method: string;
-  /** The REQUEST frame, encoded once when the request was made. */
-  readonly frame: Uint8Array;
+  readonly kind: PayloadKind;
+  readonly payload: Uint8Array;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Its timeout in ms, and when it runs out (Infinity: never). */
   readonly timeout: number;
   readonly deadline: number;
-  /** Written on the current connection (it takes a slot of the peer's `maxInFlight`). */
+  /** Handed out by `next()`: it takes a slot of the peer's `maxInFlight` until it settles. */
   written: boolean;
+  /**
+   * Its REQUEST got a sequence number: it left this side, and the peer runs it exactly once
+   * unless the session is lost. Until then it can still be withdrawn (never run).
+   */
+  sent: boolean;
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -28,9 +32,14 @@ interface Request {
  * with one still outstanding, a cap on outstanding requests, a deadline each, abort signals,
  * and every request settled exactly once, whatever happens.
  *
+ * Requests ride the session: a REQUEST is sequenced, so it survives a reconnect, and only a
+ * lost session (`lost`) or the end of the endpoint fails one that left. Each error without an
+ * answer says, in `sent`, whether the request left this side (then the peer may have run it,
+ * or may still run it) or not (then it never runs).
+ *
  * At most `window` requests are written at once (the peer's `maxInFlight` from WELCOME); the
- * others wait in order and are written as answers come back. The table has no timers: its
- * owner asks for the earliest `deadline` and calls `expire(now)`.
+ * others wait in order and are handed out (`next`) as answers come back. The table has no
+ * timers: its owner asks for the earliest `deadline` and calls `expire(now)`.
  */
 export class RequestTable {
   readonly #max: number;
@@ -70,43 +79,38 @@ export class RequestTable {
   }
 
   /**
-   * Registers a request and returns its promise; `next()` hands its frame out in turn. Throws
-   * `ERR_TOO_MANY_REQUESTS` at the cap and `ERR_ABORTED` for a signal that already fired; a
-   * frame over `frameLimit` rejects with `ERR_FRAME_TOO_LARGE` and is never written.
+   * Registers a request and returns its promise; `next()` hands it out in turn. Throws
+   * `ERR_TOO_MANY_REQUESTS` at the cap and `ERR_ABORTED` for a signal that already fired.
    */
   open(
     method: string,
     kind: PayloadKind,
     payload: Uint8Array,
-    frameLimit: number,
     now: number,
     timeout: number,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
-    if (signal?.aborted) throw abortError(method, signal);
+    if (signal?.aborted) throw unsent(abortError(method, signal));
     if (this.#pending.size >= this.#max) {
-      throw new SocklineError(ErrorCodes.TOO_MANY_REQUESTS, `${this.#max} requests are already outstanding`);
-    }
-    const id = this.#allocateId();
-    const frame = encodeFrame({ type: 'request', id, method, kind, payload });
-    if (frame.byteLength > frameLimit) {
-      throw new SocklineError(
-        ErrorCodes.FRAME_TOO_LARGE,
-        `request "${method}" of ${frame.byteLength} bytes is over maxFrameSize (${frameLimit} bytes)`,
+      throw unsent(
+        new SocklineError(ErrorCodes.TOO_MANY_REQUESTS, `${this.#max} requests are already outstanding`),
       );
     }
+    const id = this.#allocateId();
     const deadline = now + timeout;
     let request!: Request;
     const promise = new Promise<unknown>((resolve, reject) => {
       request = {
         id,
         method,
-        frame,
+        kind,
+        payload,
         resolve,
         reject,
         timeout,
         deadline,
         written: false,
+        sent: false,
         signal,
         onAbort: undefined,
       };
@@ -124,8 +128,11 @@ export class RequestTable {
     return promise;
   }
 
-  /** The next frame to write, if one waits and the window has room; it counts as written. */
-  next(): Uint8Array | undefined {
+  /**
+   * The next request to write, if one waits and the window has room: it counts as written.
+   * The caller numbers it at once (`sent`), or hands it to what sends large messages.
+   */
+  next(): Request | undefined {
     if (this.#written >= this.window) return undefined;
     const waiting = this.#waiting;
     while (this.#head < waiting.length) {
@@ -135,10 +142,15 @@ export class RequestTable {
       request.written = true;
       this.#written++;
       this.#compact();
-      return request.frame;
+      return request;
     }
     this.#compact();
     return undefined;
+  }
+
+  /** Whether `request` is still outstanding (not settled, timed out or aborted). */
+  live(request: Request): boolean {
+    return this.#pending.get(request.id) === request;
   }
 
   /**
@@ -150,11 +162,11 @@ export class RequestTable {
   settle(frame: ResponseFrame, codec: Codec): boolean {
     const id = frame.id;
     if (!this.#pending.has(id)) return false;
-    if (frame.error !== undefined) return this.reject(id, responseError(frame, codec));
+    if (frame.error !== undefined) return this.reject(id, responseError(frame, codec), true);
     try {
       return this.resolve(id, decodePayload(frame.kind, frame.payload, codec));
     } catch (err) {
-      return this.reject(id, err);
+      return this.reject(id, err, true);
     }
   }
 
@@ -165,10 +177,16 @@ export class RequestTable {
     return request !== undefined;
   }
 
-  reject(id: number, error: unknown): boolean {
+  /**
+   * Rejects request `id`. An error that is not an answer of the peer is marked with `sent`:
+   * whether the REQUEST had left this side.
+   */
+  reject(id: number, error: unknown, answered = false): boolean {
     const request = this.#take(id);
-    request?.reject(error);
-    return request !== undefined;
+    if (request === undefined) return false;
+    if (!answered && error instanceof SocklineError && error.sent === undefined) error.sent = request.sent;
+    request.reject(error);
+    return true;
   }
 
   /**
@@ -201,20 +219,18 @@ export class RequestTable {
   }
 
   /**
-   * The connection ended: written requests may or may not have been handled, so they are
-   * rejected with `error`; waiting ones stay for the next connection (`keepWaiting`) or are
-   * rejected too.
+   * The peer lost the session: requests that left this side reject with `error` (they may have
+   * run there, and will not run again); those that had not are sent in the new session.
    */
-  detached(error: SocklineError, keepWaiting: boolean): void {
+  lost(error: (request: Request) => SocklineError): void {
     for (const request of [...this.#pending.values()]) {
-      if (request.written || !keepWaiting) this.reject(request.id, error);
+      if (request.sent) this.reject(request.id, error(request));
     }
-    this.#written = 0;
   }
 
   /** Rejects everything outstanding (the endpoint closed). */
-  rejectAll(error: SocklineError): void {
-    for (const id of [...this.#pending.keys()]) this.reject(id, error);
+  rejectAll(error: (request: Request) => SocklineError): void {
+    for (const request of [...this.#pending.values()]) this.reject(request.id, error(request));
     this.#written = 0;
   }
 
@@ -248,4 +264,10 @@ export class RequestTable {
 
 function abortError(method: string, signal: AbortSignal): SocklineError {
   return new SocklineError(ErrorCodes.ABORTED, `request "${method}" was aborted`, { cause: signal.reason });
+}
+
+/** An error of a request that never left this side. */
+function unsent(error: SocklineError): SocklineError {
+  error.sent = false;
+  return error;
 }

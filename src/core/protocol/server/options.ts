@@ -4,7 +4,15 @@ import { optionTypeError } from '../../options/messages.js';
 import type { Admission } from '../admission.js';
 import { jsonCodec, type Codec } from '../codec.js';
 import type { DeliveryLimits } from '../endpoint/delivery.js';
-import { requestTimeoutOption, sessionDefaults, type EndpointConfig } from '../endpoint/options.js';
+import {
+  requestTimeoutOption,
+  sessionDefaults,
+  transferLimits,
+  type EndpointConfig,
+} from '../endpoint/options.js';
+import type { ReceiveBudget } from '../endpoint/transfer.js';
+import { streams } from '../../streams/index.js';
+import type { IncomingStream } from '../../streams/types.js';
 import { SUPPORTED_VERSIONS, type PayloadKind } from '../frames.js';
 import { defaultIdentify, type Identify } from '../session-id.js';
 import { Deadlines } from './deadlines.js';
@@ -68,6 +76,27 @@ export interface ServerSessionOptions {
    * a server-wide memory budget counts it.
    */
   readonly onQueued?: (bytes: number) => void;
+  /**
+   * A stream from a client (docs/protocol.md §13): true when the application takes it; false
+   * (or absent) refuses it with `ERR_NOT_SUPPORTED`.
+   */
+  readonly onStream?: (stream: IncomingStream, session: SessionState) => boolean;
+  /**
+   * What incoming large messages and streams of every session must fit in together besides
+   * their session's own bounds: the server's memory budget. Absent: only the session's bounds.
+   */
+  readonly budget?: ReceiveBudget;
+  /** The largest message a client may send, in bytes (announced in WELCOME). @default 67108864 */
+  readonly maxMessageSize?: number;
+  /** Streams a client may have open to the server at once (announced). @default 16 */
+  readonly maxStreams?: number;
+  /** Bytes of one incoming stream held before the application reads them. @default 4194304 */
+  readonly streamWindow?: number;
+  /**
+   * A publish over one frame could not go to a session's client: it takes no large message
+   * (it does not use `sockline/streams`), or the message is over its `maxMessageSize`.
+   */
+  readonly onMissed?: (session: SessionState) => void;
   /** A SUBSCRIBE was refused by `maxSubscriptions` or `maxTotalSubscriptions`. */
   readonly onSubscriptionRefused?: (session: SessionState, pattern: string) => void;
   /** A HELLO asked to resume a session its identity does not own: a new session started. */
@@ -123,6 +152,9 @@ export const serverSessionDefaults = Object.freeze({
   maxInFlight: 100,
   maxFrameSize: sessionDefaults.maxFrameSize,
   requestTimeout: sessionDefaults.requestTimeout,
+  maxMessageSize: sessionDefaults.maxMessageSize,
+  maxStreams: sessionDefaults.maxStreams,
+  streamWindow: sessionDefaults.streamWindow,
   /** Server only: what one client may make the server hold in its topic index. */
   maxSubscriptions: 1_000,
   /** ... and every client together: the index is the server's memory, not one session's. */
@@ -212,11 +244,13 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
       requestTimeout: requestTimeoutOption(options.requestTimeout, d.requestTimeout),
       maxInFlight,
       maxAnswering: maxInFlight,
-      queueRequests: false,
       exposeErrors,
       resume: true,
       maxHandshakeSize: number('maxHandshakeSize'),
       announce: Object.freeze({ heartbeatInterval, heartbeatTimeout, maxFrameSize, resumeWindow }),
+      transfers: streams,
+      limits: transferLimits(options, maxFrameSize),
+      budget: options.budget ?? null,
     }),
   });
   resolved.set(options, r);

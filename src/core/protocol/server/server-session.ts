@@ -141,10 +141,9 @@ export class ServerSession implements Timed, SessionCarrier {
   }
 
   /**
-   * Calls `method` on the client (a server → client request). Settles exactly once: the
-   * result, `ERR_REMOTE`, `ERR_REQUEST_TIMEOUT` (after `requestTimeout`), `ERR_ABORTED`, or
-   * `ERR_CONNECTION_CLOSED` when this connection ends first. Requests are not carried across
-   * a resume.
+   * Calls `method` on the client (a server → client request): see `Endpoint.request`. It
+   * rides the session: made while the client is away it waits for it, written before a
+   * reconnect it is answered after it; it fails with `ERR_SESSION_LOST` when the session ends.
    */
   request(
     method: string,
@@ -152,10 +151,16 @@ export class ServerSession implements Timed, SessionCarrier {
     options: { timeout?: number; signal?: AbortSignal } = {},
   ): Promise<unknown> {
     const state = this.#state;
-    if (this.#phase !== 'open' || state === null || state.carrier !== this) {
-      return Promise.reject(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the connection is not open'));
+    if (state === null) {
+      return Promise.reject(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'no session yet'));
     }
     return state.endpoint.request(method, params, options);
+  }
+
+  /** The connection's buffer drained: what waited for room (stream chunks) may go. */
+  drained(): void {
+    const state = this.#state;
+    if (this.#phase === 'open' && state !== null && state.carrier === this) state.endpoint.drained();
   }
 
   /** Writes a value without a sequence number: lost if the connection is down or refuses it. */
@@ -321,7 +326,7 @@ export class ServerSession implements Timed, SessionCarrier {
     const batch =
       (frame.capabilities & Capabilities.BATCH) !== 0 && this.#connection.batch?.(encodeBatch) === true;
     // What WELCOME announces is what the session's endpoint runs with: the same config.
-    const { announce, maxAnswering } = server.endpoint;
+    const { announce, maxAnswering, limits } = server.endpoint;
     this.#connection.send(
       encodeFrame({
         type: 'welcome',
@@ -335,9 +340,11 @@ export class ServerSession implements Timed, SessionCarrier {
         maxFrameSize: announce!.maxFrameSize,
         maxInFlight: maxAnswering,
         resumeWindow: announce!.resumeWindow,
+        maxMessageSize: limits.maxMessageSize,
+        maxStreams: limits.maxStreams,
       }),
     );
-    state.endpoint.accepted(state.id, resumed ? resume!.lastSeq : 0, frame.capabilities);
+    state.endpoint.accepted(state.id, resumed ? resume!.lastSeq : 0, frame.capabilities, frame.limits);
     o.observer?.attached?.(state);
     state.endpoint.open();
     if (this.#hooks?.onSession !== undefined) this.#hooks.onSession(state, resumed);

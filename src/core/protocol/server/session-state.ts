@@ -1,9 +1,11 @@
 import type { TimerHandle } from '../../clock.js';
 import type { SocklineError } from '../../errors.js';
 import type { Delivery, OutgoingMessage } from '../endpoint/delivery.js';
+import { BULK_WATERMARK } from '../endpoint/sequenced.js';
 import { Endpoint, type EndpointHost } from '../endpoint/endpoint.js';
 import type { CloseFrame, PayloadKind } from '../frames.js';
 import { publicIdOf } from '../session-id.js';
+import type { IncomingStream } from '../../streams/types.js';
 import type { TopicIndex } from '../topic-index.js';
 import {
   reportError,
@@ -79,6 +81,9 @@ export interface WriteGate {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+
+/** A payload this large may not fit one frame: `push` lets the endpoint decide. */
+const LARGE_AT = 64 << 10;
 
 /**
  * One session on the server, kept across connections for `resumeWindow` so it can be resumed:
@@ -160,9 +165,21 @@ export class SessionState implements EndpointHost {
     this.#index = index;
   }
 
-  /** Queues a publish for this session's client (its subscriptions were matched by an index). */
-  push(topic: string, kind: PayloadKind, payload: Uint8Array, source?: string): void {
-    this.delivery.enqueue({ topic, kind, payload, original: undefined, source }, Infinity);
+  /**
+   * Queues a publish (its subscriptions were matched by an index) or a broadcast (`topic`
+   * undefined) for this session's client. One over a frame goes as a message stream to a client that takes them; a client that
+   * does not (or cannot take it) misses it, counted by `onMissed`.
+   */
+  push(topic: string | undefined, kind: PayloadKind, payload: Uint8Array, source?: string): void {
+    if (payload.byteLength < LARGE_AT) {
+      this.delivery.enqueue({ topic, kind, payload, original: undefined, source }, Infinity);
+      return;
+    }
+    try {
+      this.endpoint.post(topic, kind, payload);
+    } catch {
+      this.server.options.onMissed?.(this);
+    }
   }
 
   /**
@@ -186,6 +203,28 @@ export class SessionState implements EndpointHost {
   /** @internal */
   wake(at: number): void {
     this.carrier?.wake(at);
+  }
+
+  /** @internal */
+  room(): number {
+    return BULK_WATERMARK - (this.connection?.bufferedAmount ?? 0);
+  }
+
+  /** @internal A stream from the client: the application's, if it takes streams. */
+  stream(stream: unknown): boolean {
+    const onStream = this.server.options.onStream;
+    if (onStream === undefined) return false;
+    try {
+      return onStream(stream as IncomingStream, this);
+    } catch (err) {
+      this.report(err);
+      return true;
+    }
+  }
+
+  /** @internal A REQUEST, RESPONSE or stream frame was received: a durable store confirms it. */
+  received(seq: number): void {
+    this.server.options.observer?.received?.(this, seq);
   }
 
   /** @internal */

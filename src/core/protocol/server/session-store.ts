@@ -81,7 +81,7 @@ export class MemorySessionStore implements SessionStore {
     const state = this.#sessions.get(id);
     if (state === undefined) return;
     if (state.expiry !== undefined) this.#clock.clearTimeout(state.expiry);
-    state.endpoint.close(new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the session ended'));
+    state.endpoint.close(new SocklineError(ErrorCodes.SESSION_LOST, 'the session ended'));
     state.indexIn(null);
     this.#sessions.delete(id);
   }
