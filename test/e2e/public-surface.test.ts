@@ -24,8 +24,13 @@ describe('the public surface of the built package', () => {
         'defaultIdentify',
         'MemorySessionStore',
         'serverDefaults',
+        'streams',
       ].sort(),
     );
+  });
+
+  it('`sockline/streams` exports only what a client passes to connect()', async () => {
+    expect(Object.keys(await load('streams'))).toEqual(['streams']);
   });
 
   it('`sockline/core` adds the building blocks, and no option resolvers or test transports', async () => {
@@ -74,6 +79,7 @@ describe('the public surface of the built package', () => {
           'id',
           'join',
           'leave',
+          'openStream',
           'remoteAddress',
           'request',
           'rooms',

@@ -98,5 +98,8 @@ export interface Transfers extends SequencedSource {
   readonly held: number;
 }
 
-/** Makes the {@link Transfers} of one session, the first time it needs them. */
+/**
+ * Makes the streams and large messages of one session, the first time it needs them: what
+ * `streams` from `sockline/streams` is, passed to `connect()` as the option of that name.
+ */
 export type TransfersFactory = (host: TransferHost) => Transfers;
