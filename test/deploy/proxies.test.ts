@@ -6,7 +6,8 @@ import { startRedis, type RedisServer } from '../support/redis.js';
 import { faults, removeClusterBuild, startClusterNode, type ClusterNode } from '../support/cluster.js';
 import { mulberry32 } from '../support/udp-proxy.js';
 import { testSeed } from '../support/seed.js';
-import { startHaproxy, startNginx, type Backend, type ProxyProcess } from './support/proxies.js';
+import { startNginx } from './support/proxies.js';
+import { backendOf, DEPLOY_PATH as PATH, startDeployment, type Deployment } from './support/deployment.js';
 import { rawUpgrade, streamPeer } from './support/sockets.js';
 import { framed, helloBody } from '../reliability/support/raw-peer.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
@@ -15,46 +16,28 @@ import type { Frame } from '../../src/core/protocol/frames.js';
 
 /**
  * Three server processes and Redis behind Debian's nginx (WebSocket) and HAProxy (TCP, PROXY
- * protocol v2), configured exactly as docs/deploy.md says. Clients stream both ways through
- * the proxies while both proxies reload and a server process is SIGKILLed.
+ * protocol v2), configured exactly as docs/deploy.md says. Clients stream all three ways
+ * through the proxies (their publishes, the servers' publishes, and their `send()` messages to
+ * the application's `peer.on('message')`) while both proxies reload and a server process is
+ * SIGKILLed.
  */
 
-const PATH = '/live';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const backendOf = (n: ClusterNode): Backend => ({
-  tcpPort: Number(new URL(n.tcp).port),
-  wsPort: Number(new URL(n.ws).port),
-});
 
 let redis: RedisServer;
+let deployment: Deployment;
 let nodes: ClusterNode[] = [];
-let nginx: ProxyProcess;
-let haproxy: ProxyProcess;
 const clients: SocklineClient[] = [];
 
 beforeAll(async () => {
   redis = await startRedis('aof');
-  const prefix = `dp${process.pid}`;
-  nodes = await Promise.all(
-    ['p1', 'p2', 'p3'].map((name) =>
-      startClusterNode({
-        name,
-        redisUrl: redis.url,
-        prefix,
-        trustProxy: ['127.0.0.1'],
-        proxyProtocol: true,
-        wsPath: PATH,
-      }),
-    ),
-  );
-  const backends = nodes.map(backendOf);
-  [nginx, haproxy] = await Promise.all([startNginx(backends, PATH), startHaproxy(backends)]);
+  deployment = await startDeployment({ redisUrl: redis.url, prefix: `dp${process.pid}`, logMessages: true });
+  nodes = deployment.nodes;
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(nodes.map((n) => n.close()));
-  await Promise.all([nginx?.stop(), haproxy?.stop()]);
+  await deployment?.stop();
   await redis?.remove();
   await removeClusterBuild();
 });
@@ -68,7 +51,7 @@ function client(url: string, options: ProtocolConnectOptions = {}): SocklineClie
 
 describe('behind nginx and HAProxy', () => {
   it("gives the server the client's address through HAProxy's PROXY v2 header", async () => {
-    const p = await streamPeer(haproxy.url, '127.0.0.2');
+    const p = await streamPeer(deployment.haproxy.url, '127.0.0.2');
     try {
       p.socket.write(framed(helloBody));
       await expect.poll(() => p.frames.some((f) => f.type === 'welcome')).toBe(true);
@@ -83,10 +66,10 @@ describe('behind nginx and HAProxy', () => {
   });
 
   it('answers path and header mistakes through nginx as documented', async () => {
-    const slash = await rawUpgrade(`${nginx.url}/`);
+    const slash = await rawUpgrade(`${deployment.nginx.url}/`);
     expect(slash.status).toBe(404); // the exact location: /live/ is not /live
     slash.socket.destroy();
-    const up = await rawUpgrade(nginx.url, { headers: { 'X-Forwarded-For': '198.51.100.9' } });
+    const up = await rawUpgrade(deployment.nginx.url, { headers: { 'X-Forwarded-For': '198.51.100.9' } });
     expect(up.status).toBe(101);
     up.socket.destroy();
   });
@@ -100,7 +83,7 @@ describe('behind nginx and HAProxy', () => {
     let diagnose = (): string => '';
     try {
       const streamers = Array.from({ length: STREAMERS }, (_, i) =>
-        client(i % 2 === 0 ? nginx.url : haproxy.url),
+        client(i % 2 === 0 ? deployment.nginx.url : deployment.haproxy.url),
       );
       const feeds = streamers.map((s) => {
         const got: number[] = [];
@@ -113,11 +96,11 @@ describe('behind nginx and HAProxy', () => {
         s.on('sessionlost', () => lost.push(i));
         s.on('session', ({ resumed }) => sessions[i]!.push({ at: performance.now(), resumed }));
       });
-      const sink = client(nginx.url);
+      const sink = client(deployment.nginx.url);
       const ups = streamers.map(() => [] as number[]);
       sink.subscribe('up/+', (v, { topic }) => ups[Number(topic.slice(3))]!.push((v as { n: number }).n));
       // The servers publish too (server.publish, asked through a request).
-      const feeder = client(haproxy.url);
+      const feeder = client(deployment.haproxy.url);
       await Promise.all(clients.map((c) => c.request('whoami')));
       const homes = await Promise.all(streamers.map((s) => s.request('whoami') as Promise<string>));
       const count = (name: string): number => homes.filter((h) => h === name).length;
@@ -154,9 +137,9 @@ describe('behind nginx and HAProxy', () => {
       const killAfter = 100 + Math.floor(random() * 100);
       const events = async (): Promise<void> => {
         while (Math.min(...feeds.map((f) => f.length)) < 40) await sleep(2);
-        nginx.reload();
+        deployment.nginx.reload();
         while (Math.min(...feeds.map((f) => f.length)) < 70) await sleep(2);
-        haproxy.reload();
+        deployment.haproxy.reload();
         while (Math.min(...feeds.map((f) => f.length)) < killAfter) await sleep(2);
         killedAt = performance.now();
         await doomed.kill();
@@ -198,7 +181,7 @@ describe('behind nginx and HAProxy', () => {
       console.error(
         `proxies test failed with seed ${seed} (rerun with SOCKLINE_SEED=${seed}): ${diagnose()}`,
       );
-      console.error(`nginx:\n${nginx.log()}\nhaproxy:\n${haproxy.log()}`);
+      console.error(`nginx:\n${deployment.nginx.log()}\nhaproxy:\n${deployment.haproxy.log()}`);
       throw err;
     }
   }, 90_000);
