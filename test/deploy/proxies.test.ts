@@ -9,6 +9,7 @@ import { testSeed } from '../support/seed.js';
 import { startNginx } from './support/proxies.js';
 import { backendOf, DEPLOY_PATH as PATH, startDeployment, type Deployment } from './support/deployment.js';
 import { rawUpgrade, streamPeer } from './support/sockets.js';
+import { handledCount, handledRuns } from './support/handled.js';
 import { framed, helloBody } from '../reliability/support/raw-peer.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import { decodePayload, encodePayload, jsonCodec } from '../../src/core/protocol/codec.js';
@@ -107,12 +108,17 @@ describe('behind nginx and HAProxy', () => {
       const doomed = nodes.reduce((a, b) => (count(b.name) > count(a.name) ? b : a));
       const onDoomed = streamers.map((_, i) => homes[i] === doomed.name);
       let killedAt = 0;
+      // How many messages each streamer had sent (`send()`, to peer.on('message')) at the kill.
+      const sent = streamers.map(() => 0);
+      let sentAtKill: number[] = [];
       diagnose = () =>
         JSON.stringify({
           homes,
           doomed: doomed.name,
           ups: ups.map((u) => u.length),
           feeds: feeds.map((f) => f.length),
+          sentAtKill,
+          handled: streamers.map((_, i) => handledRuns(deployment.messages(), i)),
           lost,
           states: streamers.map((s) => s.state),
         });
@@ -134,6 +140,12 @@ describe('behind nginx and HAProxy', () => {
           }
         }
       };
+      // The streamers keep pace with the feed (they would run far ahead of it), so the reloads
+      // and the kill, timed by the feed, come in the middle of every stream.
+      let fed = 0;
+      const keepPace = async (n: number): Promise<void> => {
+        while (n * FEED > (fed + 10) * UP) await sleep(2);
+      };
       const killAfter = 100 + Math.floor(random() * 100);
       const events = async (): Promise<void> => {
         while (Math.min(...feeds.map((f) => f.length)) < 40) await sleep(2);
@@ -142,17 +154,31 @@ describe('behind nginx and HAProxy', () => {
         deployment.haproxy.reload();
         while (Math.min(...feeds.map((f) => f.length)) < killAfter) await sleep(2);
         killedAt = performance.now();
+        sentAtKill = [...sent];
         await doomed.kill();
       };
       await Promise.all([
-        ...streamers.map((s, i) => stream(UP, (n) => void s.publish(`up/${i}`, { n }))),
-        stream(FEED, feedOne),
+        ...streamers.map((s, i) =>
+          stream(UP, async (n) => {
+            await keepPace(n);
+            s.publish(`up/${i}`, { n });
+            s.send({ s: i, n });
+            sent[i] = n + 1;
+          }),
+        ),
+        stream(FEED, async (n) => {
+          await feedOne(n);
+          fed = n + 1;
+        }),
         events(),
       ]);
       expect(doomed.exited).toBe(true);
       for (let i = 0; i < STREAMERS; i++) {
         await expect.poll(() => ups[i]!.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(UP);
         await expect.poll(() => feeds[i]!.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(FEED);
+        await expect
+          .poll(() => handledCount(deployment.messages(), i), { timeout: 20_000 })
+          .toBeGreaterThanOrEqual(UP);
       }
       await sleep(500); // anything duplicated would arrive by now
       const all = (n: number): number[] => Array.from({ length: n }, (_, k) => k);
@@ -162,6 +188,38 @@ describe('behind nginx and HAProxy', () => {
         expect(feed, `server.publish feed at streamer ${i}`).toEqual(all(FEED));
       }
       expect(lost).toEqual([]);
+      // Client send() messages, as the application's peer.on('message') handled them. On a
+      // process that lives: each once, in order. The killed process's clients: none lost, and
+      // the first arrivals in order; the handler may run again for the messages the killed
+      // process had handled but not yet recorded (docs/scaling.md), which are the tail of what
+      // it handled: the run on the new process starts at or before the old run's end + 1.
+      const log = deployment.messages();
+      const repeats: number[] = [];
+      for (let i = 0; i < STREAMERS; i++) {
+        const runs = handledRuns(log, i);
+        if (!onDoomed[i]) {
+          expect(runs, `send() of streamer ${i}`).toEqual([
+            { node: homes[i], from: 0, to: UP - 1, contiguous: true },
+          ]);
+          continue;
+        }
+        // The kill came while this streamer was still sending.
+        expect(sentAtKill[i], `sends of streamer ${i} at the kill`).toBeLessThan(UP);
+        expect(runs, `send() of streamer ${i}`).toHaveLength(2);
+        const [before, after] = runs as [(typeof runs)[0], (typeof runs)[0]];
+        expect(before, `send() of streamer ${i} before the kill`).toMatchObject({
+          node: doomed.name,
+          from: 0,
+          contiguous: true,
+        });
+        expect(after.node).not.toBe(doomed.name);
+        expect(after, `send() of streamer ${i} after the kill`).toMatchObject({
+          to: UP - 1,
+          contiguous: true,
+        });
+        expect(after.from, `send() of streamer ${i}: resumed after`).toBeLessThanOrEqual(before.to + 1);
+        repeats.push(before.to + 1 - after.from);
+      }
       // The clients of the dead process resumed on the others, through the proxies.
       const recoveries: number[] = [];
       for (let i = 0; i < STREAMERS; i++) {
@@ -174,7 +232,9 @@ describe('behind nginx and HAProxy', () => {
       recoveries.sort((a, b) => a - b);
       console.log(
         `[proxies] ${recoveries.length} clients of the killed process resumed through nginx/HAProxy in ` +
-          `${recoveries.map((r) => r.toFixed(0)).join(', ')} ms (seed ${seed})`,
+          `${recoveries.map((r) => r.toFixed(0)).join(', ')} ms; their send() messages handled twice: ` +
+          `${repeats.join(', ')}; sent at the kill: ${sentAtKill.filter((_, i) => onDoomed[i]).join(', ')} ` +
+          `of ${UP} (seed ${seed})`,
       );
       expect(faults(nodes)).toEqual([]);
     } catch (err) {
