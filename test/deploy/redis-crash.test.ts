@@ -189,9 +189,13 @@ function report(
 }
 
 describe.each([
-  { where: 'two processes, clients connected directly', start: direct, processes: 2 },
-  { where: 'three processes behind nginx and HAProxy', start: proxied, processes: 3 },
-])('Redis SIGKILLed mid-stream under $where', ({ start, processes }) => {
+  { where: 'two processes, clients connected directly', start: direct, processes: 2, ordered: true },
+  // Behind a balancer, without persistence, a client reset for the loss may reconnect to a
+  // process that is still degraded, which delivers its new publishes to its own subscribers at
+  // once, ahead of the old session's kept ones (docs/scaling.md, Failures): order is not
+  // promised there.
+  { where: 'three processes behind nginx and HAProxy', start: proxied, processes: 3, ordered: false },
+])('Redis SIGKILLed mid-stream under $where', ({ start, processes, ordered }) => {
   it('with appendonly + appendfsync always: nothing acknowledged is lost, no publisher is reordered or repeated', async () => {
     const run = await crashRun('aof', start);
     for (const [s, got] of run.received.entries()) {
@@ -204,7 +208,7 @@ describe.each([
     expect(run.losses).toEqual(Array.from({ length: processes }, () => 0));
   }, 90_000);
 
-  it('without persistence: the loss is detected and reported (adapter event, metric, sessionlost), and nothing arrives out of order', async () => {
+  it(`without persistence: the loss is detected and reported (adapter event, metric, sessionlost)${ordered ? ', and nothing arrives out of order' : ''}`, async () => {
     const run = await crashRun('none', start);
     expect(run.losses).toHaveLength(processes);
     // Every process saw Redis come back without what it had acknowledged, and said so.
@@ -216,13 +220,14 @@ describe.each([
       run.lost.every((n) => n >= 1),
       `sessionlost per client: ${run.lost.join(',')}; ${JSON.stringify(run.events)}`,
     ).toBe(true);
-    for (const got of run.received)
-      for (const [topic, values] of got) {
-        // After sessionlost a client sends its unacknowledged messages again (at least once),
-        // but no message comes before one its publisher sent earlier.
-        const firsts = values.filter((v, k) => values.indexOf(v) === k);
-        for (let k = 1; k < firsts.length; k++)
-          expect(firsts[k]!, `${topic}: ${values.join(',')}`).toBeGreaterThan(firsts[k - 1]!);
-      }
+    if (ordered)
+      for (const got of run.received)
+        for (const [topic, values] of got) {
+          // After sessionlost a client sends its unacknowledged messages again (at least once),
+          // but no message comes before one its publisher sent earlier.
+          const firsts = values.filter((v, k) => values.indexOf(v) === k);
+          for (let k = 1; k < firsts.length; k++)
+            expect(firsts[k]!, `${topic}: ${values.join(',')}`).toBeGreaterThan(firsts[k - 1]!);
+        }
   }, 90_000);
 });
