@@ -31,8 +31,6 @@ export interface DeploymentOptions {
   readonly prefix: string;
   /** Keep every message the processes' `peer.on('message')` handled (see `messages()`). */
   readonly logMessages?: boolean;
-  /** Ping period of the processes in ms. @default 1000 (cluster-node's) */
-  readonly heartbeatInterval?: number;
 }
 
 export interface Deployment {
@@ -61,7 +59,6 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     trustProxy: ['127.0.0.1'],
     proxyProtocol: true,
     wsPath: DEPLOY_PATH,
-    ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval }),
     ...(dir === undefined ? {} : { messageLog: join(dir, `${name}.log`) }),
   });
   const names = ['p1', 'p2', 'p3'];
