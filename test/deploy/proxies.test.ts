@@ -6,8 +6,10 @@ import { startRedis, type RedisServer } from '../support/redis.js';
 import { faults, removeClusterBuild, startClusterNode, type ClusterNode } from '../support/cluster.js';
 import { mulberry32 } from '../support/udp-proxy.js';
 import { testSeed } from '../support/seed.js';
-import { startHaproxy, startNginx, type Backend, type ProxyProcess } from './support/proxies.js';
+import { startNginx } from './support/proxies.js';
+import { backendOf, DEPLOY_PATH as PATH, startDeployment, type Deployment } from './support/deployment.js';
 import { rawUpgrade, streamPeer } from './support/sockets.js';
+import { handledCount, handledRuns } from './support/handled.js';
 import { framed, helloBody } from '../reliability/support/raw-peer.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import { decodePayload, encodePayload, jsonCodec } from '../../src/core/protocol/codec.js';
@@ -15,46 +17,28 @@ import type { Frame } from '../../src/core/protocol/frames.js';
 
 /**
  * Three server processes and Redis behind Debian's nginx (WebSocket) and HAProxy (TCP, PROXY
- * protocol v2), configured exactly as docs/deploy.md says. Clients stream both ways through
- * the proxies while both proxies reload and a server process is SIGKILLed.
+ * protocol v2), configured exactly as docs/deploy.md says. Clients stream all three ways
+ * through the proxies (their publishes, the servers' publishes, and their `send()` messages to
+ * the application's `peer.on('message')`) while both proxies reload and a server process is
+ * SIGKILLed.
  */
 
-const PATH = '/live';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const backendOf = (n: ClusterNode): Backend => ({
-  tcpPort: Number(new URL(n.tcp).port),
-  wsPort: Number(new URL(n.ws).port),
-});
 
 let redis: RedisServer;
+let deployment: Deployment;
 let nodes: ClusterNode[] = [];
-let nginx: ProxyProcess;
-let haproxy: ProxyProcess;
 const clients: SocklineClient[] = [];
 
 beforeAll(async () => {
   redis = await startRedis('aof');
-  const prefix = `dp${process.pid}`;
-  nodes = await Promise.all(
-    ['p1', 'p2', 'p3'].map((name) =>
-      startClusterNode({
-        name,
-        redisUrl: redis.url,
-        prefix,
-        trustProxy: ['127.0.0.1'],
-        proxyProtocol: true,
-        wsPath: PATH,
-      }),
-    ),
-  );
-  const backends = nodes.map(backendOf);
-  [nginx, haproxy] = await Promise.all([startNginx(backends, PATH), startHaproxy(backends)]);
+  deployment = await startDeployment({ redisUrl: redis.url, prefix: `dp${process.pid}`, logMessages: true });
+  nodes = deployment.nodes;
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(nodes.map((n) => n.close()));
-  await Promise.all([nginx?.stop(), haproxy?.stop()]);
+  await deployment?.stop();
   await redis?.remove();
   await removeClusterBuild();
 });
@@ -68,7 +52,7 @@ function client(url: string, options: ProtocolConnectOptions = {}): SocklineClie
 
 describe('behind nginx and HAProxy', () => {
   it("gives the server the client's address through HAProxy's PROXY v2 header", async () => {
-    const p = await streamPeer(haproxy.url, '127.0.0.2');
+    const p = await streamPeer(deployment.haproxy.url, '127.0.0.2');
     try {
       p.socket.write(framed(helloBody));
       await expect.poll(() => p.frames.some((f) => f.type === 'welcome')).toBe(true);
@@ -83,10 +67,10 @@ describe('behind nginx and HAProxy', () => {
   });
 
   it('answers path and header mistakes through nginx as documented', async () => {
-    const slash = await rawUpgrade(`${nginx.url}/`);
+    const slash = await rawUpgrade(`${deployment.nginx.url}/`);
     expect(slash.status).toBe(404); // the exact location: /live/ is not /live
     slash.socket.destroy();
-    const up = await rawUpgrade(nginx.url, { headers: { 'X-Forwarded-For': '198.51.100.9' } });
+    const up = await rawUpgrade(deployment.nginx.url, { headers: { 'X-Forwarded-For': '198.51.100.9' } });
     expect(up.status).toBe(101);
     up.socket.destroy();
   });
@@ -100,7 +84,7 @@ describe('behind nginx and HAProxy', () => {
     let diagnose = (): string => '';
     try {
       const streamers = Array.from({ length: STREAMERS }, (_, i) =>
-        client(i % 2 === 0 ? nginx.url : haproxy.url),
+        client(i % 2 === 0 ? deployment.nginx.url : deployment.haproxy.url),
       );
       const feeds = streamers.map((s) => {
         const got: number[] = [];
@@ -113,23 +97,34 @@ describe('behind nginx and HAProxy', () => {
         s.on('sessionlost', () => lost.push(i));
         s.on('session', ({ resumed }) => sessions[i]!.push({ at: performance.now(), resumed }));
       });
-      const sink = client(nginx.url);
+      const sink = client(deployment.nginx.url);
       const ups = streamers.map(() => [] as number[]);
       sink.subscribe('up/+', (v, { topic }) => ups[Number(topic.slice(3))]!.push((v as { n: number }).n));
       // The servers publish too (server.publish, asked through a request).
-      const feeder = client(haproxy.url);
+      const feeder = client(deployment.haproxy.url);
       await Promise.all(clients.map((c) => c.request('whoami')));
       const homes = await Promise.all(streamers.map((s) => s.request('whoami') as Promise<string>));
       const count = (name: string): number => homes.filter((h) => h === name).length;
-      const doomed = nodes.reduce((a, b) => (count(b.name) > count(a.name) ? b : a));
+      // server.publish() returns before Redis has the entry: one its process answered just
+      // before dying may be lost (docs/scaling.md), so the feeder's process is not the one killed.
+      const feederHome = (await feeder.request('whoami')) as string;
+      const doomed = nodes
+        .filter((n) => n.name !== feederHome)
+        .reduce((a, b) => (count(b.name) > count(a.name) ? b : a));
       const onDoomed = streamers.map((_, i) => homes[i] === doomed.name);
       let killedAt = 0;
+      // How many messages each streamer had sent (`send()`, to peer.on('message')) at the kill.
+      const sent = streamers.map(() => 0);
+      let sentAtKill: number[] = [];
       diagnose = () =>
         JSON.stringify({
           homes,
+          feederHome,
           doomed: doomed.name,
           ups: ups.map((u) => u.length),
           feeds: feeds.map((f) => f.length),
+          sentAtKill,
+          handled: streamers.map((_, i) => handledRuns(deployment.messages(), i)),
           lost,
           states: streamers.map((s) => s.state),
         });
@@ -140,7 +135,7 @@ describe('behind nginx and HAProxy', () => {
           if (n % 10 === 9) await sleep(5 + Math.floor(random() * 10));
         }
       };
-      // The feeder's request is retried when its process dies under it: at least once, in order.
+      // A feeder's request that fails (its connection cut by a reload) is retried: at least once, in order.
       const feedOne = async (n: number): Promise<void> => {
         for (;;) {
           try {
@@ -151,25 +146,45 @@ describe('behind nginx and HAProxy', () => {
           }
         }
       };
+      // The streamers keep pace with the feed (they would run far ahead of it), so the reloads
+      // and the kill, timed by the feed, come in the middle of every stream.
+      let fed = 0;
+      const keepPace = async (n: number): Promise<void> => {
+        while (n * FEED > (fed + 10) * UP) await sleep(2);
+      };
       const killAfter = 100 + Math.floor(random() * 100);
       const events = async (): Promise<void> => {
         while (Math.min(...feeds.map((f) => f.length)) < 40) await sleep(2);
-        nginx.reload();
+        deployment.nginx.reload();
         while (Math.min(...feeds.map((f) => f.length)) < 70) await sleep(2);
-        haproxy.reload();
+        deployment.haproxy.reload();
         while (Math.min(...feeds.map((f) => f.length)) < killAfter) await sleep(2);
         killedAt = performance.now();
+        sentAtKill = [...sent];
         await doomed.kill();
       };
       await Promise.all([
-        ...streamers.map((s, i) => stream(UP, (n) => void s.publish(`up/${i}`, { n }))),
-        stream(FEED, feedOne),
+        ...streamers.map((s, i) =>
+          stream(UP, async (n) => {
+            await keepPace(n);
+            s.publish(`up/${i}`, { n });
+            s.send({ s: i, n });
+            sent[i] = n + 1;
+          }),
+        ),
+        stream(FEED, async (n) => {
+          await feedOne(n);
+          fed = n + 1;
+        }),
         events(),
       ]);
       expect(doomed.exited).toBe(true);
       for (let i = 0; i < STREAMERS; i++) {
         await expect.poll(() => ups[i]!.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(UP);
         await expect.poll(() => feeds[i]!.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(FEED);
+        await expect
+          .poll(() => handledCount(deployment.messages(), i), { timeout: 20_000 })
+          .toBeGreaterThanOrEqual(UP);
       }
       await sleep(500); // anything duplicated would arrive by now
       const all = (n: number): number[] => Array.from({ length: n }, (_, k) => k);
@@ -179,6 +194,38 @@ describe('behind nginx and HAProxy', () => {
         expect(feed, `server.publish feed at streamer ${i}`).toEqual(all(FEED));
       }
       expect(lost).toEqual([]);
+      // Client send() messages, as the application's peer.on('message') handled them. On a
+      // process that lives: each once, in order. The killed process's clients: none lost, and
+      // the first arrivals in order; the handler may run again for the messages the killed
+      // process had handled but not yet recorded (docs/scaling.md), which are the tail of what
+      // it handled: the run on the new process starts at or before the old run's end + 1.
+      const log = deployment.messages();
+      const repeats: number[] = [];
+      for (let i = 0; i < STREAMERS; i++) {
+        const runs = handledRuns(log, i);
+        if (!onDoomed[i]) {
+          expect(runs, `send() of streamer ${i}`).toEqual([
+            { node: homes[i], from: 0, to: UP - 1, contiguous: true },
+          ]);
+          continue;
+        }
+        // The kill came while this streamer was still sending.
+        expect(sentAtKill[i], `sends of streamer ${i} at the kill`).toBeLessThan(UP);
+        expect(runs, `send() of streamer ${i}`).toHaveLength(2);
+        const [before, after] = runs as [(typeof runs)[0], (typeof runs)[0]];
+        expect(before, `send() of streamer ${i} before the kill`).toMatchObject({
+          node: doomed.name,
+          from: 0,
+          contiguous: true,
+        });
+        expect(after.node).not.toBe(doomed.name);
+        expect(after, `send() of streamer ${i} after the kill`).toMatchObject({
+          to: UP - 1,
+          contiguous: true,
+        });
+        expect(after.from, `send() of streamer ${i}: resumed after`).toBeLessThanOrEqual(before.to + 1);
+        repeats.push(before.to + 1 - after.from);
+      }
       // The clients of the dead process resumed on the others, through the proxies.
       const recoveries: number[] = [];
       for (let i = 0; i < STREAMERS; i++) {
@@ -191,14 +238,16 @@ describe('behind nginx and HAProxy', () => {
       recoveries.sort((a, b) => a - b);
       console.log(
         `[proxies] ${recoveries.length} clients of the killed process resumed through nginx/HAProxy in ` +
-          `${recoveries.map((r) => r.toFixed(0)).join(', ')} ms (seed ${seed})`,
+          `${recoveries.map((r) => r.toFixed(0)).join(', ')} ms; their send() messages handled twice: ` +
+          `${repeats.join(', ')}; sent at the kill: ${sentAtKill.filter((_, i) => onDoomed[i]).join(', ')} ` +
+          `of ${UP} (seed ${seed})`,
       );
       expect(faults(nodes)).toEqual([]);
     } catch (err) {
       console.error(
         `proxies test failed with seed ${seed} (rerun with SOCKLINE_SEED=${seed}): ${diagnose()}`,
       );
-      console.error(`nginx:\n${nginx.log()}\nhaproxy:\n${haproxy.log()}`);
+      console.error(`nginx:\n${deployment.nginx.log()}\nhaproxy:\n${deployment.haproxy.log()}`);
       throw err;
     }
   }, 90_000);

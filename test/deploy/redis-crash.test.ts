@@ -5,12 +5,15 @@ import { startRedis, type RedisPersistence, type RedisServer } from '../support/
 import { faults, removeClusterBuild, startClusterNode, type ClusterNode } from '../support/cluster.js';
 import { mulberry32 } from '../support/udp-proxy.js';
 import { testSeed } from '../support/seed.js';
+import { startDeployment } from './support/deployment.js';
 
 /**
- * Redis SIGKILLed mid-stream under two server processes, while clients publish both ways and
- * the servers publish too. With the persistence docs/scaling.md names (append-only,
- * `appendfsync always`) nothing acknowledged is lost and every publisher's order holds; without
- * it, a loss is detected and reported (adapter event, metric, `sessionlost` to the clients).
+ * Redis SIGKILLed mid-stream under the server processes, while clients publish both ways and
+ * the servers publish too: two processes the clients reach directly, and the three processes
+ * of docs/deploy.md behind nginx and HAProxy. With the persistence docs/scaling.md names
+ * (append-only, `appendfsync always`) nothing acknowledged is lost and every publisher's order
+ * holds; without it, a loss is detected and reported (adapter event, metric, `sessionlost` to
+ * the clients).
  */
 
 const COUNT = 300;
@@ -20,6 +23,36 @@ afterAll(async () => {
   await removeClusterBuild();
 });
 
+/** Server processes on one Redis, and where the clients reach them. */
+interface Topology {
+  readonly nodes: ClusterNode[];
+  /** One publisher and one subscriber connect to each. */
+  readonly urls: readonly string[];
+  /** Where the client that asks for `server.publish` connects. */
+  readonly feederUrl: string;
+  stop(): Promise<void>;
+}
+
+type StartTopology = (redisUrl: string, prefix: string) => Promise<Topology>;
+
+/** Two processes; the clients connect to each directly, over TCP and WebSocket. */
+const direct: StartTopology = async (redisUrl, prefix) => {
+  const nodes = await Promise.all(['p1', 'p2'].map((name) => startClusterNode({ name, redisUrl, prefix })));
+  return {
+    nodes,
+    urls: nodes.flatMap((n) => [n.tcp, n.ws]),
+    feederUrl: nodes[0]!.tcp,
+    stop: async () => void (await Promise.all(nodes.map((n) => n.close()))),
+  };
+};
+
+/** docs/deploy.md's three processes; the clients connect through nginx and HAProxy only. */
+const proxied: StartTopology = async (redisUrl, prefix) => {
+  const deployment = await startDeployment({ redisUrl, prefix });
+  const front = [deployment.nginx.url, deployment.haproxy.url];
+  return { nodes: deployment.nodes, urls: [...front, ...front], feederUrl: front[1]!, stop: deployment.stop };
+};
+
 interface Run {
   /** What each subscriber got from each publisher (`up/0`..`up/3`) and from the servers (`feed`). */
   received: Array<Map<string, number[]>>;
@@ -28,15 +61,16 @@ interface Run {
   losses: number[];
 }
 
-async function crashRun(persistence: RedisPersistence): Promise<Run> {
+async function crashRun(persistence: RedisPersistence, start: StartTopology): Promise<Run> {
   const seed = testSeed();
   const random = mulberry32(seed);
   const clients: SocklineClient[] = [];
-  const prefix = `rc${process.pid}${persistence}`;
+  const prefix = `rc${process.pid}${persistence}${start === direct ? 'd' : 'p'}`;
   const timeline: Array<{ at: number; what: string }> = [];
   const note = (what: string): void => void timeline.push({ at: Date.now(), what });
   let received: Array<Map<string, number[]>> = [];
-  const nodes: ClusterNode[] = [];
+  let topology: Topology | undefined;
+  let nodes: ClusterNode[] = [];
   // What a failure needs to be told apart from slowness: who missed what, and when things happened.
   onTestFailed(() => {
     console.error(
@@ -47,12 +81,9 @@ async function crashRun(persistence: RedisPersistence): Promise<Run> {
   const redis: RedisServer = await startRedis(persistence);
   note(`redis started (${persistence})`);
   try {
-    nodes.push(
-      ...(await Promise.all(
-        ['p1', 'p2'].map((name) => startClusterNode({ name, redisUrl: redis.url, prefix })),
-      )),
-    );
-    const urls = nodes.flatMap((n) => [n.tcp, n.ws]);
+    topology = await start(redis.url, prefix);
+    ({ nodes } = topology);
+    const { urls } = topology;
     const open = (url: string, name = 'client'): SocklineClient => {
       const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 200 } });
       c.on('error', () => {});
@@ -79,7 +110,7 @@ async function crashRun(persistence: RedisPersistence): Promise<Run> {
       return got;
     });
     await Promise.all(all.map((c) => c.request('whoami')));
-    const feeder = open(nodes[0]!.tcp, 'feeder');
+    const feeder = open(topology.feederUrl, 'feeder');
     await feeder.opened;
 
     const crashAt = 60 + Math.floor(random() * 120);
@@ -119,7 +150,8 @@ async function crashRun(persistence: RedisPersistence): Promise<Run> {
     await sleep(1_000); // anything late or duplicated would arrive by now
     const losses = await Promise.all(
       nodes.map(async (n) => {
-        const m = (await open(n.tcp).request('metrics')) as { adapter: { losses: number } };
+        // Straight to the process over WebSocket (its TCP port behind the proxies wants PROXY v2).
+        const m = (await open(n.ws).request('metrics')) as { adapter: { losses: number } };
         return m.adapter.losses;
       }),
     );
@@ -127,7 +159,7 @@ async function crashRun(persistence: RedisPersistence): Promise<Run> {
     return { received, lost, events: nodes.map((n) => n.events), losses };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    await Promise.all(nodes.map((n) => n.close()));
+    await topology?.stop();
     await redis.remove();
   }
 }
@@ -156,9 +188,16 @@ function report(
   return lines.join('\n');
 }
 
-describe('Redis SIGKILLed mid-stream', () => {
+describe.each([
+  { where: 'two processes, clients connected directly', start: direct, processes: 2, ordered: true },
+  // Behind a balancer, without persistence, a client reset for the loss may reconnect to a
+  // process that is still degraded, which delivers its new publishes to its own subscribers at
+  // once, ahead of the old session's kept ones (docs/scaling.md, Failures): order is not
+  // promised there.
+  { where: 'three processes behind nginx and HAProxy', start: proxied, processes: 3, ordered: false },
+])('Redis SIGKILLed mid-stream under $where', ({ start, processes, ordered }) => {
   it('with appendonly + appendfsync always: nothing acknowledged is lost, no publisher is reordered or repeated', async () => {
-    const run = await crashRun('aof');
+    const run = await crashRun('aof', start);
     for (const [s, got] of run.received.entries()) {
       for (let i = 0; i < 4; i++)
         expect(got.get(`up/${i}`), `subscriber ${s}, publisher ${i}`).toEqual(upTo(COUNT));
@@ -166,11 +205,12 @@ describe('Redis SIGKILLed mid-stream', () => {
       expect(got.get('feed'), `subscriber ${s}, server.publish`).toEqual(upTo(COUNT));
     }
     expect(run.lost).toEqual(run.lost.map(() => 0));
-    expect(run.losses).toEqual([0, 0]);
+    expect(run.losses).toEqual(Array.from({ length: processes }, () => 0));
   }, 90_000);
 
-  it('without persistence: the loss is detected and reported (adapter event, metric, sessionlost), and nothing arrives out of order', async () => {
-    const run = await crashRun('none');
+  it(`without persistence: the loss is detected and reported (adapter event, metric, sessionlost)${ordered ? ', and nothing arrives out of order' : ''}`, async () => {
+    const run = await crashRun('none', start);
+    expect(run.losses).toHaveLength(processes);
     // Every process saw Redis come back without what it had acknowledged, and said so.
     expect(run.losses.every((n) => n >= 1)).toBe(true);
     for (const events of run.events)
@@ -180,13 +220,14 @@ describe('Redis SIGKILLed mid-stream', () => {
       run.lost.every((n) => n >= 1),
       `sessionlost per client: ${run.lost.join(',')}; ${JSON.stringify(run.events)}`,
     ).toBe(true);
-    for (const got of run.received)
-      for (const [topic, values] of got) {
-        // After sessionlost a client sends its unacknowledged messages again (at least once),
-        // but no message comes before one its publisher sent earlier.
-        const firsts = values.filter((v, k) => values.indexOf(v) === k);
-        for (let k = 1; k < firsts.length; k++)
-          expect(firsts[k]!, `${topic}: ${values.join(',')}`).toBeGreaterThan(firsts[k - 1]!);
-      }
+    if (ordered)
+      for (const got of run.received)
+        for (const [topic, values] of got) {
+          // After sessionlost a client sends its unacknowledged messages again (at least once),
+          // but no message comes before one its publisher sent earlier.
+          const firsts = values.filter((v, k) => values.indexOf(v) === k);
+          for (let k = 1; k < firsts.length; k++)
+            expect(firsts[k]!, `${topic}: ${values.join(',')}`).toBeGreaterThan(firsts[k - 1]!);
+        }
   }, 90_000);
 });

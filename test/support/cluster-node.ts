@@ -2,6 +2,10 @@
 // by test/support/cluster.ts). Configured by the SOCKLINE_CLUSTER_NODE environment variable
 // (JSON); reports on stdout, one JSON object per line: `ready` with its URLs, `adapter` on
 // every state change, `fault` on an uncaught error. A line `close` on stdin closes it.
+// With `messageLog`, every message a peer sends (`peer.on('message')`) is appended to that
+// file as it is handled (see test/support/cluster.ts, `readMessageLog`).
+import { openSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createServer } from '../../src/node/index.js';
 import { memoryAdapter } from '../../src/node/adapter.js';
@@ -21,6 +25,11 @@ interface NodeConfig {
   proxyProtocol?: boolean;
   wsPath?: string;
   maxConnectionsPerIp?: number;
+  /** Fixed ports (a process restarted where its proxies expect it); 0 or absent: free ones. */
+  tcpPort?: number;
+  wsPort?: number;
+  /** A file to append every peer message to, one JSON line each. */
+  messageLog?: string;
 }
 
 const config = JSON.parse(process.env.SOCKLINE_CLUSTER_NODE ?? '{}') as NodeConfig;
@@ -36,8 +45,8 @@ process.on('unhandledRejection', (err) =>
 );
 
 const server = createServer({
-  tcp: { proxyProtocol: config.proxyProtocol ?? false },
-  ws: config.wsPath === undefined ? {} : { path: config.wsPath },
+  tcp: { port: config.tcpPort ?? 0, proxyProtocol: config.proxyProtocol ?? false },
+  ws: { port: config.wsPort ?? 0, ...(config.wsPath === undefined ? {} : { path: config.wsPath }) },
   ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
   ...(config.maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp: config.maxConnectionsPerIp }),
   heartbeatInterval: config.heartbeatInterval ?? 1_000,
@@ -60,6 +69,18 @@ const server = createServer({
 server.on('adapter', ({ state, error }) => report({ event: 'adapter', state, error: error?.message }));
 server.on('error', (err) => report({ event: 'fault', kind: 'server error', message: err.message }));
 server.on('disconnect', (peer, { reason }) => report({ event: 'disconnect', id: peer.id, reason }));
+if (config.messageLog !== undefined) {
+  // A synchronous write per message, before the handler returns: once the server records the
+  // message's seq and acknowledges it, its line is in the file, and a SIGKILL cannot take it
+  // back (stdout to a pipe is asynchronous and would lose the last lines with the process).
+  const fd = openSync(config.messageLog, 'a');
+  server.on('connection', (peer) =>
+    peer.on('message', (value) => {
+      const t = performance.timeOrigin + performance.now();
+      writeSync(fd, `${JSON.stringify({ t, node: config.name, peer: peer.id, value })}\n`);
+    }),
+  );
+}
 server.handle('whoami', () => config.name);
 server.handle('remote', (_params, peer) => peer.remoteAddress);
 server.handle('join', (room, peer) => {

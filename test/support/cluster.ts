@@ -49,6 +49,15 @@ export interface ClusterNodeConfig {
   readonly proxyProtocol?: boolean;
   readonly wsPath?: string;
   readonly maxConnectionsPerIp?: number;
+  /** Fixed ports, so a process can be restarted where its proxies expect it. @default 0 (free) */
+  readonly tcpPort?: number;
+  readonly wsPort?: number;
+  /**
+   * A file the process appends every peer message to (`peer.on('message')`), one JSON line
+   * each, written synchronously as the handler runs: it survives a SIGKILL. Read it with
+   * {@link readMessageLog}.
+   */
+  readonly messageLog?: string;
 }
 
 export interface NodeEvent {
@@ -195,4 +204,35 @@ export async function startClusterNode(
 /** Faults (uncaught errors, unhandled rejections) a node reported. */
 export function faults(nodes: readonly ClusterNode[]): NodeEvent[] {
   return nodes.flatMap((n) => n.events.filter((e) => e.event === 'fault'));
+}
+
+/** One message a process's `peer.on('message')` handled (see `messageLog`). */
+export interface LoggedMessage {
+  /** When the handler ran: `performance.timeOrigin + performance.now()` of that process (ms). */
+  readonly t: number;
+  readonly node: string;
+  /** `peer.id`: the session's public id, the same on every process the session moves to. */
+  readonly peer: string;
+  readonly value: unknown;
+}
+
+/**
+ * The messages handled by the processes that wrote `files` (their `messageLog`), merged in
+ * the order the handlers ran: each file in its own order, the files interleaved by time.
+ */
+export function readMessageLog(files: readonly string[]): LoggedMessage[] {
+  const logged = files.flatMap((file) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return []; // that process handled no message
+    }
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as LoggedMessage);
+  });
+  // A stable sort: lines of one process with equal times keep their file order.
+  return logged.sort((a, b) => a.t - b.t);
 }

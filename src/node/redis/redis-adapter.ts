@@ -132,6 +132,8 @@ class RedisAdapter implements Adapter {
   #lossError: SocklineError | undefined;
   /** Sessions reset for a loss: whatever they still publish is dropped (see {@link publish}). */
   readonly #reset = new WeakSet<SessionState>();
+  /** Sessions reset for a loss whose records and connections end once the forward queue is out. */
+  #ending: SessionState[] = [];
   #host: AdapterHost | undefined;
   #cmd: Connection | undefined;
   #reader: Connection | undefined;
@@ -346,6 +348,7 @@ class RedisAdapter implements Adapter {
         this.#counters.forwarded += batch.length;
         this.#counters.published += batch.length;
       }
+      await this.#endReset();
       if (this.#closed) return;
       // Synchronously from here: every rewrite is sent before any later write.
       this.#state = 'ok';
@@ -378,12 +381,28 @@ class RedisAdapter implements Adapter {
       this.#position = report.end;
     this.#order.reset();
     // Reset before anything is awaited: no publish of these sessions may be delivered here or
-    // forwarded ahead of what was kept for them (seen: `…64, 134, 135, 66…` otherwise).
+    // forwarded ahead of what was kept for them (seen: `…64, 134, 135, 66…` otherwise). Their
+    // connections end only once what was kept is on the bus (#endReset): a client that
+    // reconnected at once, through a balancer to another process, would otherwise send its
+    // later messages there ahead of them (seen behind nginx: `…113, 141, 142, 114…`).
     const states = [...host.sessions()];
-    for (const s of states) {
-      this.#reset.add(s);
-      this.#moved(s.id);
-    }
+    for (const s of states) this.#reset.add(s);
+    this.#ending.push(...states);
+    return new SocklineError(
+      ErrorCodes.SESSION_LOST,
+      `Redis lost data it had acknowledged: ${report.lost}. Bus entries may be missing; the ` +
+        `${states.length} sessions of this process were reset (their clients get sessionlost). ` +
+        'Run Redis with appendonly yes and appendfsync always (docs/scaling.md).',
+    );
+  }
+
+  /** Ends the sessions reset for a loss: records deleted, Peers ended, connections dropped. */
+  async #endReset(): Promise<void> {
+    const states = this.#ending;
+    if (states.length === 0) return;
+    this.#ending = [];
+    for (const s of states) this.#moved(s.id);
+    const host = this.#host!;
     const records = this.#records;
     if (records !== undefined)
       await Promise.all(
@@ -391,12 +410,6 @@ class RedisAdapter implements Adapter {
           this.#run(END, [records.hashKey(s.id), records.listKey(s.id)], [host.id]).catch(() => {}),
         ),
       );
-    return new SocklineError(
-      ErrorCodes.SESSION_LOST,
-      `Redis lost data it had acknowledged: ${report.lost}. Bus entries may be missing; the ` +
-        `${states.length} sessions of this process were reset (their clients get sessionlost). ` +
-        'Run Redis with appendonly yes and appendfsync always (docs/scaling.md).',
-    );
   }
 
   #queue(q: Queued<Origin>): void {
