@@ -1,7 +1,7 @@
 // `sockline` in Node (and `sockline/node`): `connect` over TCP, TLS, UDP and WebSocket, what an
 // application uses with it, and the server.
 export * from '../core/public-api.js';
-export { connect } from './connect.js';
+export { connect, connectRaw } from './connect.js';
 export { createServer, serverDefaults } from './server.js';
 // Streams and large messages: always in the server; a Node client passes them to connect().
 export { streams } from '../core/streams/index.js';
