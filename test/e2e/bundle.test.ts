@@ -108,7 +108,7 @@ describe('bundling for the browser', () => {
   });
 
   it('the IIFE build fails when a Node built-in reaches the browser graph', async () => {
-    const iife = configs.find((c) => c.input === 'src/browser/index.ts');
+    const iife = configs.find((c) => c.input === 'src/browser/iife.ts');
     expect(iife).toBeDefined();
     const attempt = rollup({ ...iife, input: here('./fixtures/node-in-browser-graph.ts') });
     await expect(attempt).rejects.toThrow(/node:net/);

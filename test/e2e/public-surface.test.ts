@@ -32,6 +32,11 @@ describe('the public surface of the built package', () => {
     );
   });
 
+  it('`sockline/verbose` and `sockline/iterate` export nothing: they are imported for their effect', async () => {
+    expect(Object.keys(await load('verbose'))).toEqual([]);
+    expect(Object.keys(await load('iterate'))).toEqual([]);
+  });
+
   it('`sockline/streams` exports only what a client passes to connect()', async () => {
     expect(Object.keys(await load('streams'))).toEqual(['streams']);
   });
