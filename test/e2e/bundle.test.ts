@@ -11,14 +11,17 @@ const gzip = (code: string | Uint8Array): number => gzipSync(code, { level: 9 })
 
 /**
  * Bytes a browser downloads, min+gzip (level 9), at most. Each budget is the size reached
- * plus a margin under 3%, so code that grows the client fails here; bench/profile/size.mjs
+ * plus a margin of 1%, so code that grows the client fails here; bench/profile/size.mjs
  * shows where the bytes are. The targets the budgets work toward: 6,144 B for the protocol
  * client, 3,072 B for raw mode.
  */
 const BUDGETS = {
-  connect: 26_785,
-  raw: 10_000,
-  iife: 26_977,
+  // 26,309 B reached (26,785 B before connectRaw and the opt-in imports).
+  connect: 26_570,
+  // 9,325 B reached (raw mode bundled all of connect() before connectRaw).
+  raw: 9_420,
+  // 27,061 B reached: the whole API, now with connectRaw and both opt-ins (26,977 B before).
+  iife: 27_330,
 } as const;
 
 /**
