@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { rollup } from 'rollup';
 import { describe, expect, it } from 'vitest';
 import configs from '../../rollup.config.mjs';
+import { bundleApp } from './bundle-app.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const gzip = (code: string | Uint8Array): number => gzipSync(code, { level: 9 }).length;
@@ -23,27 +24,6 @@ const BUDGETS = {
   // 27,061 B reached: the whole API, now with connectRaw and both opt-ins (26,977 B before).
   iife: 27_330,
 } as const;
-
-/**
- * An app built from the built package the way a bundler user builds it: esbuild, minified,
- * browser. `inputs` are the modules with code in the output (not every module resolved).
- */
-async function bundleApp(entry: string): Promise<{ code: string; inputs: string[] }> {
-  const result = await build({
-    entryPoints: [here(entry)],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    metafile: true,
-  });
-  const [output] = Object.values(result.metafile.outputs);
-  const inputs = Object.entries(output!.inputs).filter(([, i]) => i.bytesInOutput > 0);
-  return { code: result.outputFiles[0]!.text, inputs: inputs.map(([file]) => file) };
-}
 
 describe('size budgets of the browser client', () => {
   it(`import { connect } from 'sockline' is at most ${BUDGETS.connect} B min+gzip`, async () => {
