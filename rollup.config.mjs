@@ -1,6 +1,6 @@
 // One graph: `core`, `node`, `browser` and `redis` as ESM (.js) and CJS (.cjs), one file per
 // module, bundled types (.d.ts / .d.cts) per library entry, the `sockline` command (`cli`), and
-// the browser entry as an IIFE (`Sockline` global) in which any unresolved import is a build error.
+// the browser entry with every opt-in as an IIFE (`Sockline` global) in which any unresolved import is a build error.
 import { builtinModules } from 'node:module';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
@@ -10,8 +10,13 @@ const libraries = {
   node: 'src/node/index.ts',
   browser: 'src/browser/index.ts',
   streams: 'src/core/streams/index.ts',
+  verbose: 'src/core/opt-in/verbose.ts',
+  iterate: 'src/core/opt-in/iterate.ts',
   redis: 'src/node/redis/index.ts',
 };
+
+/** Entries imported for their effect, with no exports. */
+const OPT_INS = ['verbose', 'iterate'];
 
 const input = { ...libraries, cli: 'src/node/cli/main.ts' };
 
@@ -30,6 +35,9 @@ function strict(warning, warn) {
   ) {
     throw new Error(`build error: ${warning.message}`);
   }
+  // The opt-in entries export nothing (they are imported for their effect): their types are
+  // an empty module, as expected.
+  if (warning.code === 'EMPTY_BUNDLE' && warning.names?.every((n) => OPT_INS.includes(n))) return;
   warn(warning);
 }
 
@@ -64,7 +72,7 @@ export default [
   // The CDN build: no externals at all, so a Node module reaching the browser graph
   // cannot resolve and fails the build.
   {
-    input: 'src/browser/index.ts',
+    input: 'src/browser/iife.ts',
     onwarn: strict,
     plugins: [transpile()],
     output: [

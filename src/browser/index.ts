@@ -2,3 +2,4 @@
 // and what an application uses with it.
 export * from '../core/public-api.js';
 export { connect } from './connect.js';
+export { connectRaw } from './connect-raw.js';

@@ -39,6 +39,7 @@ export type {
   UrlProvider,
   WebSocketConstructorLike,
 } from './connect-options.js';
+export type { RawLinkOptions } from './connect-link.js';
 export type { ProtocolOptions, TokenProvider } from './protocol/options.js';
 export type { IncomingStream, OutgoingStream, StreamMeta, StreamOptions } from './streams/types.js';
 export type { TransfersFactory } from './protocol/endpoint/transfer.js';

@@ -1,4 +1,9 @@
-import { createConnection, type TransportResolver } from '../core/connect.js';
+import {
+  createConnection,
+  createRawConnection,
+  type RawLinkOptions,
+  type TransportResolver,
+} from '../core/connect.js';
 import type { SocklineClient } from '../core/protocol/client.js';
 import { createFraming } from '../core/framing/index.js';
 import type {
@@ -108,4 +113,18 @@ export function connect(target: ConnectTarget, options?: ProtocolConnectOptions)
 export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient;
 export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient {
   return createConnection(target, options, nodeTransports);
+}
+
+/**
+ * Raw mode alone, the same as `connect(target, { protocol: 'raw', … })`: a reconnecting link
+ * to any server over TCP, TLS, UDP or WebSocket, framed as `options.framing` says. In a
+ * browser bundle it leaves the session protocol out.
+ *
+ * @example
+ * const link = connectRaw('tcp://127.0.0.1:7000', { framing: 'lines' });
+ * link.on('message', (line) => console.log(line));
+ * link.send('PING');
+ */
+export function connectRaw(target: ConnectTarget, options?: RawLinkOptions): Link {
+  return createRawConnection(target, options, nodeTransports);
 }

@@ -1,7 +1,11 @@
 // `sockline` in Node (and `sockline/node`): `connect` over TCP, TLS, UDP and WebSocket, what an
 // application uses with it, and the server.
+// Node gets everything: option errors in full, and `for await` over links and clients.
+import '../core/opt-in/verbose.js';
+import '../core/opt-in/iterate.js';
+
 export * from '../core/public-api.js';
-export { connect } from './connect.js';
+export { connect, connectRaw } from './connect.js';
 export { createServer, serverDefaults } from './server.js';
 // Streams and large messages: always in the server; a Node client passes them to connect().
 export { streams } from '../core/streams/index.js';

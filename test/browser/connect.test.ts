@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { connect } from '../../src/browser/index.js';
+import { connect, connectRaw } from '../../src/browser/index.js';
 
 describe('connect() in Chromium', () => {
   it('runs in a real browser with a native WebSocket', () => {
@@ -26,6 +26,25 @@ describe('connect() in Chromium', () => {
     expect(Array.from(messages[1] as Uint8Array)).toEqual([9, 8, 7]);
     await conn.close();
     expect(conn.state).toBe('closed');
+  });
+
+  it('connectRaw() is raw mode alone: the same echo, its options checked against raw mode only', async () => {
+    const link = connectRaw(inject('wsEchoUrl'), { text: true });
+    const echoed = new Promise<Uint8Array | string>((resolve) => link.on('message', resolve));
+    await link.opened;
+    link.send('raw alone');
+    expect(await echoed).toBe('raw alone');
+    await link.close();
+    expect(link.state).toBe('closed');
+    expect(() => connectRaw(inject('wsEchoUrl'), { token: 't' } as never)).toThrowError(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: 'Unknown option token' }),
+    );
+    expect(() => connectRaw(inject('wsEchoUrl'), { protocol: 'sockline' } as never)).toThrowError(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', name: 'RangeError' }),
+    );
+    expect(() => connectRaw('tcp://127.0.0.1:7000')).toThrowError(
+      expect.objectContaining({ code: 'ERR_UNSUPPORTED_SCHEME' }),
+    );
   });
 
   it('refuses tcp:// with an error that says to use a WebSocket URL', () => {

@@ -11,6 +11,8 @@ import {
   toHex,
 } from '../fixtures/frames.js';
 import type { GoldenFrame } from '../fixtures/frames.js';
+// Option errors in full: the sockline/verbose opt-in.
+import '../../src/core/opt-in/verbose.js';
 
 /** Fixed so that a failure replays; fast-check prints the seed and path of a failure too. */
 const SEED = 0x50c4_1e;

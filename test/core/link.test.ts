@@ -7,6 +7,8 @@ import type { TransportHandlers } from '../../src/core/transport.js';
 import type { SocklineError } from '../../src/core/errors.js';
 import { bytes, concat, frame, harness, settle, text } from './link-helpers.js';
 import { MemoryServer } from '../../src/core/memory-transport.js';
+// `for await` over a link: the sockline/iterate opt-in.
+import '../../src/core/opt-in/iterate.js';
 
 beforeEach(() => {
   vi.useFakeTimers();

@@ -5,6 +5,8 @@ import { checkOptions } from '../../src/core/options/validate.js';
 import { resolveLinkOptions } from '../../src/core/link/options.js';
 import { resolveProtocolOptions } from '../../src/core/protocol/options.js';
 import { createFraming } from '../../src/core/framing/index.js';
+// Option errors in full (did-you-mean, what was expected): the sockline/verbose opt-in.
+import '../../src/core/opt-in/verbose.js';
 
 /** The one check of connect()'s options, run by every entry point before anything starts. */
 

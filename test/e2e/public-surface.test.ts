@@ -11,8 +11,10 @@ const load = (entry: string): Promise<Record<string, unknown>> =>
 const APPLICATION = ['CloseCodes', 'ErrorCodes', 'RemoteError', 'SocklineError', 'isSocklineError'];
 
 describe('the public surface of the built package', () => {
-  it('`sockline` in a browser exports connect, errors and codes', async () => {
-    expect(Object.keys(await load('browser')).sort()).toEqual([...APPLICATION, 'connect'].sort());
+  it('`sockline` in a browser exports connect, connectRaw, errors and codes', async () => {
+    expect(Object.keys(await load('browser')).sort()).toEqual(
+      [...APPLICATION, 'connect', 'connectRaw'].sort(),
+    );
   });
 
   it('`sockline/node` adds the server API, and no session internals or test hubs', async () => {
@@ -20,6 +22,7 @@ describe('the public surface of the built package', () => {
       [
         ...APPLICATION,
         'connect',
+        'connectRaw',
         'createServer',
         'defaultIdentify',
         'MemorySessionStore',
@@ -27,6 +30,11 @@ describe('the public surface of the built package', () => {
         'streams',
       ].sort(),
     );
+  });
+
+  it('`sockline/verbose` and `sockline/iterate` export nothing: they are imported for their effect', async () => {
+    expect(Object.keys(await load('verbose'))).toEqual([]);
+    expect(Object.keys(await load('iterate'))).toEqual([]);
   });
 
   it('`sockline/streams` exports only what a client passes to connect()', async () => {

@@ -1,24 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-
-const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
-
-/** An app bundled for the browser from the built package, as a bundler user gets it. */
-async function bundle(entry: string): Promise<{ code: string; inputs: string[] }> {
-  const result = await build({
-    entryPoints: [here(entry)],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-    metafile: true,
-  });
-  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) };
-}
+import { bundleApp } from './bundle-app.js';
 
 /** The modules of streams and large messages (src/core/streams, their frame codec). */
 const streamModules = (inputs: string[]): string[] =>
@@ -26,10 +8,10 @@ const streamModules = (inputs: string[]): string[] =>
 
 describe('streams are an opt-in import', () => {
   it('an app importing only { connect } carries none of their code; one importing sockline/streams does', async () => {
-    const plain = await bundle('./fixtures/app.js');
+    const plain = await bundleApp('./fixtures/app.js');
     expect(streamModules(plain.inputs)).toEqual([]);
     expect(plain.code).not.toMatch(/ReadableStream|WritableStream/);
-    const withStreams = await bundle('./fixtures/app-streams.js');
+    const withStreams = await bundleApp('./fixtures/app-streams.js');
     expect(streamModules(withStreams.inputs).map((f) => f.replace(/^.*dist\//, ''))).toEqual(
       expect.arrayContaining([
         'core/streams/transfers.js',

@@ -1,7 +1,7 @@
 import { unrefTimer, type TimerHandle } from '../clock.js';
 import { Coalescer } from '../coalesce.js';
 import { GuardedEmitter } from '../emitter.js';
-import { iterate } from '../iterate.js';
+import { messagesOf } from '../iteration.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
@@ -316,15 +316,17 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     return done;
   }
 
-  /** Messages as an async iterator, ending when the link closes; a slow consumer pauses reading. */
+  /**
+   * Messages as an async iterator, ending when the link closes; a slow consumer pauses
+   * reading. Needs `import 'sockline/iterate'` (else `ERR_NOT_SUPPORTED`).
+   */
   [Symbol.asyncIterator](): AsyncGenerator<LinkMessage, void, undefined> {
-    return iterate<LinkMessage>({
-      subscribe: (push) => this.on('message', push),
-      onEnd: (end) => this.on('close', end),
-      ended: this.#state === 'closed',
-      pause: () => this.pause(),
-      resume: () => this.resume(),
-    });
+    return messagesOf<LinkMessage>(
+      this,
+      this.#state === 'closed',
+      () => this.pause(),
+      () => this.resume(),
+    );
   }
 
   // --- attempts ---------------------------------------------------------------------------

@@ -89,3 +89,16 @@ export function checkConnectOptions(options: unknown): 'raw' | 'sockline' {
   checkOptions(options, own);
   return mode;
 }
+
+/**
+ * The check of `connectRaw()`: raw mode's options only, with `protocol` absent or `'raw'`. It
+ * knows nothing of protocol mode, so its schema stays out of a raw-only bundle: an option of
+ * protocol mode (`token`) is an unknown option here.
+ */
+export function checkRawOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (!isPlainObject(options)) throw optionTypeError('options', 'an object', options);
+  const mode = (options as { protocol?: unknown }).protocol;
+  if (mode !== undefined && mode !== 'raw') throw optionRangeError('protocol', mode, "'raw'");
+  checkOptions(options, raw);
+}

@@ -1,5 +1,5 @@
 import { GuardedEmitter, type Disposer } from '../emitter.js';
-import { iterate } from '../iterate.js';
+import { messagesOf } from '../iteration.js';
 import { ErrorCodes, SocklineError, callbackError, isSocklineError } from '../errors.js';
 import type { DisconnectInfo } from '../link/options.js';
 import type {
@@ -385,15 +385,17 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
     return this.#link.close();
   }
 
-  /** Messages (not publishes) as an async iterator, ending when the client closes. */
+  /**
+   * Messages (not publishes) as an async iterator, ending when the client closes. Needs
+   * `import 'sockline/iterate'` (else `ERR_NOT_SUPPORTED`).
+   */
   [Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined> {
-    return iterate<unknown>({
-      subscribe: (push) => this.on('message', push),
-      onEnd: (end) => this.on('close', end),
-      ended: this.#link.state === 'closed',
-      pause: () => this.#link.pause(),
-      resume: () => this.#link.resume(),
-    });
+    return messagesOf<unknown>(
+      this,
+      this.#link.state === 'closed',
+      () => this.#link.pause(),
+      () => this.#link.resume(),
+    );
   }
 
   // --- the role: what the endpoint writes and tells -----------------------------------------

@@ -1,0 +1,33 @@
+import type { TransportResolver } from '../core/connect-link.js';
+import { ErrorCodes, SocklineError } from '../core/errors.js';
+import { linkDefaults } from '../core/link/options.js';
+import { BrowserWsTransport, type WebSocketConstructor } from '../core/websocket-transport.js';
+
+/** What a browser can open: WebSocket only, from the runtime or from `options.WebSocket`. */
+export const browserTransports: TransportResolver = {
+  framing: () => null,
+  init(options) {
+    // Without a WebSocket (Node 20, server-side rendering) every attempt would fail the same
+    // way, forever: say it now, and say what to pass.
+    if (options.WebSocket === undefined && typeof globalThis.WebSocket !== 'function') {
+      throw new SocklineError(
+        ErrorCodes.UNSUPPORTED_SCHEME,
+        "No WebSocket in this runtime: pass options.WebSocket (in Node, the WebSocket class of the ws package), or use sockline's Node build",
+      );
+    }
+  },
+  check(scheme) {
+    if (scheme === 'ws' || scheme === 'wss') return;
+    throw new SocklineError(
+      ErrorCodes.UNSUPPORTED_SCHEME,
+      `Browsers cannot open ${scheme}:// (no raw sockets): use the server's WebSocket listener, ws:// or wss://`,
+    );
+  },
+  open(url, _scheme, handlers, options) {
+    return new BrowserWsTransport(url, handlers, {
+      highWaterMark: options.highWaterMark ?? linkDefaults.highWaterMark,
+      WebSocket: options.WebSocket as WebSocketConstructor | undefined,
+      protocols: options.protocols,
+    });
+  },
+};

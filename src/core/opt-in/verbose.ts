@@ -1,0 +1,6 @@
+// `sockline/verbose`: option errors that say what was expected and suggest the name meant
+// ("Unknown option reconect (did you mean reconnect?)"). Imported for its effect.
+import { useOptionTexts } from '../options/messages.js';
+import { verboseTexts } from '../options/verbose-texts.js';
+
+useOptionTexts(verboseTexts);
