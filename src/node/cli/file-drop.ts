@@ -16,10 +16,12 @@ import { FileCodes, fileError, type FileStore, type StoredFile } from './file-st
  *   on disk (or the error that refused it: `ERR_FILE_TOO_LARGE`, `ERR_STORE_FULL`, …);
  * - download: the request `file.take` (params `{ name? }`: the oldest file, or the oldest of
  *   that name) waits for a file, opens a stream to the client with metadata
- *   `{ name, size, type, sha256 }` and answers the same object. The file is deleted once the
- *   client has every byte; a download that fails puts it back first in line.
+ *   `{ id, name, size, type, sha256 }` and answers the same object; then `file.taken` with the
+ *   `id` answers `true` once the server knows the client has every byte (its acknowledgements
+ *   go with that request), and the file is deleted. A download that fails puts it back first
+ *   in line.
  */
-export const fileMethods = { stored: 'file.stored', take: 'file.take' } as const;
+export const fileMethods = { stored: 'file.stored', take: 'file.take', taken: 'file.taken' } as const;
 
 /** Receivers waiting at once, server-wide: one more is refused (`ERR_STORE_FULL`). */
 const MAX_WAITERS = 256;
@@ -38,8 +40,11 @@ export class FileDrop {
   /** Ids of files waiting for a receiver, oldest first. */
   #queue: string[] = [];
   #waiters: Waiter[] = [];
-  /** Uploads by `<peer id>/<stream id>`, for `file.stored`. */
-  readonly #uploads = new Map<string, Promise<StoredFile>>();
+  /**
+   * How transfers ended, for the request that asks: uploads by `up/<peer id>/<stream id>`
+   * (`file.stored`), downloads by `down/<peer id>/<file id>` (`file.taken`).
+   */
+  readonly #outcomes = new Map<string, Promise<StoredFile>>();
 
   constructor(store: FileStore) {
     this.#store = store;
@@ -47,13 +52,13 @@ export class FileDrop {
 
   /** Serves `file.stored` and `file.take` on `server`; returns a function that stops it. */
   attach(server: SocklineServer): () => void {
-    server.handle(fileMethods.stored, (id, peer) => {
-      const upload = this.#uploads.get(`${peer.id}/${String(id)}`);
-      if (upload === undefined)
-        throw fileError(FileCodes.NOT_FOUND, `no upload ${String(id)} from this session`);
-      return upload.then(describe);
-    });
+    server.handle(fileMethods.stored, (id, peer) =>
+      this.#outcome(`up/${peer.id}/${String(id)}`).then(describe),
+    );
     server.handle(fileMethods.take, (params, peer) => this.#take(params, peer));
+    server.handle(fileMethods.taken, (id, peer) =>
+      this.#outcome(`down/${peer.id}/${String(id)}`).then(() => true),
+    );
     const off = server.on('disconnect', (peer) => {
       const error = fileError(FileCodes.NOT_FOUND, 'the session ended');
       for (const w of this.#waiters.filter((x) => x.peer === peer)) w.reject(error);
@@ -64,14 +69,26 @@ export class FileDrop {
 
   /** An upload from `peer`: stored, then handed to a waiting receiver or queued for one. */
   upload(stream: IncomingStream, peer: Peer): void {
-    const key = `${peer.id}/${stream.id}`;
     const stored = this.#store.receive(stream);
-    this.#uploads.set(key, stored);
-    const forget = (): void => void setTimeout(() => this.#uploads.delete(key), OUTCOME_TTL).unref();
-    stored.then((file) => {
-      forget();
-      this.#offer(file.id);
-    }, forget);
+    this.#remember(`up/${peer.id}/${stream.id}`, stored);
+    stored.then(
+      (file) => this.#offer(file.id),
+      () => {},
+    );
+  }
+
+  /** Keeps how a transfer ends for a while, for the request that asks. */
+  #remember(key: string, outcome: Promise<StoredFile>): void {
+    this.#outcomes.set(key, outcome);
+    const forget = (): void => void setTimeout(() => this.#outcomes.delete(key), OUTCOME_TTL).unref();
+    outcome.then(forget, forget);
+  }
+
+  #outcome(key: string): Promise<StoredFile> {
+    const outcome = this.#outcomes.get(key);
+    if (outcome === undefined)
+      return Promise.reject(fileError(FileCodes.NOT_FOUND, 'no such transfer in this session'));
+    return outcome;
   }
 
   /** A file to hand out: to the first receiver that wants it, else at the end of the line. */
@@ -86,25 +103,34 @@ export class FileDrop {
     else this.#queue.push(id);
   }
 
-  async #take(params: unknown, peer: Peer): Promise<ReturnType<typeof describe>> {
+  async #take(params: unknown, peer: Peer): Promise<ReturnType<typeof describe> & { id: string }> {
     const name = (params as { name?: unknown } | null)?.name;
     if (name !== undefined && typeof name !== 'string')
       throw fileError(FileCodes.BAD_REQUEST, 'file.take takes { name? }');
     const file = await this.#next(peer, name);
     let download;
     try {
-      download = peer.openStream(describe(file));
+      download = peer.openStream({ id: file.id, ...describe(file) });
     } catch (err) {
       this.#offer(file.id, true);
       throw err;
     }
     const bytes = this.#store.read(file.id)!;
     void pipeline(bytes, Writable.fromWeb(download.writable)).catch(() => {});
-    download.done.then(
-      () => this.#store.delete(file.id),
-      () => this.#offer(file.id, true),
+    this.#remember(
+      `down/${peer.id}/${file.id}`,
+      download.done.then(
+        () => {
+          this.#store.delete(file.id);
+          return file;
+        },
+        (err: unknown) => {
+          this.#offer(file.id, true);
+          throw err;
+        },
+      ),
     );
-    return describe(file);
+    return { id: file.id, ...describe(file) };
   }
 
   /** The oldest waiting file (of `name`), now or once one arrives. */

@@ -80,8 +80,8 @@ Examples:
     const client = await openClient(url!, values, 'stay', true);
     try {
       const incoming = new Promise<IncomingStream>((resolve) => client.once('stream', resolve));
-      await client
-        .request(fileMethods.take, name === undefined ? {} : { name }, { timeout: wait })
+      const { id } = await client
+        .request<{ id: string }>(fileMethods.take, name === undefined ? {} : { name }, { timeout: wait })
         .catch((err: unknown) => {
           if ((err as { code?: unknown }).code === 'ERR_REQUEST_TIMEOUT')
             throw new CliError(ExitCodes.TIMEOUT, `no file came within ${wait} ms (--wait)`);
@@ -114,6 +114,9 @@ Examples:
           `the file arrived different: sha256 ${sha256}, the server's ${meta.sha256}; nothing kept`,
         );
       }
+      // Answered once the server knows every byte arrived (then it deletes its copy): closing
+      // before would leave it unsure, and the file would wait for another receiver.
+      await client.request(fileMethods.taken, id);
       process.stdout.write(`${sha256}  ${target}\n`);
       return ExitCodes.OK;
     } finally {
