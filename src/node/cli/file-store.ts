@@ -16,6 +16,8 @@ export interface FileStoreOptions {
   readonly maxFiles: number;
   /** How long a file is kept, in ms. @default 3600000 (1 h) */
   readonly fileTtl: number;
+  /** Where the store makes its own temp dir. @default os.tmpdir() */
+  readonly tempDir: string;
 }
 
 export const fileStoreDefaults: Readonly<FileStoreOptions> = Object.freeze({
@@ -23,6 +25,7 @@ export const fileStoreDefaults: Readonly<FileStoreOptions> = Object.freeze({
   maxStoredBytes: 1 << 30,
   maxFiles: 256,
   fileTtl: 3_600_000,
+  tempDir: os.tmpdir(),
 });
 
 /** The codes a file is refused with (the reader's CANCEL, a request's error). */
@@ -215,7 +218,7 @@ export class FileStore {
 
   /** The temp dir, made on first use (a server nobody uploads to leaves nothing behind). */
   #directory(): Promise<string> {
-    return (this.#dir ??= mkdtemp(path.join(os.tmpdir(), 'sockline-files-')).then((dir) => {
+    return (this.#dir ??= mkdtemp(path.join(this.options.tempDir, 'sockline-files-')).then((dir) => {
       this.#dirPath = dir;
       return dir;
     }));
