@@ -77,7 +77,7 @@ server.handle('download', async (name, peer) => {
     sha256: entry.sha256,
   });
   void pipeline(createReadStream(entry.path), Writable.fromWeb(download.writable)).catch(() => {});
-  return download.id;
+  return { size: entry.size };
 });
 
 const { tcp } = await server.listen();

@@ -10,7 +10,7 @@ export const INTERRUPTED = Object.assign(new Error('interrupted'), { code: 'ERR_
  * the server frees what it held at once); returns a function that removes the handlers and
  * says whether it fired.
  */
-export function onInterrupt(abort: () => void): () => boolean {
+function onInterrupt(abort: () => void): () => boolean {
   let fired = false;
   const handler = (): void => {
     fired = true;
@@ -52,9 +52,22 @@ export class Transfer {
     this.#hash.update(chunk);
   }
 
-  /** Stops the progress (with its last line when complete); the hex SHA-256 of what passed. */
-  finish(complete: boolean): string {
-    this.progress.stop(complete);
-    return this.#hash.digest('hex');
+  /**
+   * Runs `move` (which feeds `update`) with Ctrl-C calling `abort`, then stops the progress.
+   * Resolves with the hex SHA-256 of what passed; rejects with the one-line error of the
+   * failure (`aborted`: what an interruption left behind).
+   */
+  async run(move: () => Promise<void>, abort: () => void, aborted: string): Promise<string> {
+    const interrupted = onInterrupt(abort);
+    try {
+      await move();
+      this.progress.stop(true);
+      return this.#hash.digest('hex');
+    } catch (err) {
+      this.progress.stop(false);
+      throw transferError(err, interrupted(), aborted);
+    } finally {
+      interrupted();
+    }
   }
 }

@@ -7,7 +7,7 @@ import { connectionOptions, intFlag, stringFlag, type Command } from './args.js'
 import { openClient } from './client.js';
 import { CliError, ExitCodes, usageError } from './exit.js';
 import { fileMethods } from './file-drop.js';
-import { INTERRUPTED, onInterrupt, Transfer, transferError } from './file-transfer.js';
+import { INTERRUPTED, Transfer, transferError } from './file-transfer.js';
 
 /** `name` in `dir`, or `name.1`, `name.2`… when taken: nothing already there is overwritten. */
 async function freePath(dir: string, name: string): Promise<string> {
@@ -96,17 +96,11 @@ Examples:
         meta.size,
         () => download.bytesReceived,
       );
-      const interrupted = onInterrupt(() => void download.readable.cancel(INTERRUPTED).catch(() => {}));
-      let sha256: string;
-      try {
-        await save(download, target, transfer);
-        sha256 = transfer.finish(true);
-      } catch (err) {
-        transfer.finish(false);
-        throw transferError(err, interrupted(), 'the download was aborted: the server keeps the file');
-      } finally {
-        interrupted();
-      }
+      const sha256 = await transfer.run(
+        () => save(download, target, transfer),
+        () => void download.readable.cancel(INTERRUPTED).catch(() => {}),
+        'the download was aborted: the server keeps the file',
+      );
       if (sha256 !== meta.sha256) {
         await rm(target, { force: true });
         throw new CliError(

@@ -5,7 +5,7 @@ import { connectionOptions, stringFlag, type Command } from './args.js';
 import { openClient } from './client.js';
 import { CliError, ExitCodes, usageError } from './exit.js';
 import { fileMethods } from './file-drop.js';
-import { INTERRUPTED, onInterrupt, Transfer, transferError } from './file-transfer.js';
+import { INTERRUPTED, Transfer, transferError } from './file-transfer.js';
 
 /** Bytes read from the file at a time: one chunk of the stream. */
 const READ_SIZE = 256 << 10;
@@ -62,24 +62,19 @@ Examples:
       const upload = client.openStream({ name, size, type });
       const transfer = new Transfer(['sending', 'sent'], name, size, () => upload.bytesAcknowledged);
       const writer = upload.writable.getWriter();
-      const interrupted = onInterrupt(() => void writer.abort(INTERRUPTED).catch(() => {}));
-      let sha256: string;
-      try {
-        // Each write waits for the server's credit: this process holds a window, not the file.
-        for await (const chunk of createReadStream(file!, {
-          highWaterMark: READ_SIZE,
-        }) as AsyncIterable<Buffer>) {
-          transfer.update(chunk);
-          await writer.write(chunk);
-        }
-        await writer.close();
-        sha256 = transfer.finish(true);
-      } catch (err) {
-        transfer.finish(false);
-        throw transferError(err, interrupted(), 'the upload was aborted: the server keeps nothing');
-      } finally {
-        interrupted();
-      }
+      const sha256 = await transfer.run(
+        async () => {
+          // Each write waits for the server's credit: this process holds a window, not the file.
+          const bytes = createReadStream(file!, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>;
+          for await (const chunk of bytes) {
+            transfer.update(chunk);
+            await writer.write(chunk);
+          }
+          await writer.close();
+        },
+        () => void writer.abort(INTERRUPTED).catch(() => {}),
+        'the upload was aborted: the server keeps nothing',
+      );
       const stored = (await client.request(fileMethods.stored, upload.id).catch((err: unknown) => {
         throw transferError(err, false, '');
       })) as Stored;
