@@ -25,8 +25,10 @@ export const fileMethods = { stored: 'file.stored', take: 'file.take', taken: 'f
 
 /** Receivers waiting at once, server-wide: one more is refused (`ERR_STORE_FULL`). */
 const MAX_WAITERS = 256;
-/** How long an upload's outcome is kept for its `file.stored` request, in ms. */
+/** How long a transfer's outcome is kept for the request that asks, in ms. */
 const OUTCOME_TTL = 60_000;
+/** Outcomes kept at once, server-wide: past it, one is not kept (its request gets `ERR_NOT_FOUND`). */
+const MAX_OUTCOMES = 4096;
 
 interface Waiter {
   readonly peer: Peer;
@@ -79,6 +81,7 @@ export class FileDrop {
 
   /** Keeps how a transfer ends for a while, for the request that asks. */
   #remember(key: string, outcome: Promise<StoredFile>): void {
+    if (this.#outcomes.size >= MAX_OUTCOMES) return;
     this.#outcomes.set(key, outcome);
     const forget = (): void => void setTimeout(() => this.#outcomes.delete(key), OUTCOME_TTL).unref();
     outcome.then(forget, forget);
