@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -27,7 +28,18 @@ describe('the sockline command', () => {
     expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
     const main = await runCli(['--help']);
     expect(main.code).toBe(0);
-    const commands = ['serve', 'connect', 'send', 'request', 'publish', 'subscribe', 'chat', 'bench'];
+    const commands = [
+      'serve',
+      'connect',
+      'send',
+      'request',
+      'publish',
+      'subscribe',
+      'send-file',
+      'receive-file',
+      'chat',
+      'bench',
+    ];
     for (const c of commands) expect(main.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
     expect(main.stdout).toContain('3 connection refused');
     const helps = await Promise.all(commands.map((c) => runCli([c, '--help'])));
@@ -192,6 +204,102 @@ describe('the sockline command', () => {
     expect(lines.map((l) => l.split(':')[0])).toEqual(['tcp', 'ws', 'udp']);
     for (const l of lines)
       expect(l).toMatch(/rtt p50 [\d.]+ ms .* [\d,]+ messages\/s \(500 × 64 B, acknowledged\)$/);
+  });
+
+  describe('send-file and receive-file through `sockline serve`', () => {
+    let serve: Awaited<ReturnType<typeof startServe>>;
+    let dir: string;
+    const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    /** A file of `size` bytes: random, or sparse (zeros, no disk) for the large ones. */
+    const makeFile = (name: string, size: number, random: boolean): string => {
+      const file = path.join(dir, name);
+      if (random) fs.writeFileSync(file, randomBytes(size));
+      else fs.truncateSync((fs.closeSync(fs.openSync(file, 'w')), file), size);
+      return file;
+    };
+    /** A receive-file that finds nothing to take within 300 ms: the server keeps nothing. */
+    const nothingWaits = async (url: string): Promise<void> => {
+      const r = await runCli(['receive-file', url, dir, '--wait', '300']);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toBe('sockline receive-file: no file came within 300 ms (--wait)\n');
+    };
+
+    beforeAll(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockline-files-test-'));
+      serve = await startServe(['--max-file-size', '3G', '--max-stored', '3G']);
+    });
+    afterAll(async () => {
+      expect(await serve?.stop()).toBe(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('sends 24 MiB over TCP to a receiver waiting on WebSocket: the same bytes, the same SHA-256', async () => {
+      const source = makeFile('data.bin', 24 << 20, true);
+      const out = path.join(dir, 'out');
+      fs.mkdirSync(out);
+      const { tcp, ws } = serve.addresses;
+      // The receiver first: it waits for the file.
+      const receiver = runNode(CLI, ['receive-file', ws!, out]);
+      const sent = await runCli(['send-file', tcp!, source]);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(await receiver.exited, receiver.stderr).toBe(0);
+      const sum = sha256(source);
+      expect(sent.stdout).toBe(`${sum}  ${source}\n`);
+      expect(receiver.stdout).toBe(`${sum}  ${path.join(out, 'data.bin')}\n`);
+      expect(fs.readFileSync(path.join(out, 'data.bin')).equals(fs.readFileSync(source))).toBe(true);
+      // Not a terminal: plain lines, the last with the total and the speed.
+      expect(sent.stderr).toMatch(/^sent data\.bin: 24 MiB in [\d.]+ s, [\d.]+ [KMG]iB\/s$/m);
+      expect(receiver.stderr).toMatch(/^received data\.bin: 24 MiB in [\d.]+ s, [\d.]+ [KMG]iB\/s$/m);
+      for (const line of receiver.stderr.split('\n').filter((l) => l.startsWith('receiving')))
+        expect(line).toMatch(/^receiving data\.bin: \d+% \(.+ of 24 MiB\), .+\/s, ETA \d+:\d\d$/);
+      // Taken once: the server deleted its copy. A second file of the same name does not overwrite.
+      await nothingWaits(tcp!);
+      expect((await runCli(['send-file', ws!, source, '--name', 'data.bin'])).code).toBe(0);
+      const again = await runCli(['receive-file', tcp!, out, '--name', 'data.bin']);
+      expect(again.stdout).toBe(`${sum}  ${path.join(out, 'data.bin.1')}\n`);
+    });
+
+    it('refuses a file over --max-file-size with its code and message, exit 1, keeping nothing', async () => {
+      const huge = makeFile('huge.iso', 4 * 2 ** 30, false);
+      const r = await runCli(['send-file', serve.addresses.tcp!, huge]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        "sockline send-file: ERR_FILE_TOO_LARGE: a file of 4.0 GiB is over this server's limit of 3.0 GiB\n",
+      );
+      await nothingWaits(serve.addresses.tcp!);
+    });
+
+    it('Ctrl-C in the middle of an upload aborts it: exit 130, and the server keeps nothing', async () => {
+      const large = makeFile('large.bin', 2 * 2 ** 30, false);
+      const sender = runNode(CLI, ['send-file', serve.addresses.ws!, large]);
+      await sender.waitFor(/^sending large\.bin: \d+%/m, 'stderr');
+      sender.process.kill('SIGINT');
+      expect(await sender.exited).toBe(130);
+      expect(sender.stderr).toMatch(
+        /^sockline send-file: interrupted: the upload was aborted: the server keeps nothing$/m,
+      );
+      await nothingWaits(serve.addresses.tcp!);
+    });
+
+    it('reports a missing file, a directory that is not one, and no URL as usage errors', async () => {
+      const cases: Array<[string[], RegExp]> = [
+        [
+          ['send-file', serve.addresses.tcp!, path.join(dir, 'nope')],
+          /^sockline send-file: cannot read .*nope/,
+        ],
+        [['send-file', serve.addresses.tcp!, dir], /is not a file$/m],
+        [
+          ['receive-file', serve.addresses.tcp!, path.join(dir, 'nope')],
+          /^sockline receive-file: cannot write to/,
+        ],
+        [['send-file'], /missing <url>/],
+      ];
+      for (const [args, pattern] of cases) {
+        const r = await runCli(args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+      }
+    });
   });
 
   describe('raw mode against services that are not sockline', () => {

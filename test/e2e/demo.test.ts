@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright';
@@ -51,7 +52,10 @@ describe('npm start: the chat demo', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    [serve, browser] = await Promise.all([startServe([], START), chromium.launch(chromiumLaunchOptions)]);
+    [serve, browser] = await Promise.all([
+      startServe(['--max-file-size', '6M'], START),
+      chromium.launch(chromiumLaunchOptions),
+    ]);
     addresses = serve.addresses;
   });
 
@@ -229,6 +233,50 @@ describe('npm start: the chat demo', () => {
       () => membersOf(alice),
       (m) => m.length === 4,
     );
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shares a file: one page streams it up, the other downloads the same bytes; one too large is refused', async () => {
+    const bytes = randomBytes(4 * 1024 * 1024 + 3);
+    const files = (page: Page): Promise<string[]> =>
+      page.$$eval('#log li.file', (items) => items.map((li) => li.querySelector('.text')!.textContent!));
+    await alice.setInputFiles('#file', { name: 'photo.bin', mimeType: 'image/x-test', buffer: bytes });
+    for (const page of [alice, bob])
+      await until(
+        'the file in the conversation',
+        () => files(page),
+        (f) => f.length === 1,
+      );
+    expect(await files(bob)).toEqual(['shared photo.bin (4.0 MiB)']);
+    expect(await alice.textContent('#log li.upload')).toBe('shared photo.bin');
+    // Terminals see it as a line of text.
+    await carol.waitFor(/alice: shared photo\.bin \(4\.0 MiB\)/);
+
+    const saved = bob.waitForEvent('download');
+    await bob.click('#log li.file button');
+    const download = await saved;
+    expect(download.suggestedFilename()).toBe('photo.bin');
+    const got = await readFile((await download.path())!);
+    expect(got.byteLength).toBe(bytes.byteLength);
+    expect(got.equals(bytes)).toBe(true);
+    expect(await bob.textContent('#log li.file .progress')).toBe('saved');
+
+    // Over the server's --max-file-size: refused with its reason, and nobody sees an entry.
+    await bob.setInputFiles('#file', {
+      name: 'video.bin',
+      mimeType: 'video/x-test',
+      buffer: Buffer.alloc(7 * 1024 * 1024),
+    });
+    const refusal = await until(
+      'the refusal',
+      () => bob.$$eval('#log li.upload', (items) => items.map((li) => li.textContent!)),
+      (n) => n.length === 1 && !n[0]!.startsWith('sharing'),
+    );
+    expect(refusal).toEqual([
+      "could not share video.bin: ERR_FILE_TOO_LARGE: a file of 7.0 MiB is over this server's limit of 6.0 MiB",
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await files(alice)).toHaveLength(1);
     expect(pageErrors).toEqual([]);
   });
 

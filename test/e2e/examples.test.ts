@@ -7,9 +7,10 @@ const run = promisify(execFile);
 const example = (name: string): string => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 
 /** Runs an example as its README says (`node examples/<name>`), from the package folder. */
-async function runExample(name: string): Promise<string> {
+async function runExample(name: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const { stdout, stderr } = await run(process.execPath, [example(name)], {
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    env: { ...process.env, ...env },
     timeout: 20_000,
     killSignal: 'SIGKILL',
   });
@@ -64,5 +65,22 @@ describe('examples/ run with one command each and exit 0', () => {
     expect(out).toContain('sees present: alice, bob, carol');
     // After carol closes, the others see her leave.
     expect(out.split("carol's screen:")[1]).toContain('alice sees present: alice, bob\n');
+  });
+
+  it('file-transfer.mjs: up and down with a cut in the middle, checksums equal at every end', async () => {
+    // 300 MB by default; a smaller file keeps the test short, through the same code.
+    const out = await runExample('file-transfer.mjs', { SIZE_MB: '24' });
+    const sums = /^sha256 ok: client ([0-9a-f]{64}), server ([0-9a-f]{64}), download ([0-9a-f]{64})$/m.exec(
+      out,
+    );
+    expect(sums, out).not.toBeNull();
+    expect(new Set(sums!.slice(1)).size).toBe(1);
+    expect(out).toContain('client: reconnected, session resumed');
+    expect(out).toMatch(/^server: stored sample\.bin \(application\/octet-stream, 24\.0 MB\) from peer /m);
+    expect(out).toMatch(/^upload: 24\.0 MB of 24\.0 MB \(100%\), [\d.]+ MB\/s in [\d.]+ s$/m);
+    expect(out).toMatch(/^download: 24\.0 MB of 24\.0 MB \(100%\), [\d.]+ MB\/s in [\d.]+ s$/m);
+    expect(out).toContain(
+      'server: the upload of half.bin ended early: ERR_STREAM_ABORTED (ERR_CANCELLED: the writer aborted the stream: the user cancelled)',
+    );
   });
 });

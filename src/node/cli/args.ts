@@ -123,6 +123,19 @@ export function intFlag(values: Values, name: string, fallback: number, min = 0)
   return n;
 }
 
+const UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
+
+/** A size flag in bytes: digits, or with K, M or G (KiB, MiB, GiB: `64M`); a usage error otherwise. */
+export function bytesFlag(values: Values, name: string, fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const m = typeof raw === 'string' ? /^(\d+)([kmg]?)(i?b)?$/i.exec(raw) : null;
+  const n = m === null ? NaN : Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+  if (!Number.isSafeInteger(n))
+    throw usageError(`--${name} takes bytes, e.g. 1048576, 512K, 64M or 1G; got "${String(raw)}"`);
+  return n;
+}
+
 /** A string flag, or `fallback`. */
 export function stringFlag(values: Values, name: string, fallback?: string): string | undefined {
   const raw = values[name];

@@ -1,7 +1,10 @@
 /**
- * The demo's chat page: one HTML file that loads the CDN build (`/sockline.min.js`) with a
- * `<script>` tag and uses the global `Sockline`, exactly as a page without a bundler would.
- * Query parameters: `name`, `room` (default `lobby`), `token`.
+ * The demo's chat page: one HTML file that imports the package's ES modules by URL
+ * (`/sockline/browser.js`, and `/sockline/streams.js` for the files), exactly as a page without
+ * a bundler would from a CDN. Members share files: one picked is streamed to the server, the
+ * others see it in the conversation and download it (a stream from the server, saved through
+ * a Blob URL), with progress both ways. Query parameters: `name`, `room` (default `lobby`),
+ * `token`.
  */
 export function chatPage(): string {
   return `<!doctype html>
@@ -38,7 +41,10 @@ export function chatPage(): string {
   #log .sys { color: #5b6577; font-style: italic; font-size: 13px; }
   form { display: flex; gap: 8px; padding: 10px 16px; border-top: 1px solid #d9dee8; background: #fff; }
   #text { flex: 1; padding: 8px 10px; font: inherit; border: 1px solid #c5ccd8; border-radius: 6px; }
-  button { padding: 8px 16px; font: inherit; border: 0; border-radius: 6px; background: #2862c9; color: #fff; cursor: pointer; }
+  button, .pick { padding: 8px 16px; font: inherit; border: 0; border-radius: 6px; background: #2862c9; color: #fff; cursor: pointer; }
+  .pick { background: #5b6577; }
+  #log .file button { padding: 2px 10px; margin-left: 8px; font-size: 13px; }
+  #log .progress { color: #5b6577; font-size: 13px; margin-left: 6px; }
 </style>
 </head>
 <body>
@@ -54,12 +60,13 @@ export function chatPage(): string {
   <aside><h2>Present</h2><ul id="members"></ul></aside>
   <main>
     <ul id="log" aria-live="polite"></ul>
-    <form id="send"><input id="text" autocomplete="off" placeholder="Say something…" aria-label="message"><button>Send</button></form>
+    <form id="send"><input id="text" autocomplete="off" placeholder="Say something…" aria-label="message"><label class="pick">Share a file<input id="file" type="file" hidden></label><button>Send</button></form>
   </main>
 </div>
-<script src="/sockline.min.js"></script>
-<script>
-(() => {
+<script type="module">
+import { connect } from '/sockline/browser.js';
+import { streams } from '/sockline/streams.js';
+{
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const room = params.get('room') || 'lobby';
@@ -74,7 +81,7 @@ export function chatPage(): string {
   $('me').textContent = name;
 
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/';
-  const client = Sockline.connect(url, token ? { token } : {});
+  const client = connect(url, token ? { token, streams } : { streams });
 
   const line = (className, parts) => {
     const li = document.createElement('li');
@@ -108,6 +115,78 @@ export function chatPage(): string {
   client.subscribe(topic, (m) => {
     const li = line(m.from === name ? 'msg mine' : 'msg', [['span', 'from', m.from], ['span', 'text', m.text], ['time', '', time(m.at)]]);
     li.dataset.id = m.id;
+    if (m.file) offer(li, m.file);
+  });
+
+  // Files. Up: the picked file's own stream piped into a sockline stream; the server keeps it
+  // and announces it in the room. Down: a request, answered by a stream from the server.
+  const size = (n) => n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB';
+  const percent = (n, total) => (total ? Math.floor((n / total) * 100) : 100) + '%';
+  const reason = (e) => (e.remoteCode && e.remoteCode !== 'ERR_ABORTED' ? e.remoteCode + ': ' : '') + String(e.message).replace(/^the reader cancelled the stream: /, '');
+  async function share(file) {
+    const status = note('sharing ' + file.name + ' (' + size(file.size) + ')');
+    status.classList.add('upload');
+    const upload = client.openStream({ name: file.name, size: file.size, type: file.type || 'application/octet-stream', room });
+    const show = () => (status.textContent = 'sharing ' + file.name + ': ' + percent(upload.bytesAcknowledged, file.size));
+    const timer = setInterval(show, 200);
+    try {
+      await file.stream().pipeTo(upload.writable);
+      status.textContent = 'shared ' + file.name;
+    } catch (e) {
+      status.textContent = 'could not share ' + file.name + ': ' + reason(e);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+  const wanted = new Map();
+  client.on('stream', (incoming) => {
+    const take = wanted.get(incoming.meta.file);
+    wanted.delete(incoming.meta.file);
+    if (take) take(incoming);
+    else incoming.readable.cancel(new Error('not asked for')).catch(() => {});
+  });
+  function offer(li, file) {
+    li.classList.add('file');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Download';
+    const progress = document.createElement('span');
+    progress.className = 'progress';
+    button.addEventListener('click', () => download(file, button, progress));
+    li.append(button, progress);
+  }
+  async function download(file, button, progress) {
+    button.disabled = true;
+    const arrived = new Promise((resolve) => wanted.set(file.id, resolve));
+    try {
+      await client.request('chat.file', { room, id: file.id });
+      const incoming = await arrived;
+      const chunks = [];
+      let received = 0;
+      const reader = incoming.readable.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        received += value.byteLength;
+        progress.textContent = percent(received, file.size);
+      }
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob(chunks, { type: file.type }));
+      a.download = file.name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+      progress.textContent = 'saved';
+    } catch (e) {
+      wanted.delete(file.id);
+      progress.textContent = 'failed: ' + reason(e);
+    } finally {
+      button.disabled = false;
+    }
+  }
+  $('file').addEventListener('change', (event) => {
+    for (const file of event.target.files) share(file);
+    event.target.value = '';
   });
   client.subscribe('chat/' + room + '/presence', (p) => showMembers(p.members));
 
@@ -149,8 +228,8 @@ export function chatPage(): string {
   }, 1000);
   client.on('open', () => client.ping().then((ms) => ($('rtt').textContent = ms.toFixed(ms < 10 ? 1 : 0) + ' ms'), () => {}));
   window.addEventListener('pagehide', () => client.close());
-  window.chat = { client, room, name, send };
-})();
+  window.chat = { client, room, name, send, share };
+}
 </script>
 </body>
 </html>

@@ -69,16 +69,25 @@ export type ChatRegistry = Map<
  * Hosts the chat on `server`. A client calls `chat.join` after every handshake; the answer is
  * the room's member list. Membership is kept by session id in `registry`: pass the same one to
  * the server that replaces this one (with the same session store) and members who resume
- * are back in their rooms at once. Returns a function that stops it.
+ * are back in their rooms at once. `emptied` is told of a room its last member left. Returns a
+ * function that stops it.
  */
-export function hostChat(server: SocklineServer, registry: ChatRegistry = new Map()): () => void {
+export function hostChat(
+  server: SocklineServer,
+  registry: ChatRegistry = new Map(),
+  emptied: (room: string) => void = () => {},
+): () => void {
   const presence = (room: string): ChatPresence => ({
     room,
     members: [...registry]
       .filter(([, m]) => m.room === room)
       .map(([id, m]) => ({ id, name: m.name, transport: m.transport, connected: m.connected })),
   });
-  const announce = (room: string): void => server.publish(chatTopics.presence(room), presence(room));
+  const announce = (room: string): void => {
+    const p = presence(room);
+    server.publish(chatTopics.presence(room), p);
+    if (p.members.length === 0) emptied(room);
+  };
   /** Refreshes a member's transport and connected flag from its Peer; true when they changed. */
   const refresh = (id: string): boolean => {
     const m = registry.get(id);

@@ -5,6 +5,7 @@ import type { Link, ReconnectingInfo } from '../../core/link/link.js';
 import type { LinkState } from '../../core/link/state.js';
 import type { SocklineClient } from '../../core/protocol/client.js';
 import type { FramingName } from '../../core/framing/index.js';
+import { streams } from '../../core/streams/index.js';
 import { parseUrl } from '../../core/url.js';
 import { connect } from '../connect.js';
 import { intFlag, stringFlag, type Values } from './args.js';
@@ -54,8 +55,13 @@ function sharedOptions(
   return { options, markOpen: () => void (everOpen = true) };
 }
 
-/** Opens a protocol-mode client and waits for its first session. */
-export async function openClient(url: string, values: Values, mode: ClientMode): Promise<SocklineClient> {
+/** Opens a protocol-mode client (`withStreams`: one that opens and takes streams) and waits for its first session. */
+export async function openClient(
+  url: string,
+  values: Values,
+  mode: ClientMode,
+  withStreams = false,
+): Promise<SocklineClient> {
   if (values.framing !== undefined) {
     throw usageError('--framing needs --raw (the sockline protocol has its own framing)');
   }
@@ -69,6 +75,7 @@ export async function openClient(url: string, values: Values, mode: ClientMode):
     requestTimeout: intFlag(values, 'timeout', DEFAULT_TIMEOUT, 1),
     ...(token !== undefined ? { token } : {}),
     ...(values.reliable === true ? { reliable: true } : {}),
+    ...(withStreams ? { streams } : {}),
   });
   client.once('open', markOpen);
   await client.opened;

@@ -10,6 +10,7 @@
  * | 4 | TLS failure (untrusted or invalid certificate, not a TLS server…) |
  * | 5 | timeout (connect, handshake or request) |
  * | 6 | the server refused the credentials (`--token`) |
+ * | 130 | interrupted (SIGINT) in the middle of a transfer, which was aborted |
  */
 export const ExitCodes = {
   OK: 0,
@@ -19,6 +20,7 @@ export const ExitCodes = {
   TLS: 4,
   TIMEOUT: 5,
   AUTH: 6,
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];

@@ -5,9 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { MemorySessionStore } from '../../core/protocol/server-session.js';
 import { createServer, type SocklineServer } from '../server.js';
 import type { ServerOptions } from '../server-options.js';
+import { ChatFiles } from './chat-files.js';
 import { chatPage } from './chat-page.js';
 import { hostChat, type ChatRegistry } from './chat-service.js';
-import { browserBundlePath } from './package-info.js';
+import { FileDrop } from './file-drop.js';
+import { FileStore, type FileStoreOptions } from './file-store.js';
+import { browserBundlePath, browserModulePath } from './package-info.js';
 
 /** What `sockline serve` starts. A port of `undefined` leaves that listener off; 0 picks a free one. */
 export interface HubOptions {
@@ -24,6 +27,8 @@ export interface HubOptions {
   token?: string | undefined;
   /** Serve the chat page (and `/sockline.min.js`) over HTTP. */
   page?: boolean;
+  /** Bounds of the files clients leave on the server (the file drop and the chat's files). */
+  files?: Partial<FileStoreOptions> | undefined;
   /** Server limits and timings passed to `createServer` (tests shorten some). */
   server?: Pick<ServerOptions, 'heartbeatInterval' | 'heartbeatTimeout' | 'resumeWindow'>;
 }
@@ -44,7 +49,9 @@ const DRAIN_WINDOW = 1_000;
 
 /**
  * A sockline server on TCP, UDP and WebSocket (attached to an HTTP server that can also serve
- * the chat page), with a few request handlers, an echo of plain messages, and the chat.
+ * the chat page), with a few request handlers, an echo of plain messages, the chat and its
+ * files, and the file drop of `send-file` / `receive-file`. A stream whose metadata names a
+ * `room` is a file shared in the chat; any other is a file left in the drop.
  * `restart()` replaces the server with a new one on the same ports and the same session
  * store: clients reconnect and resume, nothing lost.
  */
@@ -52,6 +59,9 @@ export class Hub {
   readonly #options: HubOptions;
   readonly #store = new MemorySessionStore();
   readonly #members: ChatRegistry = new Map();
+  readonly #files: FileStore;
+  readonly #drop: FileDrop;
+  readonly #chatFiles: ChatFiles;
   #server: SocklineServer | undefined;
   #http: http.Server | https.Server | undefined;
   #stopChat: (() => void) | undefined;
@@ -59,6 +69,9 @@ export class Hub {
 
   constructor(options: HubOptions) {
     this.#options = options;
+    this.#files = new FileStore(options.files);
+    this.#drop = new FileDrop(this.#files);
+    this.#chatFiles = new ChatFiles(this.#files, this.#members);
   }
 
   get addresses(): HubAddresses {
@@ -111,7 +124,17 @@ export class Hub {
     server.handle('time', () => new Date().toISOString());
     // A plain message comes back to its sender: `sockline connect` shows the round trip.
     server.on('connection', (peer) => peer.on('message', (value) => peer.send(value)));
-    this.#stopChat = hostChat(server, this.#members);
+    const stopChat = hostChat(server, this.#members, (room) => this.#chatFiles.roomEmptied(room));
+    const stopDrop = this.#drop.attach(server);
+    this.#chatFiles.attach(server);
+    server.on('stream', (stream, peer) => {
+      if ('room' in stream.meta) this.#chatFiles.upload(stream, peer, server);
+      else this.#drop.upload(stream, peer);
+    });
+    this.#stopChat = () => {
+      stopChat();
+      stopDrop();
+    };
     this.#server = server;
     const bound = await server.listen();
     const a: HubAddresses = {};
@@ -154,6 +177,7 @@ export class Hub {
     await this.#stop();
     this.#store.clear();
     this.#members.clear();
+    this.#files.close();
   }
 
   async #stop(): Promise<void> {
@@ -180,6 +204,16 @@ export class Hub {
           res
             .writeHead(404, { 'content-type': 'text/plain' })
             .end('dist/sockline.min.js is missing: run npm run build\n'),
+      );
+    } else if (this.#options.page === true && path.startsWith('/sockline/')) {
+      const file = browserModulePath(path.slice('/sockline/'.length));
+      if (file === undefined) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      readFile(file).then(
+        (body) => res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(body),
+        () => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found (run npm run build)\n'),
       );
     } else if (path === '/') {
       res

@@ -33,3 +33,13 @@ export function packageVersion(): string {
 export function browserBundlePath(): string {
   return path.join(packageRoot(), 'dist', 'sockline.min.js');
 }
+
+/**
+ * A module of the package's ES build for the browser (`browser.js`, `streams.js` and what they
+ * import), which the demo page imports by URL as it would from a CDN; undefined for any other
+ * path (only `.js` files under `dist/`, no `..`).
+ */
+export function browserModulePath(relative: string): string | undefined {
+  if (!/^[\w-]+(\/[\w.-]+)*\.js$/.test(relative) || relative.split('/').includes('..')) return undefined;
+  return path.join(packageRoot(), 'dist', relative);
+}

@@ -5,8 +5,10 @@ import { connectCommand } from './connect-command.js';
 import { classify, ExitCodes, usageError } from './exit.js';
 import { packageVersion } from './package-info.js';
 import { publish } from './publish.js';
+import { receiveFile } from './receive-file.js';
 import { request } from './request.js';
 import { send } from './send.js';
+import { sendFile } from './send-file.js';
 import { serve } from './serve.js';
 import { subscribe } from './subscribe.js';
 
@@ -18,6 +20,8 @@ export const commands: readonly Command[] = [
   request,
   publish,
   subscribe,
+  sendFile,
+  receiveFile,
   chat,
   bench,
 ];
@@ -40,7 +44,7 @@ Options:
 URLs: tcp://host:port, tls://host:port, udp://host:port, ws://host:port/path, wss://…
 
 Exit codes: 0 success, 1 other failure, 2 bad usage or URL, 3 connection refused,
-4 TLS failure, 5 timeout, 6 credentials refused.
+4 TLS failure, 5 timeout, 6 credentials refused, 130 interrupted in a transfer.
 `;
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { intFlag, stringFlag, type Command, type Values } from './args.js';
+import { bytesFlag, intFlag, stringFlag, type Command, type Values } from './args.js';
+import { fileStoreDefaults } from './file-store.js';
 import { CliError, ExitCodes, usageError } from './exit.js';
 import { Hub, type HubAddresses, type HubOptions } from './hub.js';
 
@@ -40,6 +41,10 @@ export function hubOptions(values: Values): HubOptions {
       : {}),
     token: stringFlag(values, 'token', env('SOCKLINE_TOKEN')),
     page: values.demo === true,
+    files: {
+      maxFileSize: bytesFlag(values, 'max-file-size', fileStoreDefaults.maxFileSize),
+      maxStoredBytes: bytesFlag(values, 'max-stored', fileStoreDefaults.maxStoredBytes),
+    },
   };
 }
 
@@ -133,6 +138,16 @@ export const serve: Command = {
     key: { type: 'string', arg: '<file>', help: 'PEM private key of --cert ($SOCKLINE_KEY)' },
     token: { type: 'string', arg: '<token>', help: 'clients must send this token ($SOCKLINE_TOKEN)' },
     demo: { type: 'boolean', help: 'also serve the chat page at / on the HTTP port' },
+    'max-file-size': {
+      type: 'string',
+      arg: '<bytes>',
+      help: 'largest file send-file or the chat page may leave (default 256M)',
+    },
+    'max-stored': {
+      type: 'string',
+      arg: '<bytes>',
+      help: 'all files kept at once, in a temp dir (default 1G)',
+    },
   },
   details: `
 The server answers requests "echo", "sum" (an array of numbers) and "time", sends plain
@@ -140,6 +155,12 @@ messages back to their sender, and hosts the chat ("chat.join"; topics chat/<roo
 and chat/<room>/presence). Once listening it prints its URLs, then one line
 "ready {json}" with them. SIGHUP restarts it on the same ports, keeping sessions: clients
 reconnect and resume. SIGINT/SIGTERM stop it.
+
+Files: "sockline send-file" leaves a file on the server and "sockline receive-file" takes
+it (the oldest one, or --name); the file waits in a temp dir until one receiver has it
+whole, for at most an hour, and a receiver waits until a file comes. The chat page shares
+files in its room the same way; they go when the room empties. A file over --max-file-size,
+or one --max-stored has no room for, is refused with ERR_FILE_TOO_LARGE or ERR_STORE_FULL.
 
 Examples:
   sockline serve --demo
