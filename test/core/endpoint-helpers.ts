@@ -3,6 +3,7 @@ import type { SocklineError } from '../../src/core/errors.js';
 import { jsonCodec } from '../../src/core/protocol/codec.js';
 import type { OutgoingMessage } from '../../src/core/protocol/endpoint/delivery.js';
 import { Endpoint, type EndpointHost, type Welcomed } from '../../src/core/protocol/endpoint/endpoint.js';
+import { createAnswers } from '../../src/core/protocol/endpoint/answers.js';
 import { sessionDefaults, type EndpointConfig } from '../../src/core/protocol/endpoint/options.js';
 import {
   Capabilities,
@@ -224,6 +225,7 @@ export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
     requestTimeout: 5_000,
     maxInFlight: 10,
     maxAnswering: Infinity,
+    answers: createAnswers,
     exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,
@@ -244,6 +246,7 @@ export function serverConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
     requestTimeout: 5_000,
     maxInFlight: 10,
     maxAnswering: 2,
+    answers: createAnswers,
     exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,

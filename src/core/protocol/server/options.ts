@@ -10,6 +10,7 @@ import {
   transferLimits,
   type EndpointConfig,
 } from '../endpoint/options.js';
+import { createAnswers } from '../endpoint/answers.js';
 import type { ReceiveBudget } from '../endpoint/transfer.js';
 import { streams } from '../../streams/index.js';
 import type { IncomingStream } from '../../streams/types.js';
@@ -244,6 +245,7 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
       requestTimeout: requestTimeoutOption(options.requestTimeout, d.requestTimeout),
       maxInFlight,
       maxAnswering: maxInFlight,
+      answers: createAnswers,
       exposeErrors,
       resume: true,
       maxHandshakeSize: number('maxHandshakeSize'),
