@@ -13,7 +13,7 @@ import {
   type PayloadKind,
   type WelcomeFrame,
 } from '../../src/core/protocol/frames.js';
-import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
+import { allFrames, clientFrames, decodeFrame } from '../../src/core/protocol/frames-decode.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 
 /** The capability bits of this version's client HELLO. */
@@ -219,6 +219,7 @@ export const limits = Object.freeze({
 export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = {}): EndpointConfig {
   return {
     role: 'client',
+    frames: clientFrames,
     codec: jsonCodec(),
     clock,
     delivery: { ...limits, maxFrameSize: 1 << 20 },
@@ -240,6 +241,7 @@ export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
 export function serverConfig(clock: Clock, overrides: Partial<EndpointConfig> = {}): EndpointConfig {
   return {
     role: 'server',
+    frames: allFrames,
     codec: jsonCodec(),
     clock,
     delivery: { ...limits, overflow: 'drop-oldest', maxFrameSize: 1 << 20 },

@@ -16,6 +16,7 @@ import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
 import { installedAnswers, requireAnswers } from './answering.js';
 import { encodeBatch } from './batch.js';
+import { clientFrames } from './frames-decode.js';
 import { CloseCodes, type CloseFrame } from './frames.js';
 import { validateTopic } from './topics.js';
 import { closedError, closeError, closeFailed, waitingFor } from './client-errors.js';
@@ -146,6 +147,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       {
         role: 'client',
         codec: options.codec,
+        frames: clientFrames,
         clock: options.clock,
         // Until a WELCOME says what the server takes, a frame is held to this side's own limit.
         delivery: { ...options.delivery, maxFrameSize: link.maxFrameSize },

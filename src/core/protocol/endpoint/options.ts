@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { POSITIVE, numberOption } from '../../link/options.js';
 import type { Codec } from '../codec.js';
+import type { FrameTable } from '../frames-decode.js';
 import type { AnswersFactory } from './answers.js';
 import type { DeliveryLimits } from './delivery.js';
 import type { ReceiveBudget, TransferLimits, TransfersFactory } from './transfer.js';
@@ -57,6 +58,8 @@ export type Role = 'client' | 'server';
 export interface EndpointConfig {
   readonly role: Role;
   readonly codec: Codec;
+  /** The frames this side reads (`clientFrames`, or `allFrames` for a server). */
+  readonly frames: FrameTable;
   /** Only `now()` is read: the endpoint has no timers (its driver calls `tick`). */
   readonly clock: Clock;
   /** The outbound queue, the replay buffer and the ack delay. */
