@@ -20,7 +20,7 @@ export const browserTransports: TransportResolver = {
     if (scheme === 'ws' || scheme === 'wss') return;
     throw new SocklineError(
       ErrorCodes.UNSUPPORTED_SCHEME,
-      `Browsers cannot open ${scheme}:// (no raw sockets): use ws:// or wss://`,
+      `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL, ws:// or wss://`,
     );
   },
   open(url, _scheme, handlers, options) {
