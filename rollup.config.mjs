@@ -12,11 +12,12 @@ const libraries = {
   streams: 'src/core/streams/index.ts',
   verbose: 'src/core/opt-in/verbose.ts',
   iterate: 'src/core/opt-in/iterate.ts',
+  handle: 'src/core/opt-in/handle.ts',
   redis: 'src/node/redis/index.ts',
 };
 
 /** Entries imported for their effect, with no exports. */
-const OPT_INS = ['verbose', 'iterate'];
+const OPT_INS = ['verbose', 'iterate', 'handle'];
 
 const input = { ...libraries, cli: 'src/node/cli/main.ts' };
 

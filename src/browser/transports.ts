@@ -12,7 +12,7 @@ export const browserTransports: TransportResolver = {
     if (options.WebSocket === undefined && typeof globalThis.WebSocket !== 'function') {
       throw new SocklineError(
         ErrorCodes.UNSUPPORTED_SCHEME,
-        "No WebSocket in this runtime: pass options.WebSocket (in Node, the WebSocket class of the ws package), or use sockline's Node build",
+        "No WebSocket in this runtime: pass options.WebSocket (ws's, in Node) or use sockline's Node build",
       );
     }
   },
@@ -20,7 +20,7 @@ export const browserTransports: TransportResolver = {
     if (scheme === 'ws' || scheme === 'wss') return;
     throw new SocklineError(
       ErrorCodes.UNSUPPORTED_SCHEME,
-      `Browsers cannot open ${scheme}:// (no raw sockets): use the server's WebSocket listener, ws:// or wss://`,
+      `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL, ws:// or wss://`,
     );
   },
   open(url, _scheme, handlers, options) {

@@ -76,7 +76,7 @@ const ERROR_NAMES = [
  * | `ERR_CALLBACK` | a listener or handler of the application threw; what it threw is the `cause` |
  * | `ERR_TOO_MANY_SUBSCRIPTIONS` | the server refused a SUBSCRIBE: the session's `maxSubscriptions`, or the server's `maxTotalSubscriptions`, is reached |
  * | `ERR_MESSAGE_TOO_LARGE` | a message is over `maxMessageSize` (the sender's, or the one the peer announced) |
- * | `ERR_NOT_SUPPORTED` | the peer cannot take it: a message over one frame or a stream to a client without `sockline/streams`, a stream nobody listens for; or `for await` without `import 'sockline/iterate'` |
+ * | `ERR_NOT_SUPPORTED` | the peer cannot take it: a message over one frame or a stream to a client without `sockline/streams`, a stream nobody listens for; or `for await` without `import 'sockline/iterate'`, `client.handle()` without `import 'sockline/handle'` |
  * | `ERR_TOO_MANY_STREAMS` | the cap on streams open at once (`maxStreams`) was reached |
  * | `ERR_STREAM_ABORTED` | the other end of a stream aborted (writer) or cancelled (reader) it; `remoteCode` and the message are its reason |
  * | `ERR_MEMORY_BUDGET` | the receiver refused a large message or a stream: it would take its memory budget over (try again later) |

@@ -3,6 +3,7 @@
 // Node gets everything: option errors in full, and `for await` over links and clients.
 import '../core/opt-in/verbose.js';
 import '../core/opt-in/iterate.js';
+import '../core/opt-in/handle.js';
 
 export * from '../core/public-api.js';
 export { connect, connectRaw } from './connect.js';

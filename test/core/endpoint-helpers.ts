@@ -3,6 +3,7 @@ import type { SocklineError } from '../../src/core/errors.js';
 import { jsonCodec } from '../../src/core/protocol/codec.js';
 import type { OutgoingMessage } from '../../src/core/protocol/endpoint/delivery.js';
 import { Endpoint, type EndpointHost, type Welcomed } from '../../src/core/protocol/endpoint/endpoint.js';
+import { createAnswers } from '../../src/core/protocol/endpoint/answers.js';
 import { sessionDefaults, type EndpointConfig } from '../../src/core/protocol/endpoint/options.js';
 import {
   Capabilities,
@@ -12,7 +13,7 @@ import {
   type PayloadKind,
   type WelcomeFrame,
 } from '../../src/core/protocol/frames.js';
-import { decodeFrame } from '../../src/core/protocol/frames-decode.js';
+import { allFrames, clientFrames, decodeFrame } from '../../src/core/protocol/frames-decode.js';
 import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 
 /** The capability bits of this version's client HELLO. */
@@ -218,12 +219,14 @@ export const limits = Object.freeze({
 export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = {}): EndpointConfig {
   return {
     role: 'client',
+    frames: clientFrames,
     codec: jsonCodec(),
     clock,
     delivery: { ...limits, maxFrameSize: 1 << 20 },
     requestTimeout: 5_000,
     maxInFlight: 10,
     maxAnswering: Infinity,
+    answers: createAnswers,
     exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,
@@ -238,12 +241,14 @@ export function clientConfig(clock: Clock, overrides: Partial<EndpointConfig> = 
 export function serverConfig(clock: Clock, overrides: Partial<EndpointConfig> = {}): EndpointConfig {
   return {
     role: 'server',
+    frames: allFrames,
     codec: jsonCodec(),
     clock,
     delivery: { ...limits, overflow: 'drop-oldest', maxFrameSize: 1 << 20 },
     requestTimeout: 5_000,
     maxInFlight: 10,
     maxAnswering: 2,
+    answers: createAnswers,
     exposeErrors: false,
     resume: true,
     maxHandshakeSize: sessionDefaults.maxHandshakeSize,

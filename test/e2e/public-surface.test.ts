@@ -32,9 +32,10 @@ describe('the public surface of the built package', () => {
     );
   });
 
-  it('`sockline/verbose` and `sockline/iterate` export nothing: they are imported for their effect', async () => {
+  it('`sockline/verbose`, `sockline/iterate` and `sockline/handle` export nothing: they are imported for their effect', async () => {
     expect(Object.keys(await load('verbose'))).toEqual([]);
     expect(Object.keys(await load('iterate'))).toEqual([]);
+    expect(Object.keys(await load('handle'))).toEqual([]);
   });
 
   it('`sockline/streams` exports only what a client passes to connect()', async () => {

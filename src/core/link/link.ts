@@ -341,7 +341,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
         const error = new SocklineError(
           ErrorCodes.CONNECT_TIMEOUT,
           this.#handshakeReceiver === null
-            ? `connection attempt did not open within ${ms} ms`
+            ? `not connected within ${ms} ms`
             : `connected, but the peer did not answer the handshake within ${ms} ms`,
         );
         this.#killAttempt(id, error);
@@ -624,8 +624,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
 
   #streamFraming(): Framing {
     const framing = this.#config.framing;
-    if (framing === null)
-      throw new TypeError('a byte-stream transport needs a framing, and none was configured');
+    if (framing === null) throw new TypeError('a stream transport needs a framing');
     return framing;
   }
 
@@ -858,7 +857,7 @@ function toSocklineError(err: unknown): SocklineError {
   return new SocklineError(ErrorCodes.TRANSPORT, toError(err).message, { cause: err });
 }
 
-const NOT_UTF8 = 'a message that is not valid UTF-8 was discarded (text: true)';
+const NOT_UTF8 = 'discarded a message that is not UTF-8 (text: true)';
 
 /** `ERR_DATAGRAM_TOO_LARGE` for a message of `size` bytes over a datagram limit of `limit`. */
 export function datagramTooLarge(size: number, limit: number): SocklineError {

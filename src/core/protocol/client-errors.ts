@@ -22,7 +22,7 @@ export function notSockline(what: string, cause?: unknown): SocklineError {
 /** How the handshake names what it got instead of a WELCOME. */
 export const handshakeReplies = {
   text: 'a text message',
-  unreadable: 'bytes that are not sockline frames (a text banner, an HTTP response, another protocol)',
+  unreadable: 'bytes that are not sockline frames (a banner, HTTP, another protocol)',
   tooLarge: (size: number) => `a first message of ${size} bytes, over maxHandshakeSize`,
   frame: (type: string) =>
     `a ${name(type)} frame instead of WELCOME${type === 'hello' ? ' (its own HELLO, echoed back)' : ''}`,

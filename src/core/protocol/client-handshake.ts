@@ -2,7 +2,7 @@ import { ErrorCodes, SocklineError } from '../errors.js';
 import { BATCH_TYPE, splitBatch } from './batch.js';
 import { closeError, handshakeReplies, notSockline } from './client-errors.js';
 import { SUPPORTED_VERSIONS, type Frame, type RefuseFrame, type WelcomeFrame } from './frames.js';
-import { decodeFrame } from './frames-decode.js';
+import { clientFrames, readFrame } from './frames-decode.js';
 
 /**
  * What the server answered a HELLO with (docs/protocol.md §6): its WELCOME (and the frame
@@ -34,7 +34,7 @@ export function readHelloAnswer(message: Uint8Array | string, maxHandshakeSize: 
     } else first = message;
     if (first === undefined) return foreign(handshakeReplies.unreadable);
     if (first.byteLength > maxHandshakeSize) return foreign(handshakeReplies.tooLarge(first.byteLength));
-    frame = decodeFrame(first);
+    frame = readFrame(first, clientFrames);
   } catch (err) {
     return foreign(handshakeReplies.unreadable, err);
   }

@@ -14,7 +14,9 @@ import { sendTtl } from '../link/link.js';
 import type { LinkState } from '../link/state.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
+import { installedAnswers, requireAnswers } from './answering.js';
 import { encodeBatch } from './batch.js';
+import { clientFrames } from './frames-decode.js';
 import { CloseCodes, type CloseFrame } from './frames.js';
 import { validateTopic } from './topics.js';
 import { closedError, closeError, closeFailed, waitingFor } from './client-errors.js';
@@ -145,12 +147,14 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       {
         role: 'client',
         codec: options.codec,
+        frames: clientFrames,
         clock: options.clock,
         // Until a WELCOME says what the server takes, a frame is held to this side's own limit.
         delivery: { ...options.delivery, maxFrameSize: link.maxFrameSize },
         requestTimeout: options.requestTimeout,
         maxInFlight: options.maxInFlight,
         maxAnswering: Infinity,
+        answers: installedAnswers(),
         exposeErrors: false,
         resume: options.resume,
         maxHandshakeSize: options.maxHandshakeSize,
@@ -270,12 +274,16 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
    * Answers requests the server makes to this client (`peer.request(method, params)`). To
    * refuse on purpose, throw a {@link RemoteError} (its code, message and `data` reach the
    * caller). Any other exception is reported here as an `'error'` (`ERR_CALLBACK`) and
-   * reaches the caller as `ERR_INTERNAL`, without its message.
+   * reaches the caller as `ERR_INTERNAL`, without its message. In a browser bundle it needs
+   * `import 'sockline/handle'` once (`ERR_NOT_SUPPORTED` otherwise); without it, every request
+   * of the server is answered `ERR_UNKNOWN_METHOD`.
    *
    * @example
+   * import 'sockline/handle';
    * client.handle('confirm', async (question: string) => confirm(question));
    */
   handle<P = unknown, R = unknown>(method: string, handler: RequestHandler<P, R>): Disposer {
+    requireAnswers();
     if (typeof method !== 'string' || method.length === 0)
       throw argumentTypeError('method', 'a non-empty string', method);
     if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);

@@ -194,6 +194,15 @@ const MESSAGE_FLAGS = ACK | SEQUENCED | KIND_MASK;
  * ```
  */
 export function decodeFrame(bytes: Uint8Array, limits?: Partial<DecodeLimits>): Frame {
+  return readFrame(bytes, allFrames, limits);
+}
+
+/**
+ * {@link decodeFrame} with the frames of `table` only: `clientFrames` for what a client
+ * receives (a browser bundle then carries no reader of the frames only a server receives),
+ * `allFrames` for every frame.
+ */
+export function readFrame(bytes: Uint8Array, table: FrameTable, limits?: Partial<DecodeLimits>): Frame {
   // The frame of every message, read without a reader object when its numbers are small;
   // anything unusual (or wrong) goes the general way, which names the problem.
   if (bytes[0] === FrameTypes.data && bytes.length >= 2) {
@@ -209,7 +218,7 @@ export function decodeFrame(bytes: Uint8Array, limits?: Partial<DecodeLimits>): 
   }
   const type = bytes[0]!;
   const flags = bytes[1]!;
-  const spec = specs[type];
+  const spec = table[type];
   if (spec === undefined) {
     throw new SocklineError(ErrorCodes.PROTOCOL, `Malformed frame: unknown type 0x${hex(type)} at byte 0`);
   }
@@ -372,12 +381,10 @@ function readMessage(r: ByteReader, flags: number, limits: DecodeLimits, isPubli
   return frame;
 }
 
-function readTopic(name: 'subscribe' | 'unsubscribe') {
-  return (r: ByteReader, _flags: number, limits: DecodeLimits): Frame => {
-    const frame: Frame = { type: name, topic: r.string('topic', limits.maxNameBytes, 'maxNameBytes') };
-    r.end();
-    return frame;
-  };
+function readTopic(r: ByteReader, limits: DecodeLimits, name: 'subscribe' | 'unsubscribe'): Frame {
+  const frame: Frame = { type: name, topic: r.string('topic', limits.maxNameBytes, 'maxNameBytes') };
+  r.end();
+  return frame;
 }
 
 function readSubrefuse(r: ByteReader, _flags: number, limits: DecodeLimits): Frame {
@@ -445,11 +452,22 @@ function readClose(r: ByteReader, flags: number, limits: DecodeLimits): Frame {
   return frame;
 }
 
-/** One entry per frame type: the table `decodeFrame` dispatches on. */
-const specList: readonly FrameSpec[] = [
-  { name: 'hello', flags: TOKEN | RESUME | LIMITS, read: readHello },
-  { name: 'welcome', flags: RESUMED | BATCH, read: readWelcome },
-  { name: 'refuse', flags: 0, read: readRefuse },
+/** How each frame type is read, indexed by its type byte (see {@link frameTable}). */
+export type FrameTable = readonly (FrameSpec | undefined)[];
+
+/**
+ * A table of frame readers indexed by type byte: an array of 256, so any byte indexes it
+ * without a bounds test. A type left out is refused as unknown.
+ */
+function frameTable(...lists: (readonly Omit<FrameSpec, 'what'>[])[]): FrameTable {
+  const table = new Array<FrameSpec | undefined>(256).fill(undefined);
+  for (const list of lists)
+    for (const spec of list) table[FrameTypes[spec.name]] = { ...spec, what: `${spec.name} frame` };
+  return table;
+}
+
+/** The frames both sides receive. */
+const shared: readonly Omit<FrameSpec, 'what'>[] = [
   {
     name: 'data',
     flags: MESSAGE_FLAGS,
@@ -460,20 +478,34 @@ const specList: readonly FrameSpec[] = [
     flags: MESSAGE_FLAGS,
     read: (r: ByteReader, f: number, l: DecodeLimits) => readMessage(r, f, l, true),
   },
-  { name: 'subscribe', flags: 0, read: readTopic('subscribe') },
-  { name: 'unsubscribe', flags: 0, read: readTopic('unsubscribe') },
-  { name: 'subrefuse', flags: 0, read: readSubrefuse },
   { name: 'request', flags: MESSAGE_FLAGS, read: readRequest },
   { name: 'response', flags: MESSAGE_FLAGS | ERROR, read: readResponse },
   { name: 'ack', flags: 0, read: readVarintFrame('ack') },
   { name: 'ping', flags: 0, read: readVarintFrame('ping') },
   { name: 'pong', flags: 0, read: readVarintFrame('pong') },
   { name: 'close', flags: RECONNECT_AFTER, read: readClose },
-].map((spec) => ({ ...spec, what: `${spec.name} frame` }) as FrameSpec);
+  { name: 'welcome', flags: RESUMED | BATCH, read: readWelcome },
+  { name: 'refuse', flags: 0, read: readRefuse },
+  { name: 'subrefuse', flags: 0, read: readSubrefuse },
+];
 
-/** Specs indexed by type byte: an array of 256, so any byte indexes it without a bounds test. */
-const specs: readonly (FrameSpec | undefined)[] = (() => {
-  const table = new Array<FrameSpec | undefined>(256).fill(undefined);
-  for (const spec of specList) table[FrameTypes[spec.name]] = spec;
-  return table;
-})();
+/** The flags of HELLO (outside the table below, so a bundle without it drops it whole). */
+const HELLO_FLAGS = TOKEN | RESUME | LIMITS;
+
+/** Every frame: what `decodeFrame` reads (and a server receives). */
+export const allFrames: FrameTable = /* @__PURE__ */ frameTable(shared, [
+  { name: 'hello', flags: HELLO_FLAGS, read: readHello },
+  { name: 'subscribe', flags: 0, read: (r, _f, l) => readTopic(r, l, 'subscribe') },
+  { name: 'unsubscribe', flags: 0, read: (r, _f, l) => readTopic(r, l, 'unsubscribe') },
+]);
+
+/**
+ * What a client receives. HELLO, SUBSCRIBE and UNSUBSCRIBE, which only a server receives, are
+ * known by their type alone (any flags, no fields read): the client refuses them as unexpected,
+ * as it would after a full read.
+ */
+export const clientFrames: FrameTable = /* @__PURE__ */ frameTable(shared, [
+  { name: 'hello', flags: 0xff, read: () => ({ type: 'hello' }) as Frame },
+  { name: 'subscribe', flags: 0xff, read: () => ({ type: 'subscribe' }) as Frame },
+  { name: 'unsubscribe', flags: 0xff, read: () => ({ type: 'unsubscribe' }) as Frame },
+]);

@@ -35,6 +35,11 @@ export function errorResponse(
   };
 }
 
+/** The message of `ERR_UNKNOWN_METHOD`: the peer has no handler for `method`. */
+export function noHandler(method: string): string {
+  return `no handler for "${method}"`;
+}
+
 /** How {@link answerRequest} answers and reports. */
 export interface AnswerOptions {
   /** The largest response frame the caller accepts, in bytes. @default Infinity */
@@ -73,7 +78,7 @@ export async function answerRequest(
 ): Promise<ResponseFrame> {
   const o: AnswerOptions = typeof options === 'number' ? { maxFrameSize: options } : options;
   if (handler === undefined)
-    return errorResponse(frame.id, ErrorCodes.UNKNOWN_METHOD, `no handler for "${frame.method}"`);
+    return errorResponse(frame.id, ErrorCodes.UNKNOWN_METHOD, noHandler(frame.method));
   let params: unknown;
   try {
     params = decodePayload(frame.kind, frame.payload, codec);

@@ -2,7 +2,8 @@ import { ErrorCodes, SocklineError } from '../../errors.js';
 import { encodePayload } from '../codec.js';
 import type { RequestFrame, ResponseFrame } from '../frames.js';
 import { encodeFrame, messageFits } from '../frames-encode.js';
-import { answerRequest, errorResponse } from '../rpc.js';
+import { errorResponse, noHandler } from '../rpc.js';
+import type { Answers } from './answers.js';
 import { MAX_VARINT_BYTES } from '../varint.js';
 import type { EndpointHost } from './host.js';
 import type { EndpointConfig } from './options.js';
@@ -33,7 +34,8 @@ export interface CallsOwner {
 
 /**
  * Requests both ways (docs/protocol.md §9): this side's (the request table, written as the
- * peer's `maxInFlight` allows) and the peer's (its handlers run, their RESPONSEs queued).
+ * peer's `maxInFlight` allows) and the peer's (run by the endpoint's `Answers`, their RESPONSEs
+ * queued here).
  * REQUEST and RESPONSE are sequenced: they ride the session like messages, so a request made
  * before a reconnect is answered after it, its handler run exactly once, and only a lost
  * session fails it. Both are pulled by the endpoint's delivery (`next`) when it has room,
@@ -43,12 +45,10 @@ export class Calls {
   readonly #owner: CallsOwner;
   /** Made on the first request: most sessions never make one. */
   #requests: RequestTable | null = null;
-  /** Requests of the peer running now, in this session. */
-  #answering = 0;
+  /** Runs the peer's requests; made on the first one. */
+  #answers: Answers | null = null;
   /** RESPONSEs waiting to be written (at most `maxAnswering`); made on the first. */
   #responses: OutgoingMessage[] | null = null;
-  /** Counts sessions: an answer to a request of a lost session is dropped. */
-  #epoch = 0;
 
   constructor(owner: CallsOwner) {
     this.#owner = owner;
@@ -149,63 +149,20 @@ export class Calls {
     if (this.#requests?.settle(frame, this.#owner.config().codec)) this.#owner.ready();
   }
 
-  /** A REQUEST of the peer (its sequence checks done): runs its handler and queues the answer. */
+  /**
+   * A REQUEST of the peer (its sequence checks done): answered by the endpoint's
+   * {@link Answers}, or, on a side without them, `ERR_UNKNOWN_METHOD`.
+   */
   answer(frame: RequestFrame): void {
-    const max = this.#owner.config().maxAnswering;
-    if (this.#answering >= max) {
-      this.#respond(
-        errorResponse(frame.id, ErrorCodes.TOO_MANY_REQUESTS, `more than ${max} requests in flight`),
-      );
-      return;
-    }
-    void this.#run(frame);
+    const answers = (this.#answers ??= this.#owner.config().answers?.(this.#owner, this.#queue) ?? null);
+    if (answers !== null) answers.answer(frame);
+    else this.#queue(errorResponse(frame.id, ErrorCodes.UNKNOWN_METHOD, noHandler(frame.method)));
   }
 
-  async #run(frame: RequestFrame): Promise<void> {
-    const epoch = this.#epoch;
-    const owner = this.#owner;
-    const host = owner.host;
-    const config = owner.config();
-    this.#answering++;
-    let response: ResponseFrame;
-    try {
-      response = await answerRequest(frame, host.handler(frame.method), config.codec, {
-        exposeErrors: config.exposeErrors,
-        report: (error) => host.handlerFailed?.(frame.method, error),
-      });
-    } finally {
-      if (this.#epoch === epoch) this.#answering--;
-    }
-    if (this.#epoch === epoch && !owner.closed()) this.#respond(response);
-  }
-
-  /** Queues an answer: in one frame, as a message stream, or, if neither can carry it, an error. */
-  #respond(response: ResponseFrame): void {
-    const owner = this.#owner;
-    const { payload } = response;
-    if (responseFits(response, owner.frameLimit())) {
-      (this.#responses ??= []).push(responseMessage(response));
-      owner.ready();
-      return;
-    }
-    const max = owner.config().limits.maxMessageSize;
-    try {
-      if (payload.byteLength > max) {
-        throw new SocklineError(
-          ErrorCodes.MESSAGE_TOO_LARGE,
-          `result of ${payload.byteLength} bytes is over maxMessageSize (${max} bytes)`,
-        );
-      }
-      owner.large({
-        header: encodeFrame({ ...response, payload: EMPTY }),
-        payload,
-        refused: (error) => owner.host.error?.(error),
-      });
-    } catch (err) {
-      const error = err as SocklineError;
-      this.#respond(errorResponse(response.id, error.code, error.message));
-    }
-  }
+  #queue = (response: ResponseFrame): void => {
+    (this.#responses ??= []).push(responseMessage(response));
+    this.#owner.ready();
+  };
 
   /** The clock reached `now`: requests past their deadline time out. */
   expire(now: number): void {
@@ -218,8 +175,7 @@ export class Calls {
    * answers to the old session's requests are dropped.
    */
   lost(): void {
-    this.#epoch++;
-    this.#answering = 0;
+    this.#answers?.reset();
     this.#responses = null;
     this.#requests?.lost(
       (request) =>
@@ -232,7 +188,7 @@ export class Calls {
 
   /** The session ended for good: everything outstanding rejects with (a copy of) `error`. */
   close(error: SocklineError): void {
-    this.#epoch++;
+    this.#answers?.reset();
     this.#responses = null;
     this.#requests?.rejectAll(() => new SocklineError(error.code, error.message, { cause: error.cause }));
   }
@@ -241,14 +197,6 @@ export class Calls {
 /** Whether a REQUEST of `payload` (with its seq, ack and id at their largest) fits `limit`. */
 function requestFits(method: string, payload: Uint8Array, limit: number): boolean {
   return messageFits(method, payload, limit - MAX_VARINT_BYTES);
-}
-
-/** Whether a RESPONSE (with its seq, ack, id and any error strings at their largest) fits `limit`. */
-function responseFits(response: ResponseFrame, limit: number): boolean {
-  const error = response.error;
-  const strings =
-    error === undefined ? 0 : 2 * MAX_VARINT_BYTES + 3 * (error.code.length + error.message.length);
-  return 2 + 3 * MAX_VARINT_BYTES + strings + response.payload.byteLength <= limit;
 }
 
 /** A request as its sequenced REQUEST frame. */

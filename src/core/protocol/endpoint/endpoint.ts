@@ -13,7 +13,7 @@ import {
   type ReceiveLimits,
   type WelcomeFrame,
 } from '../frames.js';
-import { decodeFrame, isStreamFrame } from '../frames-decode.js';
+import { isStreamFrame, readFrame } from '../frames-decode.js';
 import { encodeFrame, encodeMessage, messageFits, tooLarge } from '../frames-encode.js';
 import { subscriptionError, validatePattern, validateTopic } from '../topics.js';
 import { Delivery, type OutgoingMessage, type SequencedSource } from './delivery.js';
@@ -304,7 +304,7 @@ export class Endpoint implements SequencedSource {
     }
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes);
+      frame = readFrame(bytes, this.#config.frames);
     } catch (err) {
       this.#protocolError((err as Error).message, err);
       return;

@@ -1,6 +1,8 @@
 import type { Clock } from '../../clock.js';
 import { POSITIVE, numberOption } from '../../link/options.js';
 import type { Codec } from '../codec.js';
+import type { FrameTable } from '../frames-decode.js';
+import type { AnswersFactory } from './answers.js';
 import type { DeliveryLimits } from './delivery.js';
 import type { ReceiveBudget, TransferLimits, TransfersFactory } from './transfer.js';
 
@@ -56,6 +58,8 @@ export type Role = 'client' | 'server';
 export interface EndpointConfig {
   readonly role: Role;
   readonly codec: Codec;
+  /** The frames this side reads (`clientFrames`, or `allFrames` for a server). */
+  readonly frames: FrameTable;
   /** Only `now()` is read: the endpoint has no timers (its driver calls `tick`). */
   readonly clock: Clock;
   /** The outbound queue, the replay buffer and the ack delay. */
@@ -69,6 +73,11 @@ export interface EndpointConfig {
   readonly maxInFlight: number;
   /** Requests of the peer running at once at most; more are answered `ERR_TOO_MANY_REQUESTS`. */
   readonly maxAnswering: number;
+  /**
+   * What runs the peer's requests through this side's handlers (`createAnswers`); `null`:
+   * every request is answered `ERR_UNKNOWN_METHOD` (a client without `sockline/handle`).
+   */
+  readonly answers: AnswersFactory | null;
   /**
    * What carries streams and messages over one frame (docs/protocol.md §13), made on first
    * use; `null`: this side takes and sends neither (its HELLO does not announce them).

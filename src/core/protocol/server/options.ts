@@ -10,10 +10,12 @@ import {
   transferLimits,
   type EndpointConfig,
 } from '../endpoint/options.js';
+import { createAnswers } from '../endpoint/answers.js';
 import type { ReceiveBudget } from '../endpoint/transfer.js';
 import { streams } from '../../streams/index.js';
 import type { IncomingStream } from '../../streams/types.js';
 import { SUPPORTED_VERSIONS, type PayloadKind } from '../frames.js';
+import { allFrames } from '../frames-decode.js';
 import { defaultIdentify, type Identify } from '../session-id.js';
 import { Deadlines } from './deadlines.js';
 import type { SessionObserver, SessionState } from './session-state.js';
@@ -239,11 +241,13 @@ export function resolveServerSession(options: ServerSessionOptions): ResolvedSer
     endpoint: Object.freeze({
       role: 'server' as const,
       codec,
+      frames: allFrames,
       clock,
       delivery,
       requestTimeout: requestTimeoutOption(options.requestTimeout, d.requestTimeout),
       maxInFlight,
       maxAnswering: maxInFlight,
+      answers: createAnswers,
       exposeErrors,
       resume: true,
       maxHandshakeSize: number('maxHandshakeSize'),
