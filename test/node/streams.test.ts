@@ -130,6 +130,23 @@ for (const transport of ['tcp', 'tls', 'ws'] as const) {
 }
 
 describe('streams: flow control and endings', () => {
+  it('a reader that closes its client as soon as it has every byte leaves the writer done: CLOSE goes after the acknowledgement', async () => {
+    const s = await start();
+    const c = client(s.addresses.tcp!);
+    await c.opened;
+    const peer = [...s.peers.values()][0]!;
+    const size = 3 * MiB + 7;
+    const downloading = new Promise<IncomingStream>((resolve) => c.once('stream', resolve));
+    const download = peer.openStream({ name: 'last.bin', size });
+    const written = write(download, size);
+    const incoming = await downloading;
+    expect(await sha256(incoming.readable)).toEqual({ hash: digest(size), size });
+    await c.close();
+    await written;
+    await expect(download.done).resolves.toBeUndefined();
+    expect(download.bytesAcknowledged).toBe(size);
+  });
+
   it('a reader 10x slower than the writer holds at most its window; the writer at most one chunk and what is unacknowledged', async () => {
     const s = await start({ streamWindow: MiB });
     const c = client(s.addresses.tcp!);

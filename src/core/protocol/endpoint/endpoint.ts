@@ -685,9 +685,14 @@ export class Endpoint implements SequencedSource {
     return promise;
   }
 
-  /** Writes CLOSE (when a connection is attached): the last frame of this connection. */
+  /**
+   * Writes CLOSE (when a connection is attached): the last frame of this connection. An owed
+   * acknowledgement goes first, so the peer learns that what it sent arrived (a writer whose
+   * reader closes at the last byte sees its stream done, not lost with the session).
+   */
   writeClose(code: number, reason: string, reconnectAfter?: number): void {
     if (this.#phase !== 'open') return;
+    this.delivery.flushAck();
     this.#write({ type: 'close', code, reason, ...(reconnectAfter !== undefined ? { reconnectAfter } : {}) });
   }
 
