@@ -35,7 +35,12 @@ export interface StreamOptions {
  * way. A reconnect loses and repeats nothing; a lost session errors it with `ERR_SESSION_LOST`.
  */
 export interface OutgoingStream {
-  /** Its number among the streams this side opened in the session, from 1. */
+  /**
+   * Its number among the streams this side opened in the session, from 1: given when its
+   * OPEN is written (0 until then, e.g. while the client is still connecting). The peer's
+   * `IncomingStream` has the same number; to name a stream in the application, put a name in
+   * its metadata.
+   */
   readonly id: number;
   readonly meta: StreamMeta;
   readonly writable: WritableStream<Uint8Array>;
