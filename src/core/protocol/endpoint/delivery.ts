@@ -63,14 +63,17 @@ export interface SentFrame {
   readonly message: OutgoingMessage;
 }
 
-interface Sent {
-  readonly seq: number;
-  readonly frame: Uint8Array;
-  readonly message: OutgoingMessage;
-}
-
 /** Acknowledge at once after this many unacknowledged receipts, without waiting for the delay. */
 const ACK_EVERY = 32;
+
+/** What a consumed replay entry holds until the arrays are compacted: nothing of its own. */
+const EMPTY = new Uint8Array(0);
+const FREED: OutgoingMessage = Object.freeze({
+  topic: undefined,
+  kind: 'binary',
+  payload: EMPTY,
+  original: undefined,
+});
 
 /**
  * One direction pair of a session's exactly-once delivery, the same on both sides:
@@ -92,7 +95,13 @@ export class Delivery {
   readonly #hooks: DeliveryHooks;
   /** Made when a first message has to wait: an idle session never queues anything. */
   #pending: Outbox<OutgoingMessage> | null = null;
-  #replay: Sent[] = [];
+  /**
+   * The replay buffer, as three arrays of the same length (entry i: its seq, its frame, its
+   * message), consumed from `#replayHead`: no object per message on the path of every message.
+   */
+  #replaySeqs: number[] = [];
+  #replayFrames: Uint8Array[] = [];
+  #replayMessages: OutgoingMessage[] = [];
   #replayHead = 0;
   /**
    * Where the frames of the replay buffer are cut from: one allocation for many small frames.
@@ -117,7 +126,10 @@ export class Delivery {
   /** `pump` is running; `#again`: it was asked to run meanwhile, and goes round once more. */
   #pumping = false;
   #again = false;
-  /** Frames written besides the pending queue's (requests, responses, streams), pulled by `pump`. */
+  /**
+   * Frames written besides the pending queue's (requests, responses, streams), pulled by
+   * `pump`; null while there is none (a session that only sends messages).
+   */
   source: SequencedSource | null = null;
   /**
    * The largest frame the peer accepts (see `DeliveryLimits.maxFrameSize`); a client lowers
@@ -192,7 +204,29 @@ export class Delivery {
 
   /** The frames written but not acknowledged, oldest first (a copy). */
   unacknowledged(): SentFrame[] {
-    return this.#replay.slice(this.#replayHead);
+    const sent: SentFrame[] = [];
+    for (let i = this.#replayHead; i < this.#replaySeqs.length; i++) {
+      sent.push({
+        seq: this.#replaySeqs[i]!,
+        frame: this.#replayFrames[i]!,
+        message: this.#replayMessages[i]!,
+      });
+    }
+    return sent;
+  }
+
+  /** The messages of the replay buffer, oldest first (a copy). */
+  #unacknowledgedMessages(): OutgoingMessage[] {
+    return this.#replayMessages.slice(this.#replayHead);
+  }
+
+  /** Empties the replay buffer. */
+  #clearReplay(): void {
+    this.#replaySeqs = [];
+    this.#replayFrames = [];
+    this.#replayMessages = [];
+    this.#replayHead = 0;
+    this.#replayBytes = 0;
   }
 
   /**
@@ -201,9 +235,8 @@ export class Delivery {
    * Only for a fresh, detached Delivery.
    */
   restore(snapshot: { nextSeq: number; received: number; replay: readonly SentFrame[] }): void {
-    this.#replay = [...snapshot.replay];
-    this.#replayHead = 0;
-    this.#replayBytes = this.#replay.reduce((n, s) => n + s.frame.byteLength, 0);
+    this.#clearReplay();
+    for (const sent of snapshot.replay) this.#keep(sent.seq, sent.frame, sent.message);
     this.#nextSeq = snapshot.nextSeq;
     this.#received = snapshot.received;
     this.#ackSent = snapshot.received;
@@ -212,7 +245,7 @@ export class Delivery {
 
   /** Messages not yet written plus messages written but not acknowledged. */
   get outstanding(): number {
-    return (this.#pending?.length ?? 0) + this.#replay.length - this.#replayHead;
+    return (this.#pending?.length ?? 0) + this.#replaySeqs.length - this.#replayHead;
   }
 
   /** Bytes held for the peer: pending plus unacknowledged. */
@@ -286,8 +319,7 @@ export class Delivery {
     while (this.#attached && this.#hasRoom()) {
       const waiting = pending !== null && pending.length > 0;
       let message: OutgoingMessage | undefined;
-      if (source !== null && (sourceTurn || !waiting))
-        message = source.next(this.#hooks.room?.() ?? Infinity);
+      if (source !== null && (sourceTurn || !waiting)) message = source.next();
       sourceTurn = !sourceTurn;
       if (message !== undefined) this.#transmit(message);
       else if (waiting) this.#send(pending.shift()!.message);
@@ -299,7 +331,7 @@ export class Delivery {
   #hasRoom(): boolean {
     return (
       this.#attached &&
-      this.#replay.length - this.#replayHead < this.#limits.replayMessages &&
+      this.#replaySeqs.length - this.#replayHead < this.#limits.replayMessages &&
       this.#replayBytes < this.#limits.replayBytes
     );
   }
@@ -321,11 +353,26 @@ export class Delivery {
   #transmit(message: OutgoingMessage): boolean {
     const seq = this.#nextSeq++;
     const frame = sequencedFrame(message, seq, this.#takeAck(), (this.#slab ??= new ByteSlab()));
-    this.#replay.push({ seq, frame, message });
-    this.#replayBytes += frame.byteLength;
+    this.#keep(seq, frame, message);
     this.#hooks.sent?.(seq, frame, message);
     this.#hooks.write(frame, seq);
     return true;
+  }
+
+  /** Adds a written frame to the replay buffer. */
+  #keep(seq: number, frame: Uint8Array, message: OutgoingMessage): void {
+    this.#replaySeqs.push(seq);
+    this.#replayFrames.push(frame);
+    this.#replayMessages.push(message);
+    this.#replayBytes += frame.byteLength;
+  }
+
+  /**
+   * What the connection takes, in bytes, before it is over its high-water mark (see
+   * {@link SequencedSource}): asked only by a source that writes bulk frames.
+   */
+  room(): number {
+    return this.#hooks.room?.() ?? Infinity;
   }
 
   /**
@@ -334,26 +381,41 @@ export class Delivery {
    */
   acknowledged(seq: number): boolean {
     if (!this.#trim(seq)) return false;
-    this.pump();
+    // The room it made is for what waits: the pending queue, or a source's frames.
+    const pending = this.#pending;
+    if (this.source !== null || (pending !== null && pending.length > 0)) this.pump();
     return true;
   }
 
   /** Drops replay entries up to `seq`; false for an ack of a sequence number never sent. */
   #trim(seq: number): boolean {
     if (seq >= this.#nextSeq) return false;
-    const head = this.#replay[this.#replayHead];
-    if (head !== undefined && head.seq <= seq) this.#hooks.trimmed?.(seq);
-    while (this.#replayHead < this.#replay.length && this.#replay[this.#replayHead]!.seq <= seq) {
-      const sent = this.#replay[this.#replayHead]!;
-      this.#replayBytes -= sent.frame.byteLength;
-      this.#replay[this.#replayHead++] = undefined as unknown as Sent;
-      sent.message.other?.acknowledged?.();
-    }
-    const replay = compacted(this.#replay, this.#replayHead);
-    if (replay !== this.#replay) {
-      this.#replay = replay;
+    const seqs = this.#replaySeqs;
+    let head = this.#replayHead;
+    const n = seqs.length;
+    if (head === n || seqs[head]! > seq) return true;
+    this.#hooks.trimmed?.(seq);
+    const frames = this.#replayFrames;
+    const messages = this.#replayMessages;
+    do {
+      const message = messages[head]!;
+      this.#replayBytes -= frames[head]!.byteLength;
+      frames[head] = EMPTY;
+      messages[head] = FREED;
+      head++;
+      message.other?.acknowledged?.();
+    } while (head < n && seqs[head]! <= seq);
+    this.#replayHead = head;
+    if (head === n) {
+      this.#clearReplay();
+      this.#slab?.release();
+    } else {
+      const kept = compacted(seqs, head);
+      if (kept === seqs) return true;
+      this.#replaySeqs = kept;
+      this.#replayFrames = frames.slice(head);
+      this.#replayMessages = messages.slice(head);
       this.#replayHead = 0;
-      if (replay.length === 0) this.#slab?.release();
     }
     return true;
   }
@@ -384,8 +446,8 @@ export class Delivery {
     this.#attached = true;
     // Trim without pumping: the retransmissions must go out before anything new.
     this.#trim(Math.min(peerReceived, this.#nextSeq - 1));
-    for (let i = this.#replayHead; i < this.#replay.length && this.#attached; i++) {
-      this.#hooks.write(this.#replay[i]!.frame, this.#replay[i]!.seq);
+    for (let i = this.#replayHead; i < this.#replaySeqs.length && this.#attached; i++) {
+      this.#hooks.write(this.#replayFrames[i]!, this.#replaySeqs[i]);
     }
     this.pump();
   }
@@ -405,17 +467,15 @@ export class Delivery {
    * responses, streams) are not sent again: their owners decide what the loss means.
    */
   restart(): number {
-    const unacked = this.#replay.slice(this.#replayHead).filter((s) => s.message.other === undefined);
-    this.#replay = [];
-    this.#replayHead = 0;
-    this.#replayBytes = 0;
+    const unacked = this.#unacknowledgedMessages().filter((m) => m.other === undefined);
+    this.#clearReplay();
     this.#nextSeq = 1;
     this.#received = 0;
     this.#ackSent = 0;
     if (this.#ackCeiling !== undefined) this.#ackCeiling = 0;
     this.#ackDue = undefined;
     (this.#pending ??= new Outbox(this.#limits)).requeue(
-      unacked.map((s) => ({ message: s.message, size: sequencedSize(s.message), expiresAt: Infinity })),
+      unacked.map((message) => ({ message, size: sequencedSize(message), expiresAt: Infinity })),
     );
     return unacked.length;
   }
@@ -423,15 +483,10 @@ export class Delivery {
   /** The messages still held, for `drop` events when the session ends for good. */
   drain(): OutgoingMessage[] {
     const held = [
-      ...this.#replay
-        .slice(this.#replayHead)
-        .map((s) => s.message)
-        .filter((m) => m.other === undefined),
+      ...this.#unacknowledgedMessages().filter((m) => m.other === undefined),
       ...(this.#pending?.clear() ?? []).map((i) => i.message),
     ];
-    this.#replay = [];
-    this.#replayHead = 0;
-    this.#replayBytes = 0;
+    this.#clearReplay();
     this.#ackDue = undefined;
     return held;
   }
