@@ -66,7 +66,10 @@ export interface SentFrame {
 /** Acknowledge at once after this many unacknowledged receipts, without waiting for the delay. */
 const ACK_EVERY = 32;
 
-/** What a consumed replay entry holds until the arrays are compacted: nothing of its own. */
+/** A slot of the replay buffer (see `Delivery`): a seq, a frame or a message. */
+type Slot = number | Uint8Array | OutgoingMessage;
+
+/** What a consumed replay entry holds until the array is compacted: nothing of its own. */
 const EMPTY = new Uint8Array(0);
 const FREED: OutgoingMessage = Object.freeze({
   topic: undefined,
@@ -96,12 +99,11 @@ export class Delivery {
   /** Made when a first message has to wait: an idle session never queues anything. */
   #pending: Outbox<OutgoingMessage> | null = null;
   /**
-   * The replay buffer, as three arrays of the same length (entry i: its seq, its frame, its
-   * message), consumed from `#replayHead`: no object per message on the path of every message.
+   * The replay buffer, flat: each frame written and not acknowledged takes three slots (its
+   * seq, its frame, its message), consumed from `#replayHead` (a multiple of 3). No object per
+   * message on the path of every message, and one array per session.
    */
-  #replaySeqs: number[] = [];
-  #replayFrames: Uint8Array[] = [];
-  #replayMessages: OutgoingMessage[] = [];
+  #replay: Slot[] = [];
   #replayHead = 0;
   /**
    * Where the frames of the replay buffer are cut from: one allocation for many small frames.
@@ -205,11 +207,12 @@ export class Delivery {
   /** The frames written but not acknowledged, oldest first (a copy). */
   unacknowledged(): SentFrame[] {
     const sent: SentFrame[] = [];
-    for (let i = this.#replayHead; i < this.#replaySeqs.length; i++) {
+    const replay = this.#replay;
+    for (let i = this.#replayHead; i < replay.length; i += 3) {
       sent.push({
-        seq: this.#replaySeqs[i]!,
-        frame: this.#replayFrames[i]!,
-        message: this.#replayMessages[i]!,
+        seq: replay[i] as number,
+        frame: replay[i + 1] as Uint8Array,
+        message: replay[i + 2] as OutgoingMessage,
       });
     }
     return sent;
@@ -217,14 +220,15 @@ export class Delivery {
 
   /** The messages of the replay buffer, oldest first (a copy). */
   #unacknowledgedMessages(): OutgoingMessage[] {
-    return this.#replayMessages.slice(this.#replayHead);
+    const messages: OutgoingMessage[] = [];
+    const replay = this.#replay;
+    for (let i = this.#replayHead + 2; i < replay.length; i += 3) messages.push(replay[i] as OutgoingMessage);
+    return messages;
   }
 
   /** Empties the replay buffer. */
   #clearReplay(): void {
-    this.#replaySeqs = [];
-    this.#replayFrames = [];
-    this.#replayMessages = [];
+    this.#replay = [];
     this.#replayHead = 0;
     this.#replayBytes = 0;
   }
@@ -245,7 +249,7 @@ export class Delivery {
 
   /** Messages not yet written plus messages written but not acknowledged. */
   get outstanding(): number {
-    return (this.#pending?.length ?? 0) + this.#replaySeqs.length - this.#replayHead;
+    return (this.#pending?.length ?? 0) + (this.#replay.length - this.#replayHead) / 3;
   }
 
   /** Bytes held for the peer: pending plus unacknowledged. */
@@ -331,7 +335,7 @@ export class Delivery {
   #hasRoom(): boolean {
     return (
       this.#attached &&
-      this.#replaySeqs.length - this.#replayHead < this.#limits.replayMessages &&
+      this.#replay.length - this.#replayHead < 3 * this.#limits.replayMessages &&
       this.#replayBytes < this.#limits.replayBytes
     );
   }
@@ -361,9 +365,7 @@ export class Delivery {
 
   /** Adds a written frame to the replay buffer. */
   #keep(seq: number, frame: Uint8Array, message: OutgoingMessage): void {
-    this.#replaySeqs.push(seq);
-    this.#replayFrames.push(frame);
-    this.#replayMessages.push(message);
+    this.#replay.push(seq, frame, message);
     this.#replayBytes += frame.byteLength;
   }
 
@@ -390,32 +392,24 @@ export class Delivery {
   /** Drops replay entries up to `seq`; false for an ack of a sequence number never sent. */
   #trim(seq: number): boolean {
     if (seq >= this.#nextSeq) return false;
-    const seqs = this.#replaySeqs;
+    const replay = this.#replay;
     let head = this.#replayHead;
-    const n = seqs.length;
-    if (head === n || seqs[head]! > seq) return true;
+    if (head === replay.length || (replay[head] as number) > seq) return true;
     this.#hooks.trimmed?.(seq);
-    const frames = this.#replayFrames;
-    const messages = this.#replayMessages;
     do {
-      const message = messages[head]!;
-      this.#replayBytes -= frames[head]!.byteLength;
-      frames[head] = EMPTY;
-      messages[head] = FREED;
-      head++;
+      const message = replay[head + 2] as OutgoingMessage;
+      this.#replayBytes -= (replay[head + 1] as Uint8Array).byteLength;
+      // What the slots held is freed now, not when the array is next compacted.
+      replay[head + 1] = EMPTY;
+      replay[head + 2] = FREED;
+      this.#replayHead = head += 3;
       message.other?.acknowledged?.();
-    } while (head < n && seqs[head]! <= seq);
-    this.#replayHead = head;
-    if (head === n) {
-      this.#clearReplay();
-      this.#slab?.release();
-    } else {
-      const kept = compacted(seqs, head);
-      if (kept === seqs) return true;
-      this.#replaySeqs = kept;
-      this.#replayFrames = frames.slice(head);
-      this.#replayMessages = messages.slice(head);
+    } while (head < replay.length && (replay[head] as number) <= seq && this.#replay === replay);
+    const kept = compacted(this.#replay, this.#replayHead);
+    if (kept !== this.#replay) {
+      this.#replay = kept;
       this.#replayHead = 0;
+      if (kept.length === 0) this.#slab?.release();
     }
     return true;
   }
@@ -446,8 +440,9 @@ export class Delivery {
     this.#attached = true;
     // Trim without pumping: the retransmissions must go out before anything new.
     this.#trim(Math.min(peerReceived, this.#nextSeq - 1));
-    for (let i = this.#replayHead; i < this.#replaySeqs.length && this.#attached; i++) {
-      this.#hooks.write(this.#replayFrames[i]!, this.#replaySeqs[i]);
+    const replay = this.#replay;
+    for (let i = this.#replayHead; i < replay.length && this.#attached; i += 3) {
+      this.#hooks.write(replay[i + 1] as Uint8Array, replay[i] as number);
     }
     this.pump();
   }
