@@ -2,7 +2,7 @@ import { ByteSlab } from '../../byte-slab.js';
 import type { Clock } from '../../clock.js';
 import { Outbox, type OutboxLimits } from '../../link/outbox.js';
 import { encodeFrame } from '../frames-encode.js';
-import { compacted } from './compact.js';
+import { ReplayRing } from './replay-ring.js';
 import {
   sequencedFits,
   sequencedFrame,
@@ -66,18 +66,6 @@ export interface SentFrame {
 /** Acknowledge at once after this many unacknowledged receipts, without waiting for the delay. */
 const ACK_EVERY = 32;
 
-/** A slot of the replay buffer (see `Delivery`): a seq, a frame or a message. */
-type Slot = number | Uint8Array | OutgoingMessage;
-
-/** What a consumed replay entry holds until the array is compacted: nothing of its own. */
-const EMPTY = new Uint8Array(0);
-const FREED: OutgoingMessage = Object.freeze({
-  topic: undefined,
-  kind: 'binary',
-  payload: EMPTY,
-  original: undefined,
-});
-
 /**
  * One direction pair of a session's exactly-once delivery, the same on both sides:
  *
@@ -99,19 +87,16 @@ export class Delivery {
   /** Made when a first message has to wait: an idle session never queues anything. */
   #pending: Outbox<OutgoingMessage> | null = null;
   /**
-   * The replay buffer, flat: each frame written and not acknowledged takes three slots (its
-   * seq, its frame, its message), consumed from `#replayHead` (a multiple of 3). No object per
-   * message on the path of every message, and one array per session.
+   * Frames written and not acknowledged, oldest first: made on the first, dropped when it
+   * empties after a burst (an idle session holds none, see {@link ReplayRing}).
    */
-  #replay: Slot[] = [];
-  #replayHead = 0;
+  #replay: ReplayRing | null = null;
   /**
    * Where the frames of the replay buffer are cut from: one allocation for many small frames.
    * Made on the first message; released when the replay buffer empties, so it pins no more
    * than two slabs beyond the frames it holds (see {@link ByteSlab}).
    */
   #slab: ByteSlab | null = null;
-  #replayBytes = 0;
   #nextSeq = 1;
   /** Highest sequence number received in order. */
   #received = 0;
@@ -208,29 +193,10 @@ export class Delivery {
   unacknowledged(): SentFrame[] {
     const sent: SentFrame[] = [];
     const replay = this.#replay;
-    for (let i = this.#replayHead; i < replay.length; i += 3) {
-      sent.push({
-        seq: replay[i] as number,
-        frame: replay[i + 1] as Uint8Array,
-        message: replay[i + 2] as OutgoingMessage,
-      });
-    }
+    const n = replay?.length ?? 0;
+    for (let i = 0; i < n; i++)
+      sent.push({ seq: replay!.seq(i), frame: replay!.frame(i), message: replay!.message(i) });
     return sent;
-  }
-
-  /** The messages of the replay buffer, oldest first (a copy). */
-  #unacknowledgedMessages(): OutgoingMessage[] {
-    const messages: OutgoingMessage[] = [];
-    const replay = this.#replay;
-    for (let i = this.#replayHead + 2; i < replay.length; i += 3) messages.push(replay[i] as OutgoingMessage);
-    return messages;
-  }
-
-  /** Empties the replay buffer. */
-  #clearReplay(): void {
-    this.#replay = [];
-    this.#replayHead = 0;
-    this.#replayBytes = 0;
   }
 
   /**
@@ -239,7 +205,7 @@ export class Delivery {
    * Only for a fresh, detached Delivery.
    */
   restore(snapshot: { nextSeq: number; received: number; replay: readonly SentFrame[] }): void {
-    this.#clearReplay();
+    this.#replay = null;
     for (const sent of snapshot.replay) this.#keep(sent.seq, sent.frame, sent.message);
     this.#nextSeq = snapshot.nextSeq;
     this.#received = snapshot.received;
@@ -249,12 +215,12 @@ export class Delivery {
 
   /** Messages not yet written plus messages written but not acknowledged. */
   get outstanding(): number {
-    return (this.#pending?.length ?? 0) + (this.#replay.length - this.#replayHead) / 3;
+    return (this.#pending?.length ?? 0) + (this.#replay?.length ?? 0);
   }
 
   /** Bytes held for the peer: pending plus unacknowledged. */
   get bufferedBytes(): number {
-    return (this.#pending?.bytes ?? 0) + this.#replayBytes;
+    return (this.#pending?.bytes ?? 0) + (this.#replay?.bytes ?? 0);
   }
 
   /**
@@ -333,10 +299,11 @@ export class Delivery {
 
   /** Whether a message may be written now: connected, and room in the replay buffer. */
   #hasRoom(): boolean {
+    const replay = this.#replay;
     return (
       this.#attached &&
-      this.#replay.length - this.#replayHead < 3 * this.#limits.replayMessages &&
-      this.#replayBytes < this.#limits.replayBytes
+      (replay === null ||
+        (replay.length < this.#limits.replayMessages && replay.bytes < this.#limits.replayBytes))
     );
   }
 
@@ -365,8 +332,7 @@ export class Delivery {
 
   /** Adds a written frame to the replay buffer. */
   #keep(seq: number, frame: Uint8Array, message: OutgoingMessage): void {
-    this.#replay.push(seq, frame, message);
-    this.#replayBytes += frame.byteLength;
+    (this.#replay ??= new ReplayRing()).push(seq, frame, message);
   }
 
   /**
@@ -392,24 +358,17 @@ export class Delivery {
   /** Drops replay entries up to `seq`; false for an ack of a sequence number never sent. */
   #trim(seq: number): boolean {
     if (seq >= this.#nextSeq) return false;
-    const replay = this.#replay;
-    let head = this.#replayHead;
-    if (head === replay.length || (replay[head] as number) > seq) return true;
+    let replay = this.#replay;
+    if (replay === null || replay.length === 0 || replay.firstSeq > seq) return true;
     this.#hooks.trimmed?.(seq);
     do {
-      const message = replay[head + 2] as OutgoingMessage;
-      this.#replayBytes -= (replay[head + 1] as Uint8Array).byteLength;
-      // What the slots held is freed now, not when the array is next compacted.
-      replay[head + 1] = EMPTY;
-      replay[head + 2] = FREED;
-      this.#replayHead = head += 3;
-      message.other?.acknowledged?.();
-    } while (head < replay.length && (replay[head] as number) <= seq && this.#replay === replay);
-    const kept = compacted(this.#replay, this.#replayHead);
-    if (kept !== this.#replay) {
-      this.#replay = kept;
-      this.#replayHead = 0;
-      if (kept.length === 0) this.#slab?.release();
+      replay.shift().other?.acknowledged?.();
+      // An acknowledged frame's owner may have written more meanwhile (into this ring, or a new one).
+      replay = this.#replay;
+    } while (replay !== null && replay.length > 0 && replay.firstSeq <= seq);
+    if (replay !== null && replay.length === 0) {
+      if (replay.shrinks) this.#replay = null;
+      this.#slab?.release();
     }
     return true;
   }
@@ -441,8 +400,8 @@ export class Delivery {
     // Trim without pumping: the retransmissions must go out before anything new.
     this.#trim(Math.min(peerReceived, this.#nextSeq - 1));
     const replay = this.#replay;
-    for (let i = this.#replayHead; i < replay.length && this.#attached; i += 3) {
-      this.#hooks.write(replay[i + 1] as Uint8Array, replay[i] as number);
+    for (let i = 0; replay !== null && i < replay.length && this.#attached; i++) {
+      this.#hooks.write(replay.frame(i), replay.seq(i));
     }
     this.pump();
   }
@@ -462,8 +421,10 @@ export class Delivery {
    * responses, streams) are not sent again: their owners decide what the loss means.
    */
   restart(): number {
-    const unacked = this.#unacknowledgedMessages().filter((m) => m.other === undefined);
-    this.#clearReplay();
+    const unacked = this.unacknowledged()
+      .map((s) => s.message)
+      .filter((m) => m.other === undefined);
+    this.#replay = null;
     this.#nextSeq = 1;
     this.#received = 0;
     this.#ackSent = 0;
@@ -478,10 +439,12 @@ export class Delivery {
   /** The messages still held, for `drop` events when the session ends for good. */
   drain(): OutgoingMessage[] {
     const held = [
-      ...this.#unacknowledgedMessages().filter((m) => m.other === undefined),
+      ...this.unacknowledged()
+        .map((s) => s.message)
+        .filter((m) => m.other === undefined),
       ...(this.#pending?.clear() ?? []).map((i) => i.message),
     ];
-    this.#clearReplay();
+    this.#replay = null;
     this.#ackDue = undefined;
     return held;
   }
