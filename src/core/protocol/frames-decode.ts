@@ -228,8 +228,7 @@ let varintEnd = 0;
  * A minimal varint of at most 4 bytes (below 2^28) at `at`, or -1 for any other (longer,
  * cut off, not minimal): the general reader then takes the frame.
  */
-function shortVarint(bytes: Uint8Array, at: number): number {
-  const n = bytes.length;
+function shortVarint(bytes: Uint8Array, at: number, n: number): number {
   if (at >= n) return -1;
   let b = bytes[at]!;
   if (b < 0x80) {
@@ -260,32 +259,33 @@ export interface DataHeader {
   seq: number;
   /** The piggybacked ack, or -1 for none. */
   ack: number;
-  /** Where the payload starts: it runs to the end of the frame. */
+  /** Where the payload starts (an index into the bytes read): it runs to the end of the frame. */
   at: number;
 }
 
 /**
  * Reads the header of a DATA frame whose seq and ack are short varints into `out`: the
- * frame of every message, read without a frame object. False (and `out` left as it may be)
+ * frame of every message, read without a frame object. The frame is `bytes` from `start` to
+ * `end` (all of it by default). False (and `out` left as it may be)
  * for any other frame, or one that is not that simple: `decodeFrame` reads those and names
  * what is wrong with them. A caller reads `out` before anything else may read a frame.
  */
-export function readDataHeader(bytes: Uint8Array, out: DataHeader): boolean {
-  if (bytes[0] !== FrameTypes.data || bytes.length < 2) return false;
-  const flags = bytes[1]!;
+export function readDataHeader(bytes: Uint8Array, out: DataHeader, start = 0, end = bytes.length): boolean {
+  if (bytes[start] !== FrameTypes.data || end - start < 2) return false;
+  const flags = bytes[start + 1]!;
   if ((flags & ~MESSAGE_FLAGS) !== 0) return false;
   const kind = KINDS[(flags & KIND_MASK) >> KIND_SHIFT];
   if (kind === undefined) return false;
-  let at = 2;
+  let at = start + 2;
   let seq = -1;
   let ack = -1;
   if ((flags & SEQUENCED) !== 0) {
-    seq = shortVarint(bytes, at);
+    seq = shortVarint(bytes, at, end);
     if (seq < 1) return false;
     at = varintEnd;
   }
   if ((flags & ACK) !== 0) {
-    ack = shortVarint(bytes, at);
+    ack = shortVarint(bytes, at, end);
     if (ack < 0) return false;
     at = varintEnd;
   }

@@ -280,8 +280,7 @@ export class Endpoint implements SequencedSource {
       this.#protocolError('a text message where a frame was expected');
       return;
     }
-    const heartbeat = this.#heartbeat!;
-    if (heartbeat.watching) heartbeat.lastHeard = this.#config.clock.now();
+    this.#heard();
     if (message[0] !== BATCH_TYPE) {
       this.#body(message);
       return;
@@ -297,19 +296,45 @@ export class Endpoint implements SequencedSource {
     for (let i = 0; i < bodies.length && this.#phase === 'open'; i++) this.#body(bodies[i]!);
   }
 
-  #body(bytes: Uint8Array): void {
-    const header = DATA_HEADER;
-    if (readDataHeader(bytes, header)) {
-      // The frame of every message, without a frame object (docs/protocol.md §4.4).
-      const { kind, seq, ack } = header;
-      this.#message(
-        kind,
-        bytes.subarray(header.at),
-        seq === -1 ? undefined : seq,
-        ack === -1 ? undefined : ack,
-      );
+  /**
+   * {@link receive} of the bytes `start` to `end` of `chunk`, as a byte stream's decoder finds
+   * them: the frame of a message is read in place (no view of the frame, only of its payload).
+   */
+  receiveRange(chunk: Uint8Array, start: number, end: number): void {
+    if (this.#phase !== 'open') return;
+    if (chunk[start] === BATCH_TYPE) {
+      this.receive(chunk.subarray(start, end));
       return;
     }
+    this.#heard();
+    if (!this.#dataIn(chunk, start, end)) this.#body(chunk.subarray(start, end));
+  }
+
+  /** A frame came: the heartbeat knows the peer is alive. */
+  #heard(): void {
+    const heartbeat = this.#heartbeat!;
+    if (heartbeat.watching) heartbeat.lastHeard = this.#config.clock.now();
+  }
+
+  /**
+   * The frame of every message, DATA with short varints, handled without a frame object
+   * (docs/protocol.md §4.4); false for any other frame, left to `decodeFrame`.
+   */
+  #dataIn(bytes: Uint8Array, start: number, end: number): boolean {
+    const header = DATA_HEADER;
+    if (!readDataHeader(bytes, header, start, end)) return false;
+    const { kind, seq, ack } = header;
+    this.#message(
+      kind,
+      bytes.subarray(header.at, end),
+      seq === -1 ? undefined : seq,
+      ack === -1 ? undefined : ack,
+    );
+    return true;
+  }
+
+  #body(bytes: Uint8Array): void {
+    if (this.#dataIn(bytes, 0, bytes.length)) return;
     if (isStreamFrame(bytes)) {
       // Streams and large messages (docs/protocol.md §13): only where this side announced them.
       if (this.#config.transfers === null) this.#protocolError('a stream frame, but no stream was announced');
