@@ -27,11 +27,17 @@ describe('ReplayRing', () => {
       [2, 20, 2],
     ]);
     expect(ring.bytes).toBe(30);
-    expect(ring.firstSeq).toBe(1);
-    expect(ring.shift().original).toBe(1);
+    expect(ring.fits(3, 31)).toBe(true);
+    expect(ring.fits(2, 31)).toBe(false);
+    expect(ring.fits(3, 30)).toBe(false);
+    expect(ring.holds(0)).toBe(false);
+    expect(ring.shiftUpTo(0)).toBeUndefined();
+    expect(ring.holds(1)).toBe(true);
+    expect(ring.shiftUpTo(5)?.original).toBe(1);
     expect(ring.length).toBe(1);
     expect(ring.bytes).toBe(20);
-    expect(ring.firstSeq).toBe(2);
+    expect(ring.shiftUpTo(1)).toBeUndefined();
+    expect(ring.holds(2)).toBe(true);
   });
 
   it('keeps the order when it grows while its entries wrap around the end', () => {
@@ -44,14 +50,15 @@ describe('ReplayRing', () => {
       seq++;
       ring.push(seq, new Uint8Array(seq), message(seq));
       seq++;
-      expect(ring.shift().original).toBe(first++);
+      expect(ring.shiftUpTo(seq)?.original).toBe(first++);
     }
     for (let i = 0; i < 40; i++, seq++) ring.push(seq, new Uint8Array(seq), message(seq));
     const held = entries(ring);
     expect(held.map(([s]) => s)).toEqual(Array.from({ length: seq - first }, (_, i) => first + i));
     expect(held.every(([s, size, original]) => size === s && original === s)).toBe(true);
     expect(ring.bytes).toBe(held.reduce((n, [, size]) => n + size, 0));
-    while (ring.length > 0) expect(ring.shift().original).toBe(first++);
+    while (ring.length > 0) expect(ring.shiftUpTo(seq)?.original).toBe(first++);
+    expect(ring.holds(seq)).toBe(false);
     expect(ring.bytes).toBe(0);
   });
 

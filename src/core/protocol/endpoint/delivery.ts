@@ -206,7 +206,8 @@ export class Delivery {
    */
   restore(snapshot: { nextSeq: number; received: number; replay: readonly SentFrame[] }): void {
     this.#replay = null;
-    for (const sent of snapshot.replay) this.#keep(sent.seq, sent.frame, sent.message);
+    for (const sent of snapshot.replay)
+      (this.#replay ??= new ReplayRing()).push(sent.seq, sent.frame, sent.message);
     this.#nextSeq = snapshot.nextSeq;
     this.#received = snapshot.received;
     this.#ackSent = snapshot.received;
@@ -302,8 +303,7 @@ export class Delivery {
     const replay = this.#replay;
     return (
       this.#attached &&
-      (replay === null ||
-        (replay.length < this.#limits.replayMessages && replay.bytes < this.#limits.replayBytes))
+      (replay === null || replay.fits(this.#limits.replayMessages, this.#limits.replayBytes))
     );
   }
 
@@ -324,15 +324,10 @@ export class Delivery {
   #transmit(message: OutgoingMessage): boolean {
     const seq = this.#nextSeq++;
     const frame = sequencedFrame(message, seq, this.#takeAck(), (this.#slab ??= new ByteSlab()));
-    this.#keep(seq, frame, message);
+    (this.#replay ??= new ReplayRing()).push(seq, frame, message);
     this.#hooks.sent?.(seq, frame, message);
     this.#hooks.write(frame, seq);
     return true;
-  }
-
-  /** Adds a written frame to the replay buffer. */
-  #keep(seq: number, frame: Uint8Array, message: OutgoingMessage): void {
-    (this.#replay ??= new ReplayRing()).push(seq, frame, message);
   }
 
   /**
@@ -358,16 +353,15 @@ export class Delivery {
   /** Drops replay entries up to `seq`; false for an ack of a sequence number never sent. */
   #trim(seq: number): boolean {
     if (seq >= this.#nextSeq) return false;
-    let replay = this.#replay;
-    if (replay === null || replay.length === 0 || replay.firstSeq > seq) return true;
+    const replay = this.#replay;
+    if (replay === null || !replay.holds(seq)) return true;
     this.#hooks.trimmed?.(seq);
-    do {
-      replay.shift().other?.acknowledged?.();
-      // An acknowledged frame's owner may have written more meanwhile (into this ring, or a new one).
-      replay = this.#replay;
-    } while (replay !== null && replay.length > 0 && replay.firstSeq <= seq);
-    if (replay !== null && replay.length === 0) {
-      if (replay.shrinks) this.#replay = null;
+    // An acknowledged frame's owner may write more meanwhile (into this ring, or a new one).
+    for (let message = replay.shiftUpTo(seq); message !== undefined; message = this.#replay?.shiftUpTo(seq))
+      message.other?.acknowledged?.();
+    const left = this.#replay;
+    if (left !== null && left.length === 0) {
+      if (left.shrinks) this.#replay = null;
       this.#slab?.release();
     }
     return true;

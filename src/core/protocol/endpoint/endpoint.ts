@@ -438,7 +438,7 @@ export class Endpoint implements SequencedSource {
   /** A DATA frame: its ack, its payload decoded, then delivered if it is the next one. */
   #message(kind: PayloadKind, payload: Uint8Array, seq: number | undefined, ack: number | undefined): void {
     if (ack !== undefined && !this.#ack(ack)) return;
-    const value = this.#value(kind, payload);
+    const value = kind === 'binary' ? payload : this.#value(kind, payload);
     if (value !== UNDELIVERABLE && this.#accept(seq)) this.#host.message(value, seq);
   }
 

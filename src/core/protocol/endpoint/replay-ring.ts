@@ -52,9 +52,14 @@ export class ReplayRing {
     return this.#mask >= RING_MIN;
   }
 
-  /** The seq of the oldest entry (the ring is not empty). */
-  get firstSeq(): number {
-    return this.#slots[3 * this.#head] as number;
+  /** Whether it holds fewer than `messages` entries and fewer than `bytes` bytes. */
+  fits(messages: number, bytes: number): boolean {
+    return this.#count < messages && this.#bytes < bytes;
+  }
+
+  /** Whether its oldest entry is one of those up to `seq` (the next `shiftUpTo(seq)` frees one). */
+  holds(seq: number): boolean {
+    return this.#count > 0 && (this.#slots[3 * this.#head] as number) <= seq;
   }
 
   push(seq: number, frame: Uint8Array, message: OutgoingMessage): void {
@@ -81,10 +86,11 @@ export class ReplayRing {
     return this.#slots[3 * ((this.#head + i) & this.#mask) + 2] as OutgoingMessage;
   }
 
-  /** Frees the oldest entry (the ring is not empty) and returns its message. */
-  shift(): OutgoingMessage {
+  /** Frees the oldest entry if its seq is up to `seq`, and returns its message; else undefined. */
+  shiftUpTo(seq: number): OutgoingMessage | undefined {
     const at = 3 * this.#head;
     const slots = this.#slots;
+    if (this.#count === 0 || (slots[at] as number) > seq) return undefined;
     const message = slots[at + 2] as OutgoingMessage;
     this.#bytes -= (slots[at + 1] as Uint8Array).byteLength;
     // What the slots held is freed now, not when they are written again.
