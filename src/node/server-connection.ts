@@ -193,6 +193,14 @@ export class Connection implements ServerConnection, ServerSessionHooks, FrameSi
     this.session.receive(frame);
   }
 
+  /** A frame read in place from a byte stream's chunk (see `FrameReceiver.receiveRange`). */
+  receiveRange(chunk: Uint8Array, start: number, end: number): void {
+    const counters = this.#host.counters;
+    counters.messagesIn++;
+    counters.bytesIn += end - start;
+    this.session.receiveRange(chunk, start, end);
+  }
+
   closed(): void {
     this.#host.dropped(this);
   }

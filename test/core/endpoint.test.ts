@@ -23,6 +23,11 @@ import {
 
 const closed = new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'gone');
 const types = (frames: Frame[]): string[] => frames.map((f) => f.type);
+const batchOf = (bodies: Uint8Array[]): Uint8Array =>
+  encodeBatch(
+    bodies,
+    bodies.reduce((n, b) => n + b.byteLength, 0),
+  );
 const seqs = (frames: Frame[]): Array<number | undefined> =>
   frames.filter((f) => f.type === 'data').map((f) => (f as { seq?: number }).seq);
 /** Lets the microtasks of async handlers run. */
@@ -156,6 +161,35 @@ describe('Endpoint: sequence numbers, acknowledgements and resume', () => {
     expect(host.ended).toMatchObject({ code: 4000, error: { code: 'ERR_PROTOCOL' } });
     expect(endpoint.phase).toBe('detached');
     expect(host.messages).toEqual(['a', 'b']);
+  });
+
+  it('reads frames in place from a chunk as it reads them whole: messages, acks, other frames, a BATCH', () => {
+    const { endpoint, host } = openServer(fakeClock());
+    endpoint.send(undefined, 'out', false, Infinity);
+    host.take();
+    const frames = [
+      data('a', 1, 1),
+      bytes({ type: 'data', kind: 'binary', seq: 2, payload: new Uint8Array([7, 8]) }),
+      bytes({ type: 'ping', nonce: 9 }),
+      batchOf([data('b', 3), data('c', 4)]),
+    ];
+    // One chunk with a byte before and after each frame: the ranges are not the whole chunk.
+    const chunk = new Uint8Array(frames.reduce((n, f) => n + f.length + 2, 0)).fill(0xff);
+    let at = 0;
+    const ranges: Array<[number, number]> = [];
+    for (const f of frames) {
+      chunk.set(f, at + 1);
+      ranges.push([at + 1, at + 1 + f.length]);
+      at += f.length + 2;
+    }
+    for (const [start, end] of ranges) endpoint.receiveRange(chunk, start, end);
+    expect(host.messages).toEqual(['a', new Uint8Array([7, 8]), 'b', 'c']);
+    expect(endpoint.delivery.outstanding).toBe(0);
+    expect(host.take()).toEqual([{ type: 'pong', nonce: 9 }]);
+    endpoint.receiveRange(chunk, ranges[0]![0], ranges[0]![1]);
+    expect(host.messages).toHaveLength(4);
+    endpoint.receiveRange(data('f', 9), 0, data('f', 9).length);
+    expect(host.take()).toEqual([{ type: 'close', code: 4000, reason: 'sequence gap: got 9 after 4' }]);
   });
 
   it('refuses an ack of a sequence number never sent', () => {

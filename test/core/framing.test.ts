@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChunkBuffer, MAX_RETAINED_CHUNKS } from '../../src/core/framing/chunk-buffer.js';
 import { createFraming, lengthFraming, linesFraming, noneFraming } from '../../src/core/framing/index.js';
+import { createLengthDecoder } from '../../src/core/framing/length.js';
 import type { FrameDecoder, Framing } from '../../src/core/framing/index.js';
 import {
   blankLineGoldenFrames,
@@ -283,6 +284,29 @@ describe('length framing', () => {
     const decoder = framing.createDecoder((frame) => kept.push(frame));
     for (let i = 0; i < wire.length; i++) decoder.push(wire.subarray(i, i + 1));
     expect(kept.map(toHex)).toEqual(payloads.map(toHex));
+  });
+
+  it('hands a receiver with receiveRange the frames that lie whole in a chunk in place, the others as views', () => {
+    const payloads = [utf8.encode('alpha'), utf8.encode(''), utf8.encode('gamma-gamma')];
+    const wire = concat(payloads.map((p) => framing.encode(p)));
+    // Whole in the first push: the first two frames; the third is cut across two pushes.
+    const cut = wire.length - 3;
+    const got: Array<{ how: 'range' | 'view'; hex: string }> = [];
+    const decoder = createLengthDecoder(
+      {
+        receive: (frame) => got.push({ how: 'view', hex: toHex(frame) }),
+        receiveRange: (chunk, start, end) =>
+          got.push({ how: 'range', hex: toHex(chunk.subarray(start, end)) }),
+      },
+      1024,
+    );
+    decoder.push(wire.subarray(0, cut));
+    decoder.push(wire.subarray(cut));
+    expect(got).toEqual([
+      { how: 'range', hex: toHex(payloads[0]!) },
+      { how: 'range', hex: toHex(payloads[1]!) },
+      { how: 'view', hex: toHex(payloads[2]!) },
+    ]);
   });
 });
 

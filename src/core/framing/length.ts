@@ -72,6 +72,12 @@ export function lengthFraming(
 /** A {@link FrameSink} as an object: a connection that takes its frames itself needs no closure. */
 export interface FrameReceiver {
   receive(frame: Uint8Array): void;
+  /**
+   * Optional: a frame that lies whole in one chunk, as the bytes `start` to `end` of it, so no
+   * view is made for a frame whose receiver makes its own of what it keeps (a payload). A
+   * receiver with it still gets `receive` for a frame put together from several chunks.
+   */
+  receiveRange?(chunk: Uint8Array, start: number, end: number): void;
 }
 
 /**
@@ -110,8 +116,12 @@ export class LengthDecoder implements FrameDecoder {
   /** Bumped by `reset()`, so a sink that resets stops the loop over the current chunk. */
   #epoch = 0;
 
+  /** The receiver takes frames in place (`receiveRange`). */
+  readonly #ranged: boolean;
+
   constructor(sink: FrameSink | FrameReceiver, maxFrameSize: number) {
     this.#receiver = typeof sink === 'function' ? { receive: sink } : sink;
+    this.#ranged = typeof this.#receiver.receiveRange === 'function';
     this.#maxFrameSize = maxFrameSize;
   }
 
@@ -150,6 +160,7 @@ export class LengthDecoder implements FrameDecoder {
     const receiver = this.#receiver;
     const maxFrameSize = this.#maxFrameSize;
     const epoch = this.#epoch;
+    const ranged = this.#ranged;
     const length = chunk.length;
     let at = 0;
     // A loop, never recursion: a chunk of a million empty frames must not grow the stack.
@@ -160,7 +171,8 @@ export class LengthDecoder implements FrameDecoder {
       const end = start + size;
       if (end > length) break;
       at = end;
-      receiver.receive(chunk.subarray(start, end));
+      if (ranged) receiver.receiveRange!(chunk, start, end);
+      else receiver.receive(chunk.subarray(start, end));
       if (this.#epoch !== epoch) return;
     }
     if (at < length) (this.#buffer = new ChunkBuffer()).push(at === 0 ? chunk : chunk.subarray(at));

@@ -205,10 +205,8 @@ export function decodeFrame(bytes: Uint8Array, limits?: Partial<DecodeLimits>): 
 export function readFrame(bytes: Uint8Array, table: FrameTable, limits?: Partial<DecodeLimits>): Frame {
   // The frame of every message, read without a reader object when its numbers are small;
   // anything unusual (or wrong) goes the general way, which names the problem.
-  if (bytes[0] === FrameTypes.data && bytes.length >= 2) {
-    const frame = readDataQuickly(bytes);
-    if (frame !== undefined) return frame;
-  }
+  const frame = readDataQuickly(bytes);
+  if (frame !== undefined) return frame;
   const resolved = limits === undefined ? decodeLimitDefaults : resolveDecodeLimits(limits);
   if (bytes.length < 2) {
     throw new SocklineError(
@@ -239,8 +237,7 @@ let varintEnd = 0;
  * A minimal varint of at most 4 bytes (below 2^28) at `at`, or -1 for any other (longer,
  * cut off, not minimal): the general reader then takes the frame.
  */
-function shortVarint(bytes: Uint8Array, at: number): number {
-  const n = bytes.length;
+function shortVarint(bytes: Uint8Array, at: number, n: number): number {
   if (at >= n) return -1;
   let b = bytes[at]!;
   if (b < 0x80) {
@@ -261,28 +258,61 @@ function shortVarint(bytes: Uint8Array, at: number): number {
   return -1;
 }
 
-/** A DATA frame whose seq and ack are short varints; undefined when it is not that simple. */
-function readDataQuickly(bytes: Uint8Array): DataFrame | undefined {
-  const flags = bytes[1]!;
-  if ((flags & ~MESSAGE_FLAGS) !== 0) return undefined;
+/**
+ * What {@link readDataHeader} read of a DATA frame: one object, filled again by each read, so
+ * reading the frame of a message allocates nothing but the view of its payload.
+ */
+export interface DataHeader {
+  kind: PayloadKind;
+  /** The seq, or -1 when the frame is not sequenced. */
+  seq: number;
+  /** The piggybacked ack, or -1 for none. */
+  ack: number;
+  /** Where the payload starts (an index into the bytes read): it runs to the end of the frame. */
+  at: number;
+}
+
+/**
+ * Reads the header of a DATA frame whose seq and ack are short varints into `out`: the
+ * frame of every message, read without a frame object. The frame is `bytes` from `start` to
+ * `end` (all of it by default). False (and `out` left as it may be)
+ * for any other frame, or one that is not that simple: `decodeFrame` reads those and names
+ * what is wrong with them. A caller reads `out` before anything else may read a frame.
+ */
+export function readDataHeader(bytes: Uint8Array, out: DataHeader, start = 0, end = bytes.length): boolean {
+  if (bytes[start] !== FrameTypes.data || end - start < 2) return false;
+  const flags = bytes[start + 1]!;
+  if ((flags & ~MESSAGE_FLAGS) !== 0) return false;
   const kind = KINDS[(flags & KIND_MASK) >> KIND_SHIFT];
-  if (kind === undefined) return undefined;
-  let at = 2;
+  if (kind === undefined) return false;
+  let at = start + 2;
   let seq = -1;
   let ack = -1;
   if ((flags & SEQUENCED) !== 0) {
-    seq = shortVarint(bytes, at);
-    if (seq < 1) return undefined;
+    seq = shortVarint(bytes, at, end);
+    if (seq < 1) return false;
     at = varintEnd;
   }
   if ((flags & ACK) !== 0) {
-    ack = shortVarint(bytes, at);
-    if (ack < 0) return undefined;
+    ack = shortVarint(bytes, at, end);
+    if (ack < 0) return false;
     at = varintEnd;
   }
-  const frame: DataFrame = { type: 'data', kind, payload: bytes.subarray(at) };
-  if (seq !== -1) frame.seq = seq;
-  if (ack !== -1) frame.ack = ack;
+  out.kind = kind;
+  out.seq = seq;
+  out.ack = ack;
+  out.at = at;
+  return true;
+}
+
+const quick: DataHeader = { kind: 'binary', seq: -1, ack: -1, at: 0 };
+
+/** A DATA frame whose seq and ack are short varints; undefined when it is not that simple. */
+function readDataQuickly(bytes: Uint8Array): DataFrame | undefined {
+  if (!readDataHeader(bytes, quick)) return undefined;
+  const frame: DataFrame = { type: 'data', kind: quick.kind, payload: bytes.subarray(quick.at) };
+  if (quick.seq !== -1) frame.seq = quick.seq;
+  if (quick.ack !== -1) frame.ack = quick.ack;
   return frame;
 }
 

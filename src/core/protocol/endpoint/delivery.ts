@@ -2,7 +2,7 @@ import { ByteSlab } from '../../byte-slab.js';
 import type { Clock } from '../../clock.js';
 import { Outbox, type OutboxLimits } from '../../link/outbox.js';
 import { encodeFrame } from '../frames-encode.js';
-import { compacted } from './compact.js';
+import { ReplayRing } from './replay-ring.js';
 import {
   sequencedFits,
   sequencedFrame,
@@ -63,12 +63,6 @@ export interface SentFrame {
   readonly message: OutgoingMessage;
 }
 
-interface Sent {
-  readonly seq: number;
-  readonly frame: Uint8Array;
-  readonly message: OutgoingMessage;
-}
-
 /** Acknowledge at once after this many unacknowledged receipts, without waiting for the delay. */
 const ACK_EVERY = 32;
 
@@ -92,15 +86,17 @@ export class Delivery {
   readonly #hooks: DeliveryHooks;
   /** Made when a first message has to wait: an idle session never queues anything. */
   #pending: Outbox<OutgoingMessage> | null = null;
-  #replay: Sent[] = [];
-  #replayHead = 0;
+  /**
+   * Frames written and not acknowledged, oldest first: made on the first, dropped when it
+   * empties after a burst (an idle session holds none, see {@link ReplayRing}).
+   */
+  #replay: ReplayRing | null = null;
   /**
    * Where the frames of the replay buffer are cut from: one allocation for many small frames.
    * Made on the first message; released when the replay buffer empties, so it pins no more
    * than two slabs beyond the frames it holds (see {@link ByteSlab}).
    */
   #slab: ByteSlab | null = null;
-  #replayBytes = 0;
   #nextSeq = 1;
   /** Highest sequence number received in order. */
   #received = 0;
@@ -117,7 +113,10 @@ export class Delivery {
   /** `pump` is running; `#again`: it was asked to run meanwhile, and goes round once more. */
   #pumping = false;
   #again = false;
-  /** Frames written besides the pending queue's (requests, responses, streams), pulled by `pump`. */
+  /**
+   * Frames written besides the pending queue's (requests, responses, streams), pulled by
+   * `pump`; null while there is none (a session that only sends messages).
+   */
   source: SequencedSource | null = null;
   /**
    * The largest frame the peer accepts (see `DeliveryLimits.maxFrameSize`); a client lowers
@@ -192,7 +191,12 @@ export class Delivery {
 
   /** The frames written but not acknowledged, oldest first (a copy). */
   unacknowledged(): SentFrame[] {
-    return this.#replay.slice(this.#replayHead);
+    const sent: SentFrame[] = [];
+    const replay = this.#replay;
+    const n = replay?.length ?? 0;
+    for (let i = 0; i < n; i++)
+      sent.push({ seq: replay!.seq(i), frame: replay!.frame(i), message: replay!.message(i) });
+    return sent;
   }
 
   /**
@@ -201,9 +205,9 @@ export class Delivery {
    * Only for a fresh, detached Delivery.
    */
   restore(snapshot: { nextSeq: number; received: number; replay: readonly SentFrame[] }): void {
-    this.#replay = [...snapshot.replay];
-    this.#replayHead = 0;
-    this.#replayBytes = this.#replay.reduce((n, s) => n + s.frame.byteLength, 0);
+    this.#replay = null;
+    for (const sent of snapshot.replay)
+      (this.#replay ??= new ReplayRing()).push(sent.seq, sent.frame, sent.message);
     this.#nextSeq = snapshot.nextSeq;
     this.#received = snapshot.received;
     this.#ackSent = snapshot.received;
@@ -212,12 +216,12 @@ export class Delivery {
 
   /** Messages not yet written plus messages written but not acknowledged. */
   get outstanding(): number {
-    return (this.#pending?.length ?? 0) + this.#replay.length - this.#replayHead;
+    return (this.#pending?.length ?? 0) + (this.#replay?.length ?? 0);
   }
 
   /** Bytes held for the peer: pending plus unacknowledged. */
   get bufferedBytes(): number {
-    return (this.#pending?.bytes ?? 0) + this.#replayBytes;
+    return (this.#pending?.bytes ?? 0) + (this.#replay?.bytes ?? 0);
   }
 
   /**
@@ -286,8 +290,7 @@ export class Delivery {
     while (this.#attached && this.#hasRoom()) {
       const waiting = pending !== null && pending.length > 0;
       let message: OutgoingMessage | undefined;
-      if (source !== null && (sourceTurn || !waiting))
-        message = source.next(this.#hooks.room?.() ?? Infinity);
+      if (source !== null && (sourceTurn || !waiting)) message = source.next();
       sourceTurn = !sourceTurn;
       if (message !== undefined) this.#transmit(message);
       else if (waiting) this.#send(pending.shift()!.message);
@@ -297,10 +300,10 @@ export class Delivery {
 
   /** Whether a message may be written now: connected, and room in the replay buffer. */
   #hasRoom(): boolean {
+    const replay = this.#replay;
     return (
       this.#attached &&
-      this.#replay.length - this.#replayHead < this.#limits.replayMessages &&
-      this.#replayBytes < this.#limits.replayBytes
+      (replay === null || replay.fits(this.#limits.replayMessages, this.#limits.replayBytes))
     );
   }
 
@@ -321,11 +324,18 @@ export class Delivery {
   #transmit(message: OutgoingMessage): boolean {
     const seq = this.#nextSeq++;
     const frame = sequencedFrame(message, seq, this.#takeAck(), (this.#slab ??= new ByteSlab()));
-    this.#replay.push({ seq, frame, message });
-    this.#replayBytes += frame.byteLength;
+    (this.#replay ??= new ReplayRing()).push(seq, frame, message);
     this.#hooks.sent?.(seq, frame, message);
     this.#hooks.write(frame, seq);
     return true;
+  }
+
+  /**
+   * What the connection takes, in bytes, before it is over its high-water mark (see
+   * {@link SequencedSource}): asked only by a source that writes bulk frames.
+   */
+  room(): number {
+    return this.#hooks.room?.() ?? Infinity;
   }
 
   /**
@@ -334,26 +344,25 @@ export class Delivery {
    */
   acknowledged(seq: number): boolean {
     if (!this.#trim(seq)) return false;
-    this.pump();
+    // The room it made is for what waits: the pending queue, or a source's frames.
+    const pending = this.#pending;
+    if (this.source !== null || (pending !== null && pending.length > 0)) this.pump();
     return true;
   }
 
   /** Drops replay entries up to `seq`; false for an ack of a sequence number never sent. */
   #trim(seq: number): boolean {
     if (seq >= this.#nextSeq) return false;
-    const head = this.#replay[this.#replayHead];
-    if (head !== undefined && head.seq <= seq) this.#hooks.trimmed?.(seq);
-    while (this.#replayHead < this.#replay.length && this.#replay[this.#replayHead]!.seq <= seq) {
-      const sent = this.#replay[this.#replayHead]!;
-      this.#replayBytes -= sent.frame.byteLength;
-      this.#replay[this.#replayHead++] = undefined as unknown as Sent;
-      sent.message.other?.acknowledged?.();
-    }
-    const replay = compacted(this.#replay, this.#replayHead);
-    if (replay !== this.#replay) {
-      this.#replay = replay;
-      this.#replayHead = 0;
-      if (replay.length === 0) this.#slab?.release();
+    const replay = this.#replay;
+    if (replay === null || !replay.holds(seq)) return true;
+    this.#hooks.trimmed?.(seq);
+    // An acknowledged frame's owner may write more meanwhile (into this ring, or a new one).
+    for (let message = replay.shiftUpTo(seq); message !== undefined; message = this.#replay?.shiftUpTo(seq))
+      message.other?.acknowledged?.();
+    const left = this.#replay;
+    if (left !== null && left.length === 0) {
+      if (left.shrinks) this.#replay = null;
+      this.#slab?.release();
     }
     return true;
   }
@@ -384,8 +393,9 @@ export class Delivery {
     this.#attached = true;
     // Trim without pumping: the retransmissions must go out before anything new.
     this.#trim(Math.min(peerReceived, this.#nextSeq - 1));
-    for (let i = this.#replayHead; i < this.#replay.length && this.#attached; i++) {
-      this.#hooks.write(this.#replay[i]!.frame, this.#replay[i]!.seq);
+    const replay = this.#replay;
+    for (let i = 0; replay !== null && i < replay.length && this.#attached; i++) {
+      this.#hooks.write(replay.frame(i), replay.seq(i));
     }
     this.pump();
   }
@@ -405,17 +415,17 @@ export class Delivery {
    * responses, streams) are not sent again: their owners decide what the loss means.
    */
   restart(): number {
-    const unacked = this.#replay.slice(this.#replayHead).filter((s) => s.message.other === undefined);
-    this.#replay = [];
-    this.#replayHead = 0;
-    this.#replayBytes = 0;
+    const unacked = this.unacknowledged()
+      .map((s) => s.message)
+      .filter((m) => m.other === undefined);
+    this.#replay = null;
     this.#nextSeq = 1;
     this.#received = 0;
     this.#ackSent = 0;
     if (this.#ackCeiling !== undefined) this.#ackCeiling = 0;
     this.#ackDue = undefined;
     (this.#pending ??= new Outbox(this.#limits)).requeue(
-      unacked.map((s) => ({ message: s.message, size: sequencedSize(s.message), expiresAt: Infinity })),
+      unacked.map((message) => ({ message, size: sequencedSize(message), expiresAt: Infinity })),
     );
     return unacked.length;
   }
@@ -423,15 +433,12 @@ export class Delivery {
   /** The messages still held, for `drop` events when the session ends for good. */
   drain(): OutgoingMessage[] {
     const held = [
-      ...this.#replay
-        .slice(this.#replayHead)
+      ...this.unacknowledged()
         .map((s) => s.message)
         .filter((m) => m.other === undefined),
       ...(this.#pending?.clear() ?? []).map((i) => i.message),
     ];
-    this.#replay = [];
-    this.#replayHead = 0;
-    this.#replayBytes = 0;
+    this.#replay = null;
     this.#ackDue = undefined;
     return held;
   }

@@ -6,14 +6,13 @@ import {
   Capabilities,
   CloseCodes,
   SUPPORTED_VERSIONS,
-  type DataFrame,
   type Frame,
   type PayloadKind,
   type PublishFrame,
   type ReceiveLimits,
   type WelcomeFrame,
 } from '../frames.js';
-import { isStreamFrame, readFrame } from '../frames-decode.js';
+import { isStreamFrame, readDataHeader, readFrame, type DataHeader } from '../frames-decode.js';
 import { encodeFrame, encodeMessage, messageFits, tooLarge } from '../frames-encode.js';
 import { subscriptionError, validatePattern, validateTopic } from '../topics.js';
 import { Delivery, type OutgoingMessage, type SequencedSource } from './delivery.js';
@@ -43,6 +42,9 @@ const UNDELIVERABLE: unique symbol = Symbol('undeliverable');
 const MAX_REASON = 200;
 
 const EMPTY = new Uint8Array(0);
+
+/** Where `#body` reads the header of a DATA frame (its fields are read out before anything else runs). */
+const DATA_HEADER: DataHeader = { kind: 'binary', seq: -1, ack: -1, at: 0 };
 
 /** What a peer that announced no limits takes of streams and large messages: nothing. */
 const NO_LIMITS: ReceiveLimits = Object.freeze({ maxFrameSize: 0, maxMessageSize: 0, maxStreams: 0 });
@@ -107,8 +109,8 @@ export class Endpoint implements SequencedSource {
   constructor(config: EndpointConfig, host: EndpointHost) {
     this.#config = config;
     this.#host = host;
+    // The endpoint is the delivery's source of other frames once it has requests or transfers.
     this.delivery = new Delivery(config.delivery, config.clock, host);
-    this.delivery.source = this;
   }
 
   /**
@@ -278,8 +280,7 @@ export class Endpoint implements SequencedSource {
       this.#protocolError('a text message where a frame was expected');
       return;
     }
-    const heartbeat = this.#heartbeat!;
-    if (heartbeat.watching) heartbeat.lastHeard = this.#config.clock.now();
+    this.#heard();
     if (message[0] !== BATCH_TYPE) {
       this.#body(message);
       return;
@@ -295,7 +296,45 @@ export class Endpoint implements SequencedSource {
     for (let i = 0; i < bodies.length && this.#phase === 'open'; i++) this.#body(bodies[i]!);
   }
 
+  /**
+   * {@link receive} of the bytes `start` to `end` of `chunk`, as a byte stream's decoder finds
+   * them: the frame of a message is read in place (no view of the frame, only of its payload).
+   */
+  receiveRange(chunk: Uint8Array, start: number, end: number): void {
+    if (this.#phase !== 'open') return;
+    if (chunk[start] === BATCH_TYPE) {
+      this.receive(chunk.subarray(start, end));
+      return;
+    }
+    this.#heard();
+    if (!this.#dataIn(chunk, start, end)) this.#body(chunk.subarray(start, end));
+  }
+
+  /** A frame came: the heartbeat knows the peer is alive. */
+  #heard(): void {
+    const heartbeat = this.#heartbeat!;
+    if (heartbeat.watching) heartbeat.lastHeard = this.#config.clock.now();
+  }
+
+  /**
+   * The frame of every message, DATA with short varints, handled without a frame object
+   * (docs/protocol.md §4.4); false for any other frame, left to `readFrame`.
+   */
+  #dataIn(bytes: Uint8Array, start: number, end: number): boolean {
+    const header = DATA_HEADER;
+    if (!readDataHeader(bytes, header, start, end)) return false;
+    const { kind, seq, ack } = header;
+    this.#message(
+      kind,
+      bytes.subarray(header.at, end),
+      seq === -1 ? undefined : seq,
+      ack === -1 ? undefined : ack,
+    );
+    return true;
+  }
+
   #body(bytes: Uint8Array): void {
+    if (this.#dataIn(bytes, 0, bytes.length)) return;
     if (isStreamFrame(bytes)) {
       // Streams and large messages (docs/protocol.md §13): only where this side announced them.
       if (this.#config.transfers === null) this.#protocolError('a stream frame, but no stream was announced');
@@ -311,7 +350,7 @@ export class Endpoint implements SequencedSource {
     }
     switch (frame.type) {
       case 'data':
-        this.#data(frame);
+        this.#message(frame.kind, frame.payload, frame.seq, frame.ack);
         return;
       case 'publish':
         this.#publish(frame);
@@ -386,19 +425,21 @@ export class Endpoint implements SequencedSource {
    * The value of a DATA or PUBLISH payload, or UNDELIVERABLE after a protocol error. Decoded
    * before the frame is accepted: a message that cannot be delivered must not count as received.
    */
-  #value(frame: DataFrame | PublishFrame): unknown {
+  #value(kind: PayloadKind, payload: Uint8Array): unknown {
+    if (kind === 'binary') return payload;
     try {
-      return decodePayload(frame.kind, frame.payload, this.#config.codec);
+      return decodePayload(kind, payload, this.#config.codec);
     } catch (err) {
       this.#protocolError(`undecodable payload: ${(err as Error).message}`, err);
       return UNDELIVERABLE;
     }
   }
 
-  #data(frame: DataFrame): void {
-    if (frame.ack !== undefined && !this.#ack(frame.ack)) return;
-    const value = this.#value(frame);
-    if (value !== UNDELIVERABLE && this.#accept(frame.seq)) this.#host.message(value, frame.seq);
+  /** A DATA frame: its ack, its payload decoded, then delivered if it is the next one. */
+  #message(kind: PayloadKind, payload: Uint8Array, seq: number | undefined, ack: number | undefined): void {
+    if (ack !== undefined && !this.#ack(ack)) return;
+    const value = kind === 'binary' ? payload : this.#value(kind, payload);
+    if (value !== UNDELIVERABLE && this.#accept(seq)) this.#host.message(value, seq);
   }
 
   #publish(frame: PublishFrame): void {
@@ -415,7 +456,7 @@ export class Endpoint implements SequencedSource {
       if (this.#accept(frame.seq)) host.publish(frame.topic, frame.kind, frame.payload, frame.seq);
       return;
     }
-    const value = this.#value(frame);
+    const value = this.#value(frame.kind, frame.payload);
     if (value !== UNDELIVERABLE && this.#accept(frame.seq))
       this.#subscriptions?.deliver(frame.topic, value, host);
   }
@@ -440,7 +481,7 @@ export class Endpoint implements SequencedSource {
           host.publish(message.topic, message.kind, message.payload, seq);
           return;
         }
-        const value = this.#value(message);
+        const value = this.#value(message.kind, message.payload);
         if (value === UNDELIVERABLE) return;
         if (message.type === 'data') host.message(value, seq);
         else this.#subscriptions?.deliver(message.topic, value, host);
@@ -519,6 +560,7 @@ export class Endpoint implements SequencedSource {
       large: (message) => this.#large(message),
     });
     if (this.#window !== undefined) calls.window = this.#window;
+    this.delivery.source = this;
     return (this.#calls = calls);
   }
 
@@ -645,7 +687,9 @@ export class Endpoint implements SequencedSource {
       stream: (stream) => this.#host.stream?.(stream) === true,
       error: (error) => this.#host.error?.(error),
     };
-    return (this.#transfers = this.#config.transfers!(host));
+    this.#transfers = this.#config.transfers!(host);
+    this.delivery.source = this;
+    return this.#transfers;
   }
 
   /**
@@ -653,8 +697,15 @@ export class Endpoint implements SequencedSource {
    * then requests, then streams and large messages (their chunks only while the connection
    * holds little).
    */
-  next(room: number): OutgoingMessage | undefined {
-    return this.#calls?.next() ?? this.#transfers?.next(room);
+  next(): OutgoingMessage | undefined {
+    const calls = this.#calls;
+    if (calls !== null) {
+      const call = calls.next();
+      if (call !== undefined) return call;
+    }
+    // The connection's room is measured only for a source of bulk frames.
+    const transfers = this.#transfers;
+    return transfers === null ? undefined : transfers.next(this.delivery.room());
   }
 
   /**

@@ -41,12 +41,11 @@ export interface SequencedFrame {
  */
 export interface SequencedSource {
   /**
-   * The next frame to number and write, or undefined for none now. `room` is what the
-   * connection takes, in bytes, before it is over its high-water mark: bulk frames (stream
-   * chunks) wait while it has none (until its buffer drains), so a message sent meanwhile is
-   * not queued behind more of them.
+   * The next frame to number and write, or undefined for none now. Bulk frames (stream
+   * chunks) wait while the connection has no room (`Delivery.room()`, until its buffer
+   * drains), so a message sent meanwhile is not queued behind more of them.
    */
-  next(room: number): OutgoingMessage | undefined;
+  next(): OutgoingMessage | undefined;
 }
 
 /**

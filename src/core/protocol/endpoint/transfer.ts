@@ -1,7 +1,7 @@
 import type { SocklineError } from '../../errors.js';
 import type { Codec } from '../codec.js';
 import type { DataFrame, PublishFrame, ReceiveLimits, RequestFrame, ResponseFrame } from '../frames.js';
-import type { SequencedSource } from './sequenced.js';
+import type { OutgoingMessage } from './sequenced.js';
 
 /*
  * The seam between the session endpoint and what carries streams and large messages
@@ -78,7 +78,13 @@ export interface TransferHost {
 }
 
 /** Streams and large messages of one session: what the endpoint drives. */
-export interface Transfers extends SequencedSource {
+export interface Transfers {
+  /**
+   * The next frame to number and write (see `SequencedSource`); `room` is what the
+   * connection takes, in bytes, before it is over its high-water mark: chunks wait while it
+   * has none.
+   */
+  next(room: number): OutgoingMessage | undefined;
   /** A stream frame from the peer (types 0x40 to 0x44), undecoded. */
   receive(bytes: Uint8Array): void;
   /**

@@ -109,6 +109,16 @@ export class ServerSession implements Timed, SessionCarrier {
     void this.#hello(frame);
   }
 
+  /**
+   * {@link receive} of the bytes `start` to `end` of `chunk` (a byte stream's frame read in
+   * place): an open session's endpoint reads it without a view of the frame.
+   */
+  receiveRange(chunk: Uint8Array, start: number, end: number): void {
+    const state = this.#state;
+    if (this.#phase === 'open' && state!.carrier === this) state!.endpoint.receiveRange(chunk, start, end);
+    else this.receive(chunk.subarray(start, end));
+  }
+
   /** The connection ended: keep the session for resume, stop its deadlines. */
   closed(): void {
     if (this.#phase === 'closed') return;
