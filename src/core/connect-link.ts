@@ -1,5 +1,5 @@
 import { ErrorCodes, SocklineError } from './errors.js';
-import { Link, type Handshake, type LinkMessage } from './link/link.js';
+import { Link, type Handshake, type LinkMessage, type WireFactory } from './link/link.js';
 import { resolveLinkOptions } from './link/options.js';
 import type { ConnectOptions, ConnectTarget, RawConnectOptions, UrlInput } from './connect-options.js';
 import type { Framing } from './framing/types.js';
@@ -22,6 +22,11 @@ export interface TransportResolver {
    * injected so a browser bundle carries no decoder it can never use.
    */
   framing(options: ConnectOptions): Framing | null;
+  /**
+   * Makes the wire of each transport (see `LinkConfig.wire`): the framing and checks of byte
+   * streams and datagrams, given only by a runtime that opens them.
+   */
+  readonly wire?: WireFactory;
   /**
    * Raw mode: the check of a message queued while the link is down, for the schemes of the
    * static URLs, so what their transports would refuse is refused at `send()` already; null
@@ -52,6 +57,7 @@ export function createLink(
   return new Link({
     ...resolved,
     framing,
+    wire: resolver.wire ?? null,
     text: raw ? (options as RawConnectOptions).text : undefined,
     check: raw ? sendCheck(target, framing, options, resolver) : null,
     handshake,

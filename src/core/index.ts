@@ -3,7 +3,18 @@
 // WHATWG-WebSocket transport, and the frame codec for tools that read the wire.
 export * from './public-api.js';
 export { Link } from './link/link.js';
-export type { Connector, Handshake, HandshakeContext, HandshakeReceiver, LinkConfig } from './link/link.js';
+export type {
+  Connector,
+  Handshake,
+  HandshakeContext,
+  HandshakeReceiver,
+  LinkConfig,
+  Wire,
+  WireFactory,
+  WireSink,
+} from './link/link.js';
+export { byteWires } from './link/byte-wires.js';
+export { batchWire } from './link/batch-wire.js';
 export { createLink } from './connect.js';
 export type { TransportResolver } from './connect.js';
 export { linkDefaults } from './link/options.js';

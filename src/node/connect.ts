@@ -12,7 +12,8 @@ import type {
   ProtocolConnectOptions,
   RawConnectOptions,
 } from '../core/connect-options.js';
-import { datagramTooLarge, type Link } from '../core/link/link.js';
+import type { Link } from '../core/link/link.js';
+import { byteWires, datagramTooLarge } from '../core/link/byte-wires.js';
 import { linkDefaults } from '../core/link/options.js';
 import { BrowserWsTransport, type WebSocketConstructor } from '../core/websocket-transport.js';
 import { TcpTransport } from './tcp-transport.js';
@@ -26,6 +27,7 @@ const DEFAULT_MAX_DATAGRAM = 1200;
 const encoder = new TextEncoder();
 
 const nodeTransports: TransportResolver = {
+  wire: byteWires,
   // What a stream's framing (a line holding its delimiter, a frame over maxFrameSize) or a
   // datagram's size limit would refuse is refused while the link is down too.
   sendCheck(schemes, framing, options) {

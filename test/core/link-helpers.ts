@@ -1,5 +1,6 @@
 import { vi } from 'vitest';
 import { Link, type LinkConfig } from '../../src/core/link/link.js';
+import { byteWires } from '../../src/core/link/byte-wires.js';
 import { resolveLinkOptions, type LinkOptions } from '../../src/core/link/options.js';
 import { createFraming, type Framing, type FramingName } from '../../src/core/framing/index.js';
 import { MemoryServer, type MemoryServerEnd } from '../../src/core/memory-transport.js';
@@ -51,6 +52,7 @@ export function harness(
         highWaterMark: options.highWaterMark ?? 1 << 20,
       }),
     framing: createFraming(options.framing ?? 'length'),
+    wire: byteWires,
     text: options.text ?? false,
   };
   const link = new Link(config);

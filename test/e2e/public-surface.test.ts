@@ -52,6 +52,8 @@ describe('the public surface of the built package', () => {
         'PROTOCOL_VERSION',
         'SUPPORTED_VERSIONS',
         'backoffDelay',
+        'batchWire',
+        'byteWires',
         'createFraming',
         'createLink',
         'decodeFrame',

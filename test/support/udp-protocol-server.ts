@@ -1,6 +1,7 @@
 import { createConnection, type TransportResolver } from '../../src/core/connect.js';
 import type { ProtocolConnectOptions } from '../../src/core/connect-options.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
+import { byteWires } from '../../src/core/link/byte-wires.js';
 import {
   localHub,
   MemorySessionStore,
@@ -87,6 +88,7 @@ export function connectUdp(
   const resolver: TransportResolver = {
     check() {},
     framing: () => null,
+    wire: byteWires,
     open: (u, _scheme, handlers, o) =>
       udpSessionTransport(u, handlers, {
         ...datagram,

@@ -1,11 +1,10 @@
 import { unrefTimer, type TimerHandle } from '../clock.js';
-import { Coalescer } from '../coalesce.js';
 import { GuardedEmitter } from '../emitter.js';
 import { messagesOf } from '../iteration.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
-import { framingDefaults, type FrameDecoder, type FrameWriter, type Framing } from '../framing/types.js';
+import { framingDefaults } from '../framing/types.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
 import { backoffDelay } from './backoff.js';
 import type { DisconnectInfo } from './options.js';
@@ -20,6 +19,7 @@ import type {
   SendOptions,
   SendResult,
 } from './types.js';
+import type { Wire, WireSink } from './wire.js';
 
 export type {
   Connector,
@@ -35,6 +35,7 @@ export type {
   SendOptions,
   SendResult,
 } from './types.js';
+export type { Wire, WireFactory, WireSink } from './wire.js';
 
 /** What `send()` accepts as options (checked on each call that passes some). */
 const SEND_OPTIONS = { volatile: 'boolean', ttl: 'number' } as const;
@@ -77,11 +78,11 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
   readonly #outbox: Outbox<LinkMessage>;
   #state: LinkState = 'connecting';
   #transport: Transport | null = null;
-  #decoder: FrameDecoder | null = null;
-  /** Joins what is written in one tick into one transport write; null: every write goes alone. */
-  #coalescer: Coalescer | null = null;
-  /** On a stream whose framing offers one: frames are written by it into the coalescer's buffer. */
-  #writer: FrameWriter | null = null;
+  /**
+   * What the current transport needs between it and the link (framing, a size limit, joined
+   * writes); null: messages go to the transport as they are (a WebSocket).
+   */
+  #wire: Wire | null = null;
   /** Identifies the current attempt; callbacks from older transports are ignored. */
   #attemptId = 0;
   /** Consecutive failures since the link last stayed up for `minUptime`. */
@@ -104,8 +105,6 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
   #refused = false;
   /** Set while a handshake runs on the current transport: it gets the messages. */
   #handshakeReceiver: HandshakeReceiver | null = null;
-  /** Stream frames are delivered as text (`text`, or `lines` framing by default). */
-  readonly #streamText: boolean;
   #needDrain = false;
   #paused = false;
   #unref = false;
@@ -119,7 +118,6 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     super();
     this.#config = config;
     this.#idleTimeout = config.idleTimeout;
-    this.#streamText = config.text ?? config.framing?.name === 'lines';
     this.#outbox = new Outbox(config.outbox);
     this.opened = new Promise<void>((resolve, reject) => {
       this.#resolveOpened = resolve;
@@ -147,7 +145,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
 
   /** Bytes waiting: in the transport's buffer plus in the outbox. */
   get bufferedAmount(): number {
-    return (this.#transport?.bufferedAmount ?? 0) + (this.#coalescer?.bytes ?? 0) + this.#outbox.bytes;
+    return (this.#transport?.bufferedAmount ?? 0) + (this.#wire?.bytes ?? 0) + this.#outbox.bytes;
   }
 
   /**
@@ -189,13 +187,6 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
       throw new SocklineError(ErrorCodes.CLIENT_CLOSED, `cannot send: the link is ${this.#state}`);
     }
     if (this.#state === 'open' && this.#outbox.length === 0 && this.#transport !== null) {
-      // Inline rather than through #writeMessage: this is the path of every message.
-      const writer = this.#writer;
-      const coalescer = this.#coalescer;
-      if (writer !== null && coalescer !== null && typeof message !== 'string') {
-        coalescer.pushFrame(message, writer); // the framing checks the size first
-        return 'sent';
-      }
       this.#writeMessage(message, this.#transport, options?.volatile === true);
       return 'sent';
     }
@@ -285,9 +276,8 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     if (state === 'closing' || state === 'closed') return;
     this.#clearTimer('retry');
     if (state === 'reconnecting') return;
-    this.#coalescer?.flush();
+    this.#wire?.flush();
     const transport = this.#detachTransport();
-    this.#decoder = null;
     transport?.close(1000, '');
     if (error !== undefined) this.emit('error', error);
     this.emit('disconnect', { error, wasOpen: state === 'open' });
@@ -308,7 +298,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
       this.#clearTimer('uptime');
       this.#clearTimer('idle');
       this.#setTimer('close', () => this.#finishClose(undefined), this.#config.closeTimeout);
-      this.#coalescer?.flush();
+      this.#wire?.flush();
       this.#transport.close(1000, '');
     } else {
       this.#finishClose(undefined);
@@ -399,10 +389,13 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     const transport = this.#transport;
     if (transport === null) return;
     if (this.#paused) transport.pause();
-    const stream = transport.kind === 'stream';
-    this.#decoder = stream ? this.#streamFraming().createDecoder(this.#onFrame) : null;
-    this.#coalescer = stream ? this.#coalesce(transport) : null;
-    this.#writer = stream ? (this.#streamFraming().writer ?? null) : null;
+    const sink: WireSink = {
+      send: (data, volatile) => {
+        if (this.#transport === transport && !transport.send(data, volatile)) this.#needDrain = true;
+      },
+      deliver: (message, text) => this.#deliver(message, text),
+    };
+    this.#wire = this.#config.wire?.(transport, sink, this.#config) ?? null;
     this.#needDrain = false;
     this.#lastReceived = this.#config.clock.now();
     const handshake = this.#config.handshake;
@@ -416,9 +409,8 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
         complete: () => {
           if (id === this.#attemptId && this.#handshakeReceiver !== null) this.#ready(transport);
         },
-        batch: (join) => {
-          if (id === this.#attemptId && transport.kind === 'message')
-            this.#coalescer = this.#coalesce(transport, join);
+        batch: (wire) => {
+          if (id === this.#attemptId && transport.kind === 'message') this.#wire = wire(sink);
         },
         fail: (error, retry) => {
           if (id !== this.#attemptId) return;
@@ -481,8 +473,14 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
 
   #onTransportClose(id: number, info: TransportCloseInfo): void {
     if (id !== this.#attemptId) return;
+    const wire = this.#wire;
     this.#detachTransport();
-    this.#endDecoder();
+    // A stream that ended inside a frame: reported, and nothing partial is delivered.
+    try {
+      wire?.end?.();
+    } catch (err) {
+      this.emit('error', toSocklineError(err));
+    }
     const disconnect: DisconnectInfo = {
       code: info.code,
       reason: info.reason,
@@ -550,9 +548,7 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
 
   /** Ends the current transport without the reconnect logic (the caller decides what follows). */
   #discardTransport(): void {
-    const transport = this.#detachTransport();
-    this.#decoder = null;
-    transport?.destroy();
+    this.#detachTransport()?.destroy();
   }
 
   /** Forgets the current transport and its timers; its late callbacks no longer match. */
@@ -560,9 +556,8 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     const transport = this.#transport;
     this.#attemptId++;
     this.#transport = null;
-    this.#coalescer?.clear();
-    this.#coalescer = null;
-    this.#writer = null;
+    this.#wire?.clear();
+    this.#wire = null;
     this.#handshakeReceiver = null;
     this.#clearTimer('connect');
     this.#clearTimer('uptime');
@@ -594,61 +589,13 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
   // --- data ---------------------------------------------------------------------------------
 
   /**
-   * Writes a message in the form the transport carries (see `#encode`); on a stream whose
-   * framing has a writer, framed straight into the buffer of this tick's write. `volatile`
-   * goes to the transport: the message may be lost.
+   * Writes a message in the form the transport carries: through the transport's wire when it
+   * has one, else as it is. `volatile` goes to the transport: the message may be lost.
    */
   #writeMessage(message: LinkMessage, transport: Transport, volatile = false): void {
-    const writer = this.#writer;
-    const coalescer = this.#coalescer;
-    if (writer !== null && coalescer !== null) {
-      coalescer.pushFrame(typeof message === 'string' ? encoder.encode(message) : message, writer);
-    } else {
-      this.#write(this.#encode(message, transport), volatile);
-    }
-  }
-
-  /**
-   * Puts a message in the form the transport carries: framed bytes on a stream, text or
-   * bytes on a message transport, bytes within the datagram limit on a datagram transport.
-   */
-  #encode(message: LinkMessage, transport: Transport): Uint8Array | string {
-    if (transport.kind === 'message' && typeof message === 'string') return message;
-    const bytes = typeof message === 'string' ? encoder.encode(message) : message;
-    if (transport.kind === 'stream') return this.#streamFraming().encode(bytes);
-    if (bytes.byteLength > transport.maxMessageSize) {
-      throw datagramTooLarge(bytes.byteLength, transport.maxMessageSize);
-    }
-    return bytes;
-  }
-
-  #streamFraming(): Framing {
-    const framing = this.#config.framing;
-    if (framing === null) throw new TypeError('a stream transport needs a framing');
-    return framing;
-  }
-
-  #write(wire: Uint8Array | string, volatile = false): void {
-    const coalescer = this.#coalescer;
-    if (coalescer !== null) {
-      // Joined writes go to a reliable transport (a stream, a WebSocket taking BATCH).
-      if (typeof wire !== 'string') {
-        coalescer.push(wire);
-        return;
-      }
-      coalescer.flush(); // text cannot be joined to bytes: keep the order, send it alone
-    }
-    if (this.#transport !== null && !this.#transport.send(wire, volatile)) this.#needDrain = true;
-  }
-
-  /** A coalescer whose joined writes go to `transport` while it is the current one. */
-  #coalesce(
-    transport: Transport,
-    join?: (parts: readonly Uint8Array[], bytes: number) => Uint8Array,
-  ): Coalescer {
-    return new Coalescer((chunk) => {
-      if (this.#transport === transport && !transport.send(chunk)) this.#needDrain = true;
-    }, join);
+    const wire = this.#wire;
+    if (wire !== null) wire.write(message, volatile);
+    else if (!transport.send(message, volatile)) this.#needDrain = true;
   }
 
   /** Writes the outbox in order. A message the transport cannot carry is dropped as `invalid`. */
@@ -666,10 +613,6 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
     }
     this.#clearTimer('expiry');
   }
-
-  #onFrame = (frame: Uint8Array): void => {
-    this.#deliver(frame, this.#streamText);
-  };
 
   /** Hands a message on as text (`true`), as bytes (`false`) or as it came (`undefined`). */
   #deliver(message: LinkMessage, text: boolean | undefined): void {
@@ -692,30 +635,19 @@ export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<Li
 
   #onData(data: Uint8Array | string): void {
     this.#lastReceived = this.#config.clock.now();
-    const decoder = this.#decoder;
-    if (decoder === null || typeof data === 'string') {
+    const wire = this.#wire;
+    if (wire?.read === undefined || typeof data === 'string') {
       this.#deliver(data, this.#config.text);
       return;
     }
     try {
-      decoder.push(data);
+      wire.read(data);
     } catch (err) {
       // A framing violation poisons the stream: nothing after it can be trusted.
       const id = this.#attemptId;
       const error = toSocklineError(err);
       this.#handshakeReceiver?.unreadable(error);
       this.#killAttempt(id, error);
-    }
-  }
-
-  #endDecoder(): void {
-    const decoder = this.#decoder;
-    this.#decoder = null;
-    if (decoder === null) return;
-    try {
-      decoder.end();
-    } catch (err) {
-      this.emit('error', toSocklineError(err));
     }
   }
 
@@ -858,11 +790,3 @@ function toSocklineError(err: unknown): SocklineError {
 }
 
 const NOT_UTF8 = 'discarded a message that is not UTF-8 (text: true)';
-
-/** `ERR_DATAGRAM_TOO_LARGE` for a message of `size` bytes over a datagram limit of `limit`. */
-export function datagramTooLarge(size: number, limit: number): SocklineError {
-  return new SocklineError(
-    ErrorCodes.DATAGRAM_TOO_LARGE,
-    `message of ${size} bytes is over the datagram limit of ${limit} bytes`,
-  );
-}

@@ -4,6 +4,7 @@ import type { Framing } from '../framing/types.js';
 import type { Transport, TransportHandlers } from '../transport.js';
 import type { DisconnectInfo, ResolvedLinkOptions } from './options.js';
 import type { LinkState } from './state.js';
+import type { Wire, WireFactory, WireSink } from './wire.js';
 
 /** A message as the link carries it: bytes, or text (WebSocket text frames, `lines` framing). */
 export type LinkMessage = Uint8Array | string;
@@ -76,10 +77,11 @@ export interface HandshakeContext {
   complete(): void;
   /**
    * The peer takes several messages joined into one (a message transport): from now on,
-   * the messages written in one tick go as one, made by `join`. Stream transports always
-   * join what is written in one tick (the bytes are the same); datagrams never do.
+   * messages are written through the wire `wire` makes (`batchWire(join)`: the messages
+   * written in one tick go as one). Stream transports always join what is written in one
+   * tick (the bytes are the same); datagrams never do.
    */
-  batch(join: (messages: readonly Uint8Array[], bytes: number) => Uint8Array): void;
+  batch(wire: (sink: WireSink) => Wire): void;
   /** The peer refused or misbehaved: ends this attempt; `retry: false` closes the link for good. */
   fail(error: SocklineError, retry: boolean): void;
   /**
@@ -115,6 +117,12 @@ export interface LinkConfig extends ResolvedLinkOptions {
    * `null` where no stream transport can appear (the browser build).
    */
   readonly framing: Framing | null;
+  /**
+   * Makes the wire of each transport that opens: `byteWires` where byte streams and datagrams
+   * can appear (Node), none where every transport takes whole messages (a browser's WebSocket:
+   * then the link writes to the transport directly, and a bundle carries no framing code).
+   */
+  readonly wire?: WireFactory | null;
   /**
    * `true`: every message is delivered as a string (UTF-8, invalid text refused with
    * `ERR_BAD_PAYLOAD`); `false`: every message as bytes; `undefined`: stream frames as text

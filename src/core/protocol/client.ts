@@ -11,6 +11,7 @@ import type {
   ReconnectingInfo,
 } from '../link/link.js';
 import { sendTtl } from '../link/link.js';
+import { batchWire } from '../link/batch-wire.js';
 import type { LinkState } from '../link/state.js';
 import { argumentTypeError, optionRangeError } from '../options/messages.js';
 import { checkOptions } from '../options/validate.js';
@@ -490,7 +491,7 @@ export class SocklineClient extends GuardedEmitter<ClientEvents> {
       const { resumed, previousId, resent } = this.#endpoint.welcomed(welcome);
       this.#authFailure = undefined;
       link.setIdleTimeout(welcome.heartbeatInterval + welcome.heartbeatTimeout);
-      if (welcome.batch === true) ctx.batch(encodeBatch);
+      if (welcome.batch === true) ctx.batch(batchWire(encodeBatch));
       ctx.complete();
       this.emit('session', { id: welcome.sessionId, resumed });
       if (previousId !== undefined) this.emit('sessionlost', { previousId, id: welcome.sessionId, resent });
