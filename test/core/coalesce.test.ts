@@ -43,6 +43,21 @@ describe('Coalescer.pushFrame', () => {
     expect(writes.length).toBeGreaterThanOrEqual(4);
   });
 
+  it('writes a large payload after its header, as it is: never copied into a frame', async () => {
+    const writes: Uint8Array[] = [];
+    const out = new Coalescer((chunk) => writes.push(chunk), undefined, 1024);
+    const large = bytes(2_000, 4);
+    out.pushFrame(bytes(3, 1), writer);
+    out.pushFrame(large, writer);
+    out.pushFrame(bytes(3, 5), writer);
+    await tick();
+    expect(decodeAll(writes)).toEqual([bytes(3, 1), bytes(2_000, 4), bytes(3, 5)]);
+    // The small frame and the large one's header went together; then the payload itself.
+    expect(writes).toHaveLength(3);
+    expect(writes[0]).toEqual(Uint8Array.of(0, 0, 0, 3, 1, 1, 1, 0, 0, 0x07, 0xd0));
+    expect(writes[1]).toBe(large);
+  });
+
   it('forgets what is pending on clear', async () => {
     const writes: Uint8Array[] = [];
     const out = new Coalescer((chunk) => writes.push(chunk));

@@ -516,6 +516,7 @@ export class Endpoint implements SequencedSource {
       frameLimit: () => this.delivery.frameLimit,
       closed: () => this.#phase === 'closed',
       ready: () => this.delivery.pump(),
+      ack: () => this.delivery.flushAck(),
       large: (message) => this.#large(message),
     });
     if (this.#window !== undefined) calls.window = this.#window;
@@ -637,6 +638,7 @@ export class Endpoint implements SequencedSource {
       budget: () => this.#config.budget,
       sequence: (seq, ack) => this.#sequenced(seq, ack),
       ready: () => this.delivery.pump(),
+      ack: () => this.delivery.flushAck(),
       write: (frame) => {
         if (this.#phase === 'open') this.#host.write(frame);
       },
