@@ -37,14 +37,16 @@ const SIZE_MIB = Number(opt('size', 1));
 const RUNS = Number(opt('runs', 1));
 const PROF = opt('prof', ''); // '', 'client', 'server' or 'both'
 const PROF_DIR = opt('prof-dir', '/tmp/sockline-prof');
-// --bench: as `npm run bench` runs it: the reader pinned to CPU 0 and the writer (this
-// process) to CPU 1 when taskset exists, both sampling their peak memory (two full GCs every
-// 50 ms with --expose-gc; run this process with `node --expose-gc` too).
-const BENCH = args.includes('--bench');
+// --pin: as `npm run bench` runs it, the reader pinned to CPU 0 and the writer (this process)
+// to CPU 1, when taskset exists. --peak: the writer samples its peak memory as in the bench
+// (two full GCs every 50 ms when this process runs with `node --expose-gc`; the reader, a
+// bench sink, samples its RSS every 5 ms either way).
+const PIN = args.includes('--pin');
+const PEAK = args.includes('--peak');
 const MiB = 1024 * 1024;
-const TASKSET = BENCH && spawnSync('taskset', ['-V']).status === 0;
-if (TASKSET) spawnSync('taskset', ['-pc', '1', String(process.pid)]);
-if (BENCH) peakMemory();
+const TASKSET = PIN && spawnSync('taskset', ['-V']).status === 0;
+if (TASKSET) spawnSync('taskset', ['-apc', '1', String(process.pid)]);
+if (PEAK) peakMemory();
 
 /** Counts socket writes (each write or writev a system call at most) and socket reads ('data'). */
 function counters() {
@@ -80,13 +82,14 @@ async function serve(kind) {
   process.send({ port });
 }
 
-/** Sends `total` bytes as messages of `size`, at most 8 unanswered. */
+/** Sends `total` bytes as messages of `size`, at most 8 unanswered (2 of 64 MiB or more). */
 async function messages(sink, size, total) {
+  const window = size >= 64 * MiB ? 2 : 8;
   const message = payload(size, 3);
   const count = Math.max(1, Math.round(total / size));
   const start = sink.answers.length;
   for (let i = 0; i < count; i++) {
-    if (i >= 8) await sink.answered(start + i - 8 + 1);
+    if (i >= window) await sink.answered(start + i - window + 1);
     sink.c.send(message);
   }
   await sink.answered(start + count);
@@ -94,7 +97,7 @@ async function messages(sink, size, total) {
 
 async function runOnce(kind) {
   const profile = PROF === 'server' || PROF === 'both' ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
-  const node = [...profile, ...(BENCH ? ['--expose-gc'] : []), SELF, '--server', kind, ...args];
+  const node = [...profile, ...(PEAK ? ['--expose-gc'] : []), SELF, '--server', kind, ...args];
   const [command, argv] = TASKSET
     ? ['taskset', ['-c', '0', process.execPath, ...node]]
     : [process.execPath, node];
@@ -107,6 +110,12 @@ async function runOnce(kind) {
   const read = counters();
   const system = await loadSystem(kind);
   const sink = await sinkClient(system, port);
+  // --after-messages: the stream follows 64 MiB of 1 MiB messages and 256 MiB of 64 MiB
+  // ones on the same connection, as in the transfer bench.
+  if (args.includes('--after-messages')) {
+    await messages(sink, MiB, 64 * MiB);
+    await messages(sink, 64 * MiB, 256 * MiB);
+  }
   // Warm-up: a little of the same traffic.
   if (CASE === 'stream') await stream(sink, 32 * MiB);
   else await messages(sink, SIZE_MIB * MiB, 32 * MiB);

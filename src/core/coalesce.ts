@@ -17,7 +17,8 @@ export interface ChunkSink {
  * copied: what is pending is flushed, then it goes alone, as it is (zero-copy for bulk).
  * `pushFrame` frames a message straight into the buffer of the tick, with the framing's
  * {@link FrameWriter}: no buffer per frame and no join; a large one whose framing has a
- * `header` goes as that header (joined to what is pending) and then the payload, uncopied.
+ * `header` goes as that header (joined to what is pending) and then the payload, uncopied, or
+ * as one view when the payload's buffer holds that header right before it.
  */
 export class Coalescer {
   /** Made on the first `push` and dropped by `flush`: an idle connection holds no array. */
@@ -95,6 +96,13 @@ export class Coalescer {
       this.push(frame);
       return;
     }
+    const framed = precededBy(payload, header);
+    if (framed !== undefined) {
+      // Its buffer holds the header right before it (a stream's chunk is made so): one write.
+      this.flush();
+      this.#write(framed, 1);
+      return;
+    }
     // The header goes with what is pending, then the payload alone: it is not copied.
     this.#reserve(header.byteLength).set(header, this.#bytes - header.byteLength);
     this.flush();
@@ -163,6 +171,16 @@ export class Coalescer {
     this.#tick = null;
     this.#count = 0;
   }
+}
+
+/** `header` and `payload` as one view, when the bytes before `payload` in its buffer are `header`. */
+function precededBy(payload: Uint8Array, header: Uint8Array): Uint8Array | undefined {
+  const n = header.byteLength;
+  const start = payload.byteOffset - n;
+  if (start < 0) return undefined;
+  const before = new Uint8Array(payload.buffer, start, n);
+  for (let i = 0; i < n; i++) if (before[i] !== header[i]) return undefined;
+  return new Uint8Array(payload.buffer, start, n + payload.byteLength);
 }
 
 /** Buffers of this size or more are written alone, never copied (see {@link Coalescer}). */

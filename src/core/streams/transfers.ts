@@ -23,10 +23,11 @@ export const CHUNK_SIZE = 256 << 10;
 
 /**
  * Bytes of chunks after which the reader acknowledges at once: the writer keeps every chunk
- * for replay until it is acknowledged, up to its replay bound (8 MiB by default, 32 chunks);
- * an ack per MiB keeps it from ever stopping there, at one small frame per MiB.
+ * for replay until it is acknowledged, up to its replay bound (8 MiB by default, 32 chunks),
+ * and would stop there with the default count of frames per ack (32). With an ack every
+ * 2 MiB, what it keeps is at most a window (4 MiB) and 2 MiB, at one small frame per 2 MiB.
  */
-const ACK_BYTES = 1 << 20;
+const ACK_BYTES = 2 << 20;
 
 /** What a CHUNK adds to its bytes, at most: type, flags, seq, ack and id varints. */
 const CHUNK_OVERHEAD = 2 + 3 * 8;
@@ -444,7 +445,8 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
     }
     if ((this.#unacknowledged += payload.byteLength) >= ACK_BYTES) {
       this.#unacknowledged = 0;
-      host.ack();
+      // At the end of this turn: a frame written meanwhile (an answer) carries it instead.
+      queueMicrotask(host.ack);
     }
     const assembly = this.#assemblies.get(id);
     if (assembly !== undefined) {

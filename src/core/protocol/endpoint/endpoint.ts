@@ -516,7 +516,6 @@ export class Endpoint implements SequencedSource {
       frameLimit: () => this.delivery.frameLimit,
       closed: () => this.#phase === 'closed',
       ready: () => this.delivery.pump(),
-      ack: () => this.delivery.flushAck(),
       large: (message) => this.#large(message),
     });
     if (this.#window !== undefined) calls.window = this.#window;
