@@ -16,9 +16,8 @@ export interface ChunkSink {
  * before a buffer that must not be joined). A buffer of `directBytes` or more is never
  * copied: what is pending is flushed, then it goes alone, as it is (zero-copy for bulk).
  * `pushFrame` frames a message straight into the buffer of the tick, with the framing's
- * {@link FrameWriter}: no buffer per frame and no join; a large one whose framing has a
- * `header` goes as that header (joined to what is pending) and then the payload, uncopied, or
- * as one view when the payload's buffer holds that header right before it.
+ * {@link FrameWriter}: no buffer per frame and no join; a large one goes alone, as one view
+ * with no copy when its buffer holds its framing's `header` right before it.
  */
 export class Coalescer {
   /** Made on the first `push` and dropped by `flush`: an idle connection holds no array. */
@@ -85,32 +84,18 @@ export class Coalescer {
    */
   pushFrame(payload: Uint8Array, writer: FrameWriter): void {
     const need = writer.frameSize(payload);
-    if (need < this.#directBytes) {
-      writer.writeFrame(payload, this.#reserve(need), this.#bytes - need);
-      return;
-    }
-    const header = writer.header?.(payload);
-    if (header === undefined) {
-      const frame = new Uint8Array(need);
-      writer.writeFrame(payload, frame, 0);
+    if (need >= this.#directBytes) {
+      // A payload whose buffer holds its header right before it (a stream's chunk is made so)
+      // goes as it is; any other is copied into its frame: its caller may reuse its buffer.
+      const header = writer.header?.(payload);
+      let frame = header === undefined ? undefined : precededBy(payload, header);
+      if (frame === undefined) {
+        frame = new Uint8Array(need);
+        writer.writeFrame(payload, frame, 0);
+      }
       this.push(frame);
       return;
     }
-    const framed = precededBy(payload, header);
-    if (framed !== undefined) {
-      // Its buffer holds the header right before it (a stream's chunk is made so): one write.
-      this.flush();
-      this.#write(framed, 1);
-      return;
-    }
-    // The header goes with what is pending, then the payload alone: it is not copied.
-    this.#reserve(header.byteLength).set(header, this.#bytes - header.byteLength);
-    this.flush();
-    this.#write(payload, 0);
-  }
-
-  /** This tick's buffer with `need` more bytes counted, at its end, for one more frame. */
-  #reserve(need: number): Uint8Array {
     if (this.#parts !== null) this.flush(); // keep the order of both kinds of push
     let tick = this.#tick;
     const at = tick === null ? 0 : this.#bytes;
@@ -119,10 +104,10 @@ export class Coalescer {
       if (tick !== null) grown.set(tick.subarray(0, at));
       this.#tick = tick = grown;
     }
+    writer.writeFrame(payload, tick, at);
     this.#bytes = at + need;
     this.#count++;
     this.#schedule();
-    return tick;
   }
 
   /** One flush at the end of this tick, whatever was pushed. */

@@ -95,8 +95,9 @@ export interface FrameWriter {
   writeFrame(payload: Uint8Array, out: Uint8Array, at: number): void;
   /**
    * For a framing whose frame is a header followed by the payload unchanged (a length
-   * prefix): the header of `payload`'s frame, called after `frameSize`. A large payload is
-   * then written as it is, after its header, rather than copied into a frame.
+   * prefix): the header of `payload`'s frame, called after `frameSize`. A large payload whose
+   * buffer holds that header right before it is then written as it is, header included,
+   * rather than copied into a frame.
    */
   header?(payload: Uint8Array): Uint8Array;
 }
