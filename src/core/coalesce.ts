@@ -16,7 +16,8 @@ export interface ChunkSink {
  * before a buffer that must not be joined). A buffer of `directBytes` or more is never
  * copied: what is pending is flushed, then it goes alone, as it is (zero-copy for bulk).
  * `pushFrame` frames a message straight into the buffer of the tick, with the framing's
- * {@link FrameWriter}: no buffer per frame and no join.
+ * {@link FrameWriter}: no buffer per frame and no join; a large one goes alone, as one view
+ * with no copy when its buffer holds its framing's `header` right before it.
  */
 export class Coalescer {
   /** Made on the first `push` and dropped by `flush`: an idle connection holds no array. */
@@ -84,8 +85,14 @@ export class Coalescer {
   pushFrame(payload: Uint8Array, writer: FrameWriter): void {
     const need = writer.frameSize(payload);
     if (need >= this.#directBytes) {
-      const frame = new Uint8Array(need);
-      writer.writeFrame(payload, frame, 0);
+      // A payload whose buffer holds its header right before it (a stream's chunk is made so)
+      // goes as it is; any other is copied into its frame: its caller may reuse its buffer.
+      const header = writer.header?.(payload);
+      let frame = header === undefined ? undefined : precededBy(payload, header);
+      if (frame === undefined) {
+        frame = new Uint8Array(need);
+        writer.writeFrame(payload, frame, 0);
+      }
       this.push(frame);
       return;
     }
@@ -149,6 +156,16 @@ export class Coalescer {
     this.#tick = null;
     this.#count = 0;
   }
+}
+
+/** `header` and `payload` as one view, when the bytes before `payload` in its buffer are `header`. */
+function precededBy(payload: Uint8Array, header: Uint8Array): Uint8Array | undefined {
+  const n = header.byteLength;
+  const start = payload.byteOffset - n;
+  if (start < 0) return undefined;
+  const before = new Uint8Array(payload.buffer, start, n);
+  for (let i = 0; i < n; i++) if (before[i] !== header[i]) return undefined;
+  return new Uint8Array(payload.buffer, start, n + payload.byteLength);
 }
 
 /** Buffers of this size or more are written alone, never copied (see {@link Coalescer}). */

@@ -43,6 +43,24 @@ describe('Coalescer.pushFrame', () => {
     expect(writes.length).toBeGreaterThanOrEqual(4);
   });
 
+  it('writes a large payload whose buffer holds its header right before it as one view', async () => {
+    const writes: Uint8Array[] = [];
+    const out = new Coalescer((chunk) => writes.push(chunk), undefined, 1024);
+    const buffer = new Uint8Array(4 + 2_000).fill(4);
+    buffer.set([0, 0, 0x07, 0xd0]);
+    const large = buffer.subarray(4);
+    const other = new Uint8Array(4 + 2_000).fill(6).subarray(4); // not its header: copied
+    out.pushFrame(bytes(3, 1), writer);
+    out.pushFrame(large, writer);
+    out.pushFrame(other, writer);
+    await tick();
+    expect(decodeAll(writes)).toEqual([bytes(3, 1), bytes(2_000, 4), bytes(2_000, 6)]);
+    expect(writes).toHaveLength(3);
+    expect(writes[1]!.buffer).toBe(buffer.buffer);
+    expect(writes[1]!.byteLength).toBe(buffer.byteLength);
+    expect(writes[2]!.buffer).not.toBe(other.buffer);
+  });
+
   it('forgets what is pending on clear', async () => {
     const writes: Uint8Array[] = [];
     const out = new Coalescer((chunk) => writes.push(chunk));

@@ -92,12 +92,16 @@ describe('stream frames (docs/protocol.md §13): golden vectors', () => {
       expect(() => decodeFrame(fromHex(vector.hex))).toThrow(/unknown type/);
   });
 
-  it('writes a chunk in one buffer of its exact size, as encodeStreamFrame does', () => {
+  it('writes a chunk in one buffer, its length prefix before it, as encodeStreamFrame does', () => {
     const payload = new Uint8Array(70_000).fill(7);
     const frame = encodeChunk(300, 7, 2, true, payload);
     expect(frame.byteLength).toBe(2 + 2 + 1 + 1 + 70_000);
     expect(frame).toEqual(encodeStreamFrame({ type: 'chunk', seq: 300, ack: 7, id: 2, fin: true, payload }));
     expect(decodeStreamFrame(frame)).toMatchObject({ seq: 300, ack: 7, id: 2, fin: true });
+    // The buffer holds the frame's u32 length right before it, and nothing after it.
+    expect(frame.byteOffset).toBe(4);
+    expect(frame.buffer.byteLength).toBe(4 + frame.byteLength);
+    expect([...new Uint8Array(frame.buffer, 0, 4)]).toEqual([0, 1, 0x11, 0x76]);
   });
 
   it('refuses to encode what the peer would refuse, naming the field', () => {

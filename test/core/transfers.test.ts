@@ -92,6 +92,22 @@ describe('large messages (docs/protocol.md §13.4)', () => {
     expect(total).toBeLessThan(2 * (8 << 20));
   });
 
+  it('acknowledges every 2 MiB of chunks: the writer never waits at its replay bound for the ack delay', async () => {
+    // Replay bound 4 MiB (16 chunks); a standalone ack would otherwise come after 32 frames,
+    // or after the ack delay, and no time passes here.
+    const pair = new Pair();
+    const big = pattern(8 << 20);
+    pair.client.endpoint.send(undefined, big, false, Infinity);
+    for (let i = 0; i < 100 && pair.server.host.messages.length === 0; i++) {
+      for (const frame of pair.client.wire.splice(0)) pair.server.endpoint.receive(frame);
+      await settle();
+      for (const frame of pair.server.wire.splice(0)) pair.client.endpoint.receive(frame);
+      await settle();
+    }
+    expect(pair.server.host.messages).toHaveLength(1);
+    expect(sameBytes(pair.server.host.messages[0], big)).toBe(true);
+  });
+
   it('refuses at the sender a message over maxMessageSize, and one over a frame to a peer without streams', async () => {
     const pair = new Pair();
     expect(() =>

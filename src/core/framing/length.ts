@@ -55,6 +55,10 @@ export function lengthFraming(
       out[at + 3] = size;
       out.set(payload, at + HEADER_SIZE);
     },
+    header(payload: Uint8Array): Uint8Array {
+      const size = payload.length;
+      return Uint8Array.of(size >>> 24, size >>> 16, size >>> 8, size);
+    },
   });
   return Object.freeze({
     name: 'length' as const,

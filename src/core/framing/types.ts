@@ -93,6 +93,13 @@ export interface FrameWriter {
   frameSize(payload: Uint8Array): number;
   /** Writes `payload` framed at `out[at]`, where `frameSize(payload)` bytes are free. */
   writeFrame(payload: Uint8Array, out: Uint8Array, at: number): void;
+  /**
+   * For a framing whose frame is a header followed by the payload unchanged (a length
+   * prefix): the header of `payload`'s frame, called after `frameSize`. A large payload whose
+   * buffer holds that header right before it is then written as it is, header included,
+   * rather than copied into a frame.
+   */
+  header?(payload: Uint8Array): Uint8Array;
 }
 
 /**

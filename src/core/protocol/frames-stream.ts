@@ -93,12 +93,18 @@ export type StreamFrame = OpenFrame | ChunkFrame | StopFrame | CreditFrame;
 export { isStreamFrame };
 
 const { ACK, MESSAGE, FIN } = StreamFlags;
+/** Bytes before a CHUNK's frame in its buffer: its length, for a length-prefixed transport. */
+const PREFIX = 4;
 const KIND_MASK = FrameFlags.KIND_MASK;
 const KINDS: readonly (PayloadKind | undefined)[] = ['binary', 'text', 'value', undefined];
 
 /**
- * Encodes a CHUNK straight into one buffer of its exact size: the frame of every byte of a
- * stream. The numbers are the caller's counters and are trusted (seq and id from 1).
+ * Encodes a CHUNK straight into one buffer: the frame of every byte of a stream. The numbers
+ * are the caller's counters and are trusted (seq and id from 1).
+ *
+ * The buffer has 4 bytes in front of the frame holding its length (u32 big-endian): a
+ * length-prefixed transport (TCP, TLS) writes prefix and frame as one buffer, with neither a
+ * copy nor a write of its own for the prefix (see `Coalescer.pushFrame`).
  */
 export function encodeChunk(
   seq: number,
@@ -108,7 +114,13 @@ export function encodeChunk(
   payload: Uint8Array,
 ): Uint8Array {
   const size = 2 + varintSize(seq) + (ack === undefined ? 0 : varintSize(ack)) + varintSize(id);
-  const out = new Uint8Array(size + payload.byteLength);
+  const length = size + payload.byteLength;
+  const buffer = new Uint8Array(PREFIX + length);
+  buffer[0] = length >>> 24;
+  buffer[1] = length >>> 16;
+  buffer[2] = length >>> 8;
+  buffer[3] = length;
+  const out = buffer.subarray(PREFIX);
   out[0] = StreamFrameTypes.chunk;
   out[1] = (ack === undefined ? 0 : ACK) | (fin ? FIN : 0);
   let at = putVarint(out, 2, seq);

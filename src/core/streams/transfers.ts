@@ -21,6 +21,14 @@ import type { OutgoingStream, StreamMeta } from './types.js';
 /** The most bytes of one CHUNK: small enough that a message sent meanwhile waits little. */
 export const CHUNK_SIZE = 256 << 10;
 
+/**
+ * Bytes of chunks after which the reader acknowledges at once: the writer keeps every chunk
+ * for replay until it is acknowledged, up to its replay bound (8 MiB by default, 32 chunks),
+ * and would stop there with the default count of frames per ack (32). With an ack every
+ * 2 MiB, what it keeps is at most a window (4 MiB) and 2 MiB, at one small frame per 2 MiB.
+ */
+const ACK_BYTES = 2 << 20;
+
 /** What a CHUNK adds to its bytes, at most: type, flags, seq, ack and id varints. */
 const CHUNK_OVERHEAD = 2 + 3 * 8;
 
@@ -70,6 +78,8 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
   /** Bytes reserved for incoming messages and streams. */
   #held = 0;
   #assembling = 0;
+  /** Bytes of chunks received since the last ack this side forced (see ACK_BYTES). */
+  #unacknowledged = 0;
 
   constructor(host: TransferHost) {
     this.#host = host;
@@ -432,6 +442,11 @@ export class SessionTransfers implements Transfers, SenderOwner, ReceiverOwner {
     if (id > this.#peerId) {
       host.fail(`a chunk of stream ${id}, which was never opened`);
       return;
+    }
+    if ((this.#unacknowledged += payload.byteLength) >= ACK_BYTES) {
+      this.#unacknowledged = 0;
+      // At the end of this turn: a frame written meanwhile (an answer) carries it instead.
+      queueMicrotask(host.ack);
     }
     const assembly = this.#assemblies.get(id);
     if (assembly !== undefined) {

@@ -679,6 +679,7 @@ export class Endpoint implements SequencedSource {
       budget: () => this.#config.budget,
       sequence: (seq, ack) => this.#sequenced(seq, ack),
       ready: () => this.delivery.pump(),
+      ack: () => this.delivery.flushAck(),
       write: (frame) => {
         if (this.#phase === 'open') this.#host.write(frame);
       },

@@ -65,6 +65,12 @@ export interface TransferHost {
   sequence(seq: number, ack: number | undefined): boolean;
   /** Something is ready to be written (the endpoint pulls it when it has room). */
   ready(): void;
+  /**
+   * Acknowledges what was received now, rather than after the usual count of frames or delay:
+   * the writer of bulk bytes keeps them for replay until then, and would stop at its bound.
+   * Nothing when every frame received is acknowledged already. Called without `this`.
+   */
+  readonly ack: () => void;
   /** Writes an unsequenced frame (CREDIT) on the current connection; nothing while detached. */
   write(frame: Uint8Array): void;
   /** A large message is whole (its last chunk was `seq`): handled as if it had come in one frame. */
