@@ -13,7 +13,7 @@ export const bench = {
     'reads it at 80 MB/s (a tenth or less of what the writer sends to a fast reader, see the transfer ' +
     'bench). Peak memory in the writer (client) and the reader (server): the growth of RSS sampled every ' +
     '5 ms (garbage included), and of what stays after a full GC (heap and ArrayBuffers: payloads, frames, ' +
-    'socket buffers) sampled every 50 ms. The stream window (what the reader holds before the ' +
+    'socket buffers) sampled every 500 ms. The stream window (what the reader holds before the ' +
     'application reads it: the credit its writer gets) is 4 MiB.',
   systems: ['sockline-tcp', 'sockline-ws'],
   ratios: false,

@@ -16,7 +16,7 @@ export const bench = {
     '256 KiB messages, at most 8 on their way. sockline keeps its defaults: maxFrameSize 1 MiB, so ' +
     'every message here and the stream go as chunks of 256 KiB (docs/protocol.md §13). Peak memory during ' +
     'the stream, in the sender (client) and the receiver (server): the growth of RSS sampled every 5 ms ' +
-    '(garbage included), and of what stays after a full GC (heap and ArrayBuffers) sampled every 50 ms.',
+    '(garbage included), and of what stays after a full GC (heap and ArrayBuffers) sampled every 500 ms.',
   systems: ['raw-net', 'raw-ws', 'sockline-tcp', 'sockline-ws'],
   metrics: [
     { key: 'stream', label: 'stream MB/s', digits: 0 },
