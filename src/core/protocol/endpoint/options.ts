@@ -39,7 +39,7 @@ export const sessionDefaults = Object.freeze({
   maxMessageSize: 64 << 20,
   /** Streams the peer may have open to a side at once (announced in the handshake). */
   maxStreams: 16,
-  /** Bytes of one incoming stream held before the application reads them: its credit window. */
+  /** Bytes of one incoming stream held before the application reads them: the credit its writer gets. */
   streamWindow: 4 << 20,
 });
 
