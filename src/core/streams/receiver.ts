@@ -102,7 +102,7 @@ export class Receiver implements IncomingStream {
 
   /**
    * The queue has room (`desiredSize` > 0: the application read): the credit grows to what
-   * was read plus the window. The promise returned settles with the next chunk, so the
+   * was read plus `streamWindow`. The promise returned settles with the next chunk, so the
    * stream asks again only then; since credit is announced whenever the writer runs low, a
    * pull that waits always has bytes on their way.
    */
