@@ -1,8 +1,8 @@
 import type { RawLinkOptions } from '../core/connect-link.js';
 import type { ConnectTarget } from '../core/connect-options.js';
 import type { Link } from '../core/link/api.js';
-import { checkRawOptions } from '../core/options/connect-schema.js';
 import { createCompactLink } from './compact/link.js';
+import { checkRaw } from './compact/options.js';
 import { watchLifecycle } from './lifecycle.js';
 
 /**
@@ -18,7 +18,7 @@ import { watchLifecycle } from './lifecycle.js';
  * link.send('hello');
  */
 export function connectRaw(target: ConnectTarget, options?: RawLinkOptions): Link {
-  checkRawOptions(options);
+  checkRaw(options);
   const link = createCompactLink(target, options);
   watchLifecycle(link);
   return link;

@@ -10,6 +10,7 @@ import type { HandshakeContext, HandshakeReceiver, LinkMessage } from '../../src
 import { browserTransports } from '../../src/browser/transports.js';
 import { createCompactLink, type CompactHandshakeContext } from '../../src/browser/compact/link.js';
 import { checkRawOptions } from '../../src/core/options/connect-schema.js';
+import { checkRaw } from '../../src/browser/compact/options.js';
 import { waitState } from '../support/wait.js';
 
 /**
@@ -39,7 +40,7 @@ const implementations: ReadonlyArray<[string, Factory]> = [
     'compact link',
     (target, options = {}, handshake) => {
       // What connectRaw() does before the factory: the names and types of raw mode.
-      checkRawOptions(options);
+      checkRaw(options);
       return createCompactLink(target, { ...options, WebSocket } as RawLinkOptions, handshake);
     },
   ],
@@ -505,3 +506,63 @@ for (const [name, make] of implementations) {
     });
   });
 }
+
+describe("the compact check of raw mode's options", () => {
+  const cases: unknown[] = [
+    undefined,
+    {},
+    { reconnect: false, outbox: { overflow: 'drop-oldest' }, text: true, protocols: ['a', 'b'] },
+    {
+      protocol: 'raw',
+      idleTimeout: false,
+      keepAlive: 100,
+      tls: { ca: [new Uint8Array(1)] },
+      headers: { a: 'b' },
+    },
+    { token: 't' },
+    { reconect: {} },
+    { protocol: 'sockline' },
+    { protocol: 7 },
+    'raw',
+    [],
+    { reconnect: true },
+    { reconnect: { initialDelay: '5' } },
+    { reconnect: { delay: 5 } },
+    { outbox: 5 },
+    { outbox: { ttl: null } },
+    { idleTimeout: true },
+    { tls: { ca: 5 } },
+    { headers: { a: 1 } },
+    { framing: 5 },
+    { text: 1 },
+    { signal: null },
+    { WebSocket: {} },
+    { connectTimeout: undefined },
+  ];
+  const outcome = (check: (o: unknown) => void, options: unknown): unknown => {
+    try {
+      check(options);
+      return 'accepted';
+    } catch (err) {
+      const { name, message, code } = err as Error & { code?: string };
+      return { name, message, code };
+    }
+  };
+
+  it('accepts and refuses what the full check does, with the same errors', () => {
+    for (const options of cases) {
+      expect(outcome(checkRaw, options), JSON.stringify(options)).toEqual(outcome(checkRawOptions, options));
+    }
+    expect(cases.map((o) => outcome(checkRaw, o)).filter((r) => r === 'accepted')).toHaveLength(5);
+  });
+
+  it('says the same with sockline/verbose', async () => {
+    await import('../../src/core/opt-in/verbose.js');
+    for (const options of cases) {
+      expect(outcome(checkRaw, options), JSON.stringify(options)).toEqual(outcome(checkRawOptions, options));
+    }
+    expect(outcome(checkRaw, { reconect: {} })).toMatchObject({
+      message: 'Unknown option reconect (did you mean reconnect?)',
+    });
+  });
+});

@@ -14,10 +14,9 @@ import type {
   SendOptions,
   SendResult,
 } from '../../core/link/types.js';
-import { sendTtl } from '../../core/link/send-options.js';
 import { argumentTypeError } from '../../core/options/messages.js';
 import type { WebSocketConstructor, WebSocketLike } from '../../core/websocket-transport.js';
-import { resolveCompact, type CompactConfig, type CompactLinkOptions } from './options.js';
+import { resolveCompact, sendTtl, type CompactConfig, type CompactLinkOptions } from './options.js';
 
 /**
  * What a handshake can do on the compact link: the full link's `HandshakeContext` without

@@ -3,7 +3,7 @@ import type { DisconnectInfo } from '../../core/link/options.js';
 import type { OverflowPolicy } from '../../core/link/outbox.js';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
-import { optionRangeError } from '../../core/options/messages.js';
+import { optionRangeError, optionTypeError, unknownOptionError } from '../../core/options/messages.js';
 import type { WebSocketConstructor } from '../../core/websocket-transport.js';
 
 /**
@@ -87,4 +87,124 @@ export function resolveCompact(options: CompactLinkOptions, WebSocket: WebSocket
     text: options.text,
     WebSocket,
   };
+}
+
+/**
+ * What an option may hold: a string of kinds (`n` number, `s` string, `b` boolean, `f`
+ * function, `o` any object, `F` false, `a` array, `u` Uint8Array, `h` an object of strings),
+ * or those and a nested schema for a plain object.
+ */
+type Spec = string | readonly [string, Schema];
+interface Schema {
+  readonly [name: string]: Spec;
+}
+
+const WORDS: Readonly<Record<string, string>> = {
+  n: 'a number',
+  s: 'a string',
+  b: 'a boolean',
+  f: 'a function',
+  o: 'an object',
+  F: 'false',
+  a: 'an array',
+  u: 'a Uint8Array',
+  h: 'an object of strings',
+};
+
+/** Raw mode's options, as `connect-schema.ts` has them (`RawConnectOptions`). */
+const RAW: Schema = {
+  reconnect: [
+    'F',
+    { initialDelay: 'n', maxDelay: 'n', multiplier: 'n', jitter: 'n', maxRetries: 'n', minUptime: 'n' },
+  ],
+  connectTimeout: 'n',
+  idleTimeout: 'nF',
+  closeTimeout: 'n',
+  highWaterMark: 'n',
+  outbox: ['', { maxMessages: 'n', maxBytes: 'n', overflow: 's', ttl: 'n' }],
+  shouldReconnect: 'f',
+  signal: 'o',
+  clock: 'o',
+  random: 'f',
+  protocol: 's',
+  maxFrameSize: 'n',
+  tls: ['', { ca: 'sua', cert: 'su', key: 'su', servername: 's', rejectUnauthorized: 'b' }],
+  keepAlive: 'nF',
+  maxDatagramSize: 'n',
+  protocols: 'sa',
+  WebSocket: 'f',
+  headers: 'h',
+  agent: 'o',
+  localAddress: 's',
+  followRedirects: 'b',
+  framing: 'so',
+  text: 'b',
+};
+
+/** `{…}` or `Object.create(null)`: not an array, a class instance or a function. */
+const isPlain = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
+};
+
+const TYPES: Readonly<Record<string, string>> = { n: 'number', s: 'string', b: 'boolean', f: 'function' };
+
+const isKind = (value: unknown, kind: string): boolean =>
+  kind === 'F'
+    ? value === false
+    : kind === 'a'
+      ? Array.isArray(value)
+      : kind === 'u'
+        ? value instanceof Uint8Array
+        : kind === 'o'
+          ? typeof value === 'object' && value !== null
+          : kind === 'h'
+            ? isPlain(value) && Object.values(value).every((v) => typeof v === 'string')
+            : typeof value === TYPES[kind];
+
+/**
+ * Checks an options object against `schema` as `checkOptions` (core/options/validate.ts)
+ * does, with the same errors: an unknown name or a value of the wrong kind throws a
+ * `TypeError` carrying `ERR_INVALID_OPTION`; `undefined` counts as absent.
+ */
+export function checkSchema(value: unknown, schema: Schema, path = ''): void {
+  if (!isPlain(value)) throw optionTypeError(path || 'options', 'an object', value);
+  const prefix = path && `${path}.`;
+  for (const name of Object.keys(value)) {
+    const spec = Object.hasOwn(schema, name) ? schema[name] : undefined;
+    if (spec === undefined) throw unknownOptionError(name, prefix, Object.keys(schema));
+    const option = value[name];
+    const [kinds, nested] = typeof spec === 'string' ? [spec] : spec;
+    if (option === undefined || [...kinds].some((kind) => isKind(option, kind))) continue;
+    if (nested && isPlain(option)) checkSchema(option, nested, prefix + name);
+    else {
+      const expected = [...kinds].map((kind) => WORDS[kind]);
+      throw optionTypeError(
+        prefix + name,
+        [...expected, ...(nested ? ['an object'] : [])].join(' or '),
+        option,
+      );
+    }
+  }
+}
+
+/**
+ * The check of `connectRaw()` (as `checkRawOptions` does it): raw mode's options only, with
+ * `protocol` absent or `'raw'`.
+ */
+export function checkRaw(options: unknown): void {
+  if (options === undefined) return;
+  const mode = isPlain(options) ? options.protocol : undefined;
+  if (mode !== undefined && mode !== 'raw') throw optionRangeError('protocol', mode, "'raw'");
+  checkSchema(options, RAW);
+}
+
+/** The options of `send()`: their ttl, or `fallback`. As `sendTtl` (core/link/send-options.ts). */
+export function sendTtl(options: unknown, fallback: number): number {
+  if (options === undefined) return fallback;
+  checkSchema(options, { volatile: 'b', ttl: 'n' });
+  const ttl = (options as { ttl?: number }).ttl ?? fallback;
+  if (!(ttl > 0)) throw optionRangeError('ttl', ttl, '> 0');
+  return ttl;
 }
