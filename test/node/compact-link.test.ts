@@ -418,6 +418,27 @@ for (const [name, make] of implementations) {
       expect(link.bufferedAmount).toBeLessThanOrEqual(1024);
     });
 
+    it('unref() lets its timers stop keeping the process alive', async () => {
+      const handles: NodeJS.Timeout[] = [];
+      const clock = {
+        now: () => Date.now(),
+        setTimeout: (callback: () => void, ms: number) => {
+          const handle = setTimeout(callback, ms);
+          handles.push(handle);
+          return handle;
+        },
+        clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+      };
+      link = make(await deadUrl(), { clock, reconnect: { initialDelay: 60_000, jitter: 0 } });
+      await waitState(link, 'reconnecting');
+      expect(handles.at(-1)!.hasRef()).toBe(true);
+      expect(link.unref()).toBe(link);
+      expect(handles.at(-1)!.hasRef()).toBe(false);
+      link.wake();
+      await waitState(link, 'reconnecting');
+      expect(handles.at(-1)!.hasRef()).toBe(false);
+    });
+
     it('reports a throwing listener as ERR_CALLBACK and still calls the others', async () => {
       peer = await startPeer();
       link = make(peer.url);

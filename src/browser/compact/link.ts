@@ -14,7 +14,8 @@ import type {
   SendOptions,
   SendResult,
 } from '../../core/link/types.js';
-import { argumentTypeError } from '../../core/options/messages.js';
+import { argumentTypeError, optionRangeError } from '../../core/options/messages.js';
+import { unrefTimer } from '../../core/clock.js';
 import type { WebSocketConstructor, WebSocketLike } from '../../core/websocket-transport.js';
 import { resolveCompact, sendTtl, type CompactConfig, type CompactLinkOptions } from './options.js';
 
@@ -107,6 +108,7 @@ export class CompactLink implements Link {
   #refused = false;
   #receiver: HandshakeReceiver | null = null;
   #needDrain = false;
+  #unref = false;
   #queue: Queued[] = [];
   #queuedBytes = 0;
   /** When the expiry timer fires (Infinity: not armed). */
@@ -189,7 +191,7 @@ export class CompactLink implements Link {
     const dropped: Queued[] = [];
     if (size > maxBytes || !fits()) {
       if (config.overflow === 'reject') {
-        throw fail('QUEUE_FULL', `outbox full (${queue.length} messages, ${this.#queuedBytes} B)`);
+        throw fail('QUEUE_FULL', `outbox full: ${queue.length} messages, ${this.#queuedBytes} B`);
       }
       // What could never fit is refused whatever the policy.
       if (size > maxBytes || config.overflow === 'drop-newest') {
@@ -219,12 +221,19 @@ export class CompactLink implements Link {
 
   resume(): void {}
 
-  /** Browser timers and sockets keep nothing alive: a no-op, as on the full link there. */
+  /**
+   * As on the full link: its timers stop keeping a Node process alive (the browser build
+   * with `ws` injected); a no-op in a browser, where timers are numbers.
+   */
   unref(): this {
+    this.#unref = true;
+    this.#timers.forEach(unrefTimer);
     return this;
   }
 
   ref(): this {
+    // Timers created from now on keep the process alive again; existing ones are short-lived.
+    this.#unref = false;
     return this;
   }
 
@@ -278,7 +287,7 @@ export class CompactLink implements Link {
   }
 
   setIdleTimeout(ms: number | false): void {
-    if (ms !== false && !(ms > 0)) throw new RangeError(`Invalid option idleTimeout: ${String(ms)}`);
+    if (ms !== false && !(ms > 0)) throw optionRangeError('idleTimeout', ms);
     this.#idleTimeout = ms;
     this.#clear(IDLE);
     if (this.#state === 'open' && ms !== false) this.#armIdle(ms);
@@ -634,10 +643,11 @@ export class CompactLink implements Link {
   #set(timer: number, callback: () => void, ms: number): void {
     this.#clear(timer);
     if (ms > NEVER) return;
-    this.#timers[timer] = this.#config.clock.setTimeout(() => {
+    const handle = (this.#timers[timer] = this.#config.clock.setTimeout(() => {
       this.#timers[timer] = undefined;
       callback();
-    }, ms);
+    }, ms));
+    if (this.#unref) unrefTimer(handle);
   }
 
   #clear(timer: number): void {
