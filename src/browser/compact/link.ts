@@ -2,6 +2,7 @@ import type { ConnectTarget, UrlInput } from '../../core/connect-options.js';
 import type { Disposer } from '../../core/emitter.js';
 import { callbackError, reportUncaught, SocklineError, type ErrorCode } from '../../core/errors.js';
 import { messagesOf } from '../../core/iteration.js';
+import { backoffDelay } from '../../core/link/backoff.js';
 import type { Link } from '../../core/link/api.js';
 import type { DisconnectInfo } from '../../core/link/options.js';
 import type { LinkState } from '../../core/link/state.js';
@@ -173,7 +174,8 @@ export class CompactLink implements Link {
       throw argumentTypeError('message', 'a Uint8Array or a string', message);
     }
     const config = this.#config;
-    const ttl = sendTtl(options, config.o[2]);
+    const { maxMessages, maxBytes, overflow, ttl: fallback } = config.outbox;
+    const ttl = sendTtl(options, fallback);
     const state = this.#state;
     if (state === 'closing' || state === 'closed') throw fail('CLIENT_CLOSED', `link ${state}`);
     if (state === 'open' && this.#queue.length === 0) {
@@ -184,17 +186,16 @@ export class CompactLink implements Link {
       this.#emit('drop', message, 'volatile');
       return 'dropped';
     }
-    const [maxMessages, maxBytes] = config.o;
     const size = typeof message === 'string' ? message.length : message.byteLength;
     const queue = this.#queue;
     const fits = (): boolean => queue.length < maxMessages && this.#queuedBytes + size <= maxBytes;
     const dropped: Queued[] = [];
     if (size > maxBytes || !fits()) {
-      if (config.overflow === 'reject') {
+      if (overflow === 'reject') {
         throw fail('QUEUE_FULL', `outbox full: ${queue.length} messages, ${this.#queuedBytes} B`);
       }
       // What could never fit is refused whatever the policy.
-      if (size > maxBytes || config.overflow === 'drop-newest') {
+      if (size > maxBytes || overflow === 'drop-newest') {
         this.#emit('drop', message, 'overflow');
         return 'dropped';
       }
@@ -436,8 +437,8 @@ export class CompactLink implements Link {
     this.#receiver = null;
     this.#clear(CONNECT);
     this.#setState('open');
-    const r = this.#config.r;
-    if (r !== false && this.#failures > 0) this.#set(UPTIME, () => (this.#failures = 0), r[5]);
+    const r = this.#config.reconnect;
+    if (r !== false && this.#failures > 0) this.#set(UPTIME, () => (this.#failures = 0), r.minUptime);
     if (this.#idleTimeout !== false) this.#armIdle(this.#idleTimeout);
     // The outbox, in order, after what expired meanwhile.
     this.#expire();
@@ -459,7 +460,7 @@ export class CompactLink implements Link {
     if (error) this.#emit('error', error);
     this.#emit('disconnect', info);
     if (this.#state === 'closing' || this.#state === 'closed') return this.#finish(undefined);
-    const r = this.#config.r;
+    const r = this.#config.reconnect;
     const final = this.#refused;
     const deferred = this.#deferred;
     this.#refused = false;
@@ -477,12 +478,10 @@ export class CompactLink implements Link {
     }
     if (deferred) return this.#retry(deferred.delay, this.#failures + 1, error);
     const failures = ++this.#failures;
-    if (failures > r[4]) {
-      return this.#finish(fail('MAX_RETRIES', `gave up after ${r[4]} retries`, error));
+    if (failures > r.maxRetries) {
+      return this.#finish(fail('MAX_RETRIES', `gave up after ${r.maxRetries} retries`, error));
     }
-    // min(maxDelay, initialDelay * multiplier ** n), a share `jitter` of it random.
-    const ceiling = Math.min(r[1], r[0] * r[2] ** (failures - 1));
-    this.#retry(Math.round(ceiling * (1 - r[3] * this.#config.random())), failures, error);
+    this.#retry(backoffDelay(failures - 1, r, this.#config.random), failures, error);
   }
 
   #retry(delay: number, attempt: number, error: Error | undefined): void {

@@ -1,7 +1,5 @@
 import type { RawLinkOptions } from '../../core/connect-link.js';
-import type { DisconnectInfo } from '../../core/link/options.js';
-import type { OverflowPolicy } from '../../core/link/outbox.js';
-import type { Clock } from '../../core/clock.js';
+import type { DisconnectInfo, ResolvedLinkOptions } from '../../core/link/options.js';
 import { systemClock } from '../../core/clock.js';
 import { optionRangeError, optionTypeError, unknownOptionError } from '../../core/options/messages.js';
 import type { WebSocketConstructor } from '../../core/websocket-transport.js';
@@ -13,21 +11,12 @@ import type { WebSocketConstructor } from '../../core/websocket-transport.js';
  */
 export type CompactLinkOptions = Omit<RawLinkOptions, 'protocol' | 'framing'>;
 
-/** `CompactLinkOptions` with the defaults of `linkDefaults` applied and every range checked. */
-export interface CompactConfig {
-  /** Backoff `[initialDelay, maxDelay, multiplier, jitter, maxRetries, minUptime]`, or false. */
-  readonly r: readonly [number, number, number, number, number, number] | false;
-  readonly connectTimeout: number;
-  readonly idleTimeout: number | false;
-  readonly closeTimeout: number;
-  readonly highWaterMark: number;
-  /** Outbox `[maxMessages, maxBytes, ttl]` and its policy. */
-  readonly o: readonly [number, number, number];
-  readonly overflow: OverflowPolicy;
+/**
+ * `CompactLinkOptions` with the defaults of `linkDefaults` applied and every range checked:
+ * the link's resolved options (`shouldReconnect` may be left out), and the WebSocket's.
+ */
+export interface CompactConfig extends Omit<ResolvedLinkOptions, 'shouldReconnect'> {
   readonly shouldReconnect: ((info: DisconnectInfo) => boolean) | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly clock: Clock;
-  readonly random: () => number;
   readonly protocols: string | string[] | undefined;
   readonly text: boolean | undefined;
   readonly WebSocket: WebSocketConstructor;
@@ -54,31 +43,31 @@ export function resolveCompact(options: CompactLinkOptions, WebSocket: WebSocket
   const { reconnect: r, outbox: o = {}, idleTimeout: idle = false } = options;
   const overflow = o.overflow ?? 'reject';
   if (!/^(reject|drop-(oldest|newest))$/.test(overflow)) throw optionRangeError('outbox.overflow', overflow);
-  let backoff: CompactConfig['r'] = false;
+  let reconnect: CompactConfig['reconnect'] = false;
   if (r !== false) {
-    const initial = num('reconnect.initialDelay', r?.initialDelay, 500);
-    backoff = [
-      initial,
+    const initialDelay = num('reconnect.initialDelay', r?.initialDelay, 500);
+    reconnect = {
+      initialDelay,
       // Never below initialDelay, which would make the first delay the longest.
-      num('reconnect.maxDelay', r?.maxDelay, Math.max(1e4, initial), initial),
-      num('reconnect.multiplier', r?.multiplier, 2, 1),
-      num('reconnect.jitter', r?.jitter, 1, 0, 1),
-      num('reconnect.maxRetries', r?.maxRetries, Infinity, 0, Infinity),
-      num('reconnect.minUptime', r?.minUptime, 5e3),
-    ];
+      maxDelay: num('reconnect.maxDelay', r?.maxDelay, Math.max(1e4, initialDelay), initialDelay),
+      multiplier: num('reconnect.multiplier', r?.multiplier, 2, 1),
+      jitter: num('reconnect.jitter', r?.jitter, 1, 0, 1),
+      maxRetries: num('reconnect.maxRetries', r?.maxRetries, Infinity, 0, Infinity),
+      minUptime: num('reconnect.minUptime', r?.minUptime, 5e3),
+    };
   }
   return {
-    r: backoff,
+    reconnect,
     connectTimeout: num('connectTimeout', options.connectTimeout, 1e4, Number.MIN_VALUE, Infinity),
     idleTimeout: idle === false ? idle : num('idleTimeout', idle, 0, Number.MIN_VALUE),
     closeTimeout: num('closeTimeout', options.closeTimeout, 5e3),
     highWaterMark: num('highWaterMark', options.highWaterMark, 1 << 20),
-    o: [
-      num('outbox.maxMessages', o.maxMessages, 1e3, 0, Infinity),
-      num('outbox.maxBytes', o.maxBytes, 1 << 20, 0, Infinity),
-      num('outbox.ttl', o.ttl, Infinity, Number.MIN_VALUE, Infinity),
-    ],
-    overflow,
+    outbox: {
+      maxMessages: num('outbox.maxMessages', o.maxMessages, 1e3, 0, Infinity),
+      maxBytes: num('outbox.maxBytes', o.maxBytes, 1 << 20, 0, Infinity),
+      overflow,
+      ttl: num('outbox.ttl', o.ttl, Infinity, Number.MIN_VALUE, Infinity),
+    },
     shouldReconnect: options.shouldReconnect,
     signal: options.signal,
     clock: options.clock ?? systemClock,
