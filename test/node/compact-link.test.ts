@@ -359,6 +359,22 @@ for (const [name, make] of implementations) {
       );
     });
 
+    it('bounds a provider that never answers by connectTimeout, as an attempt that never opened', async () => {
+      peer = await startPeer((socket) => socket.close(4000, 'again'));
+      let calls = 0;
+      link = make(() => (calls++ === 0 ? peer!.url : new Promise<string>(() => {})), {
+        connectTimeout: 100,
+        reconnect: { initialDelay: 1, jitter: 0, maxRetries: 1 },
+      });
+      const log = record(link);
+      await until(link, 'close');
+      expect(log.filter((l) => l.startsWith('disconnect'))).toEqual([
+        'disconnect 4000 again undefined true',
+        'disconnect undefined undefined ERR_CONNECT_TIMEOUT false',
+      ]);
+      expect(log.at(-1)).toBe('close ERR_MAX_RETRIES');
+    });
+
     it('asks a provider for the URL of every attempt, and rotates through a list', async () => {
       peer = await startPeer();
       const dead = await deadUrl();

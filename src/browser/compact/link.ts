@@ -348,6 +348,8 @@ export class CompactLink implements Link {
   #attempt(): void {
     this.#setState('connecting');
     const id = ++this.#id;
+    this.#up = false;
+    this.#wsError = undefined;
     const { connectTimeout, WebSocket, protocols } = this.#config;
     this.#set(
       CONNECT,
@@ -365,8 +367,6 @@ export class CompactLink implements Link {
       if (id !== this.#id) return;
       const ws = new WebSocket(webSocketUrl(input), protocols);
       this.#ws = ws;
-      this.#up = false;
-      this.#wsError = undefined;
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => this.#onOpen(id);
       ws.onmessage = ({ data }) => {
