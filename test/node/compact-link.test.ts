@@ -421,6 +421,53 @@ for (const [name, make] of implementations) {
       expect(make(peer.url, { signal: controller.signal }).state).toBe('closed');
     });
 
+    it('close() while down drops the outbox, rejects opened once, and reconnect() from closed starts again', async () => {
+      const dead = await deadUrl();
+      link = make(dead, { reconnect: { initialDelay: 60_000 } });
+      const log = record(link);
+      const writable = link.writable();
+      link.send('a');
+      await waitState(link, 'reconnecting');
+      await link.close();
+      await expect(link.opened).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
+      await expect(writable).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
+      expect(log.slice(-3)).toEqual(['state reconnecting>closed', 'drop a closed', 'close undefined']);
+
+      peer = await startPeer();
+      const url = peer.url;
+      link = make(url);
+      await link.opened;
+      const again = record(link);
+      link.reconnect();
+      await waitState(link, 'open');
+      await link.close();
+      link.reconnect();
+      await waitState(link, 'open');
+      expect(peer.sockets).toHaveLength(3);
+      expect(again).toEqual([
+        'state open>connecting',
+        'state connecting>open',
+        'open',
+        'state open>closing',
+        'disconnect 1000  undefined true',
+        'state closing>closed',
+        'close undefined',
+        'state closed>connecting',
+        'state connecting>open',
+        'open',
+      ]);
+    });
+
+    it('writable() waits for the link to open', async () => {
+      peer = await startPeer();
+      link = make(peer.url);
+      let resolved = false;
+      const writable = link.writable().then(() => (resolved = true));
+      expect(resolved).toBe(false);
+      await writable;
+      expect(link.state).toBe('open');
+    });
+
     it('reports backpressure: writable() waits for the drain', async () => {
       peer = await startPeer(() => {});
       link = make(peer.url, { highWaterMark: 1024 });
