@@ -273,6 +273,29 @@ for (const [name, make] of implementations) {
       );
     });
 
+    it('flushes a large outbox in order, less what expired, with its accounting back at zero', async () => {
+      peer = await startPeer(() => {});
+      link = make(peer.url, { outbox: { maxMessages: Infinity, maxBytes: Infinity } });
+      let expired = 0;
+      link.on('expire', () => expired++);
+      const kept: string[] = [];
+      for (let i = 0; i < 50_000; i++) {
+        if (i % 10 === 3) link.send(`short ${i}`, { ttl: 1 });
+        else {
+          kept.push(`m${i}`);
+          link.send(`m${i}`);
+        }
+      }
+      expect(link.queued).toBe(50_000);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await link.opened;
+      expect(link.queued).toBe(0);
+      expect(expired).toBe(5_000);
+      await expect.poll(() => peer!.received[0]!.length, { timeout: 10_000 }).toBe(45_000);
+      expect(peer.received[0]).toEqual(kept);
+      expect(link.bufferedAmount).toBe(0);
+    });
+
     it("brings the server's close code and reason to the app, and a cut connection as ERR_TRANSPORT", async () => {
       peer = await startPeer((socket, i) => {
         if (i === 0) socket.close(4001, 'go away');
