@@ -324,6 +324,11 @@ for (const [name, make] of implementations) {
       log = record(link);
       await until(link, 'close');
       expect(log.at(-1)).toBe('close ERR_CONNECTION_CLOSED');
+      // Any falsy answer stops it, not only `false`.
+      link = make(peer.url, { shouldReconnect: (() => undefined) as never });
+      log = record(link);
+      await until(link, 'close');
+      expect(log.at(-1)).toBe('close ERR_CONNECTION_CLOSED');
     });
 
     it('abandons an attempt that does not open within connectTimeout, and a silent peer after idleTimeout', async () => {

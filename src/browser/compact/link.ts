@@ -471,7 +471,8 @@ export class CompactLink implements Link {
       this.#deferrals++;
       this.#emit('deferred', deferred);
     }
-    if (r === false || final || this.#config.shouldReconnect?.(info) === false) {
+    const should = this.#config.shouldReconnect;
+    if (r === false || final || (should && !should(info))) {
       return this.#finish(
         error ??
           fail('CONNECTION_CLOSED', deferred ? `deferred ${deferred.delay} ms` : `closed (${info.code})`),
