@@ -371,15 +371,18 @@ export class CompactLink implements Link {
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => this.#onOpen(id);
       ws.onmessage = ({ data }) => {
-        if (id !== this.#id) return;
-        this.#lastReceived = this.#config.clock.now();
-        this.#deliver(
+        // Text, or bytes as `binaryType` asks; anything else (a Blob) is not ours to read.
+        const message =
           typeof data === 'string'
             ? data
-            : ArrayBuffer.isView(data)
-              ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-              : new Uint8Array(data as ArrayBuffer),
-        );
+            : data instanceof ArrayBuffer
+              ? new Uint8Array(data)
+              : ArrayBuffer.isView(data)
+                ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+                : undefined;
+        if (id !== this.#id || message === undefined) return;
+        this.#lastReceived = this.#config.clock.now();
+        this.#deliver(message);
       };
       ws.onerror = (ev) => {
         // Browsers hide why on purpose; an injected `ws` says it (`Unexpected server response: 403`).
