@@ -546,7 +546,7 @@ export class CompactLink implements Link {
     try {
       ws.send(message);
     } catch (err) {
-      return this.#kill(this.#id, fail('TRANSPORT', `send failed: ${toError(err).message}`, err));
+      return this.#kill(this.#id, fail('TRANSPORT', 'send failed', err));
     }
     if (ws.bufferedAmount > this.#config.highWaterMark) {
       this.#needDrain = true;
