@@ -81,8 +81,9 @@ const ERROR_NAMES = [
  * | `ERR_STREAM_ABORTED` | the other end of a stream aborted (writer) or cancelled (reader) it; `remoteCode` and the message are its reason |
  * | `ERR_MEMORY_BUDGET` | the receiver refused a large message or a stream: it would take its memory budget over (try again later) |
  */
+// Every call is marked pure, so a bundle that reads no code from the table drops it whole.
 export const ErrorCodes = /* @__PURE__ */ Object.freeze(
-  Object.fromEntries(ERROR_NAMES.map((name) => [name, `ERR_${name}`])),
+  /* @__PURE__ */ Object.fromEntries(/* @__PURE__ */ ERROR_NAMES.map((name) => [name, `ERR_${name}`])),
 ) as { readonly [Name in (typeof ERROR_NAMES)[number]]: `ERR_${Name}` };
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -159,7 +160,8 @@ export function isSocklineError(err: unknown, code?: ErrorCode): err is Sockline
  */
 export function callbackError(what: string, thrown: unknown): SocklineError {
   const detail = thrown instanceof Error ? thrown.message : String(thrown);
-  return new SocklineError(ErrorCodes.CALLBACK, `${what} threw: ${detail}`, { cause: thrown });
+  // The code as a literal: a bundle that needs no other code keeps no table of them all.
+  return new SocklineError('ERR_CALLBACK', `${what} threw: ${detail}`, { cause: thrown });
 }
 
 /**

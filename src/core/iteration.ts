@@ -1,5 +1,5 @@
 import type { Disposer } from './emitter.js';
-import { ErrorCodes, SocklineError } from './errors.js';
+import { SocklineError } from './errors.js';
 import type { iterate } from './iterate.js';
 
 /** What `for await` reads: a link's or a client's messages, until it closes. */
@@ -31,7 +31,7 @@ export function messagesOf<T>(
 ): AsyncGenerator<T, void, undefined> {
   if (installed === null) {
     throw new SocklineError(
-      ErrorCodes.NOT_SUPPORTED,
+      'ERR_NOT_SUPPORTED',
       "for await over a link or a client needs 'sockline/iterate' imported once",
     );
   }

@@ -1,12 +1,23 @@
 import { describe, expect, inject, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { connect, type LinkMessage } from '../../src/browser/index.js';
+import {
+  connect,
+  connectRaw,
+  type Link,
+  type LinkMessage,
+  type RawLinkOptions,
+} from '../../src/browser/index.js';
 import { waitState } from '../support/wait.js';
 
-describe('the reconnecting link in Chromium', () => {
+// Raw mode both ways in: `connect(…, { protocol: 'raw' })` and `connectRaw()`, the compact link.
+const entries: Array<[string, (url: string, options?: RawLinkOptions) => Link]> = [
+  ["connect(url, { protocol: 'raw' })", (url, options) => connect(url, { ...options, protocol: 'raw' })],
+  ['connectRaw(url)', (url, options) => connectRaw(url, options)],
+];
+
+describe.each(entries)('the reconnecting link in Chromium, by %s', (_entry, open) => {
   it('queues while the server is down and delivers in order after it restarts', async () => {
-    const link = connect(inject('restartableWsUrl'), {
-      protocol: 'raw',
+    const link = open(inject('restartableWsUrl'), {
       reconnect: { initialDelay: 20, maxDelay: 100 },
     });
     const got: LinkMessage[] = [];
@@ -27,8 +38,7 @@ describe('the reconnecting link in Chromium', () => {
   });
 
   it('reconnects at once, with the backoff reset, when the browser comes back online', async () => {
-    const link = connect(inject('restartableWsUrl'), {
-      protocol: 'raw',
+    const link = open(inject('restartableWsUrl'), {
       reconnect: { initialDelay: 60_000, jitter: 0 },
     });
     await link.opened;
@@ -41,8 +51,22 @@ describe('the reconnecting link in Chromium', () => {
     await link.close();
   });
 
+  it('ends the connection on a pagehide into the back/forward cache, comes back on pageshow, and closes on a pagehide for good', async () => {
+    const link = open(inject('wsEchoUrl'), { reconnect: { initialDelay: 20 } });
+    await link.opened;
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+    expect(link.state).toBe('reconnecting');
+    // No retry while the page is frozen: only pageshow brings it back.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(link.state).toBe('reconnecting');
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    await waitState(link, 'open');
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
+    await waitState(link, 'closed');
+  });
+
   it('stops listening to page lifecycle events once closed', async () => {
-    const link = connect(inject('wsEchoUrl'), { protocol: 'raw' });
+    const link = open(inject('wsEchoUrl'));
     await link.opened;
     await link.close();
     window.dispatchEvent(new Event('online'));

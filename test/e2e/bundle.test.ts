@@ -20,8 +20,9 @@ const BUDGETS = {
   // 26,070 B reached with the link's wires split out (26,229 B before, over the 25,870 B
   // budget of 25,626 B once the replay ring and in-place DATA reads came in).
   connect: 26_330,
-  // 8,591 B reached: no framing, datagram or batching code in a WebSocket link (9,278 B before).
-  raw: 8_670,
+  // 5,652 B reached: a compact link written for the browser's WebSocket alone (8,591 B with the
+  // general link); the target of 3,072 B is not met yet.
+  raw: 5_700,
   // 27,409 B reached: the whole API, grown by the replay ring and in-place DATA reads
   // (26,962 B before them, 27,615 B with them before the link's wires).
   iife: 27_680,

@@ -1,4 +1,4 @@
-import { ErrorCodes, type OptionError } from '../errors.js';
+import type { OptionError } from '../errors.js';
 import type { OptionTexts } from './verbose-texts.js';
 
 export { describe, didYouMean } from './verbose-texts.js';
@@ -57,6 +57,7 @@ export function unknownOptionError(name: string, prefix: string, known: readonly
 }
 
 function coded(error: TypeError | RangeError): OptionError {
-  (error as { code?: string }).code = ErrorCodes.INVALID_OPTION;
+  // The code as a literal: a bundle that needs no other code keeps no table of them all.
+  (error as { code?: string }).code = 'ERR_INVALID_OPTION';
   return error as OptionError;
 }
