@@ -1,4 +1,3 @@
-import { createConnection } from '../core/connect.js';
 import type { SocklineClient } from '../core/protocol/client.js';
 import type {
   ConnectOptions,
@@ -6,7 +5,14 @@ import type {
   ProtocolConnectOptions,
   RawConnectOptions,
 } from '../core/connect-options.js';
+import { createLink, createRawConnection } from '../core/connect-link.js';
+import { installedFullClient } from '../core/full-client.js';
 import type { Link } from '../core/link/link.js';
+import { checkConnectOptions } from '../core/options/connect-schema.js';
+import { optionRangeError } from '../core/options/messages.js';
+import { resolveProtocolOptions } from '../core/protocol/options.js';
+import { framingDefaults } from '../core/framing/index.js';
+import { CompactClient, type CompactLinkLike } from './compact/client.js';
 import { watchLifecycle } from './lifecycle.js';
 import { browserTransports } from './transports.js';
 
@@ -17,16 +23,48 @@ import { browserTransports } from './transports.js';
  * raw TCP or UDP sockets, so other schemes throw `ERR_UNSUPPORTED_SCHEME`, as does a runtime
  * with no `WebSocket` when none is passed in `options.WebSocket`.
  *
+ * In a browser bundle it makes the compact client (protocol mode) and the compact link (raw
+ * mode); an opt-in import (`sockline/handle`, `sockline/streams`, `sockline/iterate`,
+ * `sockline/verbose`) makes it use the full ones instead, which carry what those add.
+ *
  * @example
- * const link = connect('wss://example.com/ws');
- * link.on('message', (data) => console.log(data));
- * link.send('hello');
+ * const client = connect('wss://example.com/ws');
+ * client.on('message', (value) => console.log(value));
+ * client.send({ hello: 'world' });
  */
 export function connect(target: ConnectTarget, options: RawConnectOptions): Link;
 export function connect(target: ConnectTarget, options?: ProtocolConnectOptions): SocklineClient;
 export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient;
 export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient {
-  const connection = createConnection(target, options, browserTransports);
+  const full = installedFullClient();
+  const connection =
+    full !== null
+      ? full(target, options, browserTransports)
+      : options?.protocol === 'raw'
+        ? createRawConnection(target, options, browserTransports)
+        : compactClient(target, options);
   watchLifecycle(connection);
   return connection;
+}
+
+/** Protocol mode without an opt-in: the compact client over the link. */
+function compactClient(target: ConnectTarget, options: ConnectOptions | undefined): SocklineClient {
+  checkConnectOptions(options);
+  const checked: ConnectOptions = options ?? {};
+  browserTransports.init?.(checked);
+  const framing = checked.framing;
+  if (framing !== undefined && framing !== 'length') {
+    throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
+  }
+  const resolved = resolveProtocolOptions(checked as ProtocolConnectOptions);
+  return new CompactClient(
+    (handshake) =>
+      createLink(
+        target,
+        { ...checked, framing: 'length' },
+        browserTransports,
+        handshake,
+      ) as unknown as CompactLinkLike,
+    { ...resolved, maxFrameSize: checked.maxFrameSize ?? framingDefaults.maxFrameSize },
+  ) as unknown as SocklineClient;
 }

@@ -14,8 +14,11 @@
  *
  * Its own import so that an application that uses neither does not carry the code: without
  * it a client announces neither in its HELLO, and the server refuses to send it either.
- * The server (`sockline/node`) always has them.
+ * The server (`sockline/node`) always has them. In a browser bundle, importing it makes
+ * `connect()` return the full client, which carries them (the compact client does not).
  */
+import { createConnection } from '../connect.js';
+import { installFullClient } from '../full-client.js';
 import type { TransfersFactory } from '../protocol/endpoint/transfer.js';
 import { SessionTransfers } from './transfers.js';
 
@@ -27,3 +30,5 @@ export type { TransfersFactory } from '../protocol/endpoint/transfer.js';
  * makes them for each session.
  */
 export const streams: TransfersFactory = (host) => new SessionTransfers(host);
+
+installFullClient(createConnection);
