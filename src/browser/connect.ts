@@ -47,8 +47,11 @@ export function connect(target: ConnectTarget, options?: ConnectOptions): Link |
   return connection;
 }
 
-/** Protocol mode without an opt-in: the compact client over the link. */
-function compactClient(target: ConnectTarget, options: ConnectOptions | undefined): SocklineClient {
+/**
+ * Protocol mode without an opt-in: the compact client over the link. Exported for the tests
+ * that run the same cases against both clients; applications call `connect()`.
+ */
+export function compactClient(target: ConnectTarget, options: ConnectOptions | undefined): SocklineClient {
   checkConnectOptions(options);
   const checked: ConnectOptions = options ?? {};
   browserTransports.init?.(checked);
