@@ -532,7 +532,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> {
         throw new Error(`a first message of ${message.byteLength} bytes`);
       frame = F.decode(message);
     } catch (e) {
-      return ctx.fail(notSockline((e as Error).message, e), false);
+      const echoed = (message as Uint8Array)[0] === F.HELLO;
+      return ctx.fail(notSockline(echoed ? 'its own HELLO, echoed back' : (e as Error).message, e), false);
     }
     const [t, flags] = frame;
     if (t === F.WELCOME) {
