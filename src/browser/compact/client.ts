@@ -221,7 +221,10 @@ export class CompactClient extends GuardedEmitter<ClientEvents> {
     return new Promise<unknown>((ok, no) => {
       if (typeof method !== 'string' || method === '')
         throw typeError('method', 'a non-empty string', method);
+      for (const name in options)
+        if (name !== 'timeout' && name !== 'signal') throw typeError(name, 'no such option', undefined);
       const timeout = options?.timeout ?? this.#o.requestTimeout;
+      if (typeof timeout !== 'number') throw typeError('timeout', 'a number', timeout);
       if (!(timeout > 0)) throw rangeError('timeout', timeout, '> 0, or Infinity');
       const signal = options?.signal;
       this.#closed(`cannot request "${method}"`);
@@ -930,10 +933,10 @@ function closeError(code: number, reason: string): SocklineError {
   );
 }
 
+/** An argument error as the full client's short texts give it: the name, and the bad value. */
 function typeError(name: string, expected: string, value: unknown): TypeError {
-  return Object.assign(new TypeError(`Invalid option ${name}: expected ${expected}, got ${String(value)}`), {
-    code: ErrorCodes.INVALID_OPTION,
-  });
+  const text = expected === 'no such option' ? `Unknown option ${name}` : `Invalid option ${name}: ${String(value)}`;
+  return Object.assign(new TypeError(text), { code: ErrorCodes.INVALID_OPTION });
 }
 
 function rangeError(name: string, value: unknown, expected: string): RangeError {
