@@ -1,8 +1,9 @@
-import { createRawConnection, type RawLinkOptions } from '../core/connect-link.js';
+import type { RawLinkOptions } from '../core/connect-link.js';
 import type { ConnectTarget } from '../core/connect-options.js';
-import type { Link } from '../core/link/link.js';
+import type { Link } from '../core/link/api.js';
+import { checkRawOptions } from '../core/options/connect-schema.js';
+import { createCompactLink } from './compact/link.js';
 import { watchLifecycle } from './lifecycle.js';
-import { browserTransports } from './transports.js';
 
 /**
  * Raw mode alone: `connect(target, { protocol: 'raw' })` without the session protocol in the
@@ -17,7 +18,8 @@ import { browserTransports } from './transports.js';
  * link.send('hello');
  */
 export function connectRaw(target: ConnectTarget, options?: RawLinkOptions): Link {
-  const link = createRawConnection(target, options, browserTransports);
+  checkRawOptions(options);
+  const link = createCompactLink(target, options);
   watchLifecycle(link);
   return link;
 }

@@ -3,5 +3,20 @@
 import '../core/opt-in/verbose.js';
 import '../core/opt-in/iterate.js';
 import '../core/opt-in/handle.js';
+import { createRawConnection, type RawLinkOptions } from '../core/connect-link.js';
+import type { ConnectTarget } from '../core/connect-options.js';
+import type { Link } from '../core/link/api.js';
+import { watchLifecycle } from './lifecycle.js';
+import { browserTransports } from './transports.js';
 
 export * from './index.js';
+
+/**
+ * `connectRaw()` of the CDN build: the general link, which this build carries for
+ * `connect()` already, rather than a second, compact one beside it; the same behaviour.
+ */
+export function connectRaw(target: ConnectTarget, options?: RawLinkOptions): Link {
+  const link = createRawConnection(target, options, browserTransports);
+  watchLifecycle(link);
+  return link;
+}

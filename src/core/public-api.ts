@@ -18,13 +18,13 @@ export type {
 export type {
   DeferredInfo,
   DropReason,
-  Link,
   LinkEvents,
   LinkMessage,
   ReconnectingInfo,
   SendOptions,
   SendResult,
 } from './link/link.js';
+export type { Link } from './link/api.js';
 export type { LinkState } from './link/state.js';
 export type { DisconnectInfo, LinkOptions, OutboxOptions, ReconnectOptions } from './link/options.js';
 export type { OverflowPolicy } from './link/outbox.js';

@@ -2,8 +2,8 @@ import { unrefTimer, type TimerHandle } from '../clock.js';
 import { GuardedEmitter } from '../emitter.js';
 import { messagesOf } from '../iteration.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
-import { argumentTypeError, optionRangeError } from '../options/messages.js';
-import { checkOptions } from '../options/validate.js';
+import { argumentTypeError } from '../options/messages.js';
+import { sendTtl } from './send-options.js';
 import { framingDefaults } from '../framing/types.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
 import { backoffDelay } from './backoff.js';
@@ -20,6 +20,7 @@ import type {
   SendResult,
 } from './types.js';
 import type { Wire, WireSink } from './wire.js';
+import type { Link as LinkApi } from './api.js';
 
 export type {
   Connector,
@@ -37,21 +38,7 @@ export type {
 } from './types.js';
 export type { Wire, WireFactory, WireSink } from './wire.js';
 
-/** What `send()` accepts as options (checked on each call that passes some). */
-const SEND_OPTIONS = { volatile: 'boolean', ttl: 'number' } as const;
-
-/**
- * Checks the options of a `send()` (the link's or the client's) and returns the message's
- * ttl: the option, or `fallback`. Throws `ERR_INVALID_OPTION` for an unknown name, a wrong
- * type or a ttl that is not above 0.
- */
-export function sendTtl(options: SendOptions | undefined, fallback: number): number {
-  if (options === undefined) return fallback;
-  checkOptions(options, SEND_OPTIONS);
-  const ttl = options.ttl ?? fallback;
-  if (!(ttl > 0)) throw optionRangeError('ttl', ttl, '> 0');
-  return ttl;
-}
+export { sendTtl } from './send-options.js';
 
 type TimerName = 'connect' | 'retry' | 'uptime' | 'idle' | 'close' | 'expiry';
 
@@ -70,7 +57,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * await link.opened;
  * link.send('hello');
  */
-export class Link extends GuardedEmitter<LinkEvents> implements AsyncIterable<LinkMessage> {
+export class Link extends GuardedEmitter<LinkEvents> implements LinkApi {
   /** Resolves when the link first opens; rejects if it closes before that. */
   readonly opened: Promise<void>;
 

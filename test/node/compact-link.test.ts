@@ -1,0 +1,507 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
+import { createLink, createRawConnection, type RawLinkOptions } from '../../src/core/connect-link.js';
+import type { ConnectOptions, ConnectTarget } from '../../src/core/connect-options.js';
+import type { Link } from '../../src/core/link/api.js';
+import type { HandshakeContext, HandshakeReceiver, LinkMessage } from '../../src/core/link/types.js';
+import { browserTransports } from '../../src/browser/transports.js';
+import { createCompactLink, type CompactHandshakeContext } from '../../src/browser/compact/link.js';
+import { checkRawOptions } from '../../src/core/options/connect-schema.js';
+import { waitState } from '../support/wait.js';
+
+/**
+ * One case list, run against both links of the browser build's raw mode: the general `Link`
+ * over the WHATWG-WebSocket transport, and the compact link. Both get `ws`'s `WebSocket`
+ * injected, against real `ws` servers on 127.0.0.1, with real timers.
+ */
+type Handshake = (context: CompactHandshakeContext) => HandshakeReceiver;
+type Factory = (target: ConnectTarget, options?: RawLinkOptions, handshake?: Handshake) => Link;
+
+const implementations: ReadonlyArray<[string, Factory]> = [
+  [
+    'Link',
+    (target, options = {}, handshake) => {
+      const withWs = { ...options, WebSocket } as RawLinkOptions;
+      if (handshake === undefined) return createRawConnection(target, withWs, browserTransports);
+      const options_ = { ...withWs, protocol: 'raw' } as ConnectOptions;
+      return createLink(
+        target,
+        options_,
+        browserTransports,
+        handshake as (c: HandshakeContext) => HandshakeReceiver,
+      );
+    },
+  ],
+  [
+    'compact link',
+    (target, options = {}, handshake) => {
+      // What connectRaw() does before the factory: the names and types of raw mode.
+      checkRawOptions(options);
+      return createCompactLink(target, { ...options, WebSocket } as RawLinkOptions, handshake);
+    },
+  ],
+];
+
+interface Peer {
+  url: string;
+  port: number;
+  /** Server side of each connection, in the order they came. */
+  sockets: ServerSocket[];
+  /** What the server received, per connection. */
+  received: string[][];
+  close(): Promise<void>;
+}
+
+/** A `ws` server on port 0: echoes unless `onConnection` says otherwise. */
+async function startPeer(onConnection?: (socket: ServerSocket, index: number) => void): Promise<Peer> {
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  const wss = new WebSocketServer({ server });
+  const sockets: ServerSocket[] = [];
+  const received: string[][] = [];
+  wss.on('connection', (socket) => {
+    const got: string[] = [];
+    sockets.push(socket);
+    received.push(got);
+    socket.on('error', () => {});
+    socket.on('message', (data, isBinary) => got.push(isBinary ? `bin:${String(data)}` : String(data)));
+    if (onConnection) onConnection(socket, sockets.length - 1);
+    else socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    port,
+    sockets,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of wss.clients) s.terminate();
+        wss.close(() => server.close(() => resolve()));
+      }),
+  };
+}
+
+/** A port nothing listens on (refused at once). */
+async function deadUrl(): Promise<string> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `ws://127.0.0.1:${port}`;
+}
+
+/** Every event of `link`, in order, as short strings. */
+function record(link: Link): string[] {
+  const log: string[] = [];
+  link.on('state', ({ from, to }) => log.push(`state ${from}>${to}`));
+  link.on('open', () => log.push('open'));
+  link.on('message', (m) => log.push(`message ${typeof m === 'string' ? m : `bin:${m.length}`}`));
+  link.on('disconnect', ({ code, reason, error, wasOpen }) =>
+    log.push(`disconnect ${code} ${reason} ${(error as { code?: string })?.code} ${wasOpen}`),
+  );
+  link.on('reconnecting', ({ attempt, delay, error }) =>
+    log.push(`reconnecting ${attempt} ${delay} ${(error as { code?: string })?.code}`),
+  );
+  link.on('deferred', ({ delay, reason }) => log.push(`deferred ${delay} ${reason}`));
+  link.on('close', ({ error }) => log.push(`close ${(error as { code?: string })?.code}`));
+  link.on('error', (e) => log.push(`error ${e.code}`));
+  link.on('drop', (m, reason) => log.push(`drop ${String(m)} ${reason}`));
+  link.on('expire', (m) => log.push(`expire ${String(m)}`));
+  link.on('drain', () => log.push('drain'));
+  return log;
+}
+
+const until = (link: Link, event: 'close' | 'open'): Promise<void> =>
+  new Promise((resolve) => link.once(event, () => resolve()));
+
+for (const [name, make] of implementations) {
+  describe(`raw mode in the browser build: ${name}`, () => {
+    let peer: Peer | undefined;
+    let link: Link | undefined;
+    beforeEach(() => {
+      peer = undefined;
+      link = undefined;
+    });
+    afterEach(async () => {
+      await link?.close();
+      await peer?.close();
+    });
+
+    it('echoes text and bytes, and the events of an open and a close come in order', async () => {
+      peer = await startPeer();
+      link = make(peer.url);
+      const log = record(link);
+      await link.opened;
+      expect(link.send('hi')).toBe('sent');
+      expect(link.send(new Uint8Array([1, 2, 3]))).toBe('sent');
+      await expect
+        .poll(() => log.filter((l) => l.startsWith('message')))
+        .toEqual(['message hi', 'message bin:3']);
+      await link.close();
+      expect(log).toEqual([
+        'state connecting>open',
+        'open',
+        'message hi',
+        'message bin:3',
+        'state open>closing',
+        'disconnect 1000  undefined true',
+        'state closing>closed',
+        'close undefined',
+      ]);
+      expect(link.state).toBe('closed');
+      await link.close(); // idempotent
+      expect(log.filter((l) => l.startsWith('close'))).toHaveLength(1);
+    });
+
+    it('delivers every message as text with text: true, as bytes with text: false, and refuses invalid UTF-8', async () => {
+      peer = await startPeer((socket) =>
+        socket.on('message', () => {
+          socket.send('text frame');
+          socket.send(Buffer.from('binary frame'));
+          socket.send(Buffer.from([0xff, 0xfe]));
+        }),
+      );
+      link = make(peer.url, { text: true });
+      const got: LinkMessage[] = [];
+      const errors: string[] = [];
+      link.on('message', (m) => got.push(m));
+      link.on('error', (e) => errors.push(e.code));
+      await link.opened;
+      link.send('go');
+      await expect.poll(() => errors).toEqual(['ERR_BAD_PAYLOAD']);
+      expect(got).toEqual(['text frame', 'binary frame']);
+      await link.close();
+
+      link = make(peer.url, { text: false });
+      const bytes: LinkMessage[] = [];
+      link.on('message', (m) => bytes.push(m));
+      await link.opened;
+      link.send('go');
+      await expect.poll(() => bytes.length).toBe(3);
+      expect(bytes.every((b) => b instanceof Uint8Array)).toBe(true);
+      expect(new TextDecoder().decode(bytes[0] as Uint8Array)).toBe('text frame');
+    });
+
+    it('retries with backoff and jitter, then gives up after maxRetries with the last error as cause', async () => {
+      let draws = 0;
+      // 0, then just under 1: a full delay, then almost none (jitter 1: uniform in [0, ceiling]).
+      const random = (): number => (draws++ % 2 === 0 ? 0 : 0.999);
+      link = make(await deadUrl(), {
+        reconnect: { initialDelay: 40, multiplier: 3, maxDelay: 200, maxRetries: 4 },
+        random,
+      });
+      const log = record(link);
+      await until(link, 'close');
+      expect(log.filter((l) => l.startsWith('reconnecting'))).toEqual([
+        'reconnecting 1 40 ERR_TRANSPORT',
+        'reconnecting 2 0 ERR_TRANSPORT',
+        'reconnecting 3 200 ERR_TRANSPORT',
+        'reconnecting 4 0 ERR_TRANSPORT',
+      ]);
+      expect(log.at(-1)).toBe('close ERR_MAX_RETRIES');
+      await expect(link.opened).rejects.toMatchObject({
+        code: 'ERR_MAX_RETRIES',
+        cause: expect.objectContaining({ code: 'ERR_TRANSPORT' }),
+      });
+      expect(log.filter((l) => l.startsWith('disconnect'))).toHaveLength(5);
+      expect(log.filter((l) => l.startsWith('disconnect')).every((l) => l.endsWith('false'))).toBe(true);
+    });
+
+    it('keeps a partial jitter within [ceiling × (1 − jitter), ceiling]', async () => {
+      const draws = [0, 0.5, 0.999];
+      let i = 0;
+      link = make(await deadUrl(), {
+        reconnect: { initialDelay: 100, multiplier: 1, jitter: 0.25, maxRetries: 3 },
+        random: () => draws[i++ % 3]!,
+      });
+      const delays: number[] = [];
+      link.on('reconnecting', ({ delay }) => delays.push(delay));
+      await until(link, 'close');
+      expect(delays).toEqual([100, 88, 75]);
+    });
+
+    it("applies the outbox's overflow policies and reports what it drops", async () => {
+      const url = await deadUrl();
+      const slow = { reconnect: { initialDelay: 60_000 } };
+      link = make(url, { ...slow, outbox: { maxMessages: 2 } });
+      expect(link.send('a')).toBe('queued');
+      expect(link.send('b')).toBe('queued');
+      expect(() => link!.send('c')).toThrowError(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }));
+      expect(link.queued).toBe(2);
+      await link.close();
+
+      link = make(url, { ...slow, outbox: { maxMessages: 2, overflow: 'drop-oldest' } });
+      let log = record(link);
+      link.send('a');
+      link.send('b');
+      expect(link.send('c')).toBe('queued');
+      expect(log).toEqual(['drop a overflow']);
+      await link.close();
+      expect(log).toContain('drop b closed');
+      expect(log).toContain('drop c closed');
+
+      link = make(url, { ...slow, outbox: { maxBytes: 4, overflow: 'drop-newest' } });
+      log = record(link);
+      expect(link.send('abc')).toBe('queued');
+      expect(link.send('de')).toBe('dropped');
+      expect(link.send('too long')).toBe('dropped');
+      expect(link.send('x', { volatile: true })).toBe('dropped');
+      expect(link.bufferedAmount).toBe(3);
+      expect(log).toEqual(['drop de overflow', 'drop too long overflow', 'drop x volatile']);
+    });
+
+    it('expires queued messages after their ttl, and sends the rest in order when it opens', async () => {
+      peer = await startPeer();
+      link = make(peer.url, { outbox: { ttl: 60_000 } });
+      const log = record(link);
+      link.send('short', { ttl: 1 });
+      link.send('kept');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await link.opened;
+      await expect.poll(() => peer!.received[0]).toEqual(['kept']);
+      expect(log).toContain('expire short');
+      expect(() => link!.send('x', { ttl: 0 })).toThrowError(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION', name: 'RangeError' }),
+      );
+      expect(() => link!.send('x', { tll: 5 } as never)).toThrowError(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION', name: 'TypeError' }),
+      );
+    });
+
+    it("brings the server's close code and reason to the app, and a cut connection as ERR_TRANSPORT", async () => {
+      peer = await startPeer((socket, i) => {
+        if (i === 0) socket.close(4001, 'go away');
+        else if (i === 1) socket.terminate();
+      });
+      link = make(peer.url, { reconnect: { initialDelay: 1, maxDelay: 1, jitter: 0 } });
+      const log = record(link);
+      await expect.poll(() => peer!.sockets.length).toBe(3);
+      await waitState(link, 'open');
+      expect(log.filter((l) => /^(disconnect|error|reconnecting)/.test(l))).toEqual([
+        'disconnect 4001 go away undefined true',
+        'reconnecting 1 1 undefined',
+        'error ERR_TRANSPORT',
+        'disconnect 1006  ERR_TRANSPORT true',
+        'reconnecting 2 1 ERR_TRANSPORT',
+      ]);
+    });
+
+    it('closes with ERR_CONNECTION_CLOSED when shouldReconnect says no, and with the server close as is without reconnect', async () => {
+      peer = await startPeer((socket) => socket.close(4002, 'no'));
+      link = make(peer.url, { shouldReconnect: ({ code }) => code !== 4002 });
+      let log = record(link);
+      await until(link, 'close');
+      expect(log.slice(-2)).toEqual(['state open>closed', 'close ERR_CONNECTION_CLOSED']);
+      link = make(peer.url, { reconnect: false });
+      log = record(link);
+      await until(link, 'close');
+      expect(log.at(-1)).toBe('close ERR_CONNECTION_CLOSED');
+    });
+
+    it('abandons an attempt that does not open within connectTimeout, and a silent peer after idleTimeout', async () => {
+      // Accepts TCP but never answers the upgrade.
+      const held = new Set<net.Socket>();
+      const mute = net.createServer((socket) => held.add(socket));
+      await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+      const { port } = mute.address() as AddressInfo;
+      link = make(`ws://127.0.0.1:${port}`, { connectTimeout: 50, reconnect: false });
+      const log = record(link);
+      await until(link, 'close');
+      expect(log).toEqual([
+        'error ERR_CONNECT_TIMEOUT',
+        'disconnect undefined undefined ERR_CONNECT_TIMEOUT false',
+        'state connecting>closed',
+        'close ERR_CONNECT_TIMEOUT',
+      ]);
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+
+      peer = await startPeer(() => {});
+      link = make(peer.url, { idleTimeout: 60, reconnect: { initialDelay: 1, jitter: 0 } });
+      const idle = record(link);
+      await expect.poll(() => peer!.sockets.length).toBe(2);
+      expect(idle.slice(0, 5)).toEqual([
+        'state connecting>open',
+        'open',
+        'error ERR_IDLE_TIMEOUT',
+        'disconnect undefined undefined ERR_IDLE_TIMEOUT true',
+        'state open>reconnecting',
+      ]);
+    });
+
+    it('refuses bad input with typed errors', async () => {
+      expect(() => make('tcp://127.0.0.1:1')).toThrowError(
+        expect.objectContaining({ code: 'ERR_UNSUPPORTED_SCHEME' }),
+      );
+      expect(() => make('not a url')).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_URL' }));
+      expect(() => make([])).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_URL' }));
+      expect(() => make('ws://x', { reconnect: { jitter: 2 } })).toThrowError(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION', name: 'RangeError' }),
+      );
+      expect(() => make('ws://x', { outbox: { overflow: 'drop' as never } })).toThrowError(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION', name: 'RangeError' }),
+      );
+      peer = await startPeer();
+      link = make(peer.url);
+      expect(() => link!.send(42 as never)).toThrowError(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION', name: 'TypeError' }),
+      );
+      await link.close();
+      expect(() => link!.send('late')).toThrowError(expect.objectContaining({ code: 'ERR_CLIENT_CLOSED' }));
+      await expect(link.writable()).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
+      expect(() => link![Symbol.asyncIterator]()).toThrowError(
+        expect.objectContaining({ code: 'ERR_NOT_SUPPORTED' }),
+      );
+    });
+
+    it('asks a provider for the URL of every attempt, and rotates through a list', async () => {
+      peer = await startPeer();
+      const dead = await deadUrl();
+      const asked: number[] = [];
+      link = make(
+        async (attempt) => {
+          asked.push(attempt);
+          return attempt < 2 ? dead : peer!.url;
+        },
+        { reconnect: { initialDelay: 1, jitter: 0 } },
+      );
+      await link.opened;
+      expect(asked).toEqual([0, 1, 2]);
+      await link.close();
+      link = make([dead, peer.url], { reconnect: { initialDelay: 1, jitter: 0 } });
+      const log = record(link);
+      await link.opened;
+      expect(log.filter((l) => l.startsWith('reconnecting'))).toHaveLength(1);
+    });
+
+    it('closes with ERR_ABORTED when its signal fires, and suspend() waits until wake()', async () => {
+      peer = await startPeer();
+      const controller = new AbortController();
+      link = make(peer.url, { signal: controller.signal });
+      await link.opened;
+      const log = record(link);
+      link.suspend();
+      expect(link.state).toBe('reconnecting');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(link.state).toBe('reconnecting');
+      link.wake();
+      await waitState(link, 'open');
+      controller.abort();
+      expect(link.state).toBe('closed');
+      expect(log).toEqual([
+        'disconnect undefined undefined undefined true',
+        'state open>reconnecting',
+        'state reconnecting>connecting',
+        'state connecting>open',
+        'open',
+        'state open>closed',
+        'close ERR_ABORTED',
+      ]);
+      expect(make(peer.url, { signal: controller.signal }).state).toBe('closed');
+    });
+
+    it('reports backpressure: writable() waits for the drain', async () => {
+      peer = await startPeer(() => {});
+      link = make(peer.url, { highWaterMark: 1024 });
+      await link.opened;
+      const log = record(link);
+      const big = new Uint8Array(4 << 20);
+      link.send(big);
+      expect(link.bufferedAmount).toBeGreaterThan(1024);
+      await link.writable();
+      expect(log).toEqual(['drain']);
+      expect(link.bufferedAmount).toBeLessThanOrEqual(1024);
+    });
+
+    it('reports a throwing listener as ERR_CALLBACK and still calls the others', async () => {
+      peer = await startPeer();
+      link = make(peer.url);
+      const errors: unknown[] = [];
+      let second = 0;
+      link.on('open', () => {
+        throw new Error('boom');
+      });
+      link.on('open', () => second++);
+      link.on('error', (e) => errors.push(e));
+      await link.opened;
+      await expect.poll(() => second).toBe(1);
+      expect(errors).toMatchObject([{ code: 'ERR_CALLBACK', cause: { message: 'boom' } }]);
+      expect(link.listenerCount('open')).toBe(2);
+      link.removeAllListeners('open');
+      expect(link.listenerCount('open')).toBe(0);
+    });
+
+    describe('with a handshake', () => {
+      it('sends ahead of the outbox, gets what arrives until complete(), then opens and flushes', async () => {
+        peer = await startPeer();
+        const seen: LinkMessage[] = [];
+        link = make(peer.url, {}, (context) => {
+          context.send('HELLO');
+          return {
+            message: (m) => {
+              seen.push(m);
+              context.complete();
+            },
+            unreadable: () => {},
+          };
+        });
+        const log = record(link);
+        expect(link.send('queued')).toBe('queued');
+        await link.opened;
+        expect(seen).toEqual(['HELLO']);
+        await expect.poll(() => log.filter((l) => l.startsWith('message'))).toEqual(['message queued']);
+        expect(peer.received[0]).toEqual(['HELLO', 'queued']);
+      });
+
+      it('fail(error, false) closes the link with that error; defer() waits and counts, without an error', async () => {
+        peer = await startPeer();
+        const { SocklineError } = await import('../../src/core/errors.js');
+        link = make(peer.url, {}, (context) => {
+          context.fail(new SocklineError('ERR_AUTH_FAILED', 'no'), false);
+          return { message: () => {}, unreadable: () => {} };
+        });
+        let log = record(link);
+        await until(link, 'close');
+        expect(log.slice(-3)).toEqual([
+          'disconnect undefined undefined ERR_AUTH_FAILED true',
+          'state connecting>closed',
+          'close ERR_AUTH_FAILED',
+        ]);
+
+        let calls = 0;
+        link = make(peer.url, { reconnect: { initialDelay: 5000 } }, (context) => {
+          if (calls++ === 0) context.defer(20, 'busy');
+          else queueMicrotask(() => context.complete());
+          return { message: () => {}, unreadable: () => {} };
+        });
+        log = record(link);
+        await link.opened;
+        expect(log.slice(0, 4)).toEqual([
+          'disconnect undefined undefined undefined true',
+          'deferred 20 busy',
+          'state connecting>reconnecting',
+          'reconnecting 1 20 undefined',
+        ]);
+        expect(link.deferrals).toBe(1);
+      });
+
+      it('connectTimeout bounds the handshake too', async () => {
+        peer = await startPeer(() => {});
+        link = make(peer.url, { connectTimeout: 50, reconnect: false }, () => ({
+          message: () => {},
+          unreadable: () => {},
+        }));
+        const log = record(link);
+        await until(link, 'close');
+        expect(log.slice(0, 2)).toEqual([
+          'error ERR_CONNECT_TIMEOUT',
+          'disconnect undefined undefined ERR_CONNECT_TIMEOUT true',
+        ]);
+      });
+    });
+  });
+}
