@@ -5,16 +5,15 @@ import type {
   ProtocolConnectOptions,
   RawConnectOptions,
 } from '../core/connect-options.js';
-import { createLink, createRawConnection } from '../core/connect-link.js';
+import { ErrorCodes, SocklineError } from '../core/errors.js';
 import { installedFullClient } from '../core/full-client.js';
-import type { Link } from '../core/link/link.js';
-import { checkConnectOptions } from '../core/options/connect-schema.js';
+import type { Link } from '../core/link/api.js';
+import { checkConnectOptions, checkRawOptions } from '../core/options/connect-schema.js';
 import { optionRangeError } from '../core/options/messages.js';
 import { resolveProtocolOptions } from '../core/protocol/options.js';
-import { framingDefaults } from '../core/framing/index.js';
-import { CompactClient, type CompactLinkLike } from './compact/client.js';
+import { CompactClient } from './compact/client.js';
+import { createCompactLink } from './compact/link.js';
 import { watchLifecycle } from './lifecycle.js';
-import { browserTransports } from './transports.js';
 
 /**
  * Connects over WebSocket (`ws://`, `wss://`) and keeps the link up: reconnects with
@@ -39,9 +38,9 @@ export function connect(target: ConnectTarget, options?: ConnectOptions): Link |
   const full = installedFullClient();
   const connection =
     full !== null
-      ? full(target, options, browserTransports)
+      ? full(target, options)
       : options?.protocol === 'raw'
-        ? createRawConnection(target, options, browserTransports)
+        ? compactLink(target, options)
         : compactClient(target, options);
   watchLifecycle(connection);
   return connection;
@@ -53,21 +52,29 @@ export function connect(target: ConnectTarget, options?: ConnectOptions): Link |
  */
 export function compactClient(target: ConnectTarget, options: ConnectOptions | undefined): SocklineClient {
   checkConnectOptions(options);
+  // Said as the full build says it: what to use instead is a WebSocket URL.
+  for (const url of typeof target === 'function' ? [] : [target].flat()) {
+    const scheme = /^(tcp|tls|udp):/i.exec(String(url))?.[1];
+    if (scheme !== undefined)
+      throw new SocklineError(
+        ErrorCodes.UNSUPPORTED_SCHEME,
+        `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL, ws:// or wss://`,
+      );
+  }
   const checked: ConnectOptions = options ?? {};
-  browserTransports.init?.(checked);
   const framing = checked.framing;
   if (framing !== undefined && framing !== 'length') {
     throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
   }
   const resolved = resolveProtocolOptions(checked as ProtocolConnectOptions);
-  return new CompactClient(
-    (handshake) =>
-      createLink(
-        target,
-        { ...checked, framing: 'length' },
-        browserTransports,
-        handshake,
-      ) as unknown as CompactLinkLike,
-    { ...resolved, maxFrameSize: checked.maxFrameSize ?? framingDefaults.maxFrameSize },
-  ) as unknown as SocklineClient;
+  return new CompactClient((handshake) => createCompactLink(target, checked, handshake), {
+    ...resolved,
+    maxFrameSize: checked.maxFrameSize ?? 1 << 20,
+  }) as unknown as SocklineClient;
+}
+
+/** Raw mode without an opt-in: the compact link. */
+function compactLink(target: ConnectTarget, options: RawConnectOptions): Link {
+  checkRawOptions(options);
+  return createCompactLink(target, options);
 }

@@ -2,7 +2,9 @@ import type { Clock, TimerHandle } from '../../core/clock.js';
 import { GuardedEmitter, type Disposer } from '../../core/emitter.js';
 import { ErrorCodes, RemoteError, SocklineError, callbackError, type ErrorCode } from '../../core/errors.js';
 import type { DisconnectInfo } from '../../core/link/options.js';
-import type { Handshake, HandshakeContext, LinkMessage } from '../../core/link/types.js';
+import type { LinkMessage } from '../../core/link/types.js';
+import { sendTtl } from '../../core/link/send-options.js';
+import type { CompactHandshake as Handshake, CompactHandshakeContext as HandshakeContext } from './link.js';
 import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
 import type { ResolvedProtocolOptions } from '../../core/protocol/options.js';
@@ -354,6 +356,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> {
     options?: ProtocolSendOptions,
   ): 'sent' | 'queued' | 'dropped' {
     this.#closed('cannot send', true);
+    const ttl = sendTtl(options, this.#o.delivery.ttl);
     const [f, payload] = this.#payload(value);
     const b = F.encode(0, 0, ...head, payload).subarray(2);
     this.#fits(b.byteLength, t === F.DATA ? 'send' : 'publish');
@@ -365,7 +368,6 @@ export class CompactClient extends GuardedEmitter<ClientEvents> {
       this.emit('drop', value, 'volatile');
       return 'dropped';
     }
-    const ttl = options?.ttl ?? this.#o.delivery.ttl;
     const item: Item = { t, f, b, v: value, x: ttl === Infinity ? Infinity : this.#clock.now() + ttl, q: 0 };
     const { maxMessages, maxBytes, overflow } = this.#o.delivery;
     const full = (): boolean =>
@@ -935,7 +937,8 @@ function closeError(code: number, reason: string): SocklineError {
 
 /** An argument error as the full client's short texts give it: the name, and the bad value. */
 function typeError(name: string, expected: string, value: unknown): TypeError {
-  const text = expected === 'no such option' ? `Unknown option ${name}` : `Invalid option ${name}: ${String(value)}`;
+  const text =
+    expected === 'no such option' ? `Unknown option ${name}` : `Invalid option ${name}: ${String(value)}`;
   return Object.assign(new TypeError(text), { code: ErrorCodes.INVALID_OPTION });
 }
 

@@ -1,10 +1,8 @@
 // `sockline/handle`: `client.handle(method, handler)`, answering the server's requests.
 // Imported for its effect: it installs the code that runs the handlers, and in a browser
 // bundle the full client that has `handle()`.
-import { createConnection } from '../connect.js';
-import { installFullClient } from '../full-client.js';
+import './full-client.js';
 import { installAnswers } from '../protocol/answering.js';
 import { createAnswers } from '../protocol/endpoint/answers.js';
 
 installAnswers(createAnswers);
-installFullClient(createConnection);

@@ -1,10 +1,8 @@
 // `sockline/verbose`: option errors that say what was expected and suggest the name meant
 // ("Unknown option reconect (did you mean reconnect?)"). Imported for its effect; in a
 // browser bundle it brings the full client, whose option checks give those texts.
-import { createConnection } from '../connect.js';
-import { installFullClient } from '../full-client.js';
+import './full-client.js';
 import { useOptionTexts } from '../options/messages.js';
 import { verboseTexts } from '../options/verbose-texts.js';
 
 useOptionTexts(verboseTexts);
-installFullClient(createConnection);

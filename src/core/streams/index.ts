@@ -17,8 +17,7 @@
  * The server (`sockline/node`) always has them. In a browser bundle, importing it makes
  * `connect()` return the full client, which carries them (the compact client does not).
  */
-import { createConnection } from '../connect.js';
-import { installFullClient } from '../full-client.js';
+import '../opt-in/full-client.js';
 import type { TransfersFactory } from '../protocol/endpoint/transfer.js';
 import { SessionTransfers } from './transfers.js';
 
@@ -30,5 +29,3 @@ export type { TransfersFactory } from '../protocol/endpoint/transfer.js';
  * makes them for each session.
  */
 export const streams: TransfersFactory = (host) => new SessionTransfers(host);
-
-installFullClient(createConnection);
