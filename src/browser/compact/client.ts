@@ -648,7 +648,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> {
 
   /** A PING every heartbeat interval measures the round trip. */
   #beat(): void {
-    this.ping().then((rtt) => (this.#rtt = rtt), noop);
+    this.ping().catch(noop);
     this.#arm('beat', this.#hb[0]!, () => this.#beat());
   }
 
@@ -759,7 +759,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> {
       case F.PONG: {
         const ping = this.#pings.get(frame[4] as number);
         this.#pings.delete(frame[4] as number);
-        return ping?.[1](this.#clock.now() - ping[0]);
+        if (ping !== undefined) ping[1]((this.#rtt = this.#clock.now() - ping[0]));
+        return;
       }
       case F.CLOSE: {
         const [code, reason, after] = frame.slice(4) as [number, string, number?];
