@@ -1,4 +1,4 @@
-import type { SocklineClient } from '../core/protocol/client.js';
+import type { SocklineClient } from '../core/protocol/client-api.js';
 import type {
   ConnectOptions,
   ConnectTarget,
@@ -70,7 +70,7 @@ export function compactClient(target: ConnectTarget, options: ConnectOptions | u
   return new CompactClient((handshake) => createCompactLink(target, checked, handshake), {
     ...resolved,
     maxFrameSize: checked.maxFrameSize ?? 1 << 20,
-  }) as unknown as SocklineClient;
+  });
 }
 
 /** Raw mode without an opt-in: the compact link. */

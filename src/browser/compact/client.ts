@@ -7,6 +7,7 @@ import { sendTtl } from '../../core/link/send-options.js';
 import type { CompactHandshake as Handshake, CompactHandshakeContext as HandshakeContext } from './link.js';
 import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
+import type { SocklineClient } from '../../core/protocol/client-api.js';
 import type { ResolvedProtocolOptions } from '../../core/protocol/options.js';
 import { topicMatches, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
@@ -90,7 +91,7 @@ function remote(code: string, message: string, data?: unknown): SocklineError {
  * `sockline/streams` (streams, messages over one frame), `sockline/handle` (answering the
  * server's requests), `sockline/iterate` (`for await`), `sockline/verbose`.
  */
-export class CompactClient extends GuardedEmitter<ClientEvents> {
+export class CompactClient extends GuardedEmitter<ClientEvents> implements SocklineClient {
   readonly #o: CompactOptions;
   readonly #link: CompactLinkLike;
   readonly #clock: Clock;
