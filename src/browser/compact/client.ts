@@ -650,22 +650,25 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
   /** A PING every heartbeat interval measures the round trip. */
   #beat(): void {
     this.ping().catch(noop);
-    this.#arm('beat', this.#hb[0]!, () => this.#beat());
+    if (this.#hb[0] > 0) this.#arm('beat', this.#hb[0], () => this.#beat());
   }
 
   /** No frame for heartbeat interval + timeout: the connection is dead (§8). */
-  #idle(): void {
-    const limit = this.#hb[0]! + this.#hb[1]!;
-    const due = this.#clock.now() + limit;
-    this.#arm('idle', limit, () => {
+  #idle(wait?: number): void {
+    const limit = this.#hb[0] + this.#hb[1];
+    if (!(limit > 0)) return;
+    const due = this.#clock.now() + (wait ?? limit);
+    this.#arm('idle', wait ?? limit, () => {
       const now = this.#clock.now();
       // Fired far too late: the page was frozen or throttled, which says nothing of the server.
       if (now - due > limit) this.#heard = now;
-      if (now - this.#heard < limit) return this.#idle();
-      this.#link.suspend(err(ErrorCodes.HEARTBEAT_TIMEOUT, `no frame for ${now - this.#heard} ms`));
+      const silent = now - this.#heard;
+      if (silent < limit) return this.#idle(limit - silent);
+      this.#link.suspend(err(ErrorCodes.HEARTBEAT_TIMEOUT, `no frame for ${silent} ms`));
       this.#link.wake();
     });
   }
+
 
   // --- receiving -------------------------------------------------------------------------------
 
