@@ -65,9 +65,9 @@ describe('bundling for the browser', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((f) => /node_modules|(^|\/)node:/.test(f))).toEqual([]);
     expect(inputs.some((f) => f.endsWith('dist/browser.js'))).toBe(true);
-    // Nothing of the Node build either; the WebSocket transport comes from the shared core.
+    // Nothing of the Node build either; the WebSocket comes from the compact link of the browser build.
     expect(inputs.filter((f) => /dist\/node[./]/.test(f))).toEqual([]);
-    expect(inputs.some((f) => f.endsWith('dist/core/websocket-transport.js'))).toBe(true);
+    expect(inputs.some((f) => f.endsWith('dist/browser/compact/link.js'))).toBe(true);
     // Nothing is left for a runtime loader: no import statement, no require().
     expect(code).not.toMatch(/\bimport\s*[\s{*"'(]|\brequire\(/);
     expect(code).not.toMatch(/["']node:[a-z_/]+["']/);
