@@ -10,8 +10,8 @@ import { installedFullClient } from '../core/full-client.js';
 import type { Link } from '../core/link/api.js';
 import { checkConnectOptions, checkRawOptions } from '../core/options/connect-schema.js';
 import { optionRangeError } from '../core/options/messages.js';
-import { resolveProtocolOptions } from '../core/protocol/options.js';
 import { CompactClient } from './compact/client.js';
+import { compactOptions } from './compact/session-options.js';
 import { createCompactLink } from './compact/link.js';
 import { watchLifecycle } from './lifecycle.js';
 
@@ -66,11 +66,10 @@ export function compactClient(target: ConnectTarget, options: ConnectOptions | u
   if (framing !== undefined && framing !== 'length') {
     throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
   }
-  const resolved = resolveProtocolOptions(checked as ProtocolConnectOptions);
-  return new CompactClient((handshake) => createCompactLink(target, checked, handshake), {
-    ...resolved,
-    maxFrameSize: checked.maxFrameSize ?? 1 << 20,
-  });
+  return new CompactClient(
+    (handshake) => createCompactLink(target, checked, handshake),
+    compactOptions(checked as ProtocolConnectOptions),
+  );
 }
 
 /** Raw mode without an opt-in: the compact link. */

@@ -6,7 +6,7 @@ import type { Clock } from '../../src/core/clock.js';
 import type { SocklineError } from '../../src/core/errors.js';
 import type { HandshakeReceiver, LinkMessage } from '../../src/core/link/types.js';
 import type { LinkState } from '../../src/core/link/state.js';
-import { resolveProtocolOptions } from '../../src/core/protocol/options.js';
+import { compactOptions } from '../../src/browser/compact/session-options.js';
 
 /**
  * The compact client's session rules on a fake clock, with a scripted link: the frames it
@@ -153,10 +153,10 @@ function setup(options: Record<string, unknown> = {}): {
 } {
   const clock = new FakeClock();
   let link!: ScriptedLink;
-  const client = new CompactClient((handshake) => (link = new ScriptedLink(handshake)), {
-    ...resolveProtocolOptions({ clock, ...options }),
-    maxFrameSize: 1 << 20,
-  });
+  const client = new CompactClient(
+    (handshake) => (link = new ScriptedLink(handshake)),
+    compactOptions({ clock, ...options }),
+  );
   client.on('error', () => {});
   return { client, link, clock };
 }

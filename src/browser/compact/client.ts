@@ -8,7 +8,7 @@ import type { CompactHandshake as Handshake, CompactHandshakeContext as Handshak
 import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
 import type { SocklineClient } from '../../core/protocol/client-api.js';
-import type { ResolvedProtocolOptions } from '../../core/protocol/options.js';
+import type { CompactOptions } from './session-options.js';
 import { topicMatches, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
 
@@ -29,8 +29,7 @@ export interface CompactLinkLike {
   ref(): unknown;
 }
 
-/** The resolved options the compact client reads, with the frame size it reads and writes. */
-export type CompactOptions = ResolvedProtocolOptions & { readonly maxFrameSize: number };
+export type { CompactOptions } from './session-options.js';
 
 /** A message or a request waiting to be numbered and written. */
 interface Item {
@@ -668,7 +667,6 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       this.#link.wake();
     });
   }
-
 
   // --- receiving -------------------------------------------------------------------------------
 
