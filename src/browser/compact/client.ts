@@ -9,6 +9,12 @@ import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
 import type { SocklineClient } from '../../core/protocol/client-api.js';
 import type { CompactOptions } from './session-options.js';
+import {
+  argumentTypeError,
+  optionRangeError,
+  optionTypeError,
+  unknownOptionError,
+} from '../../core/options/messages.js';
 import { topicMatches, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
 
@@ -200,7 +206,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
 
   subscribe<T = unknown>(pattern: string, handler: (value: T, meta: { topic: string }) => void): Disposer {
     validatePattern(pattern);
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    if (typeof handler !== 'function') throw argumentTypeError('handler', 'a function', handler);
     const fn = handler as (value: unknown, meta: { topic: string }) => void;
     const list = this.#subs.get(pattern);
     if (list === undefined) {
@@ -222,12 +228,13 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
   request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T> {
     return new Promise<unknown>((ok, no) => {
       if (typeof method !== 'string' || method === '')
-        throw typeError('method', 'a non-empty string', method);
+        throw argumentTypeError('method', 'a non-empty string', method);
       for (const name in options)
-        if (name !== 'timeout' && name !== 'signal') throw typeError(name, 'no such option', undefined);
+        if (name !== 'timeout' && name !== 'signal')
+          throw unknownOptionError(name, '', ['timeout', 'signal']);
       const timeout = options?.timeout ?? this.#o.requestTimeout;
-      if (typeof timeout !== 'number') throw typeError('timeout', 'a number', timeout);
-      if (!(timeout > 0)) throw rangeError('timeout', timeout, '> 0, or Infinity');
+      if (typeof timeout !== 'number') throw optionTypeError('timeout', 'a number', timeout);
+      if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
       const signal = options?.signal;
       this.#closed(`cannot request "${method}"`);
       if (this.#pending.size >= this.#o.maxInFlight)
@@ -306,9 +313,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     if (!this.#suspect) return this.#link.wake();
     // A connection held as suspect answers a PING within probeTimeout, or is dropped.
     this.#arm('probe', this.#o.probeTimeout, () => {
-      this.#link.suspend(
-        err(ErrorCodes.HEARTBEAT_TIMEOUT, 'no answer to a probe after the network came back'),
-      );
+      this.#link.suspend(err(ErrorCodes.HEARTBEAT_TIMEOUT, 'no answer to a probe'));
       this.#link.wake();
     });
     this.ping().then(() => {
@@ -341,8 +346,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
 
   close(code = 1000, reason = ''): Promise<void> {
     if (!Number.isInteger(code) || code < 0 || code > 0xffff)
-      return Promise.reject(rangeError('code', code, 'an integer from 0 to 65535'));
-    if (typeof reason !== 'string') return Promise.reject(typeError('reason', 'a string', reason));
+      return Promise.reject(optionRangeError('code', code, 'an integer from 0 to 65535'));
+    if (typeof reason !== 'string') return Promise.reject(argumentTypeError('reason', 'a string', reason));
     if (this.#up) this.#sendClose(code, reason);
     return this.#link.close();
   }
@@ -373,8 +378,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     const full = (): boolean =>
       this.#queue.length >= maxMessages || this.#queueBytes + b.byteLength > maxBytes;
     if (full()) {
-      if (overflow === 'reject')
-        throw err(ErrorCodes.QUEUE_FULL, `outbox full (${this.#queue.length} messages)`);
+      if (overflow === 'reject') throw err(ErrorCodes.QUEUE_FULL, 'outbox full');
       if (overflow === 'drop-newest' || this.#queue.length === 0) {
         this.emit('drop', value, 'overflow');
         return 'dropped';
@@ -406,10 +410,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       if (c !== undefined && this.#inFlight < this.#maxInFlight && this.#room(c)) {
         this.#calls.shift();
         if (c.b.byteLength + OVERHEAD > this.#limit) {
-          this.#settle(
-            c,
-            err(ErrorCodes.FRAME_TOO_LARGE, `request over the server's maxFrameSize (${this.#limit} B)`),
-          );
+          this.#settle(c, err(ErrorCodes.FRAME_TOO_LARGE, `over maxFrameSize (${this.#limit} B)`));
         } else {
           this.#inFlight++;
           this.#sequence(c);
@@ -442,7 +443,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
   #payload(value: unknown): [number, Uint8Array] {
     if (value instanceof Uint8Array) return [0, value];
     if (typeof value === 'string') {
-      if (/\p{Cs}/u.test(value)) throw new TypeError('a string that is not well-formed Unicode');
+      if (/\p{Cs}/u.test(value)) throw new TypeError('not well-formed Unicode');
       return [0x10, new TextEncoder().encode(value)];
     }
     return [0x20, this.#o.codec.encode(value)];
@@ -452,7 +453,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     if (size + OVERHEAD > this.#limit)
       throw err(
         ErrorCodes.FRAME_TOO_LARGE,
-        `cannot ${what}: ${size} B is over maxFrameSize (${this.#limit} B); messages over one frame need \`streams\` from 'sockline/streams' (connect(url, { streams }))`,
+        `cannot ${what} ${size} B: over maxFrameSize (${this.#limit} B); larger messages need 'sockline/streams'`,
       );
   }
 
@@ -568,7 +569,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       if (code === ErrorCodes.VERSION_UNSUPPORTED) {
         const e = err(
           ErrorCodes.VERSION_UNSUPPORTED,
-          `the server speaks protocol versions [${versions.join(', ')}], this client [2]`,
+          `the server speaks versions [${versions.join(', ')}], not 2`,
         );
         e.versions = versions;
         return ctx.fail(e, false);
@@ -596,7 +597,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       if (after !== undefined) return ctx.defer(after, `${code}: ${reason}`);
       return ctx.fail(closeError(code, reason), true);
     }
-    ctx.fail(notSockline(`a frame of type ${t} instead of WELCOME`), false);
+    ctx.fail(notSockline(`frame type ${t}`), false);
   }
 
   /** Takes a WELCOME: the session continues, or is new (then the previous id and what is sent again). */
@@ -617,7 +618,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     // A request that had a seq may have run: it is not sent again (§7.3 step 4).
     for (const call of [...this.#pending.values()])
       if (call.q > 0) {
-        const e = err(ErrorCodes.SESSION_LOST, 'the session was lost; the request may have run');
+        const e = err(ErrorCodes.SESSION_LOST, 'session lost');
         e.sent = true;
         this.#settle(call, e);
       }
@@ -779,7 +780,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       case F.ACK:
         return void this.#acknowledged(frame[4] as number);
       default:
-        this.#fail(`a frame of type ${t} after the handshake`);
+        this.#fail(`frame type ${t}`);
     }
   }
 
@@ -890,7 +891,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
 
   /** Why a request still waits when it times out, when it is not the server's doing. */
   #stall(): string {
-    if (this.#suspect) return 'the network went offline and has not come back';
+    if (this.#suspect) return 'the network went offline';
     if (this.#up) return '';
     const note = this.#everOpen ? 'the connection is down' : 'the client has not connected yet';
     return this.#lastError === undefined ? note : `${note} (${this.#lastError.message})`;
@@ -936,17 +937,4 @@ function closeError(code: number, reason: string): SocklineError {
     CLOSE_CODES[code] ?? ErrorCodes.CONNECTION_CLOSED,
     `the server closed the connection (${code}${reason === '' ? '' : `: ${reason}`})`,
   );
-}
-
-/** An argument error as the full client's short texts give it: the name, and the bad value. */
-function typeError(name: string, expected: string, value: unknown): TypeError {
-  const text =
-    expected === 'no such option' ? `Unknown option ${name}` : `Invalid option ${name}: ${String(value)}`;
-  return Object.assign(new TypeError(text), { code: ErrorCodes.INVALID_OPTION });
-}
-
-function rangeError(name: string, value: unknown, expected: string): RangeError {
-  return Object.assign(new RangeError(`Invalid option ${name}: ${String(value)} (${expected})`), {
-    code: ErrorCodes.INVALID_OPTION,
-  });
 }
