@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as F from '../../src/browser/compact/codec.js';
+import { json } from '../../src/browser/compact/session-options.js';
 import type { Frame, PayloadKind } from '../../src/core/protocol/frames.js';
 import { fromHex } from '../fixtures/frames.js';
 import { protocolVectors, streamVectors } from '../fixtures/protocol-vectors.js';
@@ -251,5 +252,45 @@ describe('the compact codec refuses malformed frames (docs/protocol.md §2, §5.
   it('refuses to encode a string that is not well-formed Unicode', () => {
     expect(() => F.encode(F.SUBSCRIBE, 0, 'a\ud800')).toThrow(TypeError);
     expect(hex(F.encode(F.SUBSCRIBE, 0, 'a\ud83d\ude00'))).toBe('1200' + '05' + '61f09f9880');
+  });
+});
+
+describe("the compact client's JSON codec (docs/protocol.md §6.4)", () => {
+  const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+  it('carries values both ways', () => {
+    const value = { a: [1, 'two', { b: null }], s: 'ü [ { "' };
+    expect(json.decode(json.encode(value))).toEqual(value);
+  });
+
+  it.each([
+    ['a __proto__ key', '{"__proto__":{"x":1}}'],
+    ['a key spelt with escapes', '{"\\u005f_proto__":1}'],
+    ['a constructor key, deep', '[{"a":{"constructor":1}}]'],
+    ['nesting of 65', '['.repeat(65) + ']'.repeat(65)],
+    ['invalid JSON', '{"a":'],
+    ['a byte order mark', '\ufeff{}'],
+  ])('refuses %s with ERR_BAD_PAYLOAD', (_what, text) => {
+    expect(() => json.decode(bytes(text))).toThrow(expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }));
+  });
+
+  it('takes nesting of 64, and brackets inside strings do not count', () => {
+    expect(json.decode(bytes('['.repeat(64) + ']'.repeat(64)))).toBeDefined();
+    expect(json.decode(bytes(`["${'['.repeat(100)}\\"["]`))).toEqual([`${'['.repeat(100)}"[`]);
+  });
+
+  it('refuses invalid UTF-8 with ERR_BAD_PAYLOAD', () => {
+    expect(() => json.decode(Uint8Array.from([0x22, 0xff, 0x22]))).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_PAYLOAD' }),
+    );
+  });
+
+  it.each([
+    ['undefined', undefined],
+    ['a BigInt', 10n],
+    ['a prototype key', { prototype: 1 }],
+    ['nesting of 65', JSON.parse('['.repeat(65) + ']'.repeat(65)) as unknown],
+  ])('refuses to encode %s with a TypeError', (_what, value) => {
+    expect(() => json.encode(value)).toThrow(TypeError);
   });
 });
