@@ -13,32 +13,10 @@ import { protocolVectors, streamVectors } from '../fixtures/protocol-vectors.js'
  */
 
 const KINDS: PayloadKind[] = ['binary', 'text', 'value'];
-const READS = new Set([
-  'welcome',
-  'refuse',
-  'data',
-  'publish',
-  'subrefuse',
-  'request',
-  'response',
-  'ack',
-  'ping',
-  'pong',
-  'close',
-]);
-const WRITES = new Set([
-  'hello',
-  'data',
-  'publish',
-  'subscribe',
-  'unsubscribe',
-  'request',
-  'response',
-  'ack',
-  'ping',
-  'pong',
-  'close',
-]);
+/** Types both sides send, then those only a server or only a client sends. */
+const BOTH = ['data', 'publish', 'request', 'response', 'ack', 'ping', 'pong', 'close'];
+const READS = new Set([...BOTH, 'welcome', 'refuse', 'subrefuse']);
+const WRITES = new Set([...BOTH, 'hello', 'subscribe', 'unsubscribe']);
 const TYPES: Record<string, number> = {
   hello: F.HELLO,
   data: F.DATA,

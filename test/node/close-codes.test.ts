@@ -8,7 +8,7 @@ import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import { SUPPORTED_VERSIONS } from '../../src/core/protocol/frames.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { connectAs, type ClientKind } from '../support/clients.js';
+import { type ClientKind, clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 
 const servers: SocklineServer[] = [];
 const clients: SocklineClient[] = [];
@@ -50,16 +50,9 @@ function watched(
   return { client, disconnects, errors, deferred };
 }
 
-/** The full client on both transports, and the compact one on WebSocket. */
-const transports = [
-  ['tcp', 'full'],
-  ['ws', 'full'],
-  ['ws', 'compact'],
-] as const;
-
 describe('the close code and reason reach the application', () => {
-  for (const [transport, kind] of transports) {
-    const name = `${transport}${kind === 'compact' ? ', the compact client' : ''}`;
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    const name = clientLabel(transport, kind);
     it(`a heartbeat timeout on the server is code 4004 and ERR_HEARTBEAT_TIMEOUT at the client, then a resume (${name})`, async () => {
       const server = await start({ [transport]: {}, heartbeatInterval: 100, heartbeatTimeout: 150 });
       const target = new URL(server.addresses[transport]!);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectAs, type ClientKind } from '../support/clients.js';
+import { type ClientKind, clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
 
@@ -37,12 +37,8 @@ function client(url: string, kind: ClientKind): { c: SocklineClient; reconnects:
   return { c, reconnects: () => n };
 }
 
-for (const [transport, kind] of [
-  ['tcp', 'full'],
-  ['ws', 'full'],
-  ['ws', 'compact'],
-] as const) {
-  describe(`over ${transport}${kind === 'compact' ? ', the compact client' : ''}`, () => {
+for (const [transport, kind] of TRANSPORT_CLIENTS) {
+  describe(`over ${clientLabel(transport, kind)}`, () => {
     it('refuses send, publish and request of a value over maxFrameSize at once, and the session goes on', async () => {
       const s = await start();
       const got: unknown[] = [];

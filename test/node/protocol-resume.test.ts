@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectAs } from '../support/clients.js';
+import { clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { encodePayload, jsonCodec } from '../../src/core/protocol/codec.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
@@ -25,12 +25,8 @@ describe('nothing lost, nothing duplicated across forced disconnects', () => {
     server = undefined;
   });
 
-  for (const [transport, kind] of [
-    ['tcp', 'full'],
-    ['ws', 'full'],
-    ['ws', 'compact'],
-  ] as const) {
-    it(`delivers ${COUNT} numbered messages each way, in order, through ${DISCONNECTS} resets over ${transport}${kind === 'compact' ? ' (the compact client)' : ''}`, async () => {
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    it(`delivers ${COUNT} numbered messages each way, in order, through ${DISCONNECTS} resets over ${clientLabel(transport, kind)}`, async () => {
       const seed = testSeed();
       const random = mulberry32(seed);
       try {

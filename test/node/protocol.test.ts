@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
-import { CLIENT_KINDS, connectAs, type ClientKind } from '../support/clients.js';
+import {
+  CLIENT_KINDS,
+  type ClientKind,
+  clientLabel,
+  connectAs,
+  TRANSPORT_CLIENTS,
+} from '../support/clients.js';
 import { RemoteError } from '../../src/core/errors.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
@@ -31,12 +37,8 @@ describe('protocol mode against a sockline server session', () => {
     server = undefined;
   });
 
-  for (const [transport, kind] of [
-    ['tcp', 'full'],
-    ['ws', 'full'],
-    ['ws', 'compact'],
-  ] as const) {
-    describe(`over ${transport}${kind === 'compact' ? ', the compact client' : ''}`, () => {
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    describe(`over ${clientLabel(transport, kind)}`, () => {
       const url = (s: ProtocolTestServer): string => (transport === 'tcp' ? s.tcpUrl : s.wsUrl);
       const open = (u: string, options: ProtocolConnectOptions = {}): SocklineClient =>
         openAs(u, options, kind);

@@ -4,7 +4,7 @@ import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
 import type { Codec } from '../../src/core/protocol/codec.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
-import { connectAs, type ClientKind } from '../support/clients.js';
+import { type ClientKind, clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 
 const servers: SocklineServer[] = [];
 const clients: SocklineClient[] = [];
@@ -45,12 +45,8 @@ const reversed: Codec = {
 };
 
 describe('the client honours every limit the server announces', () => {
-  for (const [transport, kind] of [
-    ['tcp', 'full'],
-    ['ws', 'full'],
-    ['ws', 'compact'],
-  ] as const) {
-    it(`completes 150 requests to a slow handler of a server allowing 100 at once (${transport}${kind === 'compact' ? ', the compact client' : ''})`, async () => {
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    it(`completes 150 requests to a slow handler of a server allowing 100 at once (${clientLabel(transport, kind)})`, async () => {
       const server = await start({ maxInFlight: 100 });
       let running = 0;
       let most = 0;

@@ -24,3 +24,15 @@ export function connectAs(
   if (!(client instanceof CompactClient)) throw new Error('expected the compact client');
   return client;
 }
+
+/** The full client on both its main transports, and the compact one on WebSocket, the only one it has. */
+export const TRANSPORT_CLIENTS = [
+  ['tcp', 'full'],
+  ['ws', 'full'],
+  ['ws', 'compact'],
+] as const;
+
+/** How a case names its transport and client: `tcp`, `ws`, `ws, the compact client`. */
+export function clientLabel(transport: string, kind: ClientKind): string {
+  return kind === 'compact' ? `${transport}, the compact client` : transport;
+}

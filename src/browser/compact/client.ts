@@ -557,15 +557,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       return;
     }
     if (t === F.REFUSE) {
-      const [, , , , code, text, versions] = frame as [
-        number,
-        number,
-        number,
-        number,
-        string,
-        string,
-        number[],
-      ];
+      const [code, text, versions] = frame.slice(4) as [string, string, number[]];
       if (code === ErrorCodes.VERSION_UNSUPPORTED) {
         const e = err(
           ErrorCodes.VERSION_UNSUPPORTED,
@@ -585,15 +577,7 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       return ctx.fail(err(ErrorCodes.PROTOCOL, `the server refused: ${code} ${text}`), true);
     }
     if (t === F.CLOSE) {
-      const [, , , , code, reason, after] = frame as [
-        number,
-        number,
-        number,
-        number,
-        number,
-        string,
-        number?,
-      ];
+      const [code, reason, after] = frame.slice(4) as [number, string, number?];
       if (after !== undefined) return ctx.defer(after, `${code}: ${reason}`);
       return ctx.fail(closeError(code, reason), true);
     }

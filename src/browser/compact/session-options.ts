@@ -1,37 +1,28 @@
-import { systemClock, type Clock } from '../../core/clock.js';
+import { systemClock } from '../../core/clock.js';
 import type { ProtocolConnectOptions } from '../../core/connect-options.js';
 import { ErrorCodes, SocklineError } from '../../core/errors.js';
-import type { OverflowPolicy } from '../../core/link/outbox.js';
 import { optionRangeError, optionTypeError } from '../../core/options/messages.js';
 import type { Codec } from '../../core/protocol/codec.js';
+import type { ResolvedProtocolOptions } from '../../core/protocol/options.js';
 import { utf8 } from './codec.js';
 
 /**
- * The options of protocol mode as the compact client reads them, defaults applied: those of
- * `protocolDefaults` and `linkDefaults` (docs/api.md), with the frame size it reads and writes.
+ * The options of protocol mode as the compact client reads them, defaults applied: those the
+ * full client resolves that apply to it, with the frame size it reads and writes.
  */
-export interface CompactOptions {
-  readonly token: () => string | undefined | Promise<string | undefined>;
-  readonly codec: Codec;
-  readonly requestTimeout: number;
-  readonly maxInFlight: number;
-  readonly resume: boolean;
-  readonly maxHandshakeSize: number;
-  readonly authRetries: number;
-  readonly probeTimeout: number;
-  readonly maxFrameSize: number;
-  readonly clock: Clock;
-  /** The outbox (`outbox.*`), the replay bound (`replay.*`) and `ackDelay`. */
-  readonly delivery: {
-    readonly maxMessages: number;
-    readonly maxBytes: number;
-    readonly overflow: OverflowPolicy;
-    readonly ttl: number;
-    readonly replayMessages: number;
-    readonly replayBytes: number;
-    readonly ackDelay: number;
-  };
-}
+export type CompactOptions = Pick<
+  ResolvedProtocolOptions,
+  | 'token'
+  | 'codec'
+  | 'requestTimeout'
+  | 'maxInFlight'
+  | 'resume'
+  | 'maxHandshakeSize'
+  | 'authRetries'
+  | 'probeTimeout'
+  | 'clock'
+  | 'delivery'
+> & { readonly maxFrameSize: number };
 
 /** Option `name`: above 0 (`Infinity` included), or `fallback` when absent. */
 const positive = (name: string, value: number | undefined, fallback: number): number => {
