@@ -13,7 +13,10 @@ export const webSocketTransports: TransportResolver = {
   init(options) {
     // Without a WebSocket (Node 20, server-side rendering) every attempt would fail the same
     // way, forever: say it now, and say what to pass.
-    if (options.WebSocket === undefined && typeof globalThis.WebSocket !== 'function') {
+    if (
+      options.WebSocket === undefined &&
+      typeof (globalThis as { WebSocket?: unknown }).WebSocket !== 'function'
+    ) {
       throw new SocklineError(
         ErrorCodes.UNSUPPORTED_SCHEME,
         "No WebSocket in this runtime: pass options.WebSocket (ws's, in Node) or use sockline's Node build",
