@@ -58,7 +58,7 @@ export function compactClient(target: ConnectTarget, options: ConnectOptions | u
     if (scheme !== undefined)
       throw new SocklineError(
         ErrorCodes.UNSUPPORTED_SCHEME,
-        `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL, ws:// or wss://`,
+        `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL`,
       );
   }
   const checked: ConnectOptions = options ?? {};

@@ -17,17 +17,14 @@ export const webSocketTransports: TransportResolver = {
       options.WebSocket === undefined &&
       typeof (globalThis as { WebSocket?: unknown }).WebSocket !== 'function'
     ) {
-      throw new SocklineError(
-        ErrorCodes.UNSUPPORTED_SCHEME,
-        "No WebSocket in this runtime: pass options.WebSocket (ws's, in Node) or use sockline's Node build",
-      );
+      throw new SocklineError(ErrorCodes.UNSUPPORTED_SCHEME, 'No WebSocket: pass options.WebSocket');
     }
   },
   check(scheme) {
     if (scheme === 'ws' || scheme === 'wss') return;
     throw new SocklineError(
       ErrorCodes.UNSUPPORTED_SCHEME,
-      `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL, ws:// or wss://`,
+      `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL`,
     );
   },
   open(url, _scheme, handlers, options) {
