@@ -494,6 +494,9 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
 
   #handshake: Handshake = (ctx) => {
     this.#ctx = ctx;
+    // A new attempt while a session was open: the link replaced that connection without a
+    // disconnect (`reconnect()`, a protocol error). It counts as ended now, for the resume.
+    if (this.#up) this.#down(err(ErrorCodes.CONNECTION_CLOSED, 'the connection closed'));
     void (async () => {
       let token: string | undefined;
       try {
@@ -810,9 +813,6 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
 
   #onDisconnect(info: DisconnectInfo): void {
     this.#ctx = null;
-    if (this.#up) this.#downAt = this.#clock.now();
-    this.#up = this.#suspect = false;
-    for (const name of ['ack', 'beat', 'idle', 'probe']) this.#disarm(name);
     const close = this.#peerClose;
     this.#peerClose = undefined;
     if (close !== undefined) {
@@ -821,15 +821,24 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       info = { code: close[0], reason: close[1], error: failed ?? info.error, wasOpen: info.wasOpen };
     }
     const state = this.#link.state;
-    const closing = !this.#ended && (state === 'closing' || state === 'closed');
-    for (const [, ping] of this.#pings)
-      ping[2](
-        closing
-          ? err(ErrorCodes.CLIENT_CLOSED, 'the client closed')
-          : err(ErrorCodes.CONNECTION_CLOSED, 'the connection closed', info.error),
-      );
-    this.#pings.clear();
+    this.#down(
+      !this.#ended && (state === 'closing' || state === 'closed')
+        ? err(ErrorCodes.CLIENT_CLOSED, 'the client closed')
+        : err(ErrorCodes.CONNECTION_CLOSED, 'the connection closed', info.error),
+    );
     this.emit('disconnect', info);
+  }
+
+  /**
+   * The connection is gone: it ended (`disconnect`), or the link replaced it with a new attempt
+   * (`reconnect()`, a protocol error). Pings in flight fail with `error`; the rest waits.
+   */
+  #down(error: SocklineError): void {
+    if (this.#up) this.#downAt = this.#clock.now();
+    this.#up = this.#suspect = false;
+    for (const name of ['ack', 'beat', 'idle', 'probe']) this.#disarm(name);
+    for (const [, ping] of this.#pings) ping[2](error);
+    this.#pings.clear();
   }
 
   #onClose(info: { error?: Error }): void {
