@@ -1,14 +1,19 @@
-import { createConnection } from '../core/connect.js';
-import type { SocklineClient } from '../core/protocol/client.js';
+import type { SocklineClient } from '../core/protocol/client-api.js';
 import type {
   ConnectOptions,
   ConnectTarget,
   ProtocolConnectOptions,
   RawConnectOptions,
 } from '../core/connect-options.js';
-import type { Link } from '../core/link/link.js';
+import { ErrorCodes, SocklineError } from '../core/errors.js';
+import { installedFullClient } from '../core/full-client.js';
+import type { Link } from '../core/link/api.js';
+import { checkConnectOptions, checkRawOptions } from '../core/options/connect-schema.js';
+import { optionRangeError } from '../core/options/messages.js';
+import { CompactClient } from './compact/client.js';
+import { compactOptions } from './compact/session-options.js';
+import { createCompactLink } from './compact/link.js';
 import { watchLifecycle } from './lifecycle.js';
-import { browserTransports } from './transports.js';
 
 /**
  * Connects over WebSocket (`ws://`, `wss://`) and keeps the link up: reconnects with
@@ -17,16 +22,58 @@ import { browserTransports } from './transports.js';
  * raw TCP or UDP sockets, so other schemes throw `ERR_UNSUPPORTED_SCHEME`, as does a runtime
  * with no `WebSocket` when none is passed in `options.WebSocket`.
  *
+ * In a browser bundle it makes the compact client (protocol mode) and the compact link (raw
+ * mode); an opt-in import (`sockline/handle`, `sockline/streams`, `sockline/iterate`,
+ * `sockline/verbose`) makes it use the full ones instead, which carry what those add.
+ *
  * @example
- * const link = connect('wss://example.com/ws');
- * link.on('message', (data) => console.log(data));
- * link.send('hello');
+ * const client = connect('wss://example.com/ws');
+ * client.on('message', (value) => console.log(value));
+ * client.send({ hello: 'world' });
  */
 export function connect(target: ConnectTarget, options: RawConnectOptions): Link;
 export function connect(target: ConnectTarget, options?: ProtocolConnectOptions): SocklineClient;
 export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient;
 export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient {
-  const connection = createConnection(target, options, browserTransports);
+  const full = installedFullClient();
+  const connection =
+    full !== null
+      ? full(target, options)
+      : options?.protocol === 'raw'
+        ? compactLink(target, options)
+        : compactClient(target, options);
   watchLifecycle(connection);
   return connection;
+}
+
+/**
+ * Protocol mode without an opt-in: the compact client over the link. Exported for the tests
+ * that run the same cases against both clients; applications call `connect()`.
+ */
+export function compactClient(target: ConnectTarget, options: ConnectOptions | undefined): SocklineClient {
+  checkConnectOptions(options);
+  // Said as the full build says it: what to use instead is a WebSocket URL.
+  for (const url of typeof target === 'function' ? [] : [target].flat()) {
+    const scheme = /^(tcp|tls|udp):/i.exec(String(url))?.[1];
+    if (scheme !== undefined)
+      throw new SocklineError(
+        ErrorCodes.UNSUPPORTED_SCHEME,
+        `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL`,
+      );
+  }
+  const checked: ConnectOptions = options ?? {};
+  const framing = checked.framing;
+  if (framing !== undefined && framing !== 'length') {
+    throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
+  }
+  return new CompactClient(
+    (handshake) => createCompactLink(target, checked, handshake),
+    compactOptions(checked as ProtocolConnectOptions),
+  );
+}
+
+/** Raw mode without an opt-in: the compact link. */
+function compactLink(target: ConnectTarget, options: RawConnectOptions): Link {
+  checkRawOptions(options);
+  return createCompactLink(target, options);
 }

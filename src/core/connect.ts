@@ -1,4 +1,5 @@
-import { SocklineClient } from './protocol/client.js';
+import { FullClient } from './protocol/client.js';
+import type { SocklineClient } from './protocol/client-api.js';
 import { resolveProtocolOptions } from './protocol/options.js';
 import type { ConnectOptions, ConnectTarget, ProtocolConnectOptions } from './connect-options.js';
 import { createLink, type TransportResolver } from './connect-link.js';
@@ -28,7 +29,7 @@ export function createConnection(
     throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
   }
   const protocolOptions = resolveProtocolOptions(checked as ProtocolConnectOptions);
-  return new SocklineClient(
+  return new FullClient(
     (handshake) => createLink(target, { ...checked, framing: 'length' }, resolver, handshake),
     protocolOptions,
   );

@@ -8,6 +8,7 @@ import { encodeFrame } from '../../src/core/protocol/frames-encode.js';
 import { SUPPORTED_VERSIONS } from '../../src/core/protocol/frames.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { type ClientKind, clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 
 const servers: SocklineServer[] = [];
 const clients: SocklineClient[] = [];
@@ -27,14 +28,17 @@ async function start(options: ServerOptions): Promise<SocklineServer> {
 }
 
 /** A client that records what the application sees: every disconnect, error and deferral. */
-function watched(url: string): {
+function watched(
+  url: string,
+  kind: ClientKind = 'full',
+): {
   client: SocklineClient;
   disconnects: DisconnectInfo[];
   /** Error codes emitted before the first disconnect. */
   errors: string[];
   deferred: number[];
 } {
-  const client = connect(url, { reconnect: { initialDelay: 20, maxDelay: 100 } });
+  const client = connectAs(kind, url, { reconnect: { initialDelay: 20, maxDelay: 100 } });
   clients.push(client);
   const disconnects: DisconnectInfo[] = [];
   const errors: string[] = [];
@@ -46,16 +50,15 @@ function watched(url: string): {
   return { client, disconnects, errors, deferred };
 }
 
-const transports = ['tcp', 'ws'] as const;
-
 describe('the close code and reason reach the application', () => {
-  for (const transport of transports) {
-    it(`a heartbeat timeout on the server is code 4004 and ERR_HEARTBEAT_TIMEOUT at the client, then a resume (${transport})`, async () => {
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    const name = clientLabel(transport, kind);
+    it(`a heartbeat timeout on the server is code 4004 and ERR_HEARTBEAT_TIMEOUT at the client, then a resume (${name})`, async () => {
       const server = await start({ [transport]: {}, heartbeatInterval: 100, heartbeatTimeout: 150 });
       const target = new URL(server.addresses[transport]!);
       const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(target.port) });
       proxies.push(proxy);
-      const seen = watched(transport === 'tcp' ? proxy.url : proxy.wsUrl(target.pathname));
+      const seen = watched(transport === 'tcp' ? proxy.url : proxy.wsUrl(target.pathname), kind);
       const sessions: boolean[] = [];
       seen.client.on('session', ({ resumed }) => sessions.push(resumed));
       await seen.client.opened;
@@ -73,9 +76,9 @@ describe('the close code and reason reach the application', () => {
       await expect.poll(() => sessions).toEqual([false, true]);
     });
 
-    it(`a draining server's CLOSE 1001 is the disconnect's code and reason, a deferral and no error (${transport})`, async () => {
+    it(`a draining server's CLOSE 1001 is the disconnect's code and reason, a deferral and no error (${name})`, async () => {
       const server = await start({ [transport]: {} });
-      const seen = watched(server.addresses[transport]!);
+      const seen = watched(server.addresses[transport]!, kind);
       await seen.client.opened;
       await server.close({ drain: true, window: 50 });
       await expect.poll(() => seen.disconnects.length).toBeGreaterThan(0);
@@ -89,11 +92,11 @@ describe('the close code and reason reach the application', () => {
       expect(seen.errors).toEqual([]);
     });
 
-    it(`peer.close() ends the client: code 1000 and its reason, no reconnect (${transport})`, async () => {
+    it(`peer.close() ends the client: code 1000 and its reason, no reconnect (${name})`, async () => {
       const server = await start({ [transport]: {} });
       let peer: Peer | undefined;
       server.on('connection', (p) => (peer = p));
-      const seen = watched(server.addresses[transport]!);
+      const seen = watched(server.addresses[transport]!, kind);
       const closed = new Promise<Error | undefined>((resolve) =>
         seen.client.on('close', ({ error }) => resolve(error)),
       );

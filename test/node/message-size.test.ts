@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
+import { type ClientKind, clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
 
@@ -28,8 +28,8 @@ async function start(options: ServerOptions = {}): Promise<SocklineServer> {
   return server;
 }
 
-function client(url: string): { c: SocklineClient; reconnects: () => number } {
-  const c = connect(url) as SocklineClient;
+function client(url: string, kind: ClientKind): { c: SocklineClient; reconnects: () => number } {
+  const c = connectAs(kind, url);
   clients.push(c);
   c.on('error', () => {});
   let n = 0;
@@ -37,13 +37,13 @@ function client(url: string): { c: SocklineClient; reconnects: () => number } {
   return { c, reconnects: () => n };
 }
 
-for (const transport of ['tcp', 'ws'] as const) {
-  describe(`over ${transport}`, () => {
+for (const [transport, kind] of TRANSPORT_CLIENTS) {
+  describe(`over ${clientLabel(transport, kind)}`, () => {
     it('refuses send, publish and request of a value over maxFrameSize at once, and the session goes on', async () => {
       const s = await start();
       const got: unknown[] = [];
       s.on('connection', (peer: Peer) => peer.on('message', (v) => got.push(v)));
-      const { c, reconnects } = client(s.addresses[transport]!);
+      const { c, reconnects } = client(s.addresses[transport]!, kind);
       await c.opened;
       const big = new Uint8Array(MiB);
       expect(() => c.send(big)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
@@ -70,7 +70,7 @@ for (const transport of ['tcp', 'ws'] as const) {
 
     it('answers a request whose result is over maxFrameSize with ERR_FRAME_TOO_LARGE and keeps the connection', async () => {
       const s = await start();
-      const { c, reconnects } = client(s.addresses[transport]!);
+      const { c, reconnects } = client(s.addresses[transport]!, kind);
       await c.opened;
       await expect(c.request('big')).rejects.toMatchObject({ remoteCode: 'ERR_FRAME_TOO_LARGE' });
       expect(await c.request('echo', 1)).toBe(1);
@@ -80,7 +80,7 @@ for (const transport of ['tcp', 'ws'] as const) {
     it('throws from peer.send over maxFrameSize to a client without streams, and from publish and broadcast over maxMessageSize', async () => {
       const s = await start();
       const peerReady = new Promise<Peer>((resolve) => s.once('connection', resolve));
-      const { c, reconnects } = client(s.addresses[transport]!);
+      const { c, reconnects } = client(s.addresses[transport]!, kind);
       const got: unknown[] = [];
       c.on('message', (v) => got.push(v));
       c.subscribe('t', (v) => got.push(v));
@@ -115,7 +115,7 @@ for (const transport of ['tcp', 'ws'] as const) {
       const s = await start({ maxFrameSize: 64 << 10 });
       const got: unknown[] = [];
       s.on('connection', (peer: Peer) => peer.on('message', (v) => got.push(v)));
-      const { c, reconnects } = client(s.addresses[transport]!);
+      const { c, reconnects } = client(s.addresses[transport]!, kind);
       const drops: Array<[unknown, string]> = [];
       c.on('drop', (v, reason) => drops.push([v, reason]));
       const big = new Uint8Array(100 << 10);

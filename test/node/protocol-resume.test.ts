@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/node/index.js';
+import { clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { encodePayload, jsonCodec } from '../../src/core/protocol/codec.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
@@ -25,8 +25,8 @@ describe('nothing lost, nothing duplicated across forced disconnects', () => {
     server = undefined;
   });
 
-  for (const transport of ['tcp', 'ws'] as const) {
-    it(`delivers ${COUNT} numbered messages each way, in order, through ${DISCONNECTS} resets over ${transport}`, async () => {
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    it(`delivers ${COUNT} numbered messages each way, in order, through ${DISCONNECTS} resets over ${clientLabel(transport, kind)}`, async () => {
       const seed = testSeed();
       const random = mulberry32(seed);
       try {
@@ -35,7 +35,7 @@ describe('nothing lost, nothing duplicated across forced disconnects', () => {
         });
         const target = new URL(transport === 'tcp' ? server.tcpUrl : server.wsUrl);
         proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(target.port) });
-        client = connect(transport === 'tcp' ? proxy.url : proxy.wsUrl(), {
+        client = connectAs(kind, transport === 'tcp' ? proxy.url : proxy.wsUrl(), {
           reconnect: { initialDelay: 2, maxDelay: 20 },
           outbox: { maxMessages: 2 * COUNT, maxBytes: 64 << 20 },
           replay: { maxMessages: 2 * COUNT },

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type ProtocolConnectOptions } from '../../src/node/index.js';
+import {
+  CLIENT_KINDS,
+  type ClientKind,
+  clientLabel,
+  connectAs,
+  TRANSPORT_CLIENTS,
+} from '../support/clients.js';
 import { RemoteError } from '../../src/core/errors.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { startProtocolServer, type ProtocolTestServer } from '../support/protocol-server.js';
@@ -19,8 +26,8 @@ function waitFor(
 describe('protocol mode against a sockline server session', () => {
   let server: ProtocolTestServer | undefined;
   const clients: SocklineClient[] = [];
-  const open = (url: string, options: ProtocolConnectOptions = {}): SocklineClient => {
-    const c = connect(url, { reconnect: { initialDelay: 10, maxDelay: 100 }, ...options });
+  const openAs = (url: string, options: ProtocolConnectOptions, kind: ClientKind): SocklineClient => {
+    const c = connectAs(kind, url, { reconnect: { initialDelay: 10, maxDelay: 100 }, ...options });
     clients.push(c);
     return c;
   };
@@ -30,9 +37,11 @@ describe('protocol mode against a sockline server session', () => {
     server = undefined;
   });
 
-  for (const transport of ['tcp', 'ws'] as const) {
-    describe(`over ${transport}`, () => {
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    describe(`over ${clientLabel(transport, kind)}`, () => {
       const url = (s: ProtocolTestServer): string => (transport === 'tcp' ? s.tcpUrl : s.wsUrl);
+      const open = (u: string, options: ProtocolConnectOptions = {}): SocklineClient =>
+        openAs(u, options, kind);
 
       it('handshakes, then carries values both ways', async () => {
         server = await startProtocolServer();
@@ -121,98 +130,111 @@ describe('protocol mode against a sockline server session', () => {
     });
   }
 
-  it('routes publishes across transports with + and # wildcards, and unsubscribe stops them', async () => {
-    server = await startProtocolServer();
-    const tcp = open(server.tcpUrl);
-    const ws = open(server.wsUrl);
-    const seen: string[] = [];
-    const offPlus = tcp.subscribe('chat/+', (v, { topic }) => seen.push(`tcp+ ${topic} ${String(v)}`));
-    ws.subscribe('chat/#', (v, { topic }) => seen.push(`ws# ${topic} ${String(v)}`));
-    await Promise.all([tcp.opened, ws.opened]);
-    await new Promise((r) => setTimeout(r, 30));
-    ws.publish('chat/lobby', 'hi from ws');
-    tcp.publish('chat/lobby/deep', 'deep from tcp');
-    await expect.poll(() => seen.length).toBe(3);
-    expect(seen.sort()).toEqual(
-      ['tcp+ chat/lobby hi from ws', 'ws# chat/lobby hi from ws', 'ws# chat/lobby/deep deep from tcp'].sort(),
-    );
-    offPlus();
-    await new Promise((r) => setTimeout(r, 30));
-    ws.publish('chat/lobby', 'second');
-    await expect.poll(() => seen.length).toBe(4);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(seen.filter((s) => s.includes('second'))).toEqual(['ws# chat/lobby second']);
-  });
+  for (const kind of CLIENT_KINDS) {
+    // The full client over TCP; the compact one over WebSocket, the only transport it has.
+    const url = (s: ProtocolTestServer): string => (kind === 'full' ? s.tcpUrl : s.wsUrl);
+    const open = (u: string, options: ProtocolConnectOptions = {}): SocklineClient =>
+      openAs(u, options, kind);
+    describe(`the ${kind} client`, () => {
+      it('routes publishes across transports with + and # wildcards, and unsubscribe stops them', async () => {
+        server = await startProtocolServer();
+        const tcp = connect(server.tcpUrl);
+        clients.push(tcp);
+        const ws = open(server.wsUrl);
+        const seen: string[] = [];
+        const offPlus = tcp.subscribe('chat/+', (v, { topic }) => seen.push(`tcp+ ${topic} ${String(v)}`));
+        ws.subscribe('chat/#', (v, { topic }) => seen.push(`ws# ${topic} ${String(v)}`));
+        await Promise.all([tcp.opened, ws.opened]);
+        await new Promise((r) => setTimeout(r, 30));
+        ws.publish('chat/lobby', 'hi from ws');
+        tcp.publish('chat/lobby/deep', 'deep from tcp');
+        await expect.poll(() => seen.length).toBe(3);
+        expect(seen.sort()).toEqual(
+          [
+            'tcp+ chat/lobby hi from ws',
+            'ws# chat/lobby hi from ws',
+            'ws# chat/lobby/deep deep from tcp',
+          ].sort(),
+        );
+        offPlus();
+        await new Promise((r) => setTimeout(r, 30));
+        ws.publish('chat/lobby', 'second');
+        await expect.poll(() => seen.length).toBe(4);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(seen.filter((s) => s.includes('second'))).toEqual(['ws# chat/lobby second']);
+      });
 
-  it('refuses a client with no version in common with ERR_VERSION_UNSUPPORTED and the server list, without retrying', async () => {
-    server = await startProtocolServer({ versions: [7] });
-    const client = open(server.tcpUrl);
-    const closed = waitFor(client, 'close') as Promise<{ error: { code: string; versions: number[] } }>;
-    const { error } = await closed;
-    expect(error.code).toBe('ERR_VERSION_UNSUPPORTED');
-    expect(error.versions).toEqual([7]);
-  });
+      it('refuses a client with no version in common with ERR_VERSION_UNSUPPORTED and the server list, without retrying', async () => {
+        server = await startProtocolServer({ versions: [7] });
+        const client = open(url(server));
+        const closed = waitFor(client, 'close') as Promise<{ error: { code: string; versions: number[] } }>;
+        const { error } = await closed;
+        expect(error.code).toBe('ERR_VERSION_UNSUPPORTED');
+        expect(error.versions).toEqual([7]);
+      });
 
-  it('re-evaluates the token on every attempt and stops after repeated identical auth failures', async () => {
-    let calls = 0;
-    server = await startProtocolServer({
-      authenticate: (hello) => {
-        if (hello.token !== 'good') throw new Error('bad token');
-        return { user: 'alice' };
-      },
+      it('re-evaluates the token on every attempt and stops after repeated identical auth failures', async () => {
+        let calls = 0;
+        server = await startProtocolServer({
+          authenticate: (hello) => {
+            if (hello.token !== 'good') throw new Error('bad token');
+            return { user: 'alice' };
+          },
+        });
+        const client = open(url(server), {
+          token: async () => {
+            calls++;
+            return 'bad';
+          },
+          authRetries: 3,
+        });
+        const { error } = (await waitFor(client, 'close')) as { error: { code: string } };
+        expect(error.code).toBe('ERR_AUTH_FAILED');
+        expect(calls).toBe(3);
+
+        const good = open(url(server), { token: () => 'good' });
+        await good.opened;
+        expect(
+          [...server.sessions].some((s) => (s.session?.user as { user?: string })?.user === 'alice'),
+        ).toBe(true);
+      });
+
+      it('resubscribes and reports the loss when the server forgot the session', async () => {
+        server = await startProtocolServer();
+        const client = open(url(server));
+        const got: unknown[] = [];
+        client.subscribe('news', (v) => got.push(v));
+        await client.opened;
+        const lost = waitFor(client, 'sessionlost');
+        server.store.clear();
+        server.dropAll();
+        expect(await lost).toMatchObject({ resent: 0 });
+        await new Promise((r) => setTimeout(r, 30));
+        const other = openAs(server.tcpUrl, {}, 'full');
+        await other.opened;
+        other.publish('news', 'after the loss');
+        await expect.poll(() => got).toEqual(['after the loss']);
+      });
+
+      it('waits for the delay a closing server asks for instead of its own backoff', async () => {
+        server = await startProtocolServer();
+        const client = open(url(server), { reconnect: { initialDelay: 1, jitter: 0 } });
+        await client.opened;
+        const reconnecting = waitFor(client, 'reconnecting') as Promise<{ delay: number }>;
+        [...server.sessions][0]!.close(1001, 'restarting', 321);
+        expect((await reconnecting).delay).toBe(321);
+      });
+
+      it('measures the round-trip time', async () => {
+        server = await startProtocolServer();
+        const client = open(url(server));
+        await client.opened;
+        const rtt = await client.ping();
+        expect(rtt).toBeGreaterThanOrEqual(0);
+        expect(client.rtt).toBe(rtt);
+      });
     });
-    const client = open(server.tcpUrl, {
-      token: async () => {
-        calls++;
-        return 'bad';
-      },
-      authRetries: 3,
-    });
-    const { error } = (await waitFor(client, 'close')) as { error: { code: string } };
-    expect(error.code).toBe('ERR_AUTH_FAILED');
-    expect(calls).toBe(3);
-
-    const good = open(server.tcpUrl, { token: () => 'good' });
-    await good.opened;
-    expect([...server.sessions].some((s) => (s.session?.user as { user?: string })?.user === 'alice')).toBe(
-      true,
-    );
-  });
-
-  it('resubscribes and reports the loss when the server forgot the session', async () => {
-    server = await startProtocolServer();
-    const client = open(server.tcpUrl);
-    const got: unknown[] = [];
-    client.subscribe('news', (v) => got.push(v));
-    await client.opened;
-    const lost = waitFor(client, 'sessionlost');
-    server.store.clear();
-    server.dropAll();
-    expect(await lost).toMatchObject({ resent: 0 });
-    await new Promise((r) => setTimeout(r, 30));
-    const other = open(server.wsUrl);
-    await other.opened;
-    other.publish('news', 'after the loss');
-    await expect.poll(() => got).toEqual(['after the loss']);
-  });
-
-  it('waits for the delay a closing server asks for instead of its own backoff', async () => {
-    server = await startProtocolServer();
-    const client = open(server.tcpUrl, { reconnect: { initialDelay: 1, jitter: 0 } });
-    await client.opened;
-    const reconnecting = waitFor(client, 'reconnecting') as Promise<{ delay: number }>;
-    [...server.sessions][0]!.close(1001, 'restarting', 321);
-    expect((await reconnecting).delay).toBe(321);
-  });
-
-  it('measures the round-trip time', async () => {
-    server = await startProtocolServer();
-    const client = open(server.tcpUrl);
-    await client.opened;
-    const rtt = await client.ping();
-    expect(rtt).toBeGreaterThanOrEqual(0);
-    expect(client.rtt).toBe(rtt);
-  });
+  }
 });
 
 describe('session lifetime on the server', () => {

@@ -6,6 +6,7 @@ import { connect, createServer, type SocklineServer } from '../../src/node/index
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import type { Link } from '../../src/core/link/link.js';
 import { CloseCodes } from '../../src/core/protocol/frames.js';
+import { CLIENT_KINDS, connectAs } from '../support/clients.js';
 import { startPythonWsEcho, startSocatTcpEcho, type PeerHandle } from '../support/peers.js';
 import {
   httpStatus,
@@ -170,27 +171,30 @@ describe('an endpoint that is not a sockline server', () => {
     expect(message).toContain('HELLO');
   });
 
-  it('a plain WebSocket echo server (Python websockets)', async () => {
-    const echo: PeerHandle = await startPythonWsEcho();
-    closers.push(() => echo.close());
-    const message = await expectNotSockline(connect(echo.url, quick), () => 1);
-    expect(message).toContain('HELLO');
-  });
-
-  it('a plain WebSocket server (ws) that greets in text', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    let connections = 0;
-    wss.on('connection', (ws) => {
-      connections++;
-      ws.send('welcome to the chat');
+  for (const kind of CLIENT_KINDS) {
+    const of = kind === 'compact' ? ', to the compact client' : '';
+    it(`a plain WebSocket echo server (Python websockets)${of}`, async () => {
+      const echo: PeerHandle = await startPythonWsEcho();
+      closers.push(() => echo.close());
+      const message = await expectNotSockline(connectAs(kind, echo.url, quick), () => 1);
+      expect(message).toContain('HELLO');
     });
-    await new Promise<void>((resolve) => wss.once('listening', resolve));
-    closers.push(() => new Promise((resolve) => wss.close(resolve)));
-    closers.push(() => wss.clients.forEach((c) => c.terminate()));
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-    const message = await expectNotSockline(connect(url, quick), () => connections);
-    expect(message).toContain('text message');
-  });
+
+    it(`a plain WebSocket server (ws) that greets in text${of}`, async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      let connections = 0;
+      wss.on('connection', (ws) => {
+        connections++;
+        ws.send('welcome to the chat');
+      });
+      await new Promise<void>((resolve) => wss.once('listening', resolve));
+      closers.push(() => new Promise((resolve) => wss.close(resolve)));
+      closers.push(() => wss.clients.forEach((c) => c.terminate()));
+      const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+      const message = await expectNotSockline(connectAs(kind, url, quick), () => connections);
+      expect(message).toContain('text message');
+    });
+  }
 
   it('raw mode talks to the same echo server', async () => {
     const echo: PeerHandle = await startSocatTcpEcho();
@@ -230,17 +234,21 @@ describe('a server that asks the client to come back later', () => {
     expect(server.count).toBe(3);
   });
 
-  it("admission control's CLOSE 1001 turns clients away without an 'error' event", async () => {
-    const server: SocklineServer = createServer({ tcp: {}, ws: {}, admission: { rate: 20, burst: 1 } });
-    closers.push(() => server.close());
-    const { tcp, ws } = await server.listen();
-    const clients = Array.from({ length: 6 }, (_, i) => connect(i % 2 ? tcp! : ws!, quick));
-    const seen = clients.map(watch);
-    expect(await Promise.all(seen.map((s) => s.settled))).toEqual(clients.map(() => 'open'));
-    expect(seen.flatMap((s) => s.errors)).toEqual([]);
-    const deferrals = clients.reduce((n, c) => n + c.deferrals, 0);
-    expect(deferrals).toBeGreaterThan(0);
-    expect(deferrals).toBe(seen.reduce((n, s) => n + s.deferred.length, 0));
-    expect(server.metrics().admissionRefused).toBe(deferrals);
-  });
+  for (const kind of CLIENT_KINDS) {
+    it(`admission control's CLOSE 1001 turns ${kind === 'compact' ? 'compact ' : ''}clients away without an 'error' event`, async () => {
+      const server: SocklineServer = createServer({ tcp: {}, ws: {}, admission: { rate: 20, burst: 1 } });
+      closers.push(() => server.close());
+      const { tcp, ws } = await server.listen();
+      const clients = Array.from({ length: 6 }, (_, i) =>
+        kind === 'full' ? connect(i % 2 ? tcp! : ws!, quick) : connectAs(kind, ws!, quick),
+      );
+      const seen = clients.map(watch);
+      expect(await Promise.all(seen.map((s) => s.settled))).toEqual(clients.map(() => 'open'));
+      expect(seen.flatMap((s) => s.errors)).toEqual([]);
+      const deferrals = clients.reduce((n, c) => n + c.deferrals, 0);
+      expect(deferrals).toBeGreaterThan(0);
+      expect(deferrals).toBe(seen.reduce((n, s) => n + s.deferred.length, 0));
+      expect(server.metrics().admissionRefused).toBe(deferrals);
+    });
+  }
 });

@@ -4,6 +4,7 @@ import { ErrorCodes, SocklineError } from '../../src/core/errors.js';
 import type { Codec } from '../../src/core/protocol/codec.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { createServer, type Peer, type ServerOptions, type SocklineServer } from '../../src/node/server.js';
+import { type ClientKind, clientLabel, connectAs, TRANSPORT_CLIENTS } from '../support/clients.js';
 
 const servers: SocklineServer[] = [];
 const clients: SocklineClient[] = [];
@@ -20,8 +21,12 @@ async function start(options: ServerOptions): Promise<SocklineServer> {
   return server;
 }
 
-function client(url: string, options: ProtocolConnectOptions = {}): SocklineClient {
-  const c = connect(url, { reconnect: { initialDelay: 20, maxDelay: 200 }, ...options });
+function client(
+  url: string,
+  options: ProtocolConnectOptions = {},
+  kind: ClientKind = 'full',
+): SocklineClient {
+  const c = connectAs(kind, url, { reconnect: { initialDelay: 20, maxDelay: 200 }, ...options });
   clients.push(c);
   return c;
 }
@@ -40,8 +45,8 @@ const reversed: Codec = {
 };
 
 describe('the client honours every limit the server announces', () => {
-  for (const transport of ['tcp', 'ws'] as const) {
-    it(`completes 150 requests to a slow handler of a server allowing 100 at once (${transport})`, async () => {
+  for (const [transport, kind] of TRANSPORT_CLIENTS) {
+    it(`completes 150 requests to a slow handler of a server allowing 100 at once (${clientLabel(transport, kind)})`, async () => {
       const server = await start({ maxInFlight: 100 });
       let running = 0;
       let most = 0;
@@ -52,7 +57,7 @@ describe('the client honours every limit the server announces', () => {
         running--;
         return n;
       });
-      const c = client(server.addresses[transport]!);
+      const c = client(server.addresses[transport]!, {}, kind);
       await c.opened;
       const settled = await Promise.allSettled(Array.from({ length: 150 }, (_, i) => c.request('slow', i)));
       expect(settled.filter((s) => s.status === 'rejected')).toEqual([]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Capabilities, type Frame } from '../../src/core/protocol/frames.js';
 import type { Peer, SocklineServer } from '../../src/node/server.js';
+import { CLIENT_KINDS, connectAs } from '../support/clients.js';
 import { expectReleased } from './support/healthy.js';
 import { hostileHarness, rawSession, type RawSession } from './support/harness.js';
 
@@ -68,23 +69,27 @@ describe('maxSubscriptions', () => {
     expect(refusals(p.frames)).toEqual([]);
   });
 
-  it('reaches a sockline client as an error event with the typed code and the topic', async () => {
-    const s = await start({ maxSubscriptions: 2 });
-    const c = harness.client(s.addresses.ws!);
-    const errors: Array<{ code: string; topic?: string }> = [];
-    c.on('error', (e) => errors.push(e as { code: string; topic?: string }));
-    await c.opened;
-    const got: unknown[] = [];
-    for (const t of ['a', 'b', 'c']) c.subscribe(t, (v) => got.push(v));
-    await expect
-      .poll(() => errors)
-      .toEqual([expect.objectContaining({ code: 'ERR_TOO_MANY_SUBSCRIPTIONS', topic: 'c' })]);
-    s.publish('a', 1);
-    s.publish('c', 2);
-    s.publish('b', 3);
-    await expect.poll(() => got).toEqual([1, 3]);
-    expect(c.state).toBe('open');
-  });
+  it.each(CLIENT_KINDS)(
+    'reaches a sockline client as an error event with the typed code and the topic (the %s client)',
+    async (kind) => {
+      const s = await start({ maxSubscriptions: 2 });
+      const c =
+        kind === 'full' ? harness.client(s.addresses.ws!) : harness.track(connectAs(kind, s.addresses.ws!));
+      const errors: Array<{ code: string; topic?: string }> = [];
+      c.on('error', (e) => errors.push(e as { code: string; topic?: string }));
+      await c.opened;
+      const got: unknown[] = [];
+      for (const t of ['a', 'b', 'c']) c.subscribe(t, (v) => got.push(v));
+      await expect
+        .poll(() => errors)
+        .toEqual([expect.objectContaining({ code: 'ERR_TOO_MANY_SUBSCRIPTIONS', topic: 'c' })]);
+      s.publish('a', 1);
+      s.publish('c', 2);
+      s.publish('b', 3);
+      await expect.poll(() => got).toEqual([1, 3]);
+      expect(c.state).toBe('open');
+    },
+  );
 
   it('caps the subscriptions of all sessions together (maxTotalSubscriptions), detached ones included', async () => {
     const s = await start({ maxTotalSubscriptions: 10 });

@@ -29,6 +29,9 @@ import type { RequestStall } from './endpoint/host.js';
 import type { SubscriptionHandler } from './endpoint/subscriptions.js';
 import type { ResolvedProtocolOptions } from './options.js';
 import type { IncomingStream, OutgoingStream, StreamMeta, StreamOptions } from '../streams/types.js';
+import type { SocklineClient } from './client-api.js';
+
+export type { SocklineClient } from './client-api.js';
 
 /** What came with a message: its topic for a publish. */
 export interface MessageMeta {
@@ -111,7 +114,7 @@ const VOLATILE = Object.freeze({ volatile: true });
  * client.subscribe('chat/+', (msg, { topic }) => console.log(topic, msg));
  * const sum = await client.request('sum', [1, 2]);
  */
-export class SocklineClient extends GuardedEmitter<ClientEvents> {
+export class FullClient extends GuardedEmitter<ClientEvents> implements SocklineClient {
   readonly #link: Link;
   readonly #options: ResolvedProtocolOptions;
   readonly #endpoint: Endpoint;

@@ -14,8 +14,10 @@
  *
  * Its own import so that an application that uses neither does not carry the code: without
  * it a client announces neither in its HELLO, and the server refuses to send it either.
- * The server (`sockline/node`) always has them.
+ * The server (`sockline/node`) always has them. In a browser bundle, importing it makes
+ * `connect()` return the full client, which carries them (the compact client does not).
  */
+import '../opt-in/full-client.js';
 import type { TransfersFactory } from '../protocol/endpoint/transfer.js';
 import { SessionTransfers } from './transfers.js';
 
