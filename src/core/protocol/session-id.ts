@@ -94,9 +94,21 @@ function serialize(value: unknown, path: Set<object>): string {
   return out;
 }
 
-/** The owner tag of an identity key: what a resume secret of that owner ends with. */
+/** The last identity key given to {@link ownerTag}, and its tag. */
+let lastIdentity: string | undefined;
+let lastTag = '';
+
+/**
+ * The owner tag of an identity key: what a resume secret of that owner ends with. The last
+ * one is remembered: a server without `authenticate` asks for the anonymous identity's tag
+ * on every handshake, and sessions then share one string.
+ */
 export function ownerTag(identity: string): string {
-  return base64url(sha256(encoder.encode(identity)).subarray(0, TAG_BYTES));
+  if (identity !== lastIdentity) {
+    lastTag = base64url(sha256(encoder.encode(identity)).subarray(0, TAG_BYTES));
+    lastIdentity = identity;
+  }
+  return lastTag;
 }
 
 /** A tag no identity has: the owner of a session whose user could not be identified. */
