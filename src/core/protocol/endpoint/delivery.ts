@@ -94,7 +94,8 @@ export class Delivery {
   /**
    * Where the frames of the replay buffer are cut from: one allocation for many small frames.
    * Made on the first message; released when the replay buffer empties, so it pins no more
-   * than two slabs beyond the frames it holds (see {@link ByteSlab}).
+   * than two slabs beyond the frames it holds (see {@link ByteSlab}), and trimmed on every tick,
+   * so a session idle since its replay buffer emptied holds no slab after its next deadline.
    */
   #slab: ByteSlab | null = null;
   #nextSeq = 1;
@@ -177,6 +178,7 @@ export class Delivery {
    * moving it for every piggybacked ack would cost two operations per message).
    */
   tick(now: number): void {
+    this.#slab?.trim();
     if (this.#ackDue === undefined || now < this.#ackDue) return;
     this.#ackDue = undefined;
     this.flushAck();
