@@ -116,4 +116,16 @@ describe('the frames of a session', () => {
     expect(decodeFrame(frames[1]!)).toMatchObject({ seq: 2 });
     expect(decodeFrame(frames[2]!)).toMatchObject({ seq: 3 });
   });
+
+  it('let go of their slab when the connection ends with every frame acknowledged', () => {
+    const { delivery, frames } = sender();
+    send(delivery);
+    delivery.acknowledged(1);
+    delivery.detach(); // waiting for a resume: no ticks would trim it
+    delivery.attach(1);
+    send(delivery);
+    expect(frames).toHaveLength(2);
+    expect(frames[1]!.buffer).not.toBe(frames[0]!.buffer);
+    expect(decodeFrame(frames[1]!)).toMatchObject({ seq: 2 });
+  });
 });
