@@ -14,18 +14,21 @@ const MAX_SLICE = MAX_SLAB / 4;
  * Memory is never handed out twice (a view returned earlier may be held anywhere: a socket's
  * buffer, a replay buffer, a shared store), so a slab lives as long as any view into it. The
  * owner bounds what that pins: it calls {@link ByteSlab.release} when it holds none of the
- * views any more (a replay buffer that emptied). An owner that lets go of its views in the order
- * it took them (a replay buffer trimmed by cumulative acks) so pins at most 8 KiB beyond the
- * bytes it holds (the freed head of its oldest slab, the unused tail of the current one), and an
- * idle owner pins nothing. A slab is
- * sized from what the owner cut between its last releases: a busy sender gets large slabs, one
- * message at a time gets small ones.
+ * views any more (a replay buffer that emptied), and {@link ByteSlab.trim} now and then (its
+ * timer ticks). An owner that lets go of its views in the order it took them (a replay buffer
+ * trimmed by cumulative acks) so pins at most 8 KiB beyond the bytes it holds (the freed head of
+ * its oldest slab, the unused tail of the current one), and an idle owner pins nothing once it
+ * trimmed. After a release the next views are still cut from the part of the current slab never
+ * handed out: a sender of one message at a time (a request and its answer) then makes one slab
+ * for several messages, not a buffer for each. A slab is sized from what the owner cut between
+ * its last releases: a busy sender gets large slabs, one message at a time gets small ones.
  *
  * @example
  * ```ts
  * const slab = new ByteSlab();
  * const frame = slab.alloc(70); // a view into a shared 256-byte buffer
- * slab.release(); // nothing cut so far is used any more: no new view goes into that buffer
+ * slab.release(); // nothing cut so far is used any more: the next views take the rest
+ * slab.trim(); // nothing cut since: the buffer is let go
  * ```
  */
 export class ByteSlab {
@@ -51,13 +54,25 @@ export class ByteSlab {
     return new Uint8Array(buffer, at, size);
   }
 
-  /** No view cut so far is held by the owner any more: the next one starts a new slab. */
+  /**
+   * No view cut so far is held by the owner any more. The rest of the current slab (never
+   * handed out) serves the next views; the size of the next slab is learnt from what was cut
+   * since the last release.
+   */
   release(): void {
     if (this.#buffer === null) return;
-    this.#buffer = null;
-    this.#used = 0;
     this.#hint = this.#cut;
     this.#cut = 0;
+  }
+
+  /**
+   * Lets go of the current slab if nothing was cut since the last release: the owner holds
+   * none of its views and has been idle since, so it pins nothing until it sends again.
+   */
+  trim(): void {
+    if (this.#cut !== 0) return;
+    this.#buffer = null;
+    this.#used = 0;
   }
 }
 

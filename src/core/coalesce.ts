@@ -7,6 +7,12 @@ export interface ChunkSink {
 }
 
 /**
+ * Settled once: `then` on it queues a microtask. Node's `queueMicrotask` makes an async
+ * resource and a bound function for each call, a few times the work of a promise reaction.
+ */
+const settled = Promise.resolve();
+
+/**
  * Joins the buffers written in one tick into one write. A write is a system call (TCP) or a
  * WebSocket frame (plus a system call): a hundred small messages sent from one event
  * handler are cheaper as one buffer of a hundred messages than as a hundred writes.
@@ -37,23 +43,29 @@ export class Coalescer {
   readonly #sink: ChunkSink | ((chunk: Uint8Array, count: number) => void);
   readonly #join: (parts: readonly Uint8Array[], bytes: number) => Uint8Array;
   readonly #directBytes: number;
+  readonly #alloc: (size: number) => Uint8Array;
 
   /**
    * @param sink receives each joined buffer and how many pushed buffers it holds: a function,
    *   or an object with `writeChunk` (a connection that is its own sink allocates no closure)
    * @param join makes one buffer of several (`concat` for a byte stream)
    * @param tickHint the size of the first framed tick's buffer (what an earlier one held)
+   * @param alloc makes a framed tick's buffer (whose bytes are all written before they are
+   *   read): a runtime may cut it from a pool (Node's `Buffer.allocUnsafe`) rather than make a
+   *   backing store of its own for every tick
    */
   constructor(
     sink: ChunkSink | ((chunk: Uint8Array, count: number) => void),
     join: (parts: readonly Uint8Array[], bytes: number) => Uint8Array = concat,
     directBytes = DIRECT_BYTES,
     tickHint = 256,
+    alloc: (size: number) => Uint8Array = zeroed,
   ) {
     this.#sink = sink;
     this.#join = join;
     this.#directBytes = directBytes;
     this.#tickHint = tickHint;
+    this.#alloc = alloc;
   }
 
   /** Bytes pushed and not yet written. */
@@ -100,7 +112,7 @@ export class Coalescer {
     let tick = this.#tick;
     const at = tick === null ? 0 : this.#bytes;
     if (tick === null || tick.byteLength - at < need) {
-      const grown = new Uint8Array(Math.max(this.#tickHint, 2 * (at + need)));
+      const grown = this.#alloc(Math.max(this.#tickHint, 2 * (at + need)));
       if (tick !== null) grown.set(tick.subarray(0, at));
       this.#tick = tick = grown;
     }
@@ -115,7 +127,7 @@ export class Coalescer {
     if (this.#scheduled) return;
     this.#scheduled = true;
     // A closure per tick rather than a bound field per instance: idle connections are many.
-    queueMicrotask(() => {
+    void settled.then(() => {
       this.#scheduled = false;
       this.flush();
     });
@@ -166,6 +178,10 @@ function precededBy(payload: Uint8Array, header: Uint8Array): Uint8Array | undef
   const before = new Uint8Array(payload.buffer, start, n);
   for (let i = 0; i < n; i++) if (before[i] !== header[i]) return undefined;
   return new Uint8Array(payload.buffer, start, n + payload.byteLength);
+}
+
+function zeroed(size: number): Uint8Array {
+  return new Uint8Array(size);
 }
 
 /** Buffers of this size or more are written alone, never copied (see {@link Coalescer}). */

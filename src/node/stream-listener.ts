@@ -34,6 +34,15 @@ const END_GRACE = 5_000;
 const ignore = (): void => {};
 
 /**
+ * A tick's write buffer, cut from Node's `Buffer` pool while it is small (under 4 KiB): a
+ * `new Uint8Array` of more than 64 bytes is a native allocation of its own, zeroed, made and
+ * freed for every tick of writes (the WELCOME of every connection among them).
+ */
+function pooledBytes(size: number): Uint8Array {
+  return Buffer.allocUnsafe(size);
+}
+
+/**
  * A TCP/TLS socket as a {@link Wire}. A class rather than an object literal per connection:
  * its methods live on the prototype (an object literal with a getter is also kept in
  * dictionary mode by V8, several hundred bytes per idle connection).
@@ -85,7 +94,7 @@ class StreamWire implements Wire, ChunkSink {
   send(frame: Uint8Array): boolean {
     const socket = this.#socket;
     if (socket.destroyed) return false;
-    const out = (this.#out ??= new Coalescer(this, concat, DIRECT_BYTES, this.#hint));
+    const out = (this.#out ??= new Coalescer(this, concat, DIRECT_BYTES, this.#hint, pooledBytes));
     out.pushFrame(frame, this.#writer); // throws ERR_FRAME_TOO_LARGE before anything is written
     return socket.writableLength + out.bytes < socket.writableHighWaterMark;
   }

@@ -330,8 +330,7 @@ class WsListener {
 
   readonly upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const hooks = this.#hooks;
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (pathname !== this.#path) {
+    if (!this.#onPath(req.url ?? '/')) {
       // Attached to someone else's server: other paths may belong to another handler.
       if (this.#own) this.#answer(socket, httpRefusal(404));
       return;
@@ -377,6 +376,20 @@ class WsListener {
       ws.on('message', onWsMessage);
     });
   };
+
+  /**
+   * Whether a request target names the listener's path. The common target (the path itself, or
+   * with a query) is compared as it is; any other is parsed as a URL, which normalizes it
+   * (dot segments, percent-encoding), at the cost of a URL object per upgrade.
+   */
+  #onPath(target: string): boolean {
+    const path = this.#path;
+    if (target.startsWith(path)) {
+      const next = target.length === path.length ? -1 : target.charCodeAt(path.length);
+      if (next === -1 || next === 0x3f /* ? */ || next === 0x23 /* # */) return true;
+    }
+    return new URL(target, 'http://localhost').pathname === path;
+  }
 
   #track(socket: Duplex, reserved: Ticket | Refusal): Pending {
     const pending: Pending = { reserved, timer: undefined };

@@ -33,20 +33,37 @@ describe('ByteSlab', () => {
     expect([...sizes]).toEqual([256, 1024, 4096]);
   });
 
-  it('after a release, never cuts from the old buffer again', () => {
+  it('after a release, cuts the next views from the rest of the buffer, never from what it handed out', () => {
     const slab = new ByteSlab();
-    const held = slab.alloc(10);
+    const held = slab.alloc(70).fill(1);
     slab.release();
-    const next = slab.alloc(10);
-    expect(next.buffer).not.toBe(held.buffer);
+    const next = slab.alloc(70);
+    expect(next.buffer).toBe(held.buffer);
+    expect(next.byteOffset).toBe(held.byteOffset + 70);
+    expect([...next].every((x) => x === 0)).toBe(true);
+    expect([...held].every((x) => x === 1)).toBe(true);
   });
 
-  it('sizes the first slab after a release from what was cut before it', () => {
+  it('lets go of its buffer on trim only when nothing was cut since the last release', () => {
+    const slab = new ByteSlab();
+    const first = slab.alloc(70);
+    slab.trim(); // a view cut since the last release (none yet): the buffer stays
+    expect(slab.alloc(70).buffer).toBe(first.buffer);
+    slab.release();
+    slab.trim(); // idle since the release: let go
+    const next = slab.alloc(70);
+    expect(next.buffer).not.toBe(first.buffer);
+    expect(next.byteOffset).toBe(0);
+  });
+
+  it('sizes the first slab after a release and a trim from what was cut before the release', () => {
     const slab = new ByteSlab();
     for (let i = 0; i < 100; i++) slab.alloc(70); // 7,000 bytes
     slab.release();
+    slab.trim();
     expect(slab.alloc(70).buffer.byteLength).toBe(4096);
     slab.release(); // 70 bytes cut since the last release
+    slab.trim();
     expect(slab.alloc(70).buffer.byteLength).toBe(256);
   });
 
@@ -84,16 +101,31 @@ describe('the frames of a session', () => {
     });
   });
 
-  it('go into a new buffer once the peer acknowledged every frame of the old one', () => {
+  it('take the rest of the buffer once every frame is acknowledged, and a new one after an idle tick', () => {
     const { delivery, frames } = sender();
     send(delivery);
+    delivery.acknowledged(1); // none held: the part never handed out still serves
     send(delivery);
-    delivery.acknowledged(1); // one frame still held: same buffer
+    expect(frames[1]!.buffer).toBe(frames[0]!.buffer);
+    expect(frames[1]!.byteOffset).toBe(frames[0]!.byteOffset + frames[0]!.byteLength);
+    delivery.acknowledged(2);
+    delivery.tick(0); // nothing sent since the last frame was acknowledged: the slab is let go
     send(delivery);
-    expect(frames[2]!.buffer).toBe(frames[0]!.buffer);
-    delivery.acknowledged(3); // none held
-    send(delivery);
-    expect(frames[3]!.buffer).not.toBe(frames[0]!.buffer);
+    expect(frames[2]!.buffer).not.toBe(frames[0]!.buffer);
+    expect(frames[2]!.byteOffset).toBe(0);
+    expect(decodeFrame(frames[1]!)).toMatchObject({ seq: 2 });
     expect(decodeFrame(frames[2]!)).toMatchObject({ seq: 3 });
+  });
+
+  it('let go of their slab when the connection ends with every frame acknowledged', () => {
+    const { delivery, frames } = sender();
+    send(delivery);
+    delivery.acknowledged(1);
+    delivery.detach(); // waiting for a resume: no ticks would trim it
+    delivery.attach(1);
+    send(delivery);
+    expect(frames).toHaveLength(2);
+    expect(frames[1]!.buffer).not.toBe(frames[0]!.buffer);
+    expect(decodeFrame(frames[1]!)).toMatchObject({ seq: 2 });
   });
 });

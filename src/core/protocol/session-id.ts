@@ -94,9 +94,21 @@ function serialize(value: unknown, path: Set<object>): string {
   return out;
 }
 
-/** The owner tag of an identity key: what a resume secret of that owner ends with. */
+/** The last identity key given to {@link ownerTag}, and its tag. */
+let lastIdentity: string | undefined;
+let lastTag = '';
+
+/**
+ * The owner tag of an identity key: what a resume secret of that owner ends with. The last
+ * one is remembered: a server without `authenticate` asks for the anonymous identity's tag
+ * on every handshake, and sessions then share one string.
+ */
 export function ownerTag(identity: string): string {
-  return base64url(sha256(encoder.encode(identity)).subarray(0, TAG_BYTES));
+  if (identity !== lastIdentity) {
+    lastTag = base64url(sha256(utf8(identity)).subarray(0, TAG_BYTES));
+    lastIdentity = identity;
+  }
+  return lastTag;
 }
 
 /** A tag no identity has: the owner of a session whose user could not be identified. */
@@ -125,7 +137,7 @@ export function ownedBy(secret: string, tag: string): boolean {
 
 /** The public id of a session: derived from its secret, and revealing nothing of it. */
 export function publicIdOf(secret: string): string {
-  return base64url(sha256(encoder.encode(`sockline peer id\0${secret}`)).subarray(0, PUBLIC_BYTES));
+  return base64url(sha256(utf8(`sockline peer id\0${secret}`)).subarray(0, PUBLIC_BYTES));
 }
 
 /**
@@ -140,12 +152,42 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** `n` bytes from the runtime's CSPRNG; throws where there is none (no fallback for secrets). */
+/**
+ * Where `utf8` encodes, reused: `TextEncoder.encode` makes a new buffer outside the JS heap for
+ * every call (two per session a server opens). What is encoded is hashed at once, never kept.
+ */
+const UTF8_SCRATCH = new Uint8Array(256);
+
+/** The UTF-8 bytes of `text`, in the scratch buffer when they fit (valid until the next call). */
+function utf8(text: string): Uint8Array {
+  // At most 3 bytes per UTF-16 code unit: a string that fits for sure is encoded in place.
+  if (text.length * 3 > UTF8_SCRATCH.length) return encoder.encode(text);
+  const { written } = encoder.encodeInto(text, UTF8_SCRATCH);
+  return UTF8_SCRATCH.subarray(0, written);
+}
+
+/**
+ * Random bytes drawn from the CSPRNG in blocks and handed out once each: one call (and one
+ * buffer) per 64 sessions rather than a small native buffer for every one.
+ */
+const RANDOM_POOL = new Uint8Array(1024);
+let randomTaken = RANDOM_POOL.length;
+
+/**
+ * `n` (at most 1,024) bytes from the runtime's CSPRNG, valid until the next call; throws where
+ * there is none (no fallback for secrets).
+ */
 function randomBytes(n: number): Uint8Array {
-  const crypto = (globalThis as { crypto?: { getRandomValues?: (b: Uint8Array) => Uint8Array } }).crypto;
-  if (crypto?.getRandomValues === undefined)
-    throw new Error('crypto.getRandomValues is not available: session secrets need a CSPRNG');
-  return crypto.getRandomValues(new Uint8Array(n));
+  if (randomTaken + n > RANDOM_POOL.length) {
+    const crypto = (globalThis as { crypto?: { getRandomValues?: (b: Uint8Array) => Uint8Array } }).crypto;
+    if (crypto?.getRandomValues === undefined)
+      throw new Error('crypto.getRandomValues is not available: session secrets need a CSPRNG');
+    crypto.getRandomValues(RANDOM_POOL);
+    randomTaken = 0;
+  }
+  const bytes = RANDOM_POOL.subarray(randomTaken, randomTaken + n);
+  randomTaken += n;
+  return bytes;
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

@@ -19,22 +19,54 @@ const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b0568
 
 const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
 
+/**
+ * Scratch space reused by every call (the function is synchronous): the message schedule and
+ * one block at a time. A typed array over 64 bytes lives outside the JS heap, so fresh ones
+ * per call would be a handful of native allocations for each session a server opens.
+ */
+const W = new Int32Array(64);
+const STATE = new Int32Array(8);
+const BLOCK = new Uint8Array(64);
+
 /** The 32-byte SHA-256 digest of `data`. */
 export function sha256(data: Uint8Array): Uint8Array {
   // The message, a 1 bit, zeros, and its length in bits as a 64-bit big-endian number.
-  const blocks = Math.ceil((data.length + 9) / 64);
-  const padded = new Uint8Array(blocks * 64);
-  padded.set(data);
-  padded[data.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  const bits = data.length * 8;
-  view.setUint32(padded.length - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(padded.length - 4, bits >>> 0);
-
-  const h = H0.slice();
-  const w = new Uint32Array(64);
-  for (let block = 0; block < blocks; block++) {
-    for (let t = 0; t < 16; t++) w[t] = view.getUint32(block * 64 + t * 4);
+  const length = data.length;
+  const blocks = Math.ceil((length + 9) / 64);
+  const h = STATE;
+  for (let i = 0; i < 8; i++) h[i] = H0[i]!;
+  const w = W;
+  const block = BLOCK;
+  for (let n = 0; n < blocks; n++) {
+    const from = n * 64;
+    if (from + 64 <= length) {
+      for (let t = 0; t < 16; t++) {
+        const i = from + t * 4;
+        w[t] = (data[i]! << 24) | (data[i + 1]! << 16) | (data[i + 2]! << 8) | data[i + 3]!;
+      }
+    } else {
+      // The padded tail: what is left of the message, 0x80, zeros, and in the last block the length.
+      block.fill(0);
+      if (from < length) block.set(data.subarray(from));
+      if (from <= length) block[length - from] = 0x80;
+      if (n === blocks - 1) {
+        const bits = length * 8;
+        const high = Math.floor(bits / 2 ** 32);
+        const low = bits >>> 0;
+        block[56] = high >>> 24;
+        block[57] = high >>> 16;
+        block[58] = high >>> 8;
+        block[59] = high;
+        block[60] = low >>> 24;
+        block[61] = low >>> 16;
+        block[62] = low >>> 8;
+        block[63] = low;
+      }
+      for (let t = 0; t < 16; t++) {
+        const i = t * 4;
+        w[t] = (block[i]! << 24) | (block[i + 1]! << 16) | (block[i + 2]! << 8) | block[i + 3]!;
+      }
+    }
     for (let t = 16; t < 64; t++) {
       const a = w[t - 15]!;
       const b = w[t - 2]!;
@@ -42,7 +74,14 @@ export function sha256(data: Uint8Array): Uint8Array {
       const s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b >>> 10);
       w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
     }
-    let [a, b, c, d, e, f, g, hh] = h as [number, number, number, number, number, number, number, number];
+    let a = h[0]!;
+    let b = h[1]!;
+    let c = h[2]!;
+    let d = h[3]!;
+    let e = h[4]!;
+    let f = h[5]!;
+    let g = h[6]!;
+    let hh = h[7]!;
     for (let t = 0; t < 64; t++) {
       const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[t]! + w[t]!) | 0;
       const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
@@ -55,17 +94,23 @@ export function sha256(data: Uint8Array): Uint8Array {
       b = a;
       a = (t1 + t2) | 0;
     }
-    h[0] = (h[0]! + a) | 0;
-    h[1] = (h[1]! + b) | 0;
-    h[2] = (h[2]! + c) | 0;
-    h[3] = (h[3]! + d) | 0;
-    h[4] = (h[4]! + e) | 0;
-    h[5] = (h[5]! + f) | 0;
-    h[6] = (h[6]! + g) | 0;
-    h[7] = (h[7]! + hh) | 0;
+    h[0] = h[0]! + a;
+    h[1] = h[1]! + b;
+    h[2] = h[2]! + c;
+    h[3] = h[3]! + d;
+    h[4] = h[4]! + e;
+    h[5] = h[5]! + f;
+    h[6] = h[6]! + g;
+    h[7] = h[7]! + hh;
   }
+  // 32 bytes: small enough for V8 to keep on the JS heap, with no native allocation.
   const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) outView.setUint32(i * 4, h[i]! >>> 0);
+  for (let i = 0; i < 8; i++) {
+    const v = h[i]!;
+    out[i * 4] = v >>> 24;
+    out[i * 4 + 1] = v >>> 16;
+    out[i * 4 + 2] = v >>> 8;
+    out[i * 4 + 3] = v;
+  }
   return out;
 }

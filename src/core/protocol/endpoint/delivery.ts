@@ -94,7 +94,9 @@ export class Delivery {
   /**
    * Where the frames of the replay buffer are cut from: one allocation for many small frames.
    * Made on the first message; released when the replay buffer empties, so it pins no more
-   * than two slabs beyond the frames it holds (see {@link ByteSlab}).
+   * than two slabs beyond the frames it holds (see {@link ByteSlab}), and trimmed on every tick
+   * and when the connection ends, so a session idle since its replay buffer emptied holds no
+   * slab after its next deadline, nor while it waits for a resume.
    */
   #slab: ByteSlab | null = null;
   #nextSeq = 1;
@@ -177,6 +179,7 @@ export class Delivery {
    * moving it for every piggybacked ack would cost two operations per message).
    */
   tick(now: number): void {
+    this.#slab?.trim();
     if (this.#ackDue === undefined || now < this.#ackDue) return;
     this.#ackDue = undefined;
     this.flushAck();
@@ -404,6 +407,8 @@ export class Delivery {
   detach(): void {
     this.#attached = false;
     this.#ackDue = undefined;
+    // A detached session has no ticks to trim its slab on: let it go now if nothing holds it.
+    this.#slab?.trim();
     // Whatever we had acknowledged may not have reached the peer; it is in `lastSeq` anyway.
     this.#ackSent = Math.min(this.#ackSent, this.confirmed);
   }
