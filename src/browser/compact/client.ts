@@ -4,6 +4,7 @@ import { ErrorCodes, RemoteError, SocklineError, callbackError, type ErrorCode }
 import type { DisconnectInfo } from '../../core/link/options.js';
 import type { LinkMessage } from '../../core/link/types.js';
 import { sendTtl } from '../../core/link/send-options.js';
+import { messagesOf } from '../../core/iteration.js';
 import type { CompactHandshake as Handshake, CompactHandshakeContext as HandshakeContext } from './link.js';
 import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
@@ -292,8 +293,13 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     throw notSupported("openStream() needs { streams } from 'sockline/streams'");
   }
 
-  [Symbol.asyncIterator](): never {
-    throw notSupported("for await over a client needs 'sockline/iterate' imported once");
+  /**
+   * Messages (not publishes) as an async iterator, ending when the client closes. Needs
+   * `import 'sockline/iterate'` (else `ERR_NOT_SUPPORTED`). A WebSocket cannot stop reading,
+   * so a lagging loop does not pause the link (as on the full client over one).
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined> {
+    return messagesOf<unknown>(this, this.#link.state === 'closed', noop, noop);
   }
 
   ping(): Promise<number> {

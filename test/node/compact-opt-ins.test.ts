@@ -1,0 +1,112 @@
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { installedFullClient } from '../../src/core/full-client.js';
+import type { SocklineClient } from '../../src/core/protocol/client-api.js';
+import { createServer, type Peer, type SocklineServer } from '../../src/node/server.js';
+import { connect } from '../../src/browser/connect.js';
+import { CompactClient } from '../../src/browser/compact/client.js';
+
+/**
+ * `sockline/verbose` and `sockline/iterate` on the compact client and link a browser bundle
+ * gets: each installs its own feature and leaves `connect()` compact. Imports are dynamic, so
+ * the first case runs before either is installed.
+ */
+
+let server: SocklineServer | undefined;
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+  await server?.close();
+  server = undefined;
+});
+
+async function start(): Promise<{ url: string; peer: () => Promise<Peer> }> {
+  const s = (server = createServer({ ws: {} }));
+  const peers: Peer[] = [];
+  s.on('connection', (p) => peers.push(p));
+  const { ws } = await s.listen();
+  return {
+    url: ws!,
+    peer: async () => {
+      await expect.poll(() => peers.length).toBeGreaterThan(0);
+      return peers.at(-1)!;
+    },
+  };
+}
+
+function compact(url: string): SocklineClient {
+  const c = connect(url, { WebSocket, reconnect: { initialDelay: 10, maxDelay: 50 } });
+  open.push(c);
+  return c;
+}
+
+describe('verbose and iterate on the compact client', () => {
+  it('without them, option errors are short and for await throws ERR_NOT_SUPPORTED', async () => {
+    expect(() => connect('ws://127.0.0.1:1/', { WebSocket, reconect: false } as never)).toThrow(
+      /^Unknown option reconect$/,
+    );
+    const { url } = await start();
+    const c = compact(url);
+    expect(() => c[Symbol.asyncIterator]()).toThrow(expect.objectContaining({ code: 'ERR_NOT_SUPPORTED' }));
+  });
+
+  it('sockline/verbose gives the compact client and link the full texts, and connect() stays compact', async () => {
+    await import('../../src/core/opt-in/verbose.js');
+    expect(installedFullClient()).toBeNull();
+    expect(() => connect('ws://127.0.0.1:1/', { WebSocket, reconect: false } as never)).toThrow(
+      /^Unknown option reconect \(did you mean reconnect\?\)$/,
+    );
+    expect(() => connect('ws://127.0.0.1:1/', { WebSocket, requestTimeout: 0 })).toThrow(
+      /^Invalid option requestTimeout: 0 \(expected > 0\)$/,
+    );
+    expect(() =>
+      connect('ws://127.0.0.1:1/', { WebSocket, protocol: 'raw', connectTimeout: '5000' } as never),
+    ).toThrow("Invalid option connectTimeout: expected a number, got '5000'");
+    const { url } = await start();
+    const c = compact(url);
+    expect(c).toBeInstanceOf(CompactClient);
+    await expect(c.request('m', null, { timeout: -1 })).rejects.toThrow(
+      /^Invalid option timeout: -1 \(expected > 0, or Infinity\)$/,
+    );
+  });
+
+  it('sockline/iterate makes the compact client iterable with for await, ending when it closes', async () => {
+    await import('../../src/core/opt-in/iterate.js');
+    expect(installedFullClient()).toBeNull();
+    const { url, peer } = await start();
+    const c = compact(url);
+    expect(c).toBeInstanceOf(CompactClient);
+    await c.opened;
+    const p = await peer();
+    p.send('a');
+    p.send({ b: 2 });
+    server!.publish('news', 'not a message');
+    p.send('c');
+    const seen: unknown[] = [];
+    for await (const m of c) {
+      seen.push(m);
+      if (seen.length === 3) void c.close();
+    }
+    expect(seen).toEqual(['a', { b: 2 }, 'c']);
+    // A loop started on a closed client ends at once.
+    const after: unknown[] = [];
+    for await (const m of c) after.push(m);
+    expect(after).toEqual([]);
+  });
+
+  it('sockline/iterate makes the compact link iterable with for await', async () => {
+    const { url, peer } = await start();
+    const raw = connect(url, { WebSocket, protocol: 'raw' });
+    open.push(raw);
+    expect(raw.constructor.name).not.toBe('Link');
+    await raw.opened;
+    void peer;
+    raw.send('x');
+    const seen: unknown[] = [];
+    for await (const m of raw) {
+      seen.push(m);
+      void raw.close();
+    }
+    expect(seen.length).toBe(1);
+  });
+});
