@@ -7,9 +7,10 @@ import { connect } from '../../src/browser/connect.js';
 import { CompactClient } from '../../src/browser/compact/client.js';
 
 /**
- * `sockline/verbose` and `sockline/iterate` on the compact client and link a browser bundle
- * gets: each installs its own feature and leaves `connect()` compact. Imports are dynamic, so
- * the first case runs before either is installed.
+ * `sockline/verbose`, `sockline/iterate` and `sockline/handle` on the compact client and link a
+ * browser bundle gets: each installs its own feature and leaves `connect()` compact. Imports are
+ * dynamic, so the first case runs before any is installed. (What `handle()` answers, by the same
+ * cases as the full client, is in client-handle.test.ts.)
  */
 
 let server: SocklineServer | undefined;
@@ -41,13 +42,29 @@ function compact(url: string): SocklineClient {
 }
 
 describe('verbose and iterate on the compact client', () => {
-  it('without them, option errors are short and for await throws ERR_NOT_SUPPORTED', async () => {
+  it('without them, option errors are short, and for await and handle() throw ERR_NOT_SUPPORTED naming the import', async () => {
     expect(() => connect('ws://127.0.0.1:1/', { WebSocket, reconect: false } as never)).toThrow(
       /^Unknown option reconect$/,
     );
-    const { url } = await start();
+    const { url, peer } = await start();
     const c = compact(url);
-    expect(() => c[Symbol.asyncIterator]()).toThrow(expect.objectContaining({ code: 'ERR_NOT_SUPPORTED' }));
+    expect(() => c[Symbol.asyncIterator]()).toThrow(
+      expect.objectContaining({
+        code: 'ERR_NOT_SUPPORTED',
+        message: expect.stringContaining("'sockline/iterate'"),
+      }),
+    );
+    expect(() => c.handle('m', () => 1)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_NOT_SUPPORTED',
+        message: expect.stringContaining("'sockline/handle'"),
+      }),
+    );
+    await c.opened;
+    await expect((await peer()).request('m')).rejects.toMatchObject({
+      code: 'ERR_UNKNOWN_METHOD',
+      message: 'no handler for "m"',
+    });
   });
 
   it('sockline/verbose gives the compact client and link the full texts, and connect() stays compact', async () => {
@@ -108,5 +125,16 @@ describe('verbose and iterate on the compact client', () => {
       void raw.close();
     }
     expect(seen.length).toBe(1);
+  });
+
+  it('sockline/handle lets the compact client answer the server, and connect() stays compact', async () => {
+    await import('../../src/core/opt-in/handle.js');
+    expect(installedFullClient()).toBeNull();
+    const { url, peer } = await start();
+    const c = compact(url);
+    expect(c).toBeInstanceOf(CompactClient);
+    c.handle('whoami', () => 'compact');
+    await c.opened;
+    await expect((await peer()).request('whoami')).resolves.toBe('compact');
   });
 });

@@ -5,6 +5,8 @@ import type { DisconnectInfo } from '../../core/link/options.js';
 import type { LinkMessage } from '../../core/link/types.js';
 import { sendTtl } from '../../core/link/send-options.js';
 import { messagesOf } from '../../core/iteration.js';
+import { installedSideAnswers, type SideAnswers } from '../../core/protocol/answering.js';
+import type { RequestHandler } from '../../core/protocol/client.js';
 import type { CompactHandshake as Handshake, CompactHandshakeContext as HandshakeContext } from './link.js';
 import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
@@ -148,6 +150,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
   #closeError: Error | undefined;
   #auth: [string, number] | undefined;
   #ctx: HandshakeContext | null = null;
+  /** What `sockline/handle` installed to run `handle()`'s handlers, made when first needed. */
+  #answers: SideAnswers | undefined;
 
   constructor(createLink: (handshake: Handshake) => CompactLinkLike, options: CompactOptions) {
     super();
@@ -285,8 +289,14 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     }) as Promise<T>;
   }
 
-  handle(): never {
-    throw notSupported("handle() needs 'sockline/handle' imported once");
+  /**
+   * Answers requests the server makes to this client, as the full client's `handle()` does
+   * (the same code runs them): needs `import 'sockline/handle'` once.
+   */
+  handle<P = unknown, R = unknown>(method: string, handler: RequestHandler<P, R>): Disposer {
+    const answers = this.#answerer();
+    if (answers === undefined) throw notSupported("handle() needs 'sockline/handle' imported once");
+    return answers.handle(method, handler as RequestHandler);
   }
 
   openStream(): never {
@@ -608,6 +618,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     }
     this.#in = this.#ackSent = this.#out = this.#acked = 0;
     this.#unsubs.clear();
+    // Answers still running belong to the lost session: they are dropped when they finish.
+    this.#answers?.reset();
     // A request that had a seq may have run: it is not sent again (§7.3 step 4).
     for (const call of [...this.#pending.values()])
       if (call.q > 0) {
@@ -711,22 +723,11 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
         return;
       }
       case F.REQUEST: {
-        // Answering the server needs `sockline/handle` (the full client): every method is unknown.
-        const item: Item = {
-          t: F.RESPONSE,
-          f: 4,
-          b: F.encode(
-            0,
-            0,
-            frame[4] as number,
-            ErrorCodes.UNKNOWN_METHOD,
-            `no handler for ${String(frame[5])}`,
-          ).subarray(2),
-          v: undefined,
-          x: Infinity,
-          q: 0,
-        };
-        return this.#sequence(item);
+        const [id, method] = frame.slice(4) as [number, string];
+        const answers = this.#answerer();
+        if (answers !== undefined) return answers.answer(flags, id, method, payload);
+        // Without `sockline/handle` every method is unknown.
+        return this.#respond(4, [id, ErrorCodes.UNKNOWN_METHOD, `no handler for "${method}"`]);
       }
       case F.RESPONSE: {
         const call = this.#pending.get(frame[4] as number);
@@ -775,6 +776,29 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       default:
         this.#fail(`frame type ${t}`);
     }
+  }
+
+  /** Sequences a RESPONSE: it rides the session, sent again on a resume, dropped with a lost session. */
+  #respond(f: number, fields: F.Part[]): void {
+    this.#sequence({
+      t: F.RESPONSE,
+      f,
+      b: F.encode(0, 0, ...fields).subarray(2),
+      v: undefined,
+      x: Infinity,
+      q: 0,
+    });
+  }
+
+  /** The answering code of `sockline/handle` over this client; undefined without the import. */
+  #answerer(): SideAnswers | undefined {
+    return (this.#answers ??= installedSideAnswers()?.({
+      codec: this.#o.codec,
+      frameLimit: () => this.#limit,
+      closed: () => this.#link.state === 'closed',
+      failed: (e) => this.emit('error', e),
+      respond: (f, fields) => this.#respond(f, fields),
+    }));
   }
 
   #value(flags: number, payload: Uint8Array): unknown {
