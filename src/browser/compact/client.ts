@@ -3,7 +3,6 @@ import { GuardedEmitter, type Disposer } from '../../core/emitter.js';
 import { ErrorCodes, RemoteError, SocklineError, callbackError, type ErrorCode } from '../../core/errors.js';
 import type { DisconnectInfo } from '../../core/link/options.js';
 import type { LinkMessage } from '../../core/link/types.js';
-import { sendTtl } from '../../core/link/send-options.js';
 import { messagesOf } from '../../core/iteration.js';
 import { installedSideAnswers, type SideAnswers } from '../../core/protocol/answering.js';
 import type { RequestHandler } from '../../core/protocol/client.js';
@@ -12,14 +11,10 @@ import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
 import type { SocklineClient } from '../../core/protocol/client-api.js';
 import type { CompactOptions } from './session-options.js';
-import {
-  argumentTypeError,
-  optionRangeError,
-  optionTypeError,
-  unknownOptionError,
-} from '../../core/options/messages.js';
+import { argumentTypeError, optionRangeError } from '../../core/options/messages.js';
 import { topicMatches, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
+import { checkSchema, sendTtl } from './options.js';
 
 /** What the compact client needs of its link (the Handshake contract, and a few calls). */
 export interface CompactLinkLike {
@@ -234,11 +229,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     return new Promise<unknown>((ok, no) => {
       if (typeof method !== 'string' || method === '')
         throw argumentTypeError('method', 'a non-empty string', method);
-      for (const name in options)
-        if (name !== 'timeout' && name !== 'signal')
-          throw unknownOptionError(name, '', ['timeout', 'signal']);
+      if (options !== undefined) checkSchema(options, { timeout: 'n', signal: 'o' });
       const timeout = options?.timeout ?? this.#o.requestTimeout;
-      if (typeof timeout !== 'number') throw optionTypeError('timeout', 'a number', timeout);
       if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
       const signal = options?.signal;
       this.#closed(`cannot request "${method}"`);
