@@ -90,9 +90,9 @@ function remote(code: string, message: string, data?: unknown): SocklineError {
  * same events, error codes and options: a handshake with a token on every connection, messages
  * exactly once and in order across reconnects (seq, ack, replay, resume), requests that ride
  * the session, publish/subscribe with `+`/`#`, heartbeats, a bounded outbox and the page
- * lifecycle. What it leaves out needs an import that brings the full client:
- * `sockline/streams` (streams, messages over one frame), `sockline/handle` (answering the
- * server's requests), `sockline/iterate` (`for await`), `sockline/verbose`.
+ * lifecycle. `sockline/handle`, `sockline/iterate` and `sockline/verbose` add to it what they
+ * add to the full client; streams and messages over one frame need the full client
+ * (`connect` from `sockline/streams`).
  */
 export class CompactClient extends GuardedEmitter<ClientEvents> implements SocklineClient {
   readonly #o: CompactOptions;
