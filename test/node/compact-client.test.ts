@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RemoteError } from '../../src/core/errors.js';
 import type { SocklineClient } from '../../src/core/protocol/client-api.js';
-import { createServer, type Peer, type SocklineServer } from '../../src/node/server.js';
+import type { Peer, SocklineServer } from '../../src/node/server.js';
 import { connectAs } from '../support/clients.js';
+import { startWsServer } from '../support/ws-server.js';
 
 /**
  * What the compact client does that the full one does otherwise or not at all, against a real
@@ -21,20 +22,13 @@ afterEach(async () => {
 });
 
 async function start(): Promise<{ url: string; peer: () => Promise<Peer> }> {
-  const s = (server = createServer({ ws: {} }));
-  const peers: Peer[] = [];
-  s.on('connection', (p) => peers.push(p));
-  s.handle('refuse', (p) => {
-    throw new RemoteError('E_RANGE', 'out of range', { data: { got: p } });
-  });
-  const { ws } = await s.listen();
-  return {
-    url: ws!,
-    peer: async () => {
-      await expect.poll(() => peers.length).toBeGreaterThan(0);
-      return peers.at(-1)!;
-    },
-  };
+  const started = await startWsServer((s) =>
+    s.handle('refuse', (p) => {
+      throw new RemoteError('E_RANGE', 'out of range', { data: { got: p } });
+    }),
+  );
+  server = started.server;
+  return started;
 }
 
 function compact(url: string): SocklineClient {

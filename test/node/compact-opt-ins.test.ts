@@ -1,8 +1,10 @@
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installedFullClient } from '../../src/core/full-client.js';
+import { Link } from '../../src/core/link/link.js';
 import type { SocklineClient } from '../../src/core/protocol/client-api.js';
-import { createServer, type Peer, type SocklineServer } from '../../src/node/server.js';
+import type { Peer, SocklineServer } from '../../src/node/server.js';
+import { startWsServer } from '../support/ws-server.js';
 import { connect } from '../../src/browser/connect.js';
 import { CompactClient } from '../../src/browser/compact/client.js';
 
@@ -22,17 +24,9 @@ afterEach(async () => {
 });
 
 async function start(): Promise<{ url: string; peer: () => Promise<Peer> }> {
-  const s = (server = createServer({ ws: {} }));
-  const peers: Peer[] = [];
-  s.on('connection', (p) => peers.push(p));
-  const { ws } = await s.listen();
-  return {
-    url: ws!,
-    peer: async () => {
-      await expect.poll(() => peers.length).toBeGreaterThan(0);
-      return peers.at(-1)!;
-    },
-  };
+  const started = await startWsServer();
+  server = started.server;
+  return started;
 }
 
 function compact(url: string): SocklineClient {
@@ -112,19 +106,22 @@ describe('verbose and iterate on the compact client', () => {
   });
 
   it('sockline/iterate makes the compact link iterable with for await', async () => {
-    const { url, peer } = await start();
-    const raw = connect(url, { WebSocket, protocol: 'raw' });
+    const echo = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    open.push({ close: () => new Promise<void>((r) => echo.close(() => r())) });
+    echo.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
+    await new Promise((r) => echo.once('listening', r));
+    const { port } = echo.address() as { port: number };
+    const raw = connect(`ws://127.0.0.1:${port}`, { WebSocket, protocol: 'raw', text: true });
     open.push(raw);
-    expect(raw.constructor.name).not.toBe('Link');
-    await raw.opened;
-    void peer;
+    expect(raw).not.toBeInstanceOf(Link);
     raw.send('x');
+    raw.send('y');
     const seen: unknown[] = [];
     for await (const m of raw) {
       seen.push(m);
-      void raw.close();
+      if (seen.length === 2) void raw.close();
     }
-    expect(seen.length).toBe(1);
+    expect(seen).toEqual(['x', 'y']);
   });
 
   it('sockline/handle lets the compact client answer the server, and connect() stays compact', async () => {
