@@ -6,7 +6,8 @@
 // measurement, not a test (STYLE habit 14); the budgets live in test/e2e/bundle.test.ts.
 //
 //   node bench/profile/size.mjs                  every case: summary and the 12 largest modules
-//   node bench/profile/size.mjs --case raw       one case (connect, raw, iife)
+//   node bench/profile/size.mjs --case raw       one case (connect, raw, iife, verbose, iterate,
+//                                                handle, streams, streams-connect)
 //   node bench/profile/size.mjs --top 40         more modules
 //   node bench/profile/size.mjs --from dist      the built package (npm run build) instead of src
 //   node bench/profile/size.mjs --json           one JSON object per case
@@ -31,8 +32,19 @@ const alias =
   FROM === 'dist'
     ? {}
     : {
+        'sockline/verbose': `${root}src/core/opt-in/verbose.ts`,
+        'sockline/iterate': `${root}src/core/opt-in/iterate.ts`,
+        'sockline/handle': `${root}src/core/opt-in/handle.ts`,
+        'sockline/streams': `${root}src/browser/streams.ts`,
         sockline: `${root}src/browser/index.ts`,
       };
+
+/** An app that imports `connect` from `sockline` and the opt-in `name` for its effect. */
+const withOptIn = (name) => ({
+  title: `import 'sockline/${name}' with { connect } from 'sockline'`,
+  target: null,
+  code: `import 'sockline/${name}';\nimport { connect } from 'sockline';\nexport const c = connect('wss://x.invalid/');`,
+});
 
 /** What an app writes, per case, and the issue's target for it. */
 export const CASES = {
@@ -45,6 +57,19 @@ export const CASES = {
     title: "import { connectRaw } from 'sockline' (raw mode only)",
     target: 3072,
     code: "import { connectRaw } from 'sockline';\nexport const c = connectRaw('wss://x.invalid/');",
+  },
+  verbose: withOptIn('verbose'),
+  iterate: withOptIn('iterate'),
+  handle: withOptIn('handle'),
+  streams: {
+    title: "import { connect } from 'sockline' with { streams } from 'sockline/streams' (both clients)",
+    target: null,
+    code: "import { connect } from 'sockline';\nimport { streams } from 'sockline/streams';\nexport const c = connect('wss://x.invalid/', { streams });",
+  },
+  'streams-connect': {
+    title: "import { connect, streams } from 'sockline/streams' (the full client alone)",
+    target: null,
+    code: "import { connect, streams } from 'sockline/streams';\nexport const c = connect('wss://x.invalid/', { streams });",
   },
   iife: {
     title: 'the IIFE (<script>, the whole API)',

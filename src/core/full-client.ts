@@ -9,19 +9,19 @@ export type FullConnect = (
 ) => Link | SocklineClient;
 
 /**
- * The full client, once an opt-in import (`sockline/handle`, `sockline/streams`,
- * `sockline/iterate`, `sockline/verbose`) installed it. A browser bundle's `connect()` makes
- * the compact client and the compact link until then, so an app that imports none of them
- * carries no reference to the full client; the Node build and the IIFE always use it.
+ * The full client, once `sockline/streams` installed it (in a browser bundle). A browser
+ * bundle's `connect()` makes the compact client and the compact link until then, so an app
+ * that does not import it carries no reference to the full client; the Node build and the
+ * IIFE always use it.
  */
 let installed: FullConnect | null = null;
 
-/** Installs the full client's `connect` (what each opt-in import does when imported). */
+/** Installs the full client's `connect` (what `sockline/streams` does in a browser). */
 export function installFullClient(connect: FullConnect): void {
   installed = connect;
 }
 
-/** The installed full client's `connect`, or null when no opt-in was imported. */
+/** The installed full client's `connect`, or null when `sockline/streams` was not imported. */
 export function installedFullClient(): FullConnect | null {
   return installed;
 }

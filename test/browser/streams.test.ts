@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
-import { connect } from '../../src/browser/index.js';
-import { streams } from '../../src/core/streams/index.js';
+import { connect as connectCompactOrFull } from '../../src/browser/index.js';
+import { connect, streams } from '../../src/browser/streams.js';
 import type { IncomingStream } from '../../src/core/streams/types.js';
 
 /** `size` bytes of a counter, in 64 KiB pieces: the same bytes every time. */
@@ -14,6 +14,17 @@ function* pieces(size: number): Generator<Uint8Array> {
 }
 
 describe('streams in Chromium over the native WebSocket', () => {
+  it('connect from sockline/streams is the full client; connect from sockline takes streams too once they are imported', async () => {
+    for (const open of [connect, connectCompactOrFull]) {
+      const client = open(inject('hubWsUrl'), { streams });
+      const big = new Uint8Array(2 * 1024 * 1024).fill(7);
+      const back = (await client.request('echo', big)) as Uint8Array;
+      expect(back.byteLength).toBe(big.byteLength);
+      expect(back.every((b) => b === 7)).toBe(true);
+      await client.close();
+    }
+  });
+
   it('uploads a stream and reads it back from the server, every byte in order', async () => {
     const client = connect(inject('hubWsUrl'), { streams });
     const size = 8 * 1024 * 1024 + 5;

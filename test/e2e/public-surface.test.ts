@@ -38,8 +38,11 @@ describe('the public surface of the built package', () => {
     expect(Object.keys(await load('handle'))).toEqual([]);
   });
 
-  it('`sockline/streams` exports only what a client passes to connect()', async () => {
-    expect(Object.keys(await load('streams'))).toEqual(['streams']);
+  it('`sockline/streams` exports streams and the connect that takes them, in a browser and in Node', async () => {
+    expect(Object.keys(await load('streams')).sort()).toEqual(['connect', 'streams']);
+    const node = await load('streams-node');
+    expect(Object.keys(node).sort()).toEqual(['connect', 'streams']);
+    expect(node.connect).toBe((await load('node')).connect);
   });
 
   it('`sockline/core` adds the building blocks, and no option resolvers or test transports', async () => {

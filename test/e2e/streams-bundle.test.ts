@@ -26,4 +26,19 @@ describe('streams are an opt-in import', () => {
     );
     expect(size(withStreams.code)).toBeGreaterThan(size(plain.code));
   });
+
+  it('an app importing { connect, streams } from sockline/streams carries the full client only', async () => {
+    const compact = (inputs: string[]): string[] => inputs.filter((f) => /dist\/browser\/compact\//.test(f));
+    const both = await bundleApp('./fixtures/app-streams.js');
+    const one = await bundleApp('./fixtures/app-streams-connect.js');
+    expect(compact(both.inputs)).not.toEqual([]);
+    expect(compact(one.inputs)).toEqual([]);
+    expect(one.inputs.some((f) => f.endsWith('dist/core/protocol/client.js'))).toBe(true);
+    expect(streamModules(one.inputs)).not.toEqual([]);
+    const size = (code: string): number => gzipSync(code, { level: 9 }).length;
+    console.log(
+      `connect and streams from sockline/streams: ${size(one.code)} B min+gzip; connect from sockline with sockline/streams: ${size(both.code)} B`,
+    );
+    expect(size(one.code)).toBeLessThan(size(both.code));
+  });
 });

@@ -146,23 +146,22 @@ for (const kind of CLIENT_KINDS) {
       expect(c.sessionId).toBe(session);
     });
 
-    // The full client's only: option texts come with sockline/verbose, handle() with sockline/handle.
-    if (kind === 'full')
-      it("a handle() handler's unexpected exception answers ERR_INTERNAL without its message, and is reported here", async () => {
-        const { tcp, peer } = await server(kind);
-        const c = client(tcp, {}, kind);
-        const errors: Array<{ code: string; message: string }> = [];
-        c.on('error', (e) => errors.push({ code: e.code, message: e.message }));
-        c.handle('secret', () => {
-          throw new Error('db password=hunter2 failed');
-        });
-        await c.opened;
-        const err = await (await peer()).request('secret').catch((e: unknown) => e);
-        expect(err).toMatchObject({ remoteCode: 'ERR_INTERNAL', message: 'internal error' });
-        expect(errors).toEqual([
-          { code: 'ERR_CALLBACK', message: expect.stringContaining('hunter2') as string },
-        ]);
+    // Both clients: this file loads the Node build, which installs sockline/handle and sockline/verbose.
+    it("a handle() handler's unexpected exception answers ERR_INTERNAL without its message, and is reported here", async () => {
+      const { tcp, peer } = await server(kind);
+      const c = client(tcp, {}, kind);
+      const errors: Array<{ code: string; message: string }> = [];
+      c.on('error', (e) => errors.push({ code: e.code, message: e.message }));
+      c.handle('secret', () => {
+        throw new Error('db password=hunter2 failed');
       });
+      await c.opened;
+      const err = await (await peer()).request('secret').catch((e: unknown) => e);
+      expect(err).toMatchObject({ remoteCode: 'ERR_INTERNAL', message: 'internal error' });
+      expect(errors).toEqual([
+        { code: 'ERR_CALLBACK', message: expect.stringContaining('hunter2') as string },
+      ]);
+    });
   });
 }
 
@@ -194,15 +193,13 @@ for (const kind of CLIENT_KINDS) {
       await expect(result).rejects.toThrow(TypeError);
     });
 
-    // The full client's only: option texts come with sockline/verbose, handle() with sockline/handle.
-    if (kind === 'full')
-      it('a misspelt option says which one was meant', async () => {
-        const c = client(`${scheme(kind)}://127.0.0.1:1`, { reconnect: false }, kind);
-        c.on('error', () => {});
-        await expect(c.request('m', 1, { timout: 5 } as never)).rejects.toThrow(
-          'Unknown option timout (did you mean timeout?)',
-        );
-      });
+    it('a misspelt option says which one was meant', async () => {
+      const c = client(`${scheme(kind)}://127.0.0.1:1`, { reconnect: false }, kind);
+      c.on('error', () => {});
+      await expect(c.request('m', 1, { timout: 5 } as never)).rejects.toThrow(
+        'Unknown option timout (did you mean timeout?)',
+      );
+    });
 
     it('close() with a bad code rejects', async () => {
       const c = client(`${scheme(kind)}://127.0.0.1:1`, { reconnect: false }, kind);

@@ -3,20 +3,18 @@ import { GuardedEmitter, type Disposer } from '../../core/emitter.js';
 import { ErrorCodes, RemoteError, SocklineError, callbackError, type ErrorCode } from '../../core/errors.js';
 import type { DisconnectInfo } from '../../core/link/options.js';
 import type { LinkMessage } from '../../core/link/types.js';
-import { sendTtl } from '../../core/link/send-options.js';
+import { messagesOf } from '../../core/iteration.js';
+import { installedSideAnswers, type SideAnswers } from '../../core/protocol/answering.js';
+import type { RequestHandler } from '../../core/protocol/client.js';
 import type { CompactHandshake as Handshake, CompactHandshakeContext as HandshakeContext } from './link.js';
 import type { LinkState } from '../../core/link/state.js';
 import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../core/protocol/client.js';
 import type { SocklineClient } from '../../core/protocol/client-api.js';
 import type { CompactOptions } from './session-options.js';
-import {
-  argumentTypeError,
-  optionRangeError,
-  optionTypeError,
-  unknownOptionError,
-} from '../../core/options/messages.js';
+import { argumentTypeError, optionRangeError } from '../../core/options/messages.js';
 import { topicMatches, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
+import { checkSchema, sendTtl } from './options.js';
 
 /** What the compact client needs of its link (the Handshake contract, and a few calls). */
 export interface CompactLinkLike {
@@ -92,9 +90,9 @@ function remote(code: string, message: string, data?: unknown): SocklineError {
  * same events, error codes and options: a handshake with a token on every connection, messages
  * exactly once and in order across reconnects (seq, ack, replay, resume), requests that ride
  * the session, publish/subscribe with `+`/`#`, heartbeats, a bounded outbox and the page
- * lifecycle. What it leaves out needs an import that brings the full client:
- * `sockline/streams` (streams, messages over one frame), `sockline/handle` (answering the
- * server's requests), `sockline/iterate` (`for await`), `sockline/verbose`.
+ * lifecycle. `sockline/handle`, `sockline/iterate` and `sockline/verbose` add to it what they
+ * add to the full client; streams and messages over one frame need the full client
+ * (`connect` from `sockline/streams`).
  */
 export class CompactClient extends GuardedEmitter<ClientEvents> implements SocklineClient {
   readonly #o: CompactOptions;
@@ -147,6 +145,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
   #closeError: Error | undefined;
   #auth: [string, number] | undefined;
   #ctx: HandshakeContext | null = null;
+  /** What `sockline/handle` installed to run `handle()`'s handlers, made when first needed. */
+  #answers: SideAnswers | undefined;
 
   constructor(createLink: (handshake: Handshake) => CompactLinkLike, options: CompactOptions) {
     super();
@@ -229,11 +229,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     return new Promise<unknown>((ok, no) => {
       if (typeof method !== 'string' || method === '')
         throw argumentTypeError('method', 'a non-empty string', method);
-      for (const name in options)
-        if (name !== 'timeout' && name !== 'signal')
-          throw unknownOptionError(name, '', ['timeout', 'signal']);
+      if (options !== undefined) checkSchema(options, { timeout: 'n', signal: 'o' });
       const timeout = options?.timeout ?? this.#o.requestTimeout;
-      if (typeof timeout !== 'number') throw optionTypeError('timeout', 'a number', timeout);
       if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
       const signal = options?.signal;
       this.#closed(`cannot request "${method}"`);
@@ -284,16 +281,27 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     }) as Promise<T>;
   }
 
-  handle(): never {
-    throw notSupported("handle() needs 'sockline/handle' imported once");
+  /**
+   * Answers requests the server makes to this client, as the full client's `handle()` does
+   * (the same code runs them): needs `import 'sockline/handle'` once.
+   */
+  handle<P = unknown, R = unknown>(method: string, handler: RequestHandler<P, R>): Disposer {
+    const answers = this.#answerer();
+    if (answers === undefined) throw notSupported("handle() needs 'sockline/handle' imported once");
+    return answers.handle(method, handler as RequestHandler);
   }
 
   openStream(): never {
     throw notSupported("openStream() needs { streams } from 'sockline/streams'");
   }
 
-  [Symbol.asyncIterator](): never {
-    throw notSupported("for await over a client needs 'sockline/iterate' imported once");
+  /**
+   * Messages (not publishes) as an async iterator, ending when the client closes. Needs
+   * `import 'sockline/iterate'` (else `ERR_NOT_SUPPORTED`). A WebSocket cannot stop reading,
+   * so a lagging loop does not pause the link (as on the full client over one).
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined> {
+    return messagesOf<unknown>(this, this.#link.state === 'closed', noop, noop);
   }
 
   ping(): Promise<number> {
@@ -602,6 +610,8 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
     }
     this.#in = this.#ackSent = this.#out = this.#acked = 0;
     this.#unsubs.clear();
+    // Answers still running belong to the lost session: they are dropped when they finish.
+    this.#answers?.reset();
     // A request that had a seq may have run: it is not sent again (§7.3 step 4).
     for (const call of [...this.#pending.values()])
       if (call.q > 0) {
@@ -705,22 +715,11 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
         return;
       }
       case F.REQUEST: {
-        // Answering the server needs `sockline/handle` (the full client): every method is unknown.
-        const item: Item = {
-          t: F.RESPONSE,
-          f: 4,
-          b: F.encode(
-            0,
-            0,
-            frame[4] as number,
-            ErrorCodes.UNKNOWN_METHOD,
-            `no handler for ${String(frame[5])}`,
-          ).subarray(2),
-          v: undefined,
-          x: Infinity,
-          q: 0,
-        };
-        return this.#sequence(item);
+        const [id, method] = frame.slice(4) as [number, string];
+        const answers = this.#answerer();
+        if (answers !== undefined) return answers.answer(flags, id, method, payload);
+        // Without `sockline/handle` every method is unknown.
+        return this.#respond(4, [id, ErrorCodes.UNKNOWN_METHOD, `no handler for "${method}"`]);
       }
       case F.RESPONSE: {
         const call = this.#pending.get(frame[4] as number);
@@ -769,6 +768,29 @@ export class CompactClient extends GuardedEmitter<ClientEvents> implements Sockl
       default:
         this.#fail(`frame type ${t}`);
     }
+  }
+
+  /** Sequences a RESPONSE: it rides the session, sent again on a resume, dropped with a lost session. */
+  #respond(f: number, fields: F.Part[]): void {
+    this.#sequence({
+      t: F.RESPONSE,
+      f,
+      b: F.encode(0, 0, ...fields).subarray(2),
+      v: undefined,
+      x: Infinity,
+      q: 0,
+    });
+  }
+
+  /** The answering code of `sockline/handle` over this client; undefined without the import. */
+  #answerer(): SideAnswers | undefined {
+    return (this.#answers ??= installedSideAnswers()?.({
+      codec: this.#o.codec,
+      frameLimit: () => this.#limit,
+      closed: () => this.#link.state === 'closed',
+      failed: (e) => this.emit('error', e),
+      respond: (f, fields) => this.#respond(f, fields),
+    }));
   }
 
   #value(flags: number, payload: Uint8Array): unknown {

@@ -1,6 +1,6 @@
-// What every opt-in import installs besides its own feature: the full client, over the
-// browser's WebSocket, for the browser build's `connect()` (the compact client has none of
-// what the opt-ins add). Imported by each of them; the Node build ignores it.
+// The full client, over the browser's WebSocket, for the browser build's `connect()`: what
+// `sockline/streams` installs in a browser (the compact client has no streams), so that
+// `connect` from `sockline` takes `{ streams }` too. The Node build ignores it.
 import { createConnection } from '../connect.js';
 import { installFullClient } from '../full-client.js';
 import { webSocketTransports } from '../websocket-resolver.js';

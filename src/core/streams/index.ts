@@ -1,10 +1,9 @@
 /**
- * `sockline/streams`: WHATWG streams both ways, and messages over one frame (up to
+ * Streams and large messages: WHATWG streams both ways, and messages over one frame (up to
  * `maxMessageSize`), for a client that asks for them:
  *
  * ```ts
- * import { connect } from 'sockline';
- * import { streams } from 'sockline/streams';
+ * import { connect, streams } from 'sockline/streams';
  *
  * const client = connect('wss://example.com/ws', { streams });
  * const upload = client.openStream({ name: file.name, size: file.size, type: file.type });
@@ -14,10 +13,10 @@
  *
  * Its own import so that an application that uses neither does not carry the code: without
  * it a client announces neither in its HELLO, and the server refuses to send it either.
- * The server (`sockline/node`) always has them. In a browser bundle, importing it makes
- * `connect()` return the full client, which carries them (the compact client does not).
+ * The server (`sockline/node`) always has them. The `sockline/streams` entry adds the
+ * `connect` of its runtime (src/browser/streams.ts, src/node/streams.ts): in a browser the
+ * full client, which carries them (the compact client does not).
  */
-import '../opt-in/full-client.js';
 import type { TransfersFactory } from '../protocol/endpoint/transfer.js';
 import { SessionTransfers } from './transfers.js';
 
