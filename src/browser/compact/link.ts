@@ -74,7 +74,7 @@ export function webSocketUrl(input: UrlInput): string {
   const scheme = url.protocol;
   if (/^wss?:$/.test(scheme)) return url.href;
   throw /^(tcp|tls|udp):$/.test(scheme)
-    ? fail('UNSUPPORTED_SCHEME', `Browsers cannot open ${scheme}// (no raw sockets): use ws:// or wss://`)
+    ? fail('UNSUPPORTED_SCHEME', `Browsers cannot open ${scheme}// (no raw sockets): use a WebSocket URL`)
     : fail('INVALID_URL', `Unknown URL scheme ${scheme}`);
 }
 

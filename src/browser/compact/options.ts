@@ -1,7 +1,12 @@
 import type { RawLinkOptions } from '../../core/connect-link.js';
 import type { DisconnectInfo, ResolvedLinkOptions } from '../../core/link/options.js';
 import { systemClock } from '../../core/clock.js';
-import { optionRangeError, optionTypeError, unknownOptionError } from '../../core/options/messages.js';
+import {
+  optionModeError,
+  optionRangeError,
+  optionTypeError,
+  unknownOptionError,
+} from '../../core/options/messages.js';
 import type { WebSocketConstructor } from '../../core/websocket-transport.js';
 
 /**
@@ -100,8 +105,8 @@ const WORDS: Readonly<Record<string, string>> = {
   h: 'an object of strings',
 };
 
-/** Raw mode's options, as `connect-schema.ts` has them (`RawConnectOptions`). */
-const RAW: Schema = {
+/** Both modes' options: the link's and the transports' (`TransportOptions`). */
+const TRANSPORT: Schema = {
   reconnect: [
     'F',
     { initialDelay: 'n', maxDelay: 'n', multiplier: 'n', jitter: 'n', maxRetries: 'n', minUptime: 'n' },
@@ -126,9 +131,36 @@ const RAW: Schema = {
   agent: 'o',
   localAddress: 's',
   followRedirects: 'b',
-  framing: 'so',
-  text: 'b',
 };
+
+/**
+ * A mode's schema: the transports' options and its own. A call marked pure, so a bundle that
+ * checks one mode only (`connectRaw()`) drops the other mode's schema.
+ */
+const withTransport = (own: Schema): Schema => ({ ...TRANSPORT, ...own });
+
+/** Raw mode's options, as `connect-schema.ts` has them (`RawConnectOptions`). */
+const RAW = /* @__PURE__ */ withTransport({ framing: 'so', text: 'b' });
+
+/** Protocol mode's options, as `connect-schema.ts` has them (`ProtocolConnectOptions`). */
+const PROTOCOL = /* @__PURE__ */ withTransport({
+  framing: 's',
+  reliable: 'b',
+  token: 'sf',
+  codec: 'o',
+  requestTimeout: 'n',
+  maxInFlight: 'n',
+  resume: 'b',
+  replay: ['', { maxMessages: 'n', maxBytes: 'n' }],
+  ackDelay: 'n',
+  maxHandshakeSize: 'n',
+  authRetries: 'n',
+  probeTimeout: 'n',
+  streams: 'f',
+  maxMessageSize: 'n',
+  maxStreams: 'n',
+  streamWindow: 'n',
+});
 
 /** `{…}` or `Object.create(null)`: not an array, a class instance or a function. */
 const isPlain = (value: unknown): value is Record<string, unknown> => {
@@ -179,8 +211,34 @@ export function checkSchema(value: unknown, schema: Schema, path = ''): void {
 }
 
 /**
+ * The check of `connect()` in a browser bundle, both modes, as `checkConnectOptions`
+ * (core/options/connect-schema.ts) does it, with the same errors: returns the mode asked for.
+ * Protocol mode frames its own messages, so its `framing` can only be `'length'`.
+ */
+export function checkConnect(options: unknown): 'raw' | 'sockline' {
+  if (options === undefined) return 'sockline';
+  if (!isPlain(options)) throw optionTypeError('options', 'an object', options);
+  const mode = options.protocol ?? 'sockline';
+  if (typeof mode !== 'string') throw optionTypeError('protocol', MODES, mode);
+  if (mode !== 'raw' && mode !== 'sockline') throw optionRangeError('protocol', mode, MODES);
+  const [own, other] = mode === 'raw' ? [RAW, PROTOCOL] : [PROTOCOL, RAW];
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(own, name) && Object.hasOwn(other, name)) throw optionModeError(name, mode);
+  }
+  checkSchema(options, own);
+  const framing = options.framing;
+  if (mode !== 'raw' && framing !== undefined && framing !== 'length') {
+    throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
+  }
+  return mode;
+}
+
+const MODES = "'sockline' or 'raw'";
+
+/**
  * The check of `connectRaw()` (as `checkRawOptions` does it): raw mode's options only, with
- * `protocol` absent or `'raw'`.
+ * `protocol` absent or `'raw'`. Protocol mode's schema stays out of a raw-only bundle: an
+ * option of protocol mode (`token`) is an unknown option here.
  */
 export function checkRaw(options: unknown): void {
   if (options === undefined) return;
