@@ -20,7 +20,26 @@ export type EventMap<Events> = { [E in keyof Events]: Listener };
 /** Removes the listener it was returned for. Calling it twice is harmless. */
 export type Disposer = () => void;
 
-export class Emitter<Events extends EventMap<Events>> {
+/**
+ * The listener methods of everything that emits to the application (a link, a client): one
+ * shape, so each interface states its events only.
+ *
+ * @example
+ * interface Ticker extends Listenable<{ tick: (n: number) => void }> {}
+ */
+export interface Listenable<Events extends EventMap<Events>> {
+  /** Adds a listener and returns a function that removes it. */
+  on<E extends keyof Events>(event: E, listener: Events[E]): Disposer;
+  /** Adds a listener that is removed before its first call. */
+  once<E extends keyof Events>(event: E, listener: Events[E]): Disposer;
+  /** Removes a listener added with `on` (a listener added with `once` is removed by its disposer). */
+  off<E extends keyof Events>(event: E, listener: Events[E]): void;
+  listenerCount(event: keyof Events): number;
+  /** Removes every listener of `event`, or of every event. */
+  removeAllListeners(event?: keyof Events): void;
+}
+
+export class Emitter<Events extends EventMap<Events>> implements Listenable<Events> {
   /**
    * Event names and their listeners, alternating: `[name, listeners, name, listeners, …]`, where
    * `listeners` is the one function of an event that has one, or an array of them. Null until a
