@@ -1,6 +1,6 @@
 import type { ConnectTarget, UrlInput } from '../../core/connect-options.js';
-import type { Disposer } from '../../core/emitter.js';
-import { callbackError, reportUncaught, SocklineError, type ErrorCode } from '../../core/errors.js';
+import { SmallEmitter } from '../../core/emitter.js';
+import { SocklineError, type ErrorCode } from '../../core/errors.js';
 import { messagesOf } from '../../core/iteration.js';
 import { backoffDelay } from '../../core/link/backoff.js';
 import type { Link } from '../../core/link/api.js';
@@ -35,8 +35,6 @@ export type CompactHandshake = (context: CompactHandshakeContext) => HandshakeRe
 
 /** A queued message: `[message, size, expiresAt]`. */
 type Queued = [LinkMessage, number, number];
-
-type Listener = (...args: never[]) => void;
 
 // Timers, by index in `#timers`.
 const CONNECT = 0;
@@ -84,7 +82,7 @@ export function webSocketUrl(input: UrlInput): string {
  * typed errors), written for the one transport a browser has, a WHATWG `WebSocket`, so a
  * raw-mode bundle stays small. Built by {@link createCompactLink}.
  */
-export class CompactLink implements Link {
+export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
   readonly opened: Promise<void>;
   #config: CompactConfig;
   #url: (attempt: number) => UrlInput | Promise<UrlInput>;
@@ -116,7 +114,6 @@ export class CompactLink implements Link {
   #queuedBytes = 0;
   /** When the expiry timer fires (Infinity: not armed). */
   #expiryDue = Infinity;
-  #listeners: Record<string, Listener[]> = {};
   #closedWaiters: Array<() => void> = [];
   #writableWaiters: Array<[() => void, (e: unknown) => void]> = [];
   #settle!: [() => void, (e: unknown) => void];
@@ -126,6 +123,7 @@ export class CompactLink implements Link {
     url: (attempt: number) => UrlInput | Promise<UrlInput>,
     handshake: CompactHandshake | undefined,
   ) {
+    super();
     this.#config = config;
     this.#url = url;
     this.#handshake = handshake;
@@ -185,7 +183,7 @@ export class CompactLink implements Link {
       return 'sent';
     }
     if (options?.volatile) {
-      this.#emit('drop', message, 'volatile');
+      this.emit('drop', message, 'volatile');
       return 'dropped';
     }
     const size = typeof message === 'string' ? message.length : message.byteLength;
@@ -197,7 +195,7 @@ export class CompactLink implements Link {
       }
       // What could never fit is refused whatever the policy.
       if (size > maxBytes || overflow === 'drop-newest') {
-        this.#emit('drop', message, 'overflow');
+        this.emit('drop', message, 'overflow');
         return 'dropped';
       }
       while (!fits()) dropped.push(this.#shift()!);
@@ -205,7 +203,7 @@ export class CompactLink implements Link {
     const expiresAt = config.clock.now() + ttl;
     this.#queue.push([message, size, expiresAt]);
     this.#queuedBytes += size;
-    for (const [m] of dropped) this.#emit('drop', m, 'overflow');
+    for (const [m] of dropped) this.emit('drop', m, 'overflow');
     if (expiresAt < this.#expiryDue) this.#armExpiry(expiresAt);
     return 'queued';
   }
@@ -261,8 +259,8 @@ export class CompactLink implements Link {
     if (state === 'reconnecting') return;
     // What was written still goes out: a closing handshake, not an abort.
     this.#detach(1000);
-    if (error !== undefined) this.#emit('error', error);
-    this.#emit('disconnect', { error, wasOpen: state === 'open' });
+    if (error !== undefined) this.emit('error', error);
+    this.emit('disconnect', { error, wasOpen: state === 'open' });
     this.#setState('reconnecting');
   }
 
@@ -297,51 +295,6 @@ export class CompactLink implements Link {
 
   [Symbol.asyncIterator](): AsyncGenerator<LinkMessage, void, undefined> {
     return messagesOf<LinkMessage>(this, this.#state === 'closed', this.pause, this.resume);
-  }
-
-  // --- events: copy-on-write arrays, so a listener may add or remove others while it runs ---
-
-  on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): Disposer {
-    this.#listeners[event] = [...(this.#listeners[event] ?? []), listener];
-    return () => this.off(event, listener);
-  }
-
-  once<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): Disposer {
-    const once = ((...args: never[]) => {
-      this.off(event, once);
-      (listener as Listener)(...args);
-    }) as LinkEvents[E];
-    return this.on(event, once);
-  }
-
-  off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): void {
-    const list = this.#listeners[event];
-    const at = list?.indexOf(listener) ?? -1;
-    if (at >= 0) this.#listeners[event] = list!.filter((_, i) => i !== at);
-  }
-
-  listenerCount(event: keyof LinkEvents): number {
-    return this.#listeners[event]?.length ?? 0;
-  }
-
-  removeAllListeners(event?: keyof LinkEvents): void {
-    if (event === undefined) this.#listeners = {};
-    else delete this.#listeners[event];
-  }
-
-  /**
-   * Calls every listener of `event`. One that throws does not break the link: it is reported
-   * as an `error` (`ERR_CALLBACK`), and a throwing `error` listener as an uncaught exception.
-   */
-  #emit<E extends keyof LinkEvents>(event: E, ...args: Parameters<LinkEvents[E]>): void {
-    for (const listener of this.#listeners[event] ?? []) {
-      try {
-        (listener as (...a: Parameters<LinkEvents[E]>) => void)(...args);
-      } catch (thrown) {
-        if (event === 'error') reportUncaught(thrown);
-        else this.#emit('error', callbackError(`a '${event}' listener`, thrown));
-      }
-    }
   }
 
   // --- attempts ---------------------------------------------------------------------------
@@ -453,7 +406,7 @@ export class CompactLink implements Link {
     this.#settle[0]();
     if (!this.#needDrain) this.#release();
     // The flush may have ended this WebSocket already (a write error): then there is no open.
-    if (this.#ws === ws) this.#emit('open');
+    if (this.#ws === ws) this.emit('open');
   }
 
   /** A WebSocket ended or an attempt failed: report it, then retry, or close the link. */
@@ -461,8 +414,8 @@ export class CompactLink implements Link {
     if (id !== this.#id) return;
     this.#detach();
     const { error } = info;
-    if (error) this.#emit('error', error);
-    this.#emit('disconnect', info);
+    if (error) this.emit('error', error);
+    this.emit('disconnect', info);
     if (this.#state === 'closing' || this.#state === 'closed') return this.#finish(undefined);
     const r = this.#config.reconnect;
     const final = this.#refused;
@@ -472,7 +425,7 @@ export class CompactLink implements Link {
     if (deferred) {
       // The peer is alive and said when to come back: not a failure.
       this.#deferrals++;
-      this.#emit('deferred', deferred);
+      this.emit('deferred', deferred);
     }
     const should = this.#config.shouldReconnect;
     if (r === false || final || (should && !should(info))) {
@@ -492,7 +445,7 @@ export class CompactLink implements Link {
   #retry(delay: number, attempt: number, error: Error | undefined): void {
     this.#setState('reconnecting');
     this.#set(RETRY, () => this.#state === 'reconnecting' && this.#attempt(), delay);
-    this.#emit('reconnecting', { attempt, delay, error });
+    this.emit('reconnecting', { attempt, delay, error });
   }
 
   /** Ends attempt `id` with `error` (none for a deferral) the usual way. */
@@ -525,13 +478,13 @@ export class CompactLink implements Link {
     this.#config.signal?.removeEventListener('abort', this.#onAbort);
     this.#setState('closed');
     let item: Queued | undefined;
-    while ((item = this.#shift()) !== undefined) this.#emit('drop', item[0], 'closed');
+    while ((item = this.#shift()) !== undefined) this.emit('drop', item[0], 'closed');
     const reason = error ?? fail('CLIENT_CLOSED', 'link closed');
     this.#settle[1](reason);
     const waiters = this.#writableWaiters;
     this.#writableWaiters = [];
     for (const [, reject] of waiters) reject(reason);
-    this.#emit('close', { error });
+    this.emit('close', { error });
     const closed = this.#closedWaiters;
     this.#closedWaiters = [];
     for (const resolve of closed) resolve();
@@ -559,7 +512,7 @@ export class CompactLink implements Link {
       return this.#set(DRAIN, this.#pollDrain, 20);
     if (!this.#needDrain) return;
     this.#needDrain = false;
-    this.#emit('drain');
+    this.emit('drain');
     this.#release();
   };
 
@@ -576,13 +529,13 @@ export class CompactLink implements Link {
       try {
         message = utf8.decode(message);
       } catch (cause) {
-        return this.#emit('error', fail('BAD_PAYLOAD', 'not UTF-8', cause));
+        return this.emit('error', fail('BAD_PAYLOAD', 'not UTF-8', cause));
       }
     } else if (text === false && typeof message === 'string') {
       message = encoder.encode(message);
     }
     if (this.#receiver) this.#receiver.message(message);
-    else this.#emit('message', message);
+    else this.emit('message', message);
   }
 
   // --- liveness and expiry -----------------------------------------------------------------
@@ -628,7 +581,7 @@ export class CompactLink implements Link {
     this.#head = 0;
     for (const [message, size] of expired) {
       this.#queuedBytes -= size;
-      this.#emit('expire', message);
+      this.emit('expire', message);
     }
   }
 
@@ -656,7 +609,7 @@ export class CompactLink implements Link {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
-    this.#emit('state', { from, to });
+    this.emit('state', { from, to });
   }
 
   #set(timer: number, callback: () => void, ms: number): void {
