@@ -176,9 +176,9 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     const config = this.#config;
     const { maxMessages, maxBytes, overflow, ttl: fallback } = config.outbox;
     const ttl = sendTtl(options, fallback);
-    const state = this.#state;
-    if (state === 'closing' || state === 'closed') throw fail('CLIENT_CLOSED', `link ${state}`);
-    if (state === 'open' && this.queued === 0) {
+    const closed = this.#closedError();
+    if (closed) throw closed;
+    if (this.#state === 'open' && this.queued === 0) {
       this.#write(message);
       return 'sent';
     }
@@ -200,7 +200,7 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
       }
       while (!fits()) dropped.push(this.#shift()!);
     }
-    const expiresAt = config.clock.now() + ttl;
+    const expiresAt = this.#now() + ttl;
     this.#queue.push([message, size, expiresAt]);
     this.#queuedBytes += size;
     for (const [m] of dropped) this.emit('drop', m, 'overflow');
@@ -209,10 +209,9 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
   }
 
   writable(): Promise<void> {
-    const state = this.#state;
-    if (state === 'closed' || state === 'closing')
-      return Promise.reject(fail('CLIENT_CLOSED', `link ${state}`));
-    if (state === 'open' && !this.#needDrain) return Promise.resolve();
+    const closed = this.#closedError();
+    if (closed) return Promise.reject(closed);
+    if (this.#state === 'open' && !this.#needDrain) return Promise.resolve();
     return new Promise((resolve, reject) => this.#writableWaiters.push([resolve, reject]));
   }
 
@@ -253,8 +252,8 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
   }
 
   suspend(error?: SocklineError): void {
+    if (this.#closedError()) return;
     const state = this.#state;
-    if (state === 'closing' || state === 'closed') return;
     this.#clear(RETRY);
     if (state === 'reconnecting') return;
     // What was written still goes out: a closing handshake, not an abort.
@@ -334,7 +333,7 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
                 ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
                 : undefined;
         if (id !== this.#id || message === undefined) return;
-        this.#lastReceived = this.#config.clock.now();
+        this.#lastReceived = this.#now();
         this.#deliver(message);
       };
       ws.onerror = (ev) => {
@@ -365,7 +364,7 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     if (id !== this.#id || this.#state !== 'connecting') return;
     this.#up = true;
     this.#needDrain = false;
-    this.#lastReceived = this.#config.clock.now();
+    this.#lastReceived = this.#now();
     const handshake = this.#handshake;
     if (handshake === undefined) return this.#ready();
     const current = (): boolean => id === this.#id;
@@ -416,7 +415,7 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     const { error } = info;
     if (error) this.emit('error', error);
     this.emit('disconnect', info);
-    if (this.#state === 'closing' || this.#state === 'closed') return this.#finish(undefined);
+    if (this.#closedError()) return this.#finish(undefined);
     const r = this.#config.reconnect;
     const final = this.#refused;
     const deferred = this.#deferred;
@@ -541,14 +540,14 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
   // --- liveness and expiry -----------------------------------------------------------------
 
   #armIdle(ms: number): void {
-    this.#idleDue = this.#config.clock.now() + ms;
+    this.#idleDue = this.#now() + ms;
     this.#set(IDLE, this.#checkIdle, ms);
   }
 
   #checkIdle = (): void => {
     const limit = this.#idleTimeout;
     if (limit === false || this.#state !== 'open') return;
-    const now = this.#config.clock.now();
+    const now = this.#now();
     // A timer that fired far too late: the runtime was suspended (a hidden tab, a laptop
     // asleep). That says nothing about the peer, so start measuring again.
     if (now - this.#idleDue > limit) this.#lastReceived = now;
@@ -568,12 +567,12 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
         for (const item of this.#queue) if (item && item[2] < next) next = item[2];
         if (next < Infinity) this.#armExpiry(next);
       },
-      Math.max(0, at - this.#config.clock.now()),
+      Math.max(0, at - this.#now()),
     );
   }
 
   #expire(): void {
-    const now = this.#config.clock.now();
+    const now = this.#now();
     const queued = this.#queue.slice(this.#head) as Queued[];
     const expired = queued.filter((item) => item[2] <= now);
     if (expired.length === 0) return;
@@ -604,6 +603,16 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
   }
 
   // --- plumbing --------------------------------------------------------------------------------
+
+  /** `ERR_CLIENT_CLOSED` once `close()` was called or the link closed; undefined before. */
+  #closedError(): SocklineError | undefined {
+    const state = this.#state;
+    return state === 'closing' || state === 'closed' ? fail('CLIENT_CLOSED', `link ${state}`) : undefined;
+  }
+
+  #now(): number {
+    return this.#config.clock.now();
+  }
 
   #setState(to: LinkState): void {
     const from = this.#state;
