@@ -33,6 +33,17 @@ export type CompactHandshakeContext = Omit<HandshakeContext, 'batch'>;
  */
 export type CompactHandshake = (context: CompactHandshakeContext) => HandshakeReceiver;
 
+/** Who waits on a promise of the link (`opened`, `writable()`, `close()`): its resolve and reject. */
+type Waiter = [resolve: (value?: undefined) => void, reject: (reason: unknown) => void];
+
+/** A promise settled later by {@link settle} on `waiters`. */
+const wait = (waiters: Waiter[]): Promise<void> => new Promise((...waiter) => waiters.push(waiter));
+
+/** Resolves (`0`) or rejects (`1`) every waiter of `waiters`, and forgets them. */
+const settle = (waiters: Waiter[], outcome: 0 | 1, reason?: unknown): void => {
+  for (const waiter of waiters.splice(0)) waiter[outcome](reason as undefined);
+};
+
 /** A queued message: `[message, size, expiresAt]`. */
 type Queued = [LinkMessage, number, number];
 
@@ -114,9 +125,10 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
   #queuedBytes = 0;
   /** When the expiry timer fires (Infinity: not armed). */
   #expiryDue = Infinity;
-  #closedWaiters: Array<() => void> = [];
-  #writableWaiters: Array<[() => void, (e: unknown) => void]> = [];
-  #settle!: [() => void, (e: unknown) => void];
+  #closedWaiters: Waiter[] = [];
+  #writableWaiters: Waiter[] = [];
+  /** Who waits on `opened`: settled once, by the first open or the close. */
+  #openedWaiters: Waiter[] = [];
 
   constructor(
     config: CompactConfig,
@@ -128,13 +140,13 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     this.#url = url;
     this.#handshake = handshake;
     this.#idleTimeout = config.idleTimeout;
-    this.opened = new Promise((resolve, reject) => (this.#settle = [resolve, reject]));
+    this.opened = wait(this.#openedWaiters);
     // `opened` is often not awaited (an app that only listens for events); never unhandled.
     this.opened.catch(() => {});
     const signal = config.signal;
     if (signal?.aborted) {
       this.#state = 'closed';
-      this.#settle[1](this.#abortError());
+      settle(this.#openedWaiters, 1, this.#abortError());
       return;
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -212,7 +224,7 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     const closed = this.#closedError();
     if (closed) return Promise.reject(closed);
     if (this.#state === 'open' && !this.#needDrain) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#writableWaiters.push([resolve, reject]));
+    return wait(this.#writableWaiters);
   }
 
   /** A WebSocket cannot stop reading: as on the full link over one, a no-op. */
@@ -265,7 +277,7 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
 
   close(): Promise<void> {
     if (this.#state === 'closed') return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.#closedWaiters.push(resolve));
+    const done = wait(this.#closedWaiters);
     if (this.#state === 'closing') return done;
     const ws = this.#ws;
     if (this.#state === 'open' && ws !== null) {
@@ -402,8 +414,8 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     while (this.#ws === ws && (item = this.#shift()) !== undefined) this.#write(item[0]);
     this.#clear(EXPIRY);
     this.#expiryDue = Infinity;
-    this.#settle[0]();
-    if (!this.#needDrain) this.#release();
+    settle(this.#openedWaiters, 0);
+    if (!this.#needDrain) settle(this.#writableWaiters, 0);
     // The flush may have ended this WebSocket already (a write error): then there is no open.
     if (this.#ws === ws) this.emit('open');
   }
@@ -479,14 +491,10 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     let item: Queued | undefined;
     while ((item = this.#shift()) !== undefined) this.emit('drop', item[0], 'closed');
     const reason = error ?? fail('CLIENT_CLOSED', 'link closed');
-    this.#settle[1](reason);
-    const waiters = this.#writableWaiters;
-    this.#writableWaiters = [];
-    for (const [, reject] of waiters) reject(reason);
+    settle(this.#openedWaiters, 1, reason);
+    settle(this.#writableWaiters, 1, reason);
     this.emit('close', { error });
-    const closed = this.#closedWaiters;
-    this.#closedWaiters = [];
-    for (const resolve of closed) resolve();
+    settle(this.#closedWaiters, 0);
   }
 
   // --- data ---------------------------------------------------------------------------------
@@ -512,14 +520,8 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     if (!this.#needDrain) return;
     this.#needDrain = false;
     this.emit('drain');
-    this.#release();
+    settle(this.#writableWaiters, 0);
   };
-
-  #release(): void {
-    const waiters = this.#writableWaiters;
-    this.#writableWaiters = [];
-    for (const [resolve] of waiters) resolve();
-  }
 
   /** Hands a message on as `text` says: strings (`true`), bytes (`false`) or as it came. */
   #deliver(message: LinkMessage): void {
