@@ -169,8 +169,6 @@ const isPlain = (value: unknown): value is Record<string, unknown> => {
   return proto === null || Object.getPrototypeOf(proto) === null;
 };
 
-const TYPES: Readonly<Record<string, string>> = { n: 'number', s: 'string', b: 'boolean', f: 'function' };
-
 const isKind = (value: unknown, kind: string): boolean =>
   kind === 'F'
     ? value === false
@@ -182,7 +180,8 @@ const isKind = (value: unknown, kind: string): boolean =>
           ? typeof value === 'object' && value !== null
           : kind === 'h'
             ? isPlain(value) && Object.values(value).every((v) => typeof v === 'string')
-            : typeof value === TYPES[kind];
+            : // `n`, `s`, `b`, `f`: the word without its article is the `typeof` name.
+              typeof value === WORDS[kind]!.slice(2);
 
 /**
  * Checks an options object against `schema` as `checkOptions` (core/options/validate.ts)
