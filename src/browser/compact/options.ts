@@ -133,17 +133,15 @@ const TRANSPORT: Schema = {
   followRedirects: 'b',
 };
 
-/**
- * A mode's schema: the transports' options and its own. A call marked pure, so a bundle that
- * checks one mode only (`connectRaw()`) drops the other mode's schema.
- */
-const withTransport = (own: Schema): Schema => ({ ...TRANSPORT, ...own });
-
 /** Raw mode's options, as `connect-schema.ts` has them (`RawConnectOptions`). */
-const RAW = /* @__PURE__ */ withTransport({ framing: 'so', text: 'b' });
+const RAW: Schema = { ...TRANSPORT, framing: 'so', text: 'b' };
 
-/** Protocol mode's options, as `connect-schema.ts` has them (`ProtocolConnectOptions`). */
-const PROTOCOL = /* @__PURE__ */ withTransport({
+/**
+ * Protocol mode's own options (`ProtocolConnectOptions` less the transports'). Joined to the
+ * transports' in `checkConnect()`, so a bundle that checks raw mode only (`connectRaw()`)
+ * carries none of them.
+ */
+const PROTOCOL_OWN: Schema = {
   framing: 's',
   reliable: 'b',
   token: 'sf',
@@ -160,7 +158,7 @@ const PROTOCOL = /* @__PURE__ */ withTransport({
   maxMessageSize: 'n',
   maxStreams: 'n',
   streamWindow: 'n',
-});
+};
 
 /** `{…}` or `Object.create(null)`: not an array, a class instance or a function. */
 const isPlain = (value: unknown): value is Record<string, unknown> => {
@@ -220,7 +218,8 @@ export function checkConnect(options: unknown): 'raw' | 'sockline' {
   const mode = options.protocol ?? 'sockline';
   if (typeof mode !== 'string') throw optionTypeError('protocol', MODES, mode);
   if (mode !== 'raw' && mode !== 'sockline') throw optionRangeError('protocol', mode, MODES);
-  const [own, other] = mode === 'raw' ? [RAW, PROTOCOL] : [PROTOCOL, RAW];
+  const protocol = { ...TRANSPORT, ...PROTOCOL_OWN };
+  const [own, other] = mode === 'raw' ? [RAW, protocol] : [protocol, RAW];
   for (const name of Object.keys(options)) {
     if (!Object.hasOwn(own, name) && Object.hasOwn(other, name)) throw optionModeError(name, mode);
   }
