@@ -5,14 +5,12 @@ import type {
   ProtocolConnectOptions,
   RawConnectOptions,
 } from '../core/connect-options.js';
-import { ErrorCodes, SocklineError } from '../core/errors.js';
 import { installedFullClient } from '../core/full-client.js';
 import type { Link } from '../core/link/api.js';
-import { checkConnectOptions, checkRawOptions } from '../core/options/connect-schema.js';
-import { optionRangeError } from '../core/options/messages.js';
 import { CompactClient } from './compact/client.js';
 import { compactOptions } from './compact/session-options.js';
 import { createCompactLink } from './compact/link.js';
+import { checkConnect } from './compact/options.js';
 import { watchLifecycle } from './lifecycle.js';
 
 /**
@@ -51,21 +49,9 @@ export function connect(target: ConnectTarget, options?: ConnectOptions): Link |
  * that run the same cases against both clients; applications call `connect()`.
  */
 export function compactClient(target: ConnectTarget, options: ConnectOptions | undefined): SocklineClient {
-  checkConnectOptions(options);
-  // Said as the full build says it: what to use instead is a WebSocket URL.
-  for (const url of typeof target === 'function' ? [] : [target].flat()) {
-    const scheme = /^(tcp|tls|udp):/i.exec(String(url))?.[1];
-    if (scheme !== undefined)
-      throw new SocklineError(
-        ErrorCodes.UNSUPPORTED_SCHEME,
-        `Browsers cannot open ${scheme}:// (no raw sockets): use a WebSocket URL`,
-      );
-  }
+  // Either mode's options are checked here; another `protocol` is refused here too.
+  checkConnect(options);
   const checked: ConnectOptions = options ?? {};
-  const framing = checked.framing;
-  if (framing !== undefined && framing !== 'length') {
-    throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
-  }
   return new CompactClient(
     (handshake) => createCompactLink(target, checked, handshake),
     compactOptions(checked as ProtocolConnectOptions),
@@ -74,6 +60,6 @@ export function compactClient(target: ConnectTarget, options: ConnectOptions | u
 
 /** Raw mode without an opt-in: the compact link. */
 function compactLink(target: ConnectTarget, options: RawConnectOptions): Link {
-  checkRawOptions(options);
+  checkConnect(options);
   return createCompactLink(target, options);
 }

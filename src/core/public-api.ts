@@ -45,7 +45,7 @@ export type { IncomingStream, OutgoingStream, StreamMeta, StreamOptions } from '
 export type { TransfersFactory } from './protocol/endpoint/transfer.js';
 export type { Codec } from './protocol/codec.js';
 export type { Clock, TimerHandle } from './clock.js';
-export type { Disposer, Emitter } from './emitter.js';
+export type { Disposer, Emitter, Listenable } from './emitter.js';
 export type {
   FrameDecoder,
   FrameSink,

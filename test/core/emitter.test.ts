@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Emitter, GuardedEmitter } from '../../src/core/emitter.js';
+import { Emitter, GuardedEmitter, SmallEmitter } from '../../src/core/emitter.js';
 import type { SocklineError } from '../../src/core/errors.js';
 
 interface Events {
@@ -20,7 +20,16 @@ class Guarded extends GuardedEmitter<Events> {
   }
 }
 
-describe('Emitter', () => {
+class Small extends SmallEmitter<Events> {
+  fire<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
+    this.emit(event, ...args);
+  }
+}
+
+describe.each([
+  ['Emitter', Source],
+  ['SmallEmitter', Small],
+])('%s', (_, Source) => {
   it('calls the listeners of an event in the order they were added, with every argument', () => {
     const e = new Source();
     const calls: string[] = [];
@@ -119,7 +128,9 @@ describe('Emitter', () => {
     expect(calls).toBe(1);
     expect(e.listenerCount('a') + e.listenerCount('b')).toBe(0);
   });
+});
 
+describe('Emitter', () => {
   it('lets what a listener throws reach the emitter, skipping the listeners after it', () => {
     const e = new Source();
     let after = false;
@@ -132,7 +143,10 @@ describe('Emitter', () => {
   });
 });
 
-describe('GuardedEmitter', () => {
+describe.each([
+  ['GuardedEmitter', Guarded],
+  ['SmallEmitter', Small],
+])('%s', (_, Guarded) => {
   it('reports a throwing listener as ERR_CALLBACK and still runs the others', () => {
     const e = new Guarded();
     const errors: SocklineError[] = [];

@@ -20,9 +20,9 @@ const BUDGETS = {
   // 12,985 B reached: the compact client over the compact link (26,070 B with the full client
   // and the general link).
   connect: 13_110,
-  // 5,652 B reached: a compact link written for the browser's WebSocket alone (8,591 B with the
-  // general link); the target of 3,072 B is not met yet.
-  raw: 5_700,
+  // 5,641 B reached: a compact link written for the browser's WebSocket alone, with the compact
+  // option check (8,591 B with the general link); the target of 3,072 B is not met yet.
+  raw: 5_695,
   // 27,409 B reached: the whole API, grown by the replay ring and in-place DATA reads
   // (26,962 B before them, 27,615 B with them before the link's wires).
   iife: 27_680,

@@ -9,8 +9,8 @@ import type { Link } from '../../src/core/link/api.js';
 import type { HandshakeContext, HandshakeReceiver, LinkMessage } from '../../src/core/link/types.js';
 import { browserTransports } from '../../src/browser/transports.js';
 import { createCompactLink, type CompactHandshakeContext } from '../../src/browser/compact/link.js';
-import { checkRawOptions } from '../../src/core/options/connect-schema.js';
-import { checkRaw } from '../../src/browser/compact/options.js';
+import { checkConnectOptions, checkRawOptions } from '../../src/core/options/connect-schema.js';
+import { checkConnect, checkRaw } from '../../src/browser/compact/options.js';
 import { waitState } from '../support/wait.js';
 
 /**
@@ -619,7 +619,7 @@ for (const [name, make] of implementations) {
   });
 }
 
-describe("the compact check of raw mode's options", () => {
+describe('the compact checks of options', () => {
   const cases: unknown[] = [
     undefined,
     {},
@@ -651,6 +651,23 @@ describe("the compact check of raw mode's options", () => {
     { WebSocket: {} },
     { connectTimeout: undefined },
   ];
+  /** Both modes, as `connect()` takes them: the raw cases and protocol mode's own. */
+  const connectCases: unknown[] = [
+    ...cases,
+    { token: () => 't', reliable: false, codec: {}, requestTimeout: 5, replay: { maxBytes: 10 } },
+    { framing: 'length', streams: () => {} },
+    { token: 5 },
+    { replay: 5 },
+    { replay: { maxMessages: 'x' } },
+    { replay: { maxMesages: 1 } },
+    { reliabl: true },
+    { text: true },
+    { protocol: 'raw', token: 't' },
+    { protocol: 'raw', framing: { decode: () => {} } },
+    { protocol: 'bogus' },
+    { protocol: null },
+    { maxStreams: '1' },
+  ];
   const outcome = (check: (o: unknown) => void, options: unknown): unknown => {
     try {
       check(options);
@@ -666,6 +683,22 @@ describe("the compact check of raw mode's options", () => {
       expect(outcome(checkRaw, options), JSON.stringify(options)).toEqual(outcome(checkRawOptions, options));
     }
     expect(cases.map((o) => outcome(checkRaw, o)).filter((r) => r === 'accepted')).toHaveLength(5);
+    for (const options of connectCases) {
+      expect(outcome(checkConnect, options), JSON.stringify(options)).toEqual(
+        outcome(checkConnectOptions, options),
+      );
+    }
+    expect(connectCases.map((o) => outcome(checkConnect, o)).filter((r) => r === 'accepted')).toHaveLength(9);
+  });
+
+  it("refuses a framing other than 'length' in protocol mode, which frames its own messages", () => {
+    expect(outcome(checkConnect, { framing: 'newline' })).toEqual({
+      name: 'RangeError',
+      message: "Invalid option framing: 'newline'",
+      code: 'ERR_INVALID_OPTION',
+    });
+    expect(checkConnect({ framing: 'length' })).toBe('sockline');
+    expect(checkConnect({ protocol: 'raw', framing: 'newline' })).toBe('raw');
   });
 
   it('says the same with sockline/verbose', async () => {
@@ -675,6 +708,14 @@ describe("the compact check of raw mode's options", () => {
     }
     expect(outcome(checkRaw, { reconect: {} })).toMatchObject({
       message: 'Unknown option reconect (did you mean reconnect?)',
+    });
+    for (const options of connectCases) {
+      expect(outcome(checkConnect, options), JSON.stringify(options)).toEqual(
+        outcome(checkConnectOptions, options),
+      );
+    }
+    expect(outcome(checkConnect, { text: true })).toMatchObject({
+      message: 'Invalid option text: it is an option of raw mode, not of protocol mode',
     });
   });
 });

@@ -1,6 +1,6 @@
 import type { ConnectTarget, UrlInput } from '../../core/connect-options.js';
-import type { Disposer } from '../../core/emitter.js';
-import { callbackError, reportUncaught, SocklineError, type ErrorCode } from '../../core/errors.js';
+import { SmallEmitter } from '../../core/emitter.js';
+import { SocklineError, type ErrorCode } from '../../core/errors.js';
 import { messagesOf } from '../../core/iteration.js';
 import { backoffDelay } from '../../core/link/backoff.js';
 import type { Link } from '../../core/link/api.js';
@@ -33,10 +33,19 @@ export type CompactHandshakeContext = Omit<HandshakeContext, 'batch'>;
  */
 export type CompactHandshake = (context: CompactHandshakeContext) => HandshakeReceiver;
 
+/** Who waits on a promise of the link (`opened`, `writable()`, `close()`): its resolve and reject. */
+type Waiter = [resolve: (value?: undefined) => void, reject: (reason: unknown) => void];
+
+/** A promise settled later by {@link settle} on `waiters`. */
+const wait = (waiters: Waiter[]): Promise<void> => new Promise((...waiter) => waiters.push(waiter));
+
+/** Resolves (`0`) or rejects (`1`) every waiter of `waiters`, and forgets them. */
+const settle = (waiters: Waiter[], outcome: 0 | 1, reason?: unknown): void => {
+  for (const waiter of waiters.splice(0)) waiter[outcome](reason as undefined);
+};
+
 /** A queued message: `[message, size, expiresAt]`. */
 type Queued = [LinkMessage, number, number];
-
-type Listener = (...args: never[]) => void;
 
 // Timers, by index in `#timers`.
 const CONNECT = 0;
@@ -74,7 +83,7 @@ export function webSocketUrl(input: UrlInput): string {
   const scheme = url.protocol;
   if (/^wss?:$/.test(scheme)) return url.href;
   throw /^(tcp|tls|udp):$/.test(scheme)
-    ? fail('UNSUPPORTED_SCHEME', `Browsers cannot open ${scheme}// (no raw sockets): use ws:// or wss://`)
+    ? fail('UNSUPPORTED_SCHEME', `Browsers cannot open ${scheme}// (no raw sockets): use a WebSocket URL`)
     : fail('INVALID_URL', `Unknown URL scheme ${scheme}`);
 }
 
@@ -84,7 +93,7 @@ export function webSocketUrl(input: UrlInput): string {
  * typed errors), written for the one transport a browser has, a WHATWG `WebSocket`, so a
  * raw-mode bundle stays small. Built by {@link createCompactLink}.
  */
-export class CompactLink implements Link {
+export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
   readonly opened: Promise<void>;
   #config: CompactConfig;
   #url: (attempt: number) => UrlInput | Promise<UrlInput>;
@@ -116,27 +125,28 @@ export class CompactLink implements Link {
   #queuedBytes = 0;
   /** When the expiry timer fires (Infinity: not armed). */
   #expiryDue = Infinity;
-  #listeners: Record<string, Listener[]> = {};
-  #closedWaiters: Array<() => void> = [];
-  #writableWaiters: Array<[() => void, (e: unknown) => void]> = [];
-  #settle!: [() => void, (e: unknown) => void];
+  #closedWaiters: Waiter[] = [];
+  #writableWaiters: Waiter[] = [];
+  /** Who waits on `opened`: settled once, by the first open or the close. */
+  #openedWaiters: Waiter[] = [];
 
   constructor(
     config: CompactConfig,
     url: (attempt: number) => UrlInput | Promise<UrlInput>,
     handshake: CompactHandshake | undefined,
   ) {
+    super();
     this.#config = config;
     this.#url = url;
     this.#handshake = handshake;
     this.#idleTimeout = config.idleTimeout;
-    this.opened = new Promise((resolve, reject) => (this.#settle = [resolve, reject]));
+    this.opened = wait(this.#openedWaiters);
     // `opened` is often not awaited (an app that only listens for events); never unhandled.
     this.opened.catch(() => {});
     const signal = config.signal;
     if (signal?.aborted) {
       this.#state = 'closed';
-      this.#settle[1](this.#abortError());
+      settle(this.#openedWaiters, 1, this.#abortError());
       return;
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -178,14 +188,14 @@ export class CompactLink implements Link {
     const config = this.#config;
     const { maxMessages, maxBytes, overflow, ttl: fallback } = config.outbox;
     const ttl = sendTtl(options, fallback);
-    const state = this.#state;
-    if (state === 'closing' || state === 'closed') throw fail('CLIENT_CLOSED', `link ${state}`);
-    if (state === 'open' && this.queued === 0) {
+    const closed = this.#closedError();
+    if (closed) throw closed;
+    if (this.#state === 'open' && this.queued === 0) {
       this.#write(message);
       return 'sent';
     }
     if (options?.volatile) {
-      this.#emit('drop', message, 'volatile');
+      this.emit('drop', message, 'volatile');
       return 'dropped';
     }
     const size = typeof message === 'string' ? message.length : message.byteLength;
@@ -197,25 +207,24 @@ export class CompactLink implements Link {
       }
       // What could never fit is refused whatever the policy.
       if (size > maxBytes || overflow === 'drop-newest') {
-        this.#emit('drop', message, 'overflow');
+        this.emit('drop', message, 'overflow');
         return 'dropped';
       }
       while (!fits()) dropped.push(this.#shift()!);
     }
-    const expiresAt = config.clock.now() + ttl;
+    const expiresAt = this.#now() + ttl;
     this.#queue.push([message, size, expiresAt]);
     this.#queuedBytes += size;
-    for (const [m] of dropped) this.#emit('drop', m, 'overflow');
+    for (const [m] of dropped) this.emit('drop', m, 'overflow');
     if (expiresAt < this.#expiryDue) this.#armExpiry(expiresAt);
     return 'queued';
   }
 
   writable(): Promise<void> {
-    const state = this.#state;
-    if (state === 'closed' || state === 'closing')
-      return Promise.reject(fail('CLIENT_CLOSED', `link ${state}`));
-    if (state === 'open' && !this.#needDrain) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#writableWaiters.push([resolve, reject]));
+    const closed = this.#closedError();
+    if (closed) return Promise.reject(closed);
+    if (this.#state === 'open' && !this.#needDrain) return Promise.resolve();
+    return wait(this.#writableWaiters);
   }
 
   /** A WebSocket cannot stop reading: as on the full link over one, a no-op. */
@@ -255,20 +264,20 @@ export class CompactLink implements Link {
   }
 
   suspend(error?: SocklineError): void {
+    if (this.#closedError()) return;
     const state = this.#state;
-    if (state === 'closing' || state === 'closed') return;
     this.#clear(RETRY);
     if (state === 'reconnecting') return;
     // What was written still goes out: a closing handshake, not an abort.
     this.#detach(1000);
-    if (error !== undefined) this.#emit('error', error);
-    this.#emit('disconnect', { error, wasOpen: state === 'open' });
+    if (error !== undefined) this.emit('error', error);
+    this.emit('disconnect', { error, wasOpen: state === 'open' });
     this.#setState('reconnecting');
   }
 
   close(): Promise<void> {
     if (this.#state === 'closed') return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.#closedWaiters.push(resolve));
+    const done = wait(this.#closedWaiters);
     if (this.#state === 'closing') return done;
     const ws = this.#ws;
     if (this.#state === 'open' && ws !== null) {
@@ -297,51 +306,6 @@ export class CompactLink implements Link {
 
   [Symbol.asyncIterator](): AsyncGenerator<LinkMessage, void, undefined> {
     return messagesOf<LinkMessage>(this, this.#state === 'closed', this.pause, this.resume);
-  }
-
-  // --- events: copy-on-write arrays, so a listener may add or remove others while it runs ---
-
-  on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): Disposer {
-    this.#listeners[event] = [...(this.#listeners[event] ?? []), listener];
-    return () => this.off(event, listener);
-  }
-
-  once<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): Disposer {
-    const once = ((...args: never[]) => {
-      this.off(event, once);
-      (listener as Listener)(...args);
-    }) as LinkEvents[E];
-    return this.on(event, once);
-  }
-
-  off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): void {
-    const list = this.#listeners[event];
-    const at = list?.indexOf(listener) ?? -1;
-    if (at >= 0) this.#listeners[event] = list!.filter((_, i) => i !== at);
-  }
-
-  listenerCount(event: keyof LinkEvents): number {
-    return this.#listeners[event]?.length ?? 0;
-  }
-
-  removeAllListeners(event?: keyof LinkEvents): void {
-    if (event === undefined) this.#listeners = {};
-    else delete this.#listeners[event];
-  }
-
-  /**
-   * Calls every listener of `event`. One that throws does not break the link: it is reported
-   * as an `error` (`ERR_CALLBACK`), and a throwing `error` listener as an uncaught exception.
-   */
-  #emit<E extends keyof LinkEvents>(event: E, ...args: Parameters<LinkEvents[E]>): void {
-    for (const listener of this.#listeners[event] ?? []) {
-      try {
-        (listener as (...a: Parameters<LinkEvents[E]>) => void)(...args);
-      } catch (thrown) {
-        if (event === 'error') reportUncaught(thrown);
-        else this.#emit('error', callbackError(`a '${event}' listener`, thrown));
-      }
-    }
   }
 
   // --- attempts ---------------------------------------------------------------------------
@@ -381,7 +345,7 @@ export class CompactLink implements Link {
                 ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
                 : undefined;
         if (id !== this.#id || message === undefined) return;
-        this.#lastReceived = this.#config.clock.now();
+        this.#lastReceived = this.#now();
         this.#deliver(message);
       };
       ws.onerror = (ev) => {
@@ -412,7 +376,7 @@ export class CompactLink implements Link {
     if (id !== this.#id || this.#state !== 'connecting') return;
     this.#up = true;
     this.#needDrain = false;
-    this.#lastReceived = this.#config.clock.now();
+    this.#lastReceived = this.#now();
     const handshake = this.#handshake;
     if (handshake === undefined) return this.#ready();
     const current = (): boolean => id === this.#id;
@@ -450,10 +414,10 @@ export class CompactLink implements Link {
     while (this.#ws === ws && (item = this.#shift()) !== undefined) this.#write(item[0]);
     this.#clear(EXPIRY);
     this.#expiryDue = Infinity;
-    this.#settle[0]();
-    if (!this.#needDrain) this.#release();
+    settle(this.#openedWaiters, 0);
+    if (!this.#needDrain) settle(this.#writableWaiters, 0);
     // The flush may have ended this WebSocket already (a write error): then there is no open.
-    if (this.#ws === ws) this.#emit('open');
+    if (this.#ws === ws) this.emit('open');
   }
 
   /** A WebSocket ended or an attempt failed: report it, then retry, or close the link. */
@@ -461,9 +425,9 @@ export class CompactLink implements Link {
     if (id !== this.#id) return;
     this.#detach();
     const { error } = info;
-    if (error) this.#emit('error', error);
-    this.#emit('disconnect', info);
-    if (this.#state === 'closing' || this.#state === 'closed') return this.#finish(undefined);
+    if (error) this.emit('error', error);
+    this.emit('disconnect', info);
+    if (this.#closedError()) return this.#finish(undefined);
     const r = this.#config.reconnect;
     const final = this.#refused;
     const deferred = this.#deferred;
@@ -472,7 +436,7 @@ export class CompactLink implements Link {
     if (deferred) {
       // The peer is alive and said when to come back: not a failure.
       this.#deferrals++;
-      this.#emit('deferred', deferred);
+      this.emit('deferred', deferred);
     }
     const should = this.#config.shouldReconnect;
     if (r === false || final || (should && !should(info))) {
@@ -492,7 +456,7 @@ export class CompactLink implements Link {
   #retry(delay: number, attempt: number, error: Error | undefined): void {
     this.#setState('reconnecting');
     this.#set(RETRY, () => this.#state === 'reconnecting' && this.#attempt(), delay);
-    this.#emit('reconnecting', { attempt, delay, error });
+    this.emit('reconnecting', { attempt, delay, error });
   }
 
   /** Ends attempt `id` with `error` (none for a deferral) the usual way. */
@@ -525,16 +489,12 @@ export class CompactLink implements Link {
     this.#config.signal?.removeEventListener('abort', this.#onAbort);
     this.#setState('closed');
     let item: Queued | undefined;
-    while ((item = this.#shift()) !== undefined) this.#emit('drop', item[0], 'closed');
+    while ((item = this.#shift()) !== undefined) this.emit('drop', item[0], 'closed');
     const reason = error ?? fail('CLIENT_CLOSED', 'link closed');
-    this.#settle[1](reason);
-    const waiters = this.#writableWaiters;
-    this.#writableWaiters = [];
-    for (const [, reject] of waiters) reject(reason);
-    this.#emit('close', { error });
-    const closed = this.#closedWaiters;
-    this.#closedWaiters = [];
-    for (const resolve of closed) resolve();
+    settle(this.#openedWaiters, 1, reason);
+    settle(this.#writableWaiters, 1, reason);
+    this.emit('close', { error });
+    settle(this.#closedWaiters, 0);
   }
 
   // --- data ---------------------------------------------------------------------------------
@@ -559,15 +519,9 @@ export class CompactLink implements Link {
       return this.#set(DRAIN, this.#pollDrain, 20);
     if (!this.#needDrain) return;
     this.#needDrain = false;
-    this.#emit('drain');
-    this.#release();
+    this.emit('drain');
+    settle(this.#writableWaiters, 0);
   };
-
-  #release(): void {
-    const waiters = this.#writableWaiters;
-    this.#writableWaiters = [];
-    for (const [resolve] of waiters) resolve();
-  }
 
   /** Hands a message on as `text` says: strings (`true`), bytes (`false`) or as it came. */
   #deliver(message: LinkMessage): void {
@@ -576,26 +530,26 @@ export class CompactLink implements Link {
       try {
         message = utf8.decode(message);
       } catch (cause) {
-        return this.#emit('error', fail('BAD_PAYLOAD', 'not UTF-8', cause));
+        return this.emit('error', fail('BAD_PAYLOAD', 'not UTF-8', cause));
       }
     } else if (text === false && typeof message === 'string') {
       message = encoder.encode(message);
     }
     if (this.#receiver) this.#receiver.message(message);
-    else this.#emit('message', message);
+    else this.emit('message', message);
   }
 
   // --- liveness and expiry -----------------------------------------------------------------
 
   #armIdle(ms: number): void {
-    this.#idleDue = this.#config.clock.now() + ms;
+    this.#idleDue = this.#now() + ms;
     this.#set(IDLE, this.#checkIdle, ms);
   }
 
   #checkIdle = (): void => {
     const limit = this.#idleTimeout;
     if (limit === false || this.#state !== 'open') return;
-    const now = this.#config.clock.now();
+    const now = this.#now();
     // A timer that fired far too late: the runtime was suspended (a hidden tab, a laptop
     // asleep). That says nothing about the peer, so start measuring again.
     if (now - this.#idleDue > limit) this.#lastReceived = now;
@@ -615,12 +569,12 @@ export class CompactLink implements Link {
         for (const item of this.#queue) if (item && item[2] < next) next = item[2];
         if (next < Infinity) this.#armExpiry(next);
       },
-      Math.max(0, at - this.#config.clock.now()),
+      Math.max(0, at - this.#now()),
     );
   }
 
   #expire(): void {
-    const now = this.#config.clock.now();
+    const now = this.#now();
     const queued = this.#queue.slice(this.#head) as Queued[];
     const expired = queued.filter((item) => item[2] <= now);
     if (expired.length === 0) return;
@@ -628,7 +582,7 @@ export class CompactLink implements Link {
     this.#head = 0;
     for (const [message, size] of expired) {
       this.#queuedBytes -= size;
-      this.#emit('expire', message);
+      this.emit('expire', message);
     }
   }
 
@@ -652,11 +606,21 @@ export class CompactLink implements Link {
 
   // --- plumbing --------------------------------------------------------------------------------
 
+  /** `ERR_CLIENT_CLOSED` once `close()` was called or the link closed; undefined before. */
+  #closedError(): SocklineError | undefined {
+    const state = this.#state;
+    return state === 'closing' || state === 'closed' ? fail('CLIENT_CLOSED', `link ${state}`) : undefined;
+  }
+
+  #now(): number {
+    return this.#config.clock.now();
+  }
+
   #setState(to: LinkState): void {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
-    this.#emit('state', { from, to });
+    this.emit('state', { from, to });
   }
 
   #set(timer: number, callback: () => void, ms: number): void {

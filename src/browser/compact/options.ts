@@ -1,7 +1,12 @@
 import type { RawLinkOptions } from '../../core/connect-link.js';
 import type { DisconnectInfo, ResolvedLinkOptions } from '../../core/link/options.js';
 import { systemClock } from '../../core/clock.js';
-import { optionRangeError, optionTypeError, unknownOptionError } from '../../core/options/messages.js';
+import {
+  optionModeError,
+  optionRangeError,
+  optionTypeError,
+  unknownOptionError,
+} from '../../core/options/messages.js';
 import type { WebSocketConstructor } from '../../core/websocket-transport.js';
 
 /**
@@ -100,8 +105,8 @@ const WORDS: Readonly<Record<string, string>> = {
   h: 'an object of strings',
 };
 
-/** Raw mode's options, as `connect-schema.ts` has them (`RawConnectOptions`). */
-const RAW: Schema = {
+/** Both modes' options: the link's and the transports' (`TransportOptions`). */
+const TRANSPORT: Schema = {
   reconnect: [
     'F',
     { initialDelay: 'n', maxDelay: 'n', multiplier: 'n', jitter: 'n', maxRetries: 'n', minUptime: 'n' },
@@ -126,8 +131,33 @@ const RAW: Schema = {
   agent: 'o',
   localAddress: 's',
   followRedirects: 'b',
-  framing: 'so',
-  text: 'b',
+};
+
+/** Raw mode's options, as `connect-schema.ts` has them (`RawConnectOptions`). */
+const RAW: Schema = { ...TRANSPORT, framing: 'so', text: 'b' };
+
+/**
+ * Protocol mode's own options (`ProtocolConnectOptions` less the transports'). Joined to the
+ * transports' in `checkConnect()`, so a bundle that checks raw mode only (`connectRaw()`)
+ * carries none of them.
+ */
+const PROTOCOL_OWN: Schema = {
+  framing: 's',
+  reliable: 'b',
+  token: 'sf',
+  codec: 'o',
+  requestTimeout: 'n',
+  maxInFlight: 'n',
+  resume: 'b',
+  replay: ['', { maxMessages: 'n', maxBytes: 'n' }],
+  ackDelay: 'n',
+  maxHandshakeSize: 'n',
+  authRetries: 'n',
+  probeTimeout: 'n',
+  streams: 'f',
+  maxMessageSize: 'n',
+  maxStreams: 'n',
+  streamWindow: 'n',
 };
 
 /** `{…}` or `Object.create(null)`: not an array, a class instance or a function. */
@@ -136,8 +166,6 @@ const isPlain = (value: unknown): value is Record<string, unknown> => {
   const proto = Object.getPrototypeOf(value) as object | null;
   return proto === null || Object.getPrototypeOf(proto) === null;
 };
-
-const TYPES: Readonly<Record<string, string>> = { n: 'number', s: 'string', b: 'boolean', f: 'function' };
 
 const isKind = (value: unknown, kind: string): boolean =>
   kind === 'F'
@@ -150,7 +178,8 @@ const isKind = (value: unknown, kind: string): boolean =>
           ? typeof value === 'object' && value !== null
           : kind === 'h'
             ? isPlain(value) && Object.values(value).every((v) => typeof v === 'string')
-            : typeof value === TYPES[kind];
+            : // `n`, `s`, `b`, `f`: the word without its article is the `typeof` name.
+              typeof value === WORDS[kind]!.slice(2);
 
 /**
  * Checks an options object against `schema` as `checkOptions` (core/options/validate.ts)
@@ -179,8 +208,35 @@ export function checkSchema(value: unknown, schema: Schema, path = ''): void {
 }
 
 /**
+ * The check of `connect()` in a browser bundle, both modes, as `checkConnectOptions`
+ * (core/options/connect-schema.ts) does it, with the same errors: returns the mode asked for.
+ * Protocol mode frames its own messages, so its `framing` can only be `'length'`.
+ */
+export function checkConnect(options: unknown): 'raw' | 'sockline' {
+  if (options === undefined) return 'sockline';
+  if (!isPlain(options)) throw optionTypeError('options', 'an object', options);
+  const mode = options.protocol ?? 'sockline';
+  if (typeof mode !== 'string') throw optionTypeError('protocol', MODES, mode);
+  if (mode !== 'raw' && mode !== 'sockline') throw optionRangeError('protocol', mode, MODES);
+  const protocol = { ...TRANSPORT, ...PROTOCOL_OWN };
+  const [own, other] = mode === 'raw' ? [RAW, protocol] : [protocol, RAW];
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(own, name) && Object.hasOwn(other, name)) throw optionModeError(name, mode);
+  }
+  checkSchema(options, own);
+  const framing = options.framing;
+  if (mode !== 'raw' && framing !== undefined && framing !== 'length') {
+    throw optionRangeError('framing', framing, "'length' (protocol mode frames its own messages)");
+  }
+  return mode;
+}
+
+const MODES = "'sockline' or 'raw'";
+
+/**
  * The check of `connectRaw()` (as `checkRawOptions` does it): raw mode's options only, with
- * `protocol` absent or `'raw'`.
+ * `protocol` absent or `'raw'`. Protocol mode's schema stays out of a raw-only bundle: an
+ * option of protocol mode (`token`) is an unknown option here.
  */
 export function checkRaw(options: unknown): void {
   if (options === undefined) return;

@@ -1,4 +1,4 @@
-import type { Disposer } from '../emitter.js';
+import type { Listenable } from '../emitter.js';
 import type { SocklineError } from '../errors.js';
 import type { LinkState } from './state.js';
 import type { LinkEvents, LinkMessage, SendOptions, SendResult } from './types.js';
@@ -15,7 +15,7 @@ import type { LinkEvents, LinkMessage, SendOptions, SendResult } from './types.j
  * await link.opened;
  * link.send('hello');
  */
-export interface Link extends AsyncIterable<LinkMessage> {
+export interface Link extends AsyncIterable<LinkMessage>, Listenable<LinkEvents> {
   /** Resolves when the link first opens; rejects if it closes before that. */
   readonly opened: Promise<void>;
   readonly state: LinkState;
@@ -58,12 +58,4 @@ export interface Link extends AsyncIterable<LinkMessage> {
   setIdleTimeout(ms: number | false): void;
   /** Messages as an async iterator (needs `import 'sockline/iterate'`). */
   [Symbol.asyncIterator](): AsyncGenerator<LinkMessage, void, undefined>;
-  /** Adds a listener and returns a function that removes it. */
-  on<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): Disposer;
-  /** Adds a listener that is removed before its first call. */
-  once<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): Disposer;
-  off<E extends keyof LinkEvents>(event: E, listener: LinkEvents[E]): void;
-  listenerCount(event: keyof LinkEvents): number;
-  /** Removes every listener of `event`, or of every event. */
-  removeAllListeners(event?: keyof LinkEvents): void;
 }

@@ -1,4 +1,4 @@
-import type { Disposer } from '../emitter.js';
+import type { Disposer, Listenable } from '../emitter.js';
 import type { LinkState } from '../link/state.js';
 import type { OutgoingStream, StreamMeta, StreamOptions } from '../streams/types.js';
 import type { ClientEvents, ProtocolSendOptions, RequestHandler, RequestOptions } from './client.js';
@@ -17,7 +17,7 @@ import type { SubscriptionHandler } from './endpoint/subscriptions.js';
  * client.subscribe('chat/+', (msg, { topic }) => console.log(topic, msg));
  * const sum = await client.request<number>('sum', [1, 2]);
  */
-export interface SocklineClient extends AsyncIterable<unknown> {
+export interface SocklineClient extends AsyncIterable<unknown>, Listenable<ClientEvents> {
   readonly state: LinkState;
   /** Resolves when the first session is ready; rejects if the client closes first. */
   readonly opened: Promise<void>;
@@ -57,12 +57,4 @@ export interface SocklineClient extends AsyncIterable<unknown> {
   close(code?: number, reason?: string): Promise<void>;
   /** Messages (not publishes) as an async iterator (`import 'sockline/iterate'` in a browser bundle). */
   [Symbol.asyncIterator](): AsyncGenerator<unknown, void, undefined>;
-  /** Adds a listener and returns a function that removes it. */
-  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): Disposer;
-  /** Adds a listener that is removed before its first call. */
-  once<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): Disposer;
-  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): void;
-  listenerCount(event: keyof ClientEvents): number;
-  /** Removes every listener of `event`, or of every event. */
-  removeAllListeners(event?: keyof ClientEvents): void;
 }
