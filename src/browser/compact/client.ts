@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../core/clock.js';
-import { GuardedEmitter, type Disposer } from '../../core/emitter.js';
+import { SmallEmitter, type Disposer } from '../../core/emitter.js';
 import { ErrorCodes, RemoteError, SocklineError, callbackError, type ErrorCode } from '../../core/errors.js';
 import type { DisconnectInfo } from '../../core/link/options.js';
 import type { LinkMessage } from '../../core/link/types.js';
@@ -94,7 +94,7 @@ function remote(code: string, message: string, data?: unknown): SocklineError {
  * add to the full client; streams and messages over one frame need the full client
  * (`connect` from `sockline/streams`).
  */
-export class CompactClient extends GuardedEmitter<ClientEvents> implements SocklineClient {
+export class CompactClient extends SmallEmitter<ClientEvents> implements SocklineClient {
   readonly #o: CompactOptions;
   readonly #link: CompactLinkLike;
   readonly #clock: Clock;
