@@ -17,15 +17,17 @@ const gzip = (code: string | Uint8Array): number => gzipSync(code, { level: 9 })
  * client, 3,072 B for raw mode.
  */
 const BUDGETS = {
-  // 12,985 B reached: the compact client over the compact link (26,070 B with the full client
-  // and the general link).
-  connect: 13_110,
+  // 12,641 B reached: the compact client over the compact link, one option check, the small
+  // emitter (26,070 B with the full client and the general link); the target of 6,144 B is not
+  // met yet.
+  connect: 12_760,
   // 5,641 B reached: a compact link written for the browser's WebSocket alone, with the compact
   // option check (8,591 B with the general link); the target of 3,072 B is not met yet.
   raw: 5_695,
-  // 27,409 B reached: the whole API, grown by the replay ring and in-place DATA reads
-  // (26,962 B before them, 27,615 B with them before the link's wires).
-  iife: 27_680,
+  // 27,743 B reached: the whole API, grown by 235 B since 27,508 B with the opt-ins' installation
+  // slots (answering on either client, the full client's connect for streams apps), the shared
+  // WebSocket resolver and the listener shape both clients declare.
+  iife: 27_800,
 } as const;
 
 describe('size budgets of the browser client', () => {
