@@ -250,7 +250,12 @@ export class SocklineServer extends Emitter<ServerEvents> {
         this.#report(error, state === null ? undefined : this.#peers.get(state.publicId)),
       onQueued: (bytes) => this.#budget.grew(bytes + MESSAGE_OVERHEAD),
       onSubscriptionRefused: () => void this.#counters.subscriptionsRefused++,
-      onMissed: () => void this.#counters.drops++,
+      // Counted, and told with the peer that missed it: the client is never told (no frame
+      // says "a message was left out"), so the server's `error` event is where it shows.
+      onMissed: (state, error) => {
+        this.#counters.drops++;
+        this.#report(error, this.#peers.get(state.publicId));
+      },
       onStream: (stream, state) => this.#stream(stream, state),
       // What peers' large messages and streams would hold must fit in maxBufferedBytes with the
       // rest (what they hold is counted there too: `heldBytes`).

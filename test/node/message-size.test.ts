@@ -100,12 +100,19 @@ for (const [transport, kind] of TRANSPORT_CLIENTS) {
         expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }),
       );
       // Within maxMessageSize they go to the clients that take messages that large; this one
-      // does not (no sockline/streams): it misses them, and they are counted.
+      // does not (no sockline/streams): it misses them, and they are counted and reported with
+      // the peer that missed them.
       await expect.poll(() => peer.subscriptions.has('t')).toBe(true);
       const drops = s.metrics().drops;
+      const missed: [string | undefined, Peer | undefined][] = [];
+      s.on('error', (err, p) => missed.push([(err as { code?: string }).code, p]));
       s.publish('t', big);
       s.broadcast(big);
       await expect.poll(() => s.metrics().drops).toBe(drops + 2);
+      expect(missed).toEqual([
+        ['ERR_FRAME_TOO_LARGE', peer],
+        ['ERR_FRAME_TOO_LARGE', peer],
+      ]);
       peer.send('small');
       await expect.poll(() => got).toEqual(['small']);
       expect(reconnects()).toBe(0);

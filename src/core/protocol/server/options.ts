@@ -96,9 +96,10 @@ export interface ServerSessionOptions {
   readonly streamWindow?: number;
   /**
    * A publish over one frame could not go to a session's client: it takes no large message
-   * (it does not use `sockline/streams`), or the message is over its `maxMessageSize`.
+   * (it does not use `sockline/streams`), or the message is over its `maxMessageSize`;
+   * `error` says which (`ERR_FRAME_TOO_LARGE`, `ERR_MESSAGE_TOO_LARGE`).
    */
-  readonly onMissed?: (session: SessionState) => void;
+  readonly onMissed?: (session: SessionState, error: Error) => void;
   /** A SUBSCRIBE was refused by `maxSubscriptions` or `maxTotalSubscriptions`. */
   readonly onSubscriptionRefused?: (session: SessionState, pattern: string) => void;
   /** A HELLO asked to resume a session its identity does not own: a new session started. */

@@ -167,8 +167,9 @@ export class SessionState implements EndpointHost {
 
   /**
    * Queues a publish (its subscriptions were matched by an index) or a broadcast (`topic`
-   * undefined) for this session's client. One over a frame goes as a message stream to a client that takes them; a client that
-   * does not (or cannot take it) misses it, counted by `onMissed`.
+   * undefined) for this session's client. One over a frame goes as a message stream to a client
+   * that takes them; a client that does not (or cannot take it) misses it: `onMissed`, with the
+   * typed error that says why.
    */
   push(topic: string | undefined, kind: PayloadKind, payload: Uint8Array, source?: string): void {
     if (payload.byteLength < LARGE_AT) {
@@ -177,8 +178,8 @@ export class SessionState implements EndpointHost {
     }
     try {
       this.endpoint.post(topic, kind, payload);
-    } catch {
-      this.server.options.onMissed?.(this);
+    } catch (error) {
+      this.server.options.onMissed?.(this, error as Error);
     }
   }
 
