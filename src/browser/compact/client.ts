@@ -211,7 +211,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     const list = this.#subs.get(pattern);
     if (list === undefined) {
       this.#subs.set(pattern, [fn]);
-      if (!this.#unsubs.delete(pattern)) this.#write(F.encode(F.SUBSCRIBE, 0, pattern));
+      if (!this.#unsubs.delete(pattern)) this.#frame(F.SUBSCRIBE, pattern);
     } else list.push(fn);
     return () => {
       const now = this.#subs.get(pattern);
@@ -220,7 +220,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       now!.splice(at, 1);
       if (now!.length > 0) return;
       this.#subs.delete(pattern);
-      if (this.#up) this.#write(F.encode(F.UNSUBSCRIBE, 0, pattern));
+      if (this.#up) this.#frame(F.UNSUBSCRIBE, pattern);
       else this.#unsubs.add(pattern);
     };
   }
@@ -240,11 +240,8 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       const id = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
       const b = F.encode(0, 0, id, method, payload).subarray(2);
       this.#fits(b.byteLength, 'request');
-      const fail = (code: ErrorCode, message: string, cause?: unknown): void => {
-        const e = err(code, message, cause);
-        e.sent = call.q > 0;
-        this.#settle(call, e);
-      };
+      const fail = (code: ErrorCode, message: string, cause?: unknown): void =>
+        this.#reject(call, err(code, message, cause));
       const onAbort = (): void => fail(ErrorCodes.ABORTED, `request "${method}" aborted`, signal!.reason);
       if (signal?.aborted === true)
         throw Object.assign(err(ErrorCodes.ABORTED, 'aborted', signal.reason), { sent: false });
@@ -441,7 +438,17 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     item.q = ++this.#out;
     this.#replay.push(item);
     this.#replayBytes += item.b.byteLength;
+    this.#resend(item);
+  }
+
+  /** Writes a sequenced frame (again, on a resume) with its seq. */
+  #resend(item: Item): void {
     this.#write(F.encode(item.t, item.f | 2, item.q, item.b));
+  }
+
+  /** Writes an unsequenced frame of type `t` with no flags. */
+  #frame(t: number, ...parts: F.Part[]): void {
+    this.#write(F.encode(t, 0, ...parts));
   }
 
   #write(frame: Uint8Array): void {
@@ -488,14 +495,20 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#pump();
   }
 
+  /** Fails a request; `sent` says whether it was written (had a seq), so may have run. */
+  #reject(call: Call, error: SocklineError): void {
+    error.sent = call.q > 0;
+    this.#settle(call, error);
+  }
+
   #sendClose(code: number, reason: string): void {
     this.#ack();
-    this.#write(F.encode(F.CLOSE, 0, code, reason));
+    this.#frame(F.CLOSE, code, reason);
   }
 
   #ack(): void {
     this.#disarm('ack');
-    if (this.#in > this.#ackSent) this.#write(F.encode(F.ACK, 0, (this.#ackSent = this.#in)));
+    if (this.#in > this.#ackSent) this.#frame(F.ACK, (this.#ackSent = this.#in));
   }
 
   // --- the handshake ---------------------------------------------------------------------------
@@ -614,11 +627,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#answers?.reset();
     // A request that had a seq may have run: it is not sent again (§7.3 step 4).
     for (const call of [...this.#pending.values()])
-      if (call.q > 0) {
-        const e = err(ErrorCodes.SESSION_LOST, 'session lost');
-        e.sent = true;
-        this.#settle(call, e);
-      }
+      if (call.q > 0) this.#reject(call, err(ErrorCodes.SESSION_LOST, 'session lost'));
     const again = this.#replay.filter((i) => i.t !== F.REQUEST && i.t !== F.RESPONSE);
     for (const item of again) item.q = 0;
     this.#queue.unshift(...again);
@@ -634,10 +643,10 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#lastError = this.#closedBy = undefined;
     this.#heard = this.#clock.now();
     // What the server has not acknowledged goes again first, then the subscriptions.
-    for (const item of this.#replay) this.#write(F.encode(item.t, item.f | 2, item.q, item.b));
-    for (const pattern of this.#unsubs) this.#write(F.encode(F.UNSUBSCRIBE, 0, pattern));
+    for (const item of this.#replay) this.#resend(item);
+    for (const pattern of this.#unsubs) this.#frame(F.UNSUBSCRIBE, pattern);
     this.#unsubs.clear();
-    for (const pattern of this.#subs.keys()) this.#write(F.encode(F.SUBSCRIBE, 0, pattern));
+    for (const pattern of this.#subs.keys()) this.#frame(F.SUBSCRIBE, pattern);
     this.#beat();
     this.#idle();
     this.emit('open');
@@ -744,7 +753,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
         return this.emit('error', Object.assign(e, { topic }));
       }
       case F.PING:
-        return this.#write(F.encode(F.PONG, 0, frame[4] as number));
+        return this.#frame(F.PONG, frame[4] as number);
       case F.PONG: {
         const ping = this.#pings.get(frame[4] as number);
         this.#pings.delete(frame[4] as number);
@@ -826,7 +835,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
 
   /** A protocol error: CLOSE 4000, `error`, and a new connection that resumes the session. */
   #fail(reason: string, code: ErrorCode = ErrorCodes.PROTOCOL): void {
-    this.#write(F.encode(F.CLOSE, 0, 4000, reason));
+    this.#frame(F.CLOSE, 4000, reason);
     this.emit('error', err(code, reason));
     this.#link.reconnect();
   }
@@ -874,11 +883,8 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#closedBy = undefined;
     this.#ended = false;
     this.#closeError = info.error;
-    for (const call of [...this.#pending.values()]) {
-      const e = this.#closedError('the request could not complete');
-      e.sent = call.q > 0;
-      this.#settle(call, e);
-    }
+    for (const call of [...this.#pending.values()])
+      this.#reject(call, this.#closedError('the request could not complete'));
     for (const item of [...this.#queue]) this.#drop(item, 'closed');
     for (const name of Object.keys(this.#timers)) this.#disarm(name);
     this.emit('close', info);
