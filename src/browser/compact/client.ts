@@ -366,7 +366,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     options?: ProtocolSendOptions,
   ): 'sent' | 'queued' | 'dropped' {
     this.#closed('cannot send', true);
-    const ttl = sendTtl(options, this.#o.delivery.ttl);
+    const ttl = sendTtl(options, this.#o.ttl);
     const [f, payload] = this.#payload(value);
     const b = F.encode(0, 0, ...head, payload).subarray(2);
     this.#fits(b.byteLength, t === F.DATA ? 'send' : 'publish');
@@ -379,7 +379,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       return 'dropped';
     }
     const item: Item = { t, f, b, v: value, x: ttl === Infinity ? Infinity : this.#clock.now() + ttl, q: 0 };
-    const { maxMessages, maxBytes, overflow } = this.#o.delivery;
+    const { maxMessages, maxBytes, overflow } = this.#o;
     const full = (): boolean =>
       this.#queue.length >= maxMessages || this.#queueBytes + b.byteLength > maxBytes;
     if (full()) {
@@ -426,7 +426,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
   }
 
   #room(item: Item): boolean {
-    const d = this.#o.delivery;
+    const d = this.#o;
     return (
       this.#replay.length === 0 ||
       (this.#replay.length < d.replayMessages && this.#replayBytes + item.b.byteLength <= d.replayBytes)
@@ -690,7 +690,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     const [t, flags, seq, ack] = frame;
     if (ack >= 0 && !this.#acknowledged(ack)) return;
     if (seq > 0) {
-      if (seq <= this.#in) return this.#arm('ack', this.#o.delivery.ackDelay, () => this.#ack());
+      if (seq <= this.#in) return this.#arm('ack', this.#o.ackDelay, () => this.#ack());
       if (seq !== this.#in + 1) return this.#fail(`sequence gap: ${seq} after ${this.#in}`);
     }
     const payload = frame.at(-1) as Uint8Array;
@@ -705,7 +705,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     }
     if (seq > 0) {
       this.#in = seq;
-      if (!this.#timers.ack) this.#arm('ack', this.#o.delivery.ackDelay, () => this.#ack());
+      if (!this.#timers.ack) this.#arm('ack', this.#o.ackDelay, () => this.#ack());
     }
     switch (t) {
       case F.DATA:
