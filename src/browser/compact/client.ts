@@ -459,7 +459,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     if (value instanceof Uint8Array) return [0, value];
     if (typeof value === 'string') {
       if (/\p{Cs}/u.test(value)) throw new TypeError('not well-formed Unicode');
-      return [0x10, new TextEncoder().encode(value)];
+      return [0x10, F.encoder.encode(value)];
     }
     return [0x20, this.#o.codec.encode(value)];
   }

@@ -26,7 +26,7 @@ export const CLOSE = 0x3f;
 /** The largest integer a varint may carry (§2.2). */
 const MAX = Number.MAX_SAFE_INTEGER;
 
-const encoder = new TextEncoder();
+export const encoder = new TextEncoder();
 /** Fatal: invalid UTF-8 is refused, never turned into U+FFFD; U+FEFF is data (§2.3). */
 export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

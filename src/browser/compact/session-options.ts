@@ -4,7 +4,7 @@ import { ErrorCodes, SocklineError } from '../../core/errors.js';
 import { optionRangeError, optionTypeError } from '../../core/options/messages.js';
 import type { Codec } from '../../core/protocol/codec.js';
 import type { ResolvedProtocolOptions } from '../../core/protocol/options.js';
-import { utf8 } from './codec.js';
+import { encoder, utf8 } from './codec.js';
 
 /**
  * The options of protocol mode as the compact client reads them, defaults applied: those the
@@ -63,7 +63,6 @@ export function compactOptions(options: ProtocolConnectOptions): CompactOptions 
 
 /** Keys no JSON payload may hold, either way (docs/protocol.md §6.4): prototype pollution. */
 const FORBIDDEN = /^(__proto__|constructor|prototype)$/;
-const encoder = new TextEncoder();
 
 /** Whether `text` nests arrays and objects deeper than 64 (brackets in strings do not count). */
 function tooDeep(text: string): boolean {
