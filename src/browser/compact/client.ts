@@ -63,15 +63,19 @@ const HELLO_CAPS = 1 | 2 | 4 | 16; // RELIABLE, PUBSUB, RPC, SUBREFUSE: no BATCH
 /** Counted at its largest: type, flags, an 8-byte seq and an 8-byte ack (docs/protocol.md §1). */
 const OVERHEAD = 18;
 const KNOWN = new Set<string>(Object.values(ErrorCodes));
-/** Close codes that say what failed (§5.3); others are `ERR_CONNECTION_CLOSED`. */
-const CLOSE_CODES: Record<number, ErrorCode> = {
-  4000: ErrorCodes.PROTOCOL,
-  4001: ErrorCodes.AUTH_FAILED,
-  4002: ErrorCodes.VERSION_UNSUPPORTED,
-  4003: ErrorCodes.HANDSHAKE_TIMEOUT,
-  4004: ErrorCodes.HEARTBEAT_TIMEOUT,
-  4009: ErrorCodes.TOO_MANY_REQUESTS,
-};
+/**
+ * Close codes that say what failed (§5.3), from 4000 to 4009 by their offset from 4000; others
+ * are `ERR_CONNECTION_CLOSED`.
+ */
+const CLOSE_CODES: Array<ErrorCode | undefined> = [
+  ErrorCodes.PROTOCOL,
+  ErrorCodes.AUTH_FAILED,
+  ErrorCodes.VERSION_UNSUPPORTED,
+  ErrorCodes.HANDSHAKE_TIMEOUT,
+  ErrorCodes.HEARTBEAT_TIMEOUT,
+  ...Array<undefined>(4),
+  ErrorCodes.TOO_MANY_REQUESTS,
+];
 
 const err = (code: ErrorCode, message: string, cause?: unknown): SocklineError =>
   new SocklineError(code, message, cause === undefined ? undefined : { cause });
@@ -955,7 +959,7 @@ function notSockline(what: string, cause?: unknown): SocklineError {
 /** The error a CLOSE from the server stands for (§5.3). */
 function closeError(code: number, reason: string): SocklineError {
   return err(
-    CLOSE_CODES[code] ?? ErrorCodes.CONNECTION_CLOSED,
+    CLOSE_CODES[code - 4000] ?? ErrorCodes.CONNECTION_CLOSED,
     `the server closed the connection (${code}${reason === '' ? '' : `: ${reason}`})`,
   );
 }
