@@ -42,8 +42,8 @@ interface Item {
   f: number;
   /** The body after seq and ack. */
   b: Uint8Array;
-  /** The value as the application gave it (for `drop`). */
-  v: unknown;
+  /** The value as the application gave it (for `drop`); none for a RESPONSE. */
+  v?: unknown;
   /** Expiry (ms since epoch), Infinity for none. */
   x: number;
   /** Its seq once written, 0 before. */
@@ -788,7 +788,6 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       t: F.RESPONSE,
       f,
       b: F.encode(0, 0, ...fields).subarray(2),
-      v: undefined,
       x: Infinity,
       q: 0,
     });
