@@ -42,8 +42,8 @@ interface Item {
   f: number;
   /** The body after seq and ack. */
   b: Uint8Array;
-  /** The value as the application gave it (for `drop`). */
-  v: unknown;
+  /** The value as the application gave it (for `drop`); none for a RESPONSE. */
+  v?: unknown;
   /** Expiry (ms since epoch), Infinity for none. */
   x: number;
   /** Its seq once written, 0 before. */
@@ -63,15 +63,19 @@ const HELLO_CAPS = 1 | 2 | 4 | 16; // RELIABLE, PUBSUB, RPC, SUBREFUSE: no BATCH
 /** Counted at its largest: type, flags, an 8-byte seq and an 8-byte ack (docs/protocol.md §1). */
 const OVERHEAD = 18;
 const KNOWN = new Set<string>(Object.values(ErrorCodes));
-/** Close codes that say what failed (§5.3); others are `ERR_CONNECTION_CLOSED`. */
-const CLOSE_CODES: Record<number, ErrorCode> = {
-  4000: ErrorCodes.PROTOCOL,
-  4001: ErrorCodes.AUTH_FAILED,
-  4002: ErrorCodes.VERSION_UNSUPPORTED,
-  4003: ErrorCodes.HANDSHAKE_TIMEOUT,
-  4004: ErrorCodes.HEARTBEAT_TIMEOUT,
-  4009: ErrorCodes.TOO_MANY_REQUESTS,
-};
+/**
+ * Close codes that say what failed (§5.3), from 4000 to 4009 by their offset from 4000; others
+ * are `ERR_CONNECTION_CLOSED`.
+ */
+const CLOSE_CODES: Array<ErrorCode | undefined> = [
+  ErrorCodes.PROTOCOL,
+  ErrorCodes.AUTH_FAILED,
+  ErrorCodes.VERSION_UNSUPPORTED,
+  ErrorCodes.HANDSHAKE_TIMEOUT,
+  ErrorCodes.HEARTBEAT_TIMEOUT,
+  ...Array<undefined>(4),
+  ErrorCodes.TOO_MANY_REQUESTS,
+];
 
 const err = (code: ErrorCode, message: string, cause?: unknown): SocklineError =>
   new SocklineError(code, message, cause === undefined ? undefined : { cause });
@@ -211,7 +215,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     const list = this.#subs.get(pattern);
     if (list === undefined) {
       this.#subs.set(pattern, [fn]);
-      if (!this.#unsubs.delete(pattern)) this.#write(F.encode(F.SUBSCRIBE, 0, pattern));
+      if (!this.#unsubs.delete(pattern)) this.#frame(F.SUBSCRIBE, pattern);
     } else list.push(fn);
     return () => {
       const now = this.#subs.get(pattern);
@@ -220,7 +224,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       now!.splice(at, 1);
       if (now!.length > 0) return;
       this.#subs.delete(pattern);
-      if (this.#up) this.#write(F.encode(F.UNSUBSCRIBE, 0, pattern));
+      if (this.#up) this.#frame(F.UNSUBSCRIBE, pattern);
       else this.#unsubs.add(pattern);
     };
   }
@@ -240,11 +244,8 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       const id = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
       const b = F.encode(0, 0, id, method, payload).subarray(2);
       this.#fits(b.byteLength, 'request');
-      const fail = (code: ErrorCode, message: string, cause?: unknown): void => {
-        const e = err(code, message, cause);
-        e.sent = call.q > 0;
-        this.#settle(call, e);
-      };
+      const fail = (code: ErrorCode, message: string, cause?: unknown): void =>
+        this.#reject(call, err(code, message, cause));
       const onAbort = (): void => fail(ErrorCodes.ABORTED, `request "${method}" aborted`, signal!.reason);
       if (signal?.aborted === true)
         throw Object.assign(err(ErrorCodes.ABORTED, 'aborted', signal.reason), { sent: false });
@@ -369,7 +370,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     options?: ProtocolSendOptions,
   ): 'sent' | 'queued' | 'dropped' {
     this.#closed('cannot send', true);
-    const ttl = sendTtl(options, this.#o.delivery.ttl);
+    const ttl = sendTtl(options, this.#o.ttl);
     const [f, payload] = this.#payload(value);
     const b = F.encode(0, 0, ...head, payload).subarray(2);
     this.#fits(b.byteLength, t === F.DATA ? 'send' : 'publish');
@@ -382,7 +383,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       return 'dropped';
     }
     const item: Item = { t, f, b, v: value, x: ttl === Infinity ? Infinity : this.#clock.now() + ttl, q: 0 };
-    const { maxMessages, maxBytes, overflow } = this.#o.delivery;
+    const { maxMessages, maxBytes, overflow } = this.#o;
     const full = (): boolean =>
       this.#queue.length >= maxMessages || this.#queueBytes + b.byteLength > maxBytes;
     if (full()) {
@@ -429,7 +430,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
   }
 
   #room(item: Item): boolean {
-    const d = this.#o.delivery;
+    const d = this.#o;
     return (
       this.#replay.length === 0 ||
       (this.#replay.length < d.replayMessages && this.#replayBytes + item.b.byteLength <= d.replayBytes)
@@ -441,7 +442,17 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     item.q = ++this.#out;
     this.#replay.push(item);
     this.#replayBytes += item.b.byteLength;
+    this.#resend(item);
+  }
+
+  /** Writes a sequenced frame (again, on a resume) with its seq. */
+  #resend(item: Item): void {
     this.#write(F.encode(item.t, item.f | 2, item.q, item.b));
+  }
+
+  /** Writes an unsequenced frame of type `t` with no flags. */
+  #frame(t: number, ...parts: F.Part[]): void {
+    this.#write(F.encode(t, 0, ...parts));
   }
 
   #write(frame: Uint8Array): void {
@@ -452,7 +463,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     if (value instanceof Uint8Array) return [0, value];
     if (typeof value === 'string') {
       if (/\p{Cs}/u.test(value)) throw new TypeError('not well-formed Unicode');
-      return [0x10, new TextEncoder().encode(value)];
+      return [0x10, F.encoder.encode(value)];
     }
     return [0x20, this.#o.codec.encode(value)];
   }
@@ -488,14 +499,20 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#pump();
   }
 
+  /** Fails a request; `sent` says whether it was written (had a seq), so may have run. */
+  #reject(call: Call, error: SocklineError): void {
+    error.sent = call.q > 0;
+    this.#settle(call, error);
+  }
+
   #sendClose(code: number, reason: string): void {
     this.#ack();
-    this.#write(F.encode(F.CLOSE, 0, code, reason));
+    this.#frame(F.CLOSE, code, reason);
   }
 
   #ack(): void {
     this.#disarm('ack');
-    if (this.#in > this.#ackSent) this.#write(F.encode(F.ACK, 0, (this.#ackSent = this.#in)));
+    if (this.#in > this.#ackSent) this.#frame(F.ACK, (this.#ackSent = this.#in));
   }
 
   // --- the handshake ---------------------------------------------------------------------------
@@ -543,10 +560,10 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
 
   #answer(ctx: HandshakeContext, message: LinkMessage): void {
     let frame: F.InFrame;
+    // A text message has no byteLength: it passes this check, and decode refuses it.
     try {
-      if (typeof message === 'string') throw new Error('a text message');
-      if (message.byteLength > this.#o.maxHandshakeSize)
-        throw new Error(`a first message of ${message.byteLength} bytes`);
+      if ((message as Uint8Array).byteLength > this.#o.maxHandshakeSize)
+        throw new Error(`a first message of ${(message as Uint8Array).byteLength} bytes`);
       frame = F.decode(message);
     } catch (e) {
       const echoed = (message as Uint8Array)[0] === F.HELLO;
@@ -556,7 +573,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     if (t === F.WELCOME) {
       if (frame[4] !== 2)
         return ctx.fail(
-          err(ErrorCodes.VERSION_UNSUPPORTED, `the server chose version ${String(frame[4])}`),
+          err(ErrorCodes.VERSION_UNSUPPORTED, `the server chose version ${frame[4] as number}`),
           false,
         );
       this.#auth = undefined;
@@ -614,11 +631,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#answers?.reset();
     // A request that had a seq may have run: it is not sent again (§7.3 step 4).
     for (const call of [...this.#pending.values()])
-      if (call.q > 0) {
-        const e = err(ErrorCodes.SESSION_LOST, 'session lost');
-        e.sent = true;
-        this.#settle(call, e);
-      }
+      if (call.q > 0) this.#reject(call, err(ErrorCodes.SESSION_LOST, 'session lost'));
     const again = this.#replay.filter((i) => i.t !== F.REQUEST && i.t !== F.RESPONSE);
     for (const item of again) item.q = 0;
     this.#queue.unshift(...again);
@@ -634,10 +647,10 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#lastError = this.#closedBy = undefined;
     this.#heard = this.#clock.now();
     // What the server has not acknowledged goes again first, then the subscriptions.
-    for (const item of this.#replay) this.#write(F.encode(item.t, item.f | 2, item.q, item.b));
-    for (const pattern of this.#unsubs) this.#write(F.encode(F.UNSUBSCRIBE, 0, pattern));
+    for (const item of this.#replay) this.#resend(item);
+    for (const pattern of this.#unsubs) this.#frame(F.UNSUBSCRIBE, pattern);
     this.#unsubs.clear();
-    for (const pattern of this.#subs.keys()) this.#write(F.encode(F.SUBSCRIBE, 0, pattern));
+    for (const pattern of this.#subs.keys()) this.#frame(F.SUBSCRIBE, pattern);
     this.#beat();
     this.#idle();
     this.emit('open');
@@ -673,7 +686,6 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#heard = this.#clock.now();
     let frame: F.InFrame;
     try {
-      if (typeof message === 'string') throw new Error('a text message');
       frame = F.decode(message);
     } catch (e) {
       return this.#fail(`malformed frame: ${(e as Error).message}`);
@@ -681,7 +693,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     const [t, flags, seq, ack] = frame;
     if (ack >= 0 && !this.#acknowledged(ack)) return;
     if (seq > 0) {
-      if (seq <= this.#in) return this.#arm('ack', this.#o.delivery.ackDelay, () => this.#ack());
+      if (seq <= this.#in) return this.#arm('ack', this.#o.ackDelay, () => this.#ack());
       if (seq !== this.#in + 1) return this.#fail(`sequence gap: ${seq} after ${this.#in}`);
     }
     const payload = frame.at(-1) as Uint8Array;
@@ -696,7 +708,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     }
     if (seq > 0) {
       this.#in = seq;
-      if (!this.#timers.ack) this.#arm('ack', this.#o.delivery.ackDelay, () => this.#ack());
+      if (!this.#timers.ack) this.#arm('ack', this.#o.ackDelay, () => this.#ack());
     }
     switch (t) {
       case F.DATA:
@@ -744,7 +756,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
         return this.emit('error', Object.assign(e, { topic }));
       }
       case F.PING:
-        return this.#write(F.encode(F.PONG, 0, frame[4] as number));
+        return this.#frame(F.PONG, frame[4] as number);
       case F.PONG: {
         const ping = this.#pings.get(frame[4] as number);
         this.#pings.delete(frame[4] as number);
@@ -776,7 +788,6 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       t: F.RESPONSE,
       f,
       b: F.encode(0, 0, ...fields).subarray(2),
-      v: undefined,
       x: Infinity,
       q: 0,
     });
@@ -826,7 +837,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
 
   /** A protocol error: CLOSE 4000, `error`, and a new connection that resumes the session. */
   #fail(reason: string, code: ErrorCode = ErrorCodes.PROTOCOL): void {
-    this.#write(F.encode(F.CLOSE, 0, 4000, reason));
+    this.#frame(F.CLOSE, 4000, reason);
     this.emit('error', err(code, reason));
     this.#link.reconnect();
   }
@@ -874,11 +885,8 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#closedBy = undefined;
     this.#ended = false;
     this.#closeError = info.error;
-    for (const call of [...this.#pending.values()]) {
-      const e = this.#closedError('the request could not complete');
-      e.sent = call.q > 0;
-      this.#settle(call, e);
-    }
+    for (const call of [...this.#pending.values()])
+      this.#reject(call, this.#closedError('the request could not complete'));
     for (const item of [...this.#queue]) this.#drop(item, 'closed');
     for (const name of Object.keys(this.#timers)) this.#disarm(name);
     this.emit('close', info);
@@ -949,7 +957,7 @@ function notSockline(what: string, cause?: unknown): SocklineError {
 /** The error a CLOSE from the server stands for (§5.3). */
 function closeError(code: number, reason: string): SocklineError {
   return err(
-    CLOSE_CODES[code] ?? ErrorCodes.CONNECTION_CLOSED,
+    CLOSE_CODES[code - 4000] ?? ErrorCodes.CONNECTION_CLOSED,
     `the server closed the connection (${code}${reason === '' ? '' : `: ${reason}`})`,
   );
 }

@@ -26,7 +26,7 @@ export const CLOSE = 0x3f;
 /** The largest integer a varint may carry (§2.2). */
 const MAX = Number.MAX_SAFE_INTEGER;
 
-const encoder = new TextEncoder();
+export const encoder = new TextEncoder();
 /** Fatal: invalid UTF-8 is refused, never turned into U+FFFD; U+FEFF is data (§2.3). */
 export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -117,10 +117,11 @@ const FLAGS: Record<number, number> = {
 
 /**
  * Reads one frame body a server sent. Throws (a plain `Error` naming the fault; the caller
- * makes it `ERR_PROTOCOL`) for anything §5.1 calls malformed, before allocating for a length
- * it has not checked against the bytes left.
+ * makes it `ERR_PROTOCOL`) for anything §5.1 calls malformed, a text message included, before
+ * allocating for a length it has not checked against the bytes left.
  */
-export function decode(body: Uint8Array): InFrame {
+export function decode(body: Uint8Array | string): InFrame {
+  if (typeof body === 'string') throw new Error('a text message');
   const type = body[0]!;
   const flags = body[1]!;
   const fields = FIELDS[type];

@@ -4,11 +4,12 @@ import { ErrorCodes, SocklineError } from '../../core/errors.js';
 import { optionRangeError, optionTypeError } from '../../core/options/messages.js';
 import type { Codec } from '../../core/protocol/codec.js';
 import type { ResolvedProtocolOptions } from '../../core/protocol/options.js';
-import { utf8 } from './codec.js';
+import { encoder, utf8 } from './codec.js';
 
 /**
  * The options of protocol mode as the compact client reads them, defaults applied: those the
- * full client resolves that apply to it, with the frame size it reads and writes.
+ * full client resolves that apply to it, with the frame size it reads and writes. The delivery
+ * options (outbox, replay, ackDelay) are flat beside the others: a bundle keeps property names.
  */
 export type CompactOptions = Pick<
   ResolvedProtocolOptions,
@@ -21,8 +22,8 @@ export type CompactOptions = Pick<
   | 'authRetries'
   | 'probeTimeout'
   | 'clock'
-  | 'delivery'
-> & { readonly maxFrameSize: number };
+> &
+  Readonly<ResolvedProtocolOptions['delivery']> & { readonly maxFrameSize: number };
 
 /** Option `name`: above 0 (`Infinity` included), or `fallback` when absent. */
 const positive = (name: string, value: number | undefined, fallback: number): number => {
@@ -50,21 +51,18 @@ export function compactOptions(options: ProtocolConnectOptions): CompactOptions 
     probeTimeout: positive('probeTimeout', options.probeTimeout, 2e3),
     maxFrameSize: positive('maxFrameSize', options.maxFrameSize, 1 << 20),
     clock: options.clock ?? systemClock,
-    delivery: {
-      maxMessages: positive('outbox.maxMessages', o.maxMessages, 1e3),
-      maxBytes: positive('outbox.maxBytes', o.maxBytes, 1 << 20),
-      overflow: o.overflow ?? 'reject',
-      ttl: positive('outbox.ttl', o.ttl, Infinity),
-      replayMessages: positive('replay.maxMessages', r.maxMessages, 1e4),
-      replayBytes: positive('replay.maxBytes', r.maxBytes, 8 << 20),
-      ackDelay: positive('ackDelay', options.ackDelay, 20),
-    },
+    maxMessages: positive('outbox.maxMessages', o.maxMessages, 1e3),
+    maxBytes: positive('outbox.maxBytes', o.maxBytes, 1 << 20),
+    overflow: o.overflow ?? 'reject',
+    ttl: positive('outbox.ttl', o.ttl, Infinity),
+    replayMessages: positive('replay.maxMessages', r.maxMessages, 1e4),
+    replayBytes: positive('replay.maxBytes', r.maxBytes, 8 << 20),
+    ackDelay: positive('ackDelay', options.ackDelay, 20),
   };
 }
 
 /** Keys no JSON payload may hold, either way (docs/protocol.md §6.4): prototype pollution. */
 const FORBIDDEN = /^(__proto__|constructor|prototype)$/;
-const encoder = new TextEncoder();
 
 /** Whether `text` nests arrays and objects deeper than 64 (brackets in strings do not count). */
 function tooDeep(text: string): boolean {
