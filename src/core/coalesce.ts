@@ -51,7 +51,7 @@ export class Coalescer {
    * @param join makes one buffer of several (`concat` for a byte stream)
    * @param tickHint the size of the first framed tick's buffer (what an earlier one held)
    * @param alloc makes a framed tick's buffer (whose bytes are all written before they are
-   *   read): a runtime may cut it from a pool (Node's `Buffer.allocUnsafe`) rather than make a
+   *   read): a runtime may cut it from a pool (Node's buffer pool) rather than make a
    *   backing store of its own for every tick
    */
   constructor(
