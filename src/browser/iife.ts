@@ -4,15 +4,8 @@ import '../core/opt-in/verbose.js';
 import '../core/opt-in/iterate.js';
 import '../core/opt-in/handle.js';
 import { createRawConnection, type RawLinkOptions } from '../core/connect-link.js';
-import { createConnection } from '../core/connect.js';
-import type {
-  ConnectOptions,
-  ConnectTarget,
-  ProtocolConnectOptions,
-  RawConnectOptions,
-} from '../core/connect-options.js';
+import type { ConnectTarget } from '../core/connect-options.js';
 import type { Link } from '../core/link/api.js';
-import type { SocklineClient } from '../core/protocol/client-api.js';
 import { watchLifecycle } from './lifecycle.js';
 import { browserTransports } from './transports.js';
 
@@ -23,14 +16,7 @@ export * from './index.js';
  * has every opt-in), so it carries neither the compact client nor the compact link beside
  * them; the same behaviour.
  */
-export function connect(target: ConnectTarget, options: RawConnectOptions): Link;
-export function connect(target: ConnectTarget, options?: ProtocolConnectOptions): SocklineClient;
-export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient;
-export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient {
-  const connection = createConnection(target, options, browserTransports);
-  watchLifecycle(connection);
-  return connection;
-}
+export { fullConnect as connect } from './full-connect.js';
 
 /**
  * `connectRaw()` of the CDN build: the general link, which this build carries for

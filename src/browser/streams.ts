@@ -14,18 +14,6 @@
  * compact client as well, which it never uses.
  */
 import '../core/opt-in/full-client.js';
-import type {
-  ConnectOptions,
-  ConnectTarget,
-  ProtocolConnectOptions,
-  RawConnectOptions,
-} from '../core/connect-options.js';
-import { createConnection } from '../core/connect.js';
-import type { Link } from '../core/link/api.js';
-import type { SocklineClient } from '../core/protocol/client-api.js';
-import { webSocketTransports } from '../core/websocket-resolver.js';
-import { watchLifecycle } from './lifecycle.js';
-
 export * from '../core/streams/index.js';
 
 /**
@@ -36,11 +24,4 @@ export * from '../core/streams/index.js';
  * const client = connect('wss://example.com/ws', { streams });
  * await file.stream().pipeTo(client.openStream({ name: file.name }).writable);
  */
-export function connect(target: ConnectTarget, options: RawConnectOptions): Link;
-export function connect(target: ConnectTarget, options?: ProtocolConnectOptions): SocklineClient;
-export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient;
-export function connect(target: ConnectTarget, options?: ConnectOptions): Link | SocklineClient {
-  const connection = createConnection(target, options, webSocketTransports);
-  watchLifecycle(connection);
-  return connection;
-}
+export { fullConnect as connect } from './full-connect.js';
