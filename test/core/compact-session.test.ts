@@ -214,6 +214,27 @@ describe('the compact client session on a fake clock', () => {
     expect(got).toEqual(['a']);
   });
 
+  it('lets an owed ack ride on the next frame it sends, and acks at once after 32 unacknowledged', async () => {
+    const { client, link, clock } = setup();
+    await open(link);
+    link.take();
+    link.receive(F.encode(F.DATA, 0x22, 1, json('a')));
+    link.receive(F.encode(F.DATA, 0x22, 2, json('b')));
+    // DATA with seq 1 and ack 2 (flags 0x23): no ACK of its own, then or after ackDelay.
+    client.send('x');
+    expect(link.take().map((f) => f.slice(0, 4))).toEqual([[F.DATA, 0x13, 1, 2]]);
+    clock.advance(100);
+    expect(link.take()).toEqual([]);
+    // Nothing to ride on: 31 wait for ackDelay, the 32nd unacknowledged is acked at once.
+    for (let seq = 3; seq <= 33; seq++) link.receive(F.encode(F.DATA, 0x22, seq, json(seq)));
+    expect(link.take()).toEqual([]);
+    link.receive(F.encode(F.DATA, 0x22, 34, json(34)));
+    expect(link.take()).toEqual([[F.ACK, 0, 0, -1, 34]]);
+    expect(clock.pending).toBe(2); // the heartbeat's beat and idle timers, no ack timer
+    clock.advance(20);
+    expect(link.take().filter((f) => f[0] === F.ACK)).toEqual([]);
+  });
+
   it('resumes: asks with what it received, sends again only what the server lacks, then goes on numbering', async () => {
     const { client, link } = setup();
     await open(link);

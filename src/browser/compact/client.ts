@@ -59,6 +59,8 @@ interface Call extends Item {
   end: () => void;
 }
 
+/** Received frames acknowledged at once, without waiting for ackDelay (as the full client). */
+const ACK_EVERY = 32;
 const HELLO_CAPS = 1 | 2 | 4 | 16; // RELIABLE, PUBSUB, RPC, SUBREFUSE: no BATCH, LARGE, STREAMS
 /** Counted at its largest: type, flags, an 8-byte seq and an 8-byte ack (docs/protocol.md §1). */
 const OVERHEAD = 18;
@@ -445,9 +447,12 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     this.#resend(item);
   }
 
-  /** Writes a sequenced frame (again, on a resume) with its seq. */
+  /** Writes a sequenced frame (again, on a resume) with its seq, and an owed ack riding on it. */
   #resend(item: Item): void {
-    this.#write(F.encode(item.t, item.f | 2, item.q, item.b));
+    if (this.#up && this.#in > this.#ackSent) {
+      this.#disarm('ack');
+      this.#write(F.encode(item.t, item.f | 3, item.q, (this.#ackSent = this.#in), item.b));
+    } else this.#write(F.encode(item.t, item.f | 2, item.q, item.b));
   }
 
   /** Writes an unsequenced frame of type `t` with no flags. */
@@ -708,7 +713,9 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     }
     if (seq > 0) {
       this.#in = seq;
-      if (!this.#timers.ack) this.#arm('ack', this.#o.ackDelay, () => this.#ack());
+      // As the full client: at once after ACK_EVERY unacknowledged, else within ackDelay.
+      if (seq - this.#ackSent >= ACK_EVERY) this.#ack();
+      else if (!this.#timers.ack) this.#arm('ack', this.#o.ackDelay, () => this.#ack());
     }
     switch (t) {
       case F.DATA:
