@@ -17,10 +17,12 @@ const gzip = (code: string | Uint8Array): number => gzipSync(code, { level: 9 })
  * client, 3,072 B for raw mode.
  */
 const BUDGETS = {
-  // 12,589 B reached: the compact client over the compact link, one option check, the small
-  // emitter (26,070 B with the full client and the general link); the target of 6,144 B is not
-  // met yet.
-  connect: 12_710,
+  // 12,920 B reached: the compact client over the compact link, one option check, the small
+  // emitter (26,070 B with the full client and the general link); 331 B of it since 12,589 B are
+  // the payload rules the full client and the server follow (any ArrayBuffer view or ArrayBuffer
+  // sent as bytes, no text with a lone surrogate) and acks riding on frames. The target of
+  // 6,144 B is not met.
+  connect: 13_050,
   // 5,641 B reached: a compact link written for the browser's WebSocket alone, with the compact
   // option check (8,591 B with the general link); the target of 3,072 B is not met yet.
   raw: 5_695,

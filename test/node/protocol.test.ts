@@ -62,6 +62,29 @@ describe('protocol mode against a sockline server session', () => {
         await expect.poll(() => got).toEqual([{ hello: 'client' }]);
       });
 
+      it('sends any ArrayBuffer view and an ArrayBuffer as bytes; refuses text with a lone surrogate, sending nothing', async () => {
+        server = await startProtocolServer();
+        server.handlers.set('echo', (params) => params);
+        const client = open(url(server));
+        await client.opened;
+        const buffer = Uint8Array.from([9, 8, 7, 6]).buffer;
+        client.send(new Float32Array([1.5]));
+        client.send(new DataView(buffer, 1, 2));
+        client.send(buffer);
+        client.publish('t/bytes', new Uint16Array([0x0102]));
+        expect(() => client.send('a\ud800b')).toThrow(TypeError);
+        expect(() => client.publish('t/x', '\udc00')).toThrow(TypeError);
+        await expect(client.request('echo', 'z\ud83d')).rejects.toThrow(TypeError);
+        client.send('a\ud83d\ude00b'); // a surrogate pair is one code point: well-formed
+        await expect.poll(() => server!.received.length).toBe(4);
+        const got = server.received.map((r) => (r.value instanceof Uint8Array ? [...r.value] : r.value));
+        expect(got).toEqual([[...new Uint8Array(new Float32Array([1.5]).buffer)], [8, 7], [9, 8, 7, 6], 'a\u{1f600}b']);
+        // Bytes through a request and back come as bytes, not as a JSON object of indexes.
+        const echoed = await client.request<Uint8Array>('echo', new Uint8Array([5, 6]).buffer);
+        expect(echoed).toBeInstanceOf(Uint8Array);
+        expect([...echoed]).toEqual([5, 6]);
+      });
+
       it('answers requests, and reports remote errors, unknown methods and timeouts as typed errors', async () => {
         server = await startProtocolServer();
         server.handlers.set('sum', (params) => (params as number[]).reduce((a, b) => a + b, 0));

@@ -12,6 +12,7 @@ import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../co
 import type { SocklineClient } from '../../core/protocol/client-api.js';
 import type { CompactOptions } from './session-options.js';
 import { argumentTypeError, optionRangeError } from '../../core/options/messages.js';
+import { decodePayload, encodePayload } from '../../core/protocol/codec.js';
 import { topicMatches, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
 import { checkSchema, sendTtl } from './options.js';
@@ -59,6 +60,8 @@ interface Call extends Item {
   end: () => void;
 }
 
+/** The flag bits of each payload kind (docs/protocol.md §3.2). */
+const KIND_FLAGS = { binary: 0, text: 0x10, value: 0x20 } as const;
 /** Received frames acknowledged at once, without waiting for ackDelay (as the full client). */
 const ACK_EVERY = 32;
 const HELLO_CAPS = 1 | 2 | 4 | 16; // RELIABLE, PUBSUB, RPC, SUBREFUSE: no BATCH, LARGE, STREAMS
@@ -464,13 +467,10 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     if (this.#up) this.#link.send(frame);
   }
 
+  /** The payload kind's flag bits and bytes, by the rules every sockline sender follows. */
   #payload(value: unknown): [number, Uint8Array] {
-    if (value instanceof Uint8Array) return [0, value];
-    if (typeof value === 'string') {
-      if (/\p{Cs}/u.test(value)) throw new TypeError('not well-formed Unicode');
-      return [0x10, F.encoder.encode(value)];
-    }
-    return [0x20, this.#o.codec.encode(value)];
+    const { kind, payload } = encodePayload(value, this.#o.codec);
+    return [KIND_FLAGS[kind], payload];
   }
 
   #fits(size: number, what: string): void {
@@ -813,17 +813,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
 
   #value(flags: number, payload: Uint8Array): unknown {
     const kind = flags & 0x30;
-    try {
-      return kind === 0
-        ? payload.slice()
-        : kind === 0x10
-          ? F.utf8.decode(payload)
-          : this.#o.codec.decode(payload);
-    } catch (e) {
-      throw (e as SocklineError).code === ErrorCodes.BAD_PAYLOAD
-        ? e
-        : err(ErrorCodes.BAD_PAYLOAD, `payload refused: ${(e as Error).message}`, e);
-    }
+    return decodePayload(kind === 0 ? 'binary' : kind === 0x10 ? 'text' : 'value', payload, this.#o.codec);
   }
 
   /** The server has every frame up to `seq`; false (and the connection dropped) for one never sent. */

@@ -1,3 +1,5 @@
+import { utf8Decoder as utf8, utf8Encoder as encoder } from '../../core/protocol/codec.js';
+
 /**
  * The frames of the compact client, as docs/protocol.md (wire v2) writes them: the client role
  * only. It encodes what a client sends (HELLO, DATA, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, REQUEST,
@@ -26,9 +28,8 @@ export const CLOSE = 0x3f;
 /** The largest integer a varint may carry (§2.2). */
 const MAX = Number.MAX_SAFE_INTEGER;
 
-export const encoder = new TextEncoder();
-/** Fatal: invalid UTF-8 is refused, never turned into U+FFFD; U+FEFF is data (§2.3). */
-export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** The protocol's UTF-8 encoder and fatal decoder (§2.3), shared with the payload rules. */
+export { encoder, utf8 };
 
 /** A field to encode: a number is a varint, a string a length and its UTF-8, bytes go as they are. */
 export type Part = number | string | Uint8Array;

@@ -30,7 +30,7 @@ export interface JsonCodecOptions {
 }
 
 /** The defaults of {@link JsonCodecOptions}. */
-export const jsonCodecDefaults = Object.freeze({ maxDepth: 64 });
+export const jsonCodecDefaults = /* @__PURE__ */ Object.freeze({ maxDepth: 64 });
 
 /**
  * Object keys refused in both directions. JSON.parse makes them plain own properties, but
@@ -47,9 +47,13 @@ const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor',
  */
 const MAY_HOLD_FORBIDDEN_KEY = /"(?:__proto__|constructor|prototype)"\s*:|\\u00[5-7]/;
 
-const utf8Encoder = new TextEncoder();
+/** A UTF-16 unit no pair completes: with the `u` flag a well-formed pair is one code point, not `Cs`. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** One UTF-8 encoder and one fatal decoder for every payload and string of the protocol. */
+export const utf8Encoder = new TextEncoder();
 /** Fatal: invalid UTF-8 is refused, never turned into U+FFFD. ignoreBOM: U+FEFF is data, kept. */
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+export const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The JSON codec, sockline's default (`name: 'json'`).
@@ -158,11 +162,12 @@ function reason(error: unknown): string {
 
 /**
  * Chooses the payload kind for a value an application sends: bytes (a Uint8Array, any other
- * ArrayBuffer view, an ArrayBuffer) go as `binary`, a string as `text` (UTF-8; a lone
- * surrogate becomes U+FFFD), anything else as `value` through `codec`. A Uint8Array is
- * used as it is, not copied.
+ * ArrayBuffer view, an ArrayBuffer) go as `binary`, a string as `text` (UTF-8), anything
+ * else as `value` through `codec`. A Uint8Array is used as it is, not copied.
  *
- * Throws what `codec.encode` throws (TypeError for a value it cannot represent).
+ * Throws a TypeError for a string with a lone surrogate (not well-formed Unicode, which
+ * UTF-8 cannot carry), and what `codec.encode` throws (TypeError for a value it cannot
+ * represent).
  *
  * @example
  * ```ts
@@ -174,7 +179,12 @@ export function encodePayload(
   codec: Codec,
 ): { kind: PayloadKind; payload: Uint8Array } {
   if (data instanceof Uint8Array) return { kind: 'binary', payload: data };
-  if (typeof data === 'string') return { kind: 'text', payload: utf8Encoder.encode(data) };
+  if (typeof data === 'string') {
+    // As for every string on the wire (docs/protocol.md §2.3): U+FFFD would change the text unseen.
+    if (LONE_SURROGATE.test(data))
+      throw new TypeError('a text payload holds a lone surrogate (not well-formed Unicode)');
+    return { kind: 'text', payload: utf8Encoder.encode(data) };
+  }
   if (ArrayBuffer.isView(data)) {
     // Without this a Float32Array or DataView would go through JSON as {"0":…} or {}.
     return { kind: 'binary', payload: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
@@ -204,9 +214,6 @@ export function decodePayload(
   codec: Codec,
 ): Uint8Array | string | unknown {
   if (kind === 'binary') return payload;
-  if (kind !== 'text' && kind !== 'value') {
-    throw new TypeError(`kind must be 'binary', 'text' or 'value', got ${String(kind)}`);
-  }
   try {
     return kind === 'text' ? utf8Decoder.decode(payload) : codec.decode(payload);
   } catch (error) {
