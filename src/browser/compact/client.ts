@@ -13,7 +13,7 @@ import type { SocklineClient } from '../../core/protocol/client-api.js';
 import type { CompactOptions } from './session-options.js';
 import { argumentTypeError, optionRangeError } from '../../core/options/messages.js';
 import { decodePayload, encodePayload } from '../../core/protocol/codec.js';
-import { topicMatches, validatePattern, validateTopic } from '../../core/protocol/topics.js';
+import { topicMatches, validateMethod, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
 import { checkSchema, sendTtl } from './options.js';
 
@@ -236,8 +236,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
 
   request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T> {
     return new Promise<unknown>((ok, no) => {
-      if (typeof method !== 'string' || method === '')
-        throw argumentTypeError('method', 'a non-empty string', method);
+      validateMethod(method);
       if (options !== undefined) checkSchema(options, { timeout: 'n', signal: 'o' });
       const timeout = options?.timeout ?? this.#o.requestTimeout;
       if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
@@ -245,7 +244,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       this.#closed(`cannot request "${method}"`);
       if (this.#pending.size >= this.#o.maxInFlight)
         throw err(ErrorCodes.TOO_MANY_REQUESTS, `maxInFlight (${this.#o.maxInFlight}) requests in flight`);
-      const [f, payload] = this.#payload(params === undefined ? new Uint8Array(0) : params);
+      const [f, payload] = this.#payload(params ?? null);
       const id = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
       const b = F.encode(0, 0, id, method, payload).subarray(2);
       this.#fits(b.byteLength, 'request');

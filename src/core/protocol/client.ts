@@ -19,7 +19,7 @@ import { installedAnswers, requireAnswers } from './answering.js';
 import { encodeBatch } from './batch.js';
 import { clientFrames } from './frames-decode.js';
 import { CloseCodes, type CloseFrame } from './frames.js';
-import { validateTopic } from './topics.js';
+import { validateMethod, validateTopic } from './topics.js';
 import { closedError, closeError, closeFailed, waitingFor } from './client-errors.js';
 import { SuspectConnection } from './client-suspect.js';
 import { DeadlineTimers } from './client-timers.js';
@@ -261,8 +261,7 @@ export class FullClient extends GuardedEmitter<ClientEvents> implements Sockline
    */
   request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T> {
     try {
-      if (typeof method !== 'string' || method.length === 0)
-        throw argumentTypeError('method', 'a non-empty string', method);
+      validateMethod(method);
       if (options !== undefined) checkOptions(options, REQUEST_OPTIONS);
       const timeout = options?.timeout ?? this.#options.requestTimeout;
       if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');

@@ -48,7 +48,7 @@ const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor',
 const MAY_HOLD_FORBIDDEN_KEY = /"(?:__proto__|constructor|prototype)"\s*:|\\u00[5-7]/;
 
 /** A UTF-16 unit no pair completes: with the `u` flag a well-formed pair is one code point, not `Cs`. */
-const LONE_SURROGATE = /\p{Cs}/u;
+export const LONE_SURROGATE = /\p{Cs}/u;
 
 /** One UTF-8 encoder and one fatal decoder for every payload and string of the protocol. */
 export const utf8Encoder = new TextEncoder();

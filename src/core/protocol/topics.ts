@@ -6,9 +6,11 @@
 
 import type { SocklineError } from '../errors.js';
 import type { SubrefuseFrame } from './frames.js';
+import { argumentTypeError } from '../options/messages.js';
+import { LONE_SURROGATE } from './codec.js';
 import { remoteError } from './rpc.js';
 
-const MAX_TOPIC_BYTES = 256;
+const MAX_NAME_BYTES = 256;
 const encoder = new TextEncoder();
 
 /**
@@ -34,14 +36,33 @@ export function validateTopic(topic: string): void {
 }
 
 function checkLength(topic: string): void {
-  // The wire limit is in bytes: a character is at most 3 UTF-8 bytes (4 for a surrogate pair).
-  if (
-    typeof topic !== 'string' ||
-    topic.length === 0 ||
-    (topic.length > MAX_TOPIC_BYTES / 3 && encoder.encode(topic).byteLength > MAX_TOPIC_BYTES)
-  ) {
-    throw new TypeError(`A topic must be a string of 1 to ${MAX_TOPIC_BYTES} UTF-8 bytes`);
+  if (!isName(topic)) {
+    throw new TypeError(`A topic must be a well-formed string of 1 to ${MAX_NAME_BYTES} UTF-8 bytes`);
   }
+}
+
+/**
+ * Throws a `TypeError` (`ERR_INVALID_OPTION`) for a method name the wire cannot carry, before
+ * the request takes a place in the session: written, the server would end the connection.
+ */
+export function validateMethod(method: unknown): asserts method is string {
+  if (!isName(method)) {
+    throw argumentTypeError('method', `a well-formed string of 1 to ${MAX_NAME_BYTES} UTF-8 bytes`, method);
+  }
+}
+
+/**
+ * A topic or method name as docs/protocol.md §5.2 bounds it: 1 to 256 UTF-8 bytes, no lone
+ * surrogate (§2.3). A character is at most 3 UTF-8 bytes (4 for a surrogate pair), so a short
+ * name is not encoded to be measured.
+ */
+function isName(name: unknown): name is string {
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    !LONE_SURROGATE.test(name) &&
+    (name.length <= MAX_NAME_BYTES / 3 || encoder.encode(name).byteLength <= MAX_NAME_BYTES)
+  );
 }
 
 /** Whether `topic` (no wildcards) matches `pattern`. Iterative, no regular expressions. */

@@ -14,7 +14,7 @@ import {
 } from '../frames.js';
 import { isStreamFrame, readDataHeader, readFrame, type DataHeader } from '../frames-decode.js';
 import { encodeFrame, encodeMessage, messageFits, tooLarge } from '../frames-encode.js';
-import { subscriptionError, validatePattern, validateTopic } from '../topics.js';
+import { subscriptionError, validateMethod, validatePattern, validateTopic } from '../topics.js';
 import { Delivery, type OutgoingMessage, type SequencedSource } from './delivery.js';
 import { DEAD, Heartbeat } from './heartbeat.js';
 import type { EndpointHost, Welcomed } from './host.js';
@@ -540,6 +540,11 @@ export class Endpoint implements SequencedSource {
       const error = new SocklineError(ErrorCodes.CONNECTION_CLOSED, 'the session is over');
       error.sent = false;
       return Promise.reject(error);
+    }
+    try {
+      validateMethod(method);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.#callsOf().request(
       method,
