@@ -25,10 +25,21 @@ export type CompactOptions = Pick<
 > &
   Readonly<ResolvedProtocolOptions['delivery']> & { readonly maxFrameSize: number };
 
-/** Option `name`: above 0 (`Infinity` included), or `fallback` when absent. */
-const positive = (name: string, value: number | undefined, fallback: number): number => {
+/**
+ * Option `name`: above 0 and finite, or `fallback` when absent; `Infinity` too where it means
+ * unlimited (`unlimited` set), as the full client's resolvers have it.
+ */
+const positive = (name: string, value: number | undefined, fallback: number, unlimited?: 1): number => {
   if (value === undefined) return fallback;
-  if (!(value > 0)) throw optionRangeError(name, value, '> 0');
+  if (!(value > 0 && (unlimited || value < Infinity))) throw optionRangeError(name, value, '> 0');
+  return value;
+};
+
+/** `maxFrameSize`: a whole number of bytes a u32 length could declare, as the full client's framing takes it. */
+const frameSize = (value: number | undefined): number => {
+  if (value === undefined) return 1 << 20;
+  if (!(Number.isInteger(value) && value > 0 && value <= 0xffff_ffff))
+    throw optionRangeError('maxFrameSize', value, 'a positive integer up to 4294967295');
   return value;
 };
 
@@ -43,18 +54,18 @@ export function compactOptions(options: ProtocolConnectOptions): CompactOptions 
   return {
     token: typeof token === 'function' ? token : () => token,
     codec: options.codec ?? json,
-    requestTimeout: positive('requestTimeout', options.requestTimeout, 1e4),
+    requestTimeout: positive('requestTimeout', options.requestTimeout, 1e4, 1),
     maxInFlight: positive('maxInFlight', options.maxInFlight, 1e3),
     resume: options.resume ?? true,
     maxHandshakeSize: positive('maxHandshakeSize', options.maxHandshakeSize, 16_384),
     authRetries: positive('authRetries', options.authRetries, 3),
     probeTimeout: positive('probeTimeout', options.probeTimeout, 2e3),
-    maxFrameSize: positive('maxFrameSize', options.maxFrameSize, 1 << 20),
+    maxFrameSize: frameSize(options.maxFrameSize),
     clock: options.clock ?? systemClock,
-    maxMessages: positive('outbox.maxMessages', o.maxMessages, 1e3),
-    maxBytes: positive('outbox.maxBytes', o.maxBytes, 1 << 20),
+    maxMessages: positive('outbox.maxMessages', o.maxMessages, 1e3, 1),
+    maxBytes: positive('outbox.maxBytes', o.maxBytes, 1 << 20, 1),
     overflow: o.overflow ?? 'reject',
-    ttl: positive('outbox.ttl', o.ttl, Infinity),
+    ttl: positive('outbox.ttl', o.ttl, Infinity, 1),
     replayMessages: positive('replay.maxMessages', r.maxMessages, 1e4),
     replayBytes: positive('replay.maxBytes', r.maxBytes, 8 << 20),
     ackDelay: positive('ackDelay', options.ackDelay, 20),
