@@ -1,90 +1,12 @@
-import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import { createLink, createRawConnection, type RawLinkOptions } from '../../src/core/connect-link.js';
-import type { ConnectOptions, ConnectTarget } from '../../src/core/connect-options.js';
 import type { Link } from '../../src/core/link/api.js';
-import type { HandshakeContext, HandshakeReceiver, LinkMessage } from '../../src/core/link/types.js';
-import { browserTransports } from '../../src/browser/transports.js';
-import { createCompactLink, type CompactHandshakeContext } from '../../src/browser/compact/link.js';
+import type { LinkMessage } from '../../src/core/link/types.js';
 import { checkConnectOptions, checkRawOptions } from '../../src/core/options/connect-schema.js';
 import { checkConnect, checkRaw } from '../../src/browser/compact/options.js';
 import { waitState } from '../support/wait.js';
-
-/**
- * One case list, run against both links of the browser build's raw mode: the general `Link`
- * over the WHATWG-WebSocket transport, and the compact link. Both get `ws`'s `WebSocket`
- * injected, against real `ws` servers on 127.0.0.1, with real timers.
- */
-type Handshake = (context: CompactHandshakeContext) => HandshakeReceiver;
-type Factory = (target: ConnectTarget, options?: RawLinkOptions, handshake?: Handshake) => Link;
-
-const implementations: ReadonlyArray<[string, Factory]> = [
-  [
-    'Link',
-    (target, options = {}, handshake) => {
-      const withWs = { ...options, WebSocket } as RawLinkOptions;
-      if (handshake === undefined) return createRawConnection(target, withWs, browserTransports);
-      const options_ = { ...withWs, protocol: 'raw' } as ConnectOptions;
-      return createLink(
-        target,
-        options_,
-        browserTransports,
-        handshake as (c: HandshakeContext) => HandshakeReceiver,
-      );
-    },
-  ],
-  [
-    'compact link',
-    (target, options = {}, handshake) => {
-      // What connectRaw() does before the factory: the names and types of raw mode.
-      checkRaw(options);
-      return createCompactLink(target, { ...options, WebSocket } as RawLinkOptions, handshake);
-    },
-  ],
-];
-
-interface Peer {
-  url: string;
-  port: number;
-  /** Server side of each connection, in the order they came. */
-  sockets: ServerSocket[];
-  /** What the server received, per connection. */
-  received: string[][];
-  close(): Promise<void>;
-}
-
-/** A `ws` server on port 0: echoes unless `onConnection` says otherwise. */
-async function startPeer(onConnection?: (socket: ServerSocket, index: number) => void): Promise<Peer> {
-  const server = http.createServer((_req, res) => res.writeHead(404).end());
-  const wss = new WebSocketServer({ server });
-  const sockets: ServerSocket[] = [];
-  const received: string[][] = [];
-  wss.on('connection', (socket) => {
-    const got: string[] = [];
-    sockets.push(socket);
-    received.push(got);
-    socket.on('error', () => {});
-    socket.on('message', (data, isBinary) => got.push(isBinary ? `bin:${String(data)}` : String(data)));
-    if (onConnection) onConnection(socket, sockets.length - 1);
-    else socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    port,
-    sockets,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of wss.clients) s.terminate();
-        wss.close(() => server.close(() => resolve()));
-      }),
-  };
-}
+import { LINK_IMPLEMENTATIONS, startPeer, type Peer } from '../support/links.js';
 
 /** A port nothing listens on (refused at once). */
 async function deadUrl(): Promise<string> {
@@ -119,7 +41,7 @@ function record(link: Link): string[] {
 const until = (link: Link, event: 'close' | 'open'): Promise<void> =>
   new Promise((resolve) => link.once(event, () => resolve()));
 
-for (const [name, make] of implementations) {
+for (const [name, make] of LINK_IMPLEMENTATIONS) {
   describe(`raw mode in the browser build: ${name}`, () => {
     let peer: Peer | undefined;
     let link: Link | undefined;
