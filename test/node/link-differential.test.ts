@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawLinkOptions } from '../../src/core/connect-link.js';
 import type { Link } from '../../src/core/link/api.js';
+import { constructionOutcome, optionObjects, outcomeOf, type Outcome } from '../support/differential.js';
 import { LINK_IMPLEMENTATIONS, startPeer, type Peer } from '../support/links.js';
 
 /**
@@ -12,16 +13,6 @@ import { LINK_IMPLEMENTATIONS, startPeer, type Peer } from '../support/links.js'
  * what each call returns or throws, the events, what the server received and what came back
  * must be the same.
  */
-
-type Outcome = { ok: unknown } | { threw: string; code?: string };
-
-const outcomeOf = (run: () => unknown): Outcome => {
-  try {
-    return { ok: run() };
-  } catch (e) {
-    return { threw: (e as Error)?.constructor?.name ?? typeof e, code: (e as { code?: string })?.code };
-  }
-};
 
 const show = (m: unknown): unknown => (m instanceof Uint8Array ? { bytes: [...m] } : m);
 
@@ -89,9 +80,9 @@ async function play(
   const isEnd = (m: unknown): boolean =>
     m === 'end' || (m instanceof Uint8Array && new TextDecoder().decode(m) === 'end');
   link.on('message', (m) => (isEnd(m) ? marked() : got.push(show(m))));
-  const calls = early.map(([m, o]) => outcomeOf(() => link.send(m as string, o as never)));
+  const calls = early.map(([m, o]) => outcomeOf(() => link.send(m as string, o as never)) as Outcome);
   await link.opened;
-  calls.push(...late.map(([m, o]) => outcomeOf(() => link.send(m as string, o as never))));
+  calls.push(...late.map(([m, o]) => outcomeOf(() => link.send(m as string, o as never)) as Outcome));
   link.send('end');
   await Promise.race([mark, new Promise((r) => setTimeout(r, 2_000))]);
   await link.close();
@@ -120,42 +111,18 @@ describe('the general and the compact link do the same with the same calls', () 
   });
 
   it('accepts and refuses the same link options, with the same errors', async () => {
-    const number = fc.constantFrom<unknown>(0, -1, 0.5, 1, 2 ** 31, NaN, Infinity, '5', null, false, true);
-    const nested = (names: readonly string[]): fc.Arbitrary<unknown> =>
-      fc.oneof(
-        fc.dictionary(fc.constantFrom(...names, 'nope'), number, { maxKeys: 3 }),
-        fc.constantFrom<unknown>(false, true, 5, null),
-      );
-    const options = fc.dictionary(
-      fc.constantFrom(
-        'connectTimeout',
-        'idleTimeout',
-        'closeTimeout',
-        'highWaterMark',
-        'text',
-        'reconnect',
-        'outbox',
-      ),
-      fc.oneof(
-        number,
-        nested(['initialDelay', 'maxDelay', 'multiplier', 'jitter', 'maxRetries', 'minUptime']),
-        nested(['maxMessages', 'maxBytes', 'ttl', 'overflow']),
-      ),
-      { maxKeys: 3 },
+    const options = optionObjects(
+      ['connectTimeout', 'idleTimeout', 'closeTimeout', 'highWaterMark', 'text'],
+      {
+        reconnect: ['initialDelay', 'maxDelay', 'multiplier', 'jitter', 'maxRetries', 'minUptime'],
+        outbox: ['maxMessages', 'maxBytes', 'ttl', 'overflow'],
+      },
     );
     await fc.assert(
       fc.asyncProperty(options, async (o) => {
         const outcomes: unknown[] = [];
         for (const [, make] of LINK_IMPLEMENTATIONS) {
-          try {
-            const link = make(peer.url, o as RawLinkOptions);
-            outcomes.push('accepted');
-            await link.close();
-          } catch (e) {
-            // The same option and value named; the general link adds the range it expected.
-            const { name, message, code } = e as Error & { code?: string };
-            outcomes.push({ name, message: message.replace(/ \(expected [^)]*\)$/, ''), code });
-          }
+          outcomes.push(await constructionOutcome(() => make(peer.url, o as RawLinkOptions)));
         }
         expect(outcomes[1]).toEqual(outcomes[0]);
       }),
