@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProtocolConnectOptions } from '../../src/node/index.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { connectAs, type ClientKind } from '../support/clients.js';
 import { constructionOutcome, optionObjects, outcomeOf, type Outcome } from '../support/differential.js';
@@ -98,6 +99,22 @@ const anyRequestOptions: fc.Arbitrary<unknown> = fc.constantFrom(
   null,
 );
 
+/** Connect options that shape what waits: a small outbox and its policies, few requests in flight. */
+const anyClientOptions: fc.Arbitrary<ProtocolConnectOptions> = fc.record(
+  {
+    outbox: fc.record(
+      {
+        maxMessages: fc.constantFrom(1, 2, 1000),
+        maxBytes: fc.constantFrom(16, 1 << 20),
+        overflow: fc.constantFrom('reject' as const, 'drop-oldest' as const, 'drop-newest' as const),
+      },
+      { requiredKeys: [] },
+    ),
+    maxInFlight: fc.constantFrom(1, 2, 1000),
+  },
+  { requiredKeys: [] },
+);
+
 /** The arguments of the `close()` that ends a run, good and bad. */
 const anyClose = fc.constantFrom<readonly [unknown, unknown]>(
   [undefined, undefined],
@@ -138,8 +155,9 @@ async function play(
   ops: readonly Op[],
   end: readonly [unknown, unknown],
   early: boolean,
+  options: ProtocolConnectOptions,
 ): Promise<{ outcomes: Outcome[]; received: unknown[]; events: unknown[] }> {
-  const client: SocklineClient = connectAs(kind, server.wsUrl, { reconnect: false });
+  const client: SocklineClient = connectAs(kind, server.wsUrl, { ...options, reconnect: false });
   const events: unknown[] = [];
   client.on('error', (e) => events.push(`error ${e.code}`));
   client.on('drop', (_, reason) => events.push(`drop ${reason}`));
@@ -187,14 +205,15 @@ describe('the full and the compact client do the same with the same calls', () =
   it('returns, throws and delivers alike for random calls with values of every kind', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(anyOp, { minLength: 1, maxLength: 12 }),
+        fc.array(anyOp, { minLength: 1, maxLength: 16 }),
         anyClose,
         fc.boolean(),
-        async (ops, end, early) => {
+        anyClientOptions,
+        async (ops, end, early, options) => {
           server.received.length = 0;
           // One after the other: publishes of one client must not reach the other's subscriptions.
-          const full = await play(server, 'full', ops, end, early);
-          const compact = await play(server, 'compact', ops, end, early);
+          const full = await play(server, 'full', ops, end, early, options);
+          const compact = await play(server, 'compact', ops, end, early, options);
           expect(compact.outcomes).toEqual(full.outcomes);
           expect(compact.received).toEqual(full.received);
           expect(compact.events).toEqual(full.events);

@@ -78,11 +78,41 @@ describe('protocol mode against a sockline server session', () => {
         client.send('a\ud83d\ude00b'); // a surrogate pair is one code point: well-formed
         await expect.poll(() => server!.received.length).toBe(4);
         const got = server.received.map((r) => (r.value instanceof Uint8Array ? [...r.value] : r.value));
-        expect(got).toEqual([[...new Uint8Array(new Float32Array([1.5]).buffer)], [8, 7], [9, 8, 7, 6], 'a\u{1f600}b']);
+        expect(got).toEqual([
+          [...new Uint8Array(new Float32Array([1.5]).buffer)],
+          [8, 7],
+          [9, 8, 7, 6],
+          'a\u{1f600}b',
+        ]);
         // Bytes through a request and back come as bytes, not as a JSON object of indexes.
         const echoed = await client.request<Uint8Array>('echo', new Uint8Array([5, 6]).buffer);
         expect(echoed).toBeInstanceOf(Uint8Array);
         expect([...echoed]).toEqual([5, 6]);
+      });
+
+      it("says 'dropped' for a message its outbox policy drops, and counts payload bytes against outbox.maxBytes", async () => {
+        server = await startProtocolServer();
+        const client = open(url(server), {
+          outbox: { maxMessages: 2, maxBytes: 4, overflow: 'drop-newest' },
+        });
+        const drops: unknown[] = [];
+        client.on('drop', (v, reason) => drops.push([v, reason]));
+        // Before the connection opens: two wait, the third is dropped by the policy.
+        expect([client.send('a'), client.send('b'), client.send('c')]).toEqual([
+          'queued',
+          'queued',
+          'dropped',
+        ]);
+        await client.opened;
+        // Connected: a 4-byte payload on a long topic fits (the topic does not count); 5 bytes never can.
+        expect(client.publish('a/rather/long/topic', 'abcd')).toBe('sent');
+        expect(client.send('abcde')).toBe('dropped');
+        expect(drops).toEqual([
+          ['c', 'overflow'],
+          ['abcde', 'overflow'],
+        ]);
+        await client.request('x').catch(() => {});
+        expect(server.received.map((r) => r.value)).toEqual(['a', 'b']);
       });
 
       it('answers requests, and reports remote errors, unknown methods and timeouts as typed errors', async () => {

@@ -5,8 +5,8 @@ import fc from 'fast-check';
  * and the compact client, the general and the compact link) and compare what they do.
  */
 
-/** What one call did: its result, or the class and code of what it threw. */
-export type Outcome = { ok: unknown } | { threw: string; code?: string };
+/** What one call did: its result, or the class, code and `sent` of what it threw. */
+export type Outcome = { ok: unknown } | { threw: string; code?: string; sent?: boolean };
 
 /** The outcome of `run`, a promise's once it settles (`plain` turns its value comparable). */
 export function outcomeOf(
@@ -16,6 +16,7 @@ export function outcomeOf(
   const failed = (e: unknown): Outcome => ({
     threw: (e as Error)?.constructor?.name ?? typeof e,
     code: (e as { code?: string })?.code,
+    sent: (e as { sent?: boolean })?.sent,
   });
   try {
     const result = run();

@@ -49,6 +49,8 @@ interface Item {
   x: number;
   /** Its seq once written, 0 before. */
   q: number;
+  /** Its payload's bytes: what it counts against `outbox.maxBytes` (0 for what is not a message). */
+  s: number;
 }
 
 /** A request: its item, and how it settles. */
@@ -242,17 +244,21 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       if (!(timeout > 0)) throw optionRangeError('timeout', timeout, '> 0, or Infinity');
       const signal = options?.signal;
       this.#closed(`cannot request "${method}"`);
-      if (this.#pending.size >= this.#o.maxInFlight)
-        throw err(ErrorCodes.TOO_MANY_REQUESTS, `maxInFlight (${this.#o.maxInFlight}) requests in flight`);
+      // In the full client's order: the params, then the signal, then the room in flight.
       const [f, payload] = this.#payload(params ?? null);
       const id = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
       const b = F.encode(0, 0, id, method, payload).subarray(2);
       this.#fits(b.byteLength, 'request');
+      if (signal?.aborted === true)
+        throw Object.assign(err(ErrorCodes.ABORTED, 'aborted', signal.reason), { sent: false });
+      if (this.#pending.size >= this.#o.maxInFlight)
+        throw Object.assign(
+          err(ErrorCodes.TOO_MANY_REQUESTS, `maxInFlight (${this.#o.maxInFlight}) requests in flight`),
+          { sent: false },
+        );
       const fail = (code: ErrorCode, message: string, cause?: unknown): void =>
         this.#reject(call, err(code, message, cause));
       const onAbort = (): void => fail(ErrorCodes.ABORTED, `request "${method}" aborted`, signal!.reason);
-      if (signal?.aborted === true)
-        throw Object.assign(err(ErrorCodes.ABORTED, 'aborted', signal.reason), { sent: false });
       const timer =
         timeout === Infinity
           ? undefined
@@ -272,6 +278,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
         v: params,
         x: Infinity,
         q: 0,
+        s: 0,
         id,
         ok,
         no,
@@ -386,20 +393,29 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       this.emit('drop', value, 'volatile');
       return 'dropped';
     }
-    const item: Item = { t, f, b, v: value, x: ttl === Infinity ? Infinity : this.#clock.now() + ttl, q: 0 };
+    const size = payload.byteLength;
+    const item: Item = {
+      t,
+      f,
+      b,
+      v: value,
+      x: ttl === Infinity ? Infinity : this.#clock.now() + ttl,
+      q: 0,
+      s: size,
+    };
     const { maxMessages, maxBytes, overflow } = this.#o;
-    const full = (): boolean =>
-      this.#queue.length >= maxMessages || this.#queueBytes + b.byteLength > maxBytes;
-    if (full()) {
+    const full = (): boolean => this.#queue.length >= maxMessages || this.#queueBytes + size > maxBytes;
+    if (size > maxBytes || full()) {
       if (overflow === 'reject') throw err(ErrorCodes.QUEUE_FULL, 'outbox full');
-      if (overflow === 'drop-newest' || this.#queue.length === 0) {
+      // What could never fit is refused whatever the policy.
+      if (size > maxBytes || overflow === 'drop-newest') {
         this.emit('drop', value, 'overflow');
         return 'dropped';
       }
-      while (this.#queue.length > 0 && full()) this.#drop(this.#queue[0]!, 'overflow');
+      while (full()) this.#drop(this.#queue[0]!, 'overflow');
     }
     this.#queue.push(item);
-    this.#queueBytes += b.byteLength;
+    this.#queueBytes += size;
     if (ttl !== Infinity) this.#arm(`x${item.x}`, ttl, () => this.#expire());
     this.#pump();
     return item.q > 0 ? 'sent' : 'queued';
@@ -413,7 +429,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       const m = this.#queue[0];
       if (m !== undefined && this.#room(m)) {
         this.#queue.shift();
-        this.#queueBytes -= m.b.byteLength;
+        this.#queueBytes -= m.s;
         if (m.x <= this.#clock.now()) this.emit('drop', m.v, 'expired');
         else if (m.b.byteLength + OVERHEAD > this.#limit) this.emit('drop', m.v, 'too-large');
         else this.#sequence(m);
@@ -482,7 +498,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
 
   #drop(item: Item, reason: string): void {
     this.#queue.splice(this.#queue.indexOf(item), 1);
-    this.#queueBytes -= item.b.byteLength;
+    this.#queueBytes -= item.s;
     this.emit('drop', item.v, reason);
   }
 
@@ -639,7 +655,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
     const again = this.#replay.filter((i) => i.t !== F.REQUEST && i.t !== F.RESPONSE);
     for (const item of again) item.q = 0;
     this.#queue.unshift(...again);
-    for (const item of again) this.#queueBytes += item.b.byteLength;
+    for (const item of again) this.#queueBytes += item.s;
     this.#replay = [];
     this.#replayBytes = 0;
     return previous === undefined ? undefined : [previous, again.length];
@@ -796,6 +812,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
       b: F.encode(0, 0, ...fields).subarray(2),
       x: Infinity,
       q: 0,
+      s: 0,
     });
   }
 

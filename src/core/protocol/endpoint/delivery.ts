@@ -56,6 +56,9 @@ export interface DeliveryHooks {
   room?(): number;
 }
 
+/** What became of a message handed to {@link Delivery.enqueue}, as `send()` tells its caller. */
+export type SendOutcome = 'sent' | 'queued' | 'dropped';
+
 /** A replayable frame: what {@link Delivery.unacknowledged} returns and {@link Delivery.restore} takes. */
 export interface SentFrame {
   readonly seq: number;
@@ -229,10 +232,12 @@ export class Delivery {
 
   /**
    * Queues a message (throws `ERR_QUEUE_FULL` under the `reject` policy) and writes it at
-   * once if the connection is up. Returns whether it was written now. `fits`: the caller
-   * checked the message against `frameLimit` just now (it is not checked again unless it waits).
+   * once if the connection is up. Says what became of it: written now (`sent`), waiting
+   * (`queued`), or dropped (`dropped`: the overflow policy or the frame limit, reported to
+   * `hooks.dropped`). `fits`: the caller checked the message against `frameLimit` just now
+   * (it is not checked again unless it waits).
    */
-  enqueue(message: OutgoingMessage, ttl: number, fits = false): boolean {
+  enqueue(message: OutgoingMessage, ttl: number, fits = false): SendOutcome {
     const pending = this.#pending;
     if (
       (pending === null || pending.length === 0) &&
@@ -240,13 +245,15 @@ export class Delivery {
       sequencedSize(message) <= this.#limits.maxBytes
     ) {
       // Nothing waits and the connection is up: written now, the queue is not involved.
-      return (fits || !this.#tooLarge(message)) && this.#transmit(message);
+      if (!fits && this.#tooLarge(message)) return 'dropped';
+      this.#transmit(message);
+      return 'sent';
     }
     return this.#queue(message, ttl);
   }
 
-  #queue(message: OutgoingMessage, ttl: number): boolean {
-    if (this.#tooLarge(message)) return false;
+  #queue(message: OutgoingMessage, ttl: number): SendOutcome {
+    if (this.#tooLarge(message)) return 'dropped';
     const pending = (this.#pending ??= new Outbox(this.#limits));
     const dropped = pending.push({
       message,
@@ -254,10 +261,10 @@ export class Delivery {
       expiresAt: ttl === Infinity ? Infinity : this.#clock.now() + ttl,
     });
     for (const d of dropped) this.#hooks.dropped(d.message, 'overflow');
-    if (dropped.some((d) => d.message === message)) return false;
+    if (dropped.some((d) => d.message === message)) return 'dropped';
     const before = this.#nextSeq;
     this.pump();
-    return this.#nextSeq !== before && pending.length === 0;
+    return this.#nextSeq !== before && pending.length === 0 ? 'sent' : 'queued';
   }
 
   /**

@@ -600,7 +600,7 @@ export class Endpoint implements SequencedSource {
     }
     if (volatile) return this.sendVolatile(topic, kind, payload) ? 'sent' : 'dropped';
     this.#host.queued?.(payload.byteLength);
-    return delivery.enqueue({ topic, kind, payload, original: value }, ttl, true) ? 'sent' : 'queued';
+    return delivery.enqueue({ topic, kind, payload, original: value }, ttl, true);
   }
 
   /**
@@ -612,10 +612,10 @@ export class Endpoint implements SequencedSource {
     kind: PayloadKind,
     payload: Uint8Array,
     original?: unknown,
-  ): 'sent' | 'queued' {
+  ): 'sent' | 'queued' | 'dropped' {
     const delivery = this.delivery;
     if (messageFits(topic, payload, delivery.frameLimit)) {
-      return delivery.enqueue({ topic, kind, payload, original }, Infinity) ? 'sent' : 'queued';
+      return delivery.enqueue({ topic, kind, payload, original }, Infinity);
     }
     const max = this.#config.limits.maxMessageSize;
     if (payload.byteLength > max) {
