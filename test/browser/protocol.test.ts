@@ -16,6 +16,18 @@ describe('protocol mode in Chromium', () => {
     await client.close();
   });
 
+  it("sends a page's bytes as bytes: an ArrayBuffer, a typed array, a Blob's contents", async () => {
+    const client = connect(inject('protocolWsUrl'));
+    const buffer = await new Blob([Uint8Array.from([1, 2, 3])]).arrayBuffer();
+    const back = await client.request<Uint8Array>('echo', buffer);
+    expect(back).toBeInstanceOf(Uint8Array);
+    expect([...back]).toEqual([1, 2, 3]);
+    const floats = await client.request<Uint8Array>('echo', new Float32Array([1]));
+    expect([...new Float32Array(floats.slice().buffer)]).toEqual([1]);
+    expect(() => client.send('\ud800')).toThrow(TypeError);
+    await client.close();
+  });
+
   it('resumes after the server drops the connection, with nothing lost or duplicated', async () => {
     const client = connect(inject('protocolWsUrl'), { reconnect: { initialDelay: 10, maxDelay: 50 } });
     await client.opened;
