@@ -16,7 +16,6 @@
 // exists), the healthy client (a sockline client over ws:// that asks `echo` one request at a
 // time, 10 ms apart, and is subscribed to the topic the server publishes; CPU 1), and this one,
 // which drives the hostile peers, so their own work is not counted as the server's.
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import * as net from 'node:net';
@@ -25,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSource, loadSource } from './load-source.mjs';
 import { CPU, exited, spawnNode } from './lib/procs.mjs';
 import { percentileSorted } from './lib/stats.mjs';
+import { announce, askEcho, upgradedSockets } from './lib/hostile.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name) => {
@@ -114,29 +114,12 @@ async function healthy(url, module) {
   client.subscribe('feed', () => {});
   await client.opened;
   let running = true;
-  const waits = [];
-  let failures = 0;
-  let maxStall = 0;
   process.on('message', (m) => {
     if (m.type === 'stop') running = false;
   });
   process.send({ type: 'ready' });
-  let last = performance.now();
-  for (let n = 0; running; n++) {
-    const t0 = performance.now();
-    try {
-      if ((await client.request('echo', n, { timeout: 10_000 })) === n) waits.push(performance.now() - t0);
-      else failures++;
-    } catch {
-      failures++;
-    }
-    const now = performance.now();
-    maxStall = Math.max(maxStall, now - last);
-    last = now;
-    await sleep(10);
-  }
+  const { waits, failures, maxStall } = await askEcho(client, () => running);
   await client.close();
-  waits.sort((a, b) => a - b);
   process.send({
     type: 'report',
     answered: waits.length,
@@ -176,8 +159,10 @@ async function run(name, module, codec) {
     return reply;
   };
   const until = performance.now() + SECONDS * 1_000;
-  const extra = await scenario.attack({ addresses, codec, until, server, metrics });
+  // What the server counted while the hostile peers are still there; then they go.
+  const { rows: extra = [], cleanup } = (await scenario.attack({ addresses, codec, until, server })) ?? {};
   const counters = await metrics();
+  cleanup?.();
   const report = client.next('report');
   client.send({ type: 'stop' });
   const r = await report;
@@ -195,7 +180,7 @@ async function run(name, module, codec) {
       notes: `${served}; server: ${describe(counters)}`,
     },
   ];
-  return [...rows, ...(extra ?? [])];
+  return [...rows, ...extra];
 }
 
 function describe(c) {
@@ -266,8 +251,7 @@ async function flood({ addresses, codec, until }) {
     for (const t of ['tcp', 'ws']) opens[t].push(await openFromElsewhere(addresses[t], codec));
     await sleep(200);
   }
-  for (const s of sockets) s.destroy();
-  return ['tcp', 'ws'].map((t) => {
+  const rows = ['tcp', 'ws'].map((t) => {
     const sorted = opens[t].sort((a, b) => a - b);
     return {
       scenario: `flood-open-${t}`,
@@ -279,40 +263,17 @@ async function flood({ addresses, codec, until }) {
       notes: 'one after another, 200 ms apart, during the flood',
     };
   });
+  return { rows, cleanup: () => sockets.forEach((s) => s.destroy()) };
 }
 
 /** Waves of peers that upgrade, announce a 1 MiB first message and send it in 64 KiB pieces. */
 async function preHello({ addresses, until }) {
   const peers = QUICK ? 200 : 500;
   const { port } = new URL(addresses.ws);
-  const header = () => {
-    const h = Buffer.alloc(14);
-    h[0] = 0x82;
-    h[1] = 0x80 | 127;
-    h.writeUInt32BE(1 << 20, 6);
-    randomBytes(4).copy(h, 10);
-    return h;
-  };
   const piece = Buffer.alloc(64 << 10);
   while (performance.now() < until) {
-    const wave = await Promise.all(
-      Array.from(
-        { length: peers },
-        () =>
-          new Promise((resolve) => {
-            const s = net.connect(Number(port), '127.0.0.1', () =>
-              s.write(
-                `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-                  `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-              ),
-            );
-            s.on('error', () => {});
-            s.once('data', () => resolve(s)); // the 101
-            s.resume();
-          }),
-      ),
-    );
-    for (const s of wave) s.write(header());
+    const wave = await upgradedSockets(port, peers);
+    for (const s of wave) s.write(announce(1 << 20));
     for (let i = 0; i < 16 && performance.now() < until; i++) {
       for (const s of wave) if (!s.destroyed) s.write(piece);
       await sleep(50);
@@ -342,7 +303,7 @@ async function budget({ addresses, codec, until, server }) {
     await sleep(500);
     for (let i = 0; i < 20; i++) all.push(await subscriber(addresses.ws, codec, { silent: true }));
   }
-  for (const ws of all) ws.terminate();
+  return { cleanup: () => all.forEach((ws) => ws.terminate()) };
 }
 
 /** Readers that take everything and acknowledge nothing; each one dropped is replaced at once. */
