@@ -138,7 +138,7 @@ describe('heartbeats', () => {
     await server?.close();
   });
 
-  it('both sides notice a black-holed link within interval + timeout, and the client resumes', async () => {
+  it('both sides notice a black-holed link by the heartbeat, and the client resumes', async () => {
     server = await startProtocolServer({ heartbeatInterval: 150, heartbeatTimeout: 150 });
     proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.tcpUrl).port) });
     // A handshake started inside the black hole never completes: connectTimeout bounds it.
