@@ -19,6 +19,7 @@ import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSource, loadSource } from './load-source.mjs';
+import { askEcho } from './lib/hostile.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -113,7 +114,7 @@ async function drive() {
 
   const before = await ask(true);
   const sockets = [];
-  const hello = encodeFrame({ type: 'hello', versions: [1], capabilities: 7, codec: 'json' });
+  const hello = encodeFrame({ type: 'hello', versions: [2], capabilities: 7, codec: 'json' });
   const subscribe = encodeFrame({ type: 'subscribe', topic: 'feed' });
   for (let i = 0; i < sessions; i += 50) {
     await Promise.all(
@@ -136,24 +137,7 @@ async function drive() {
   const baseline = (connected.rss - before.rss) / sessions;
 
   let running = true;
-  let maxStall = 0;
-  let failures = 0;
-  let answered = 0;
-  const asking = (async () => {
-    let last = performance.now();
-    while (running) {
-      try {
-        if ((await healthy.request('echo', answered, { timeout: 10_000 })) === answered) answered++;
-        else failures++;
-      } catch {
-        failures++;
-      }
-      const now = performance.now();
-      maxStall = Math.max(maxStall, now - last);
-      last = now;
-      await sleep(50);
-    }
-  })();
+  const asking = askEcho(healthy, () => running, { gap: 50 });
 
   const mb = (b) => (b / MiB).toFixed(0).padStart(6);
   console.log(
@@ -182,7 +166,7 @@ async function drive() {
   }
   child.send({ type: 'stop' });
   running = false;
-  await asking;
+  const { answered, failures, maxStall } = await asking;
   const during = await ask(true);
   for (const ws of sockets) ws.terminate();
   await sleep(3_000);

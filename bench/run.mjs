@@ -39,6 +39,7 @@ const CASES = [
   'reconnect-storm',
   'bundle',
   'cluster-fanout',
+  'hostile-stall',
 ];
 const CASE_FILES = { 'cluster-fanout': 'cluster' };
 const PACKAGES = [

@@ -10,10 +10,9 @@
 // handshakeTimeout 30 s and maxPendingHandshakesPerIp raised to N (all peers share 127.0.0.1),
 // so only the HELLO cap can be what ends the connections.
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
-import * as net from 'node:net';
 import { buildSource } from './load-source.mjs';
+import { announce, upgradedSockets } from './lib/hostile.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name) => {
@@ -46,34 +45,8 @@ const ask = () =>
 const { ws, rss: before } = await new Promise((resolve) => child.once('message', resolve));
 const { port } = new URL(ws);
 
-/** A masked binary frame header announcing `length` bytes. */
-function header(length) {
-  const h = Buffer.alloc(14);
-  h[0] = 0x82;
-  h[1] = 0x80 | 127;
-  h.writeUInt32BE(length, 6);
-  randomBytes(4).copy(h, 10);
-  return h;
-}
-
-const sockets = await Promise.all(
-  Array.from(
-    { length: PEERS },
-    () =>
-      new Promise((resolve) => {
-        const s = net.connect(Number(port), '127.0.0.1', () => {
-          s.write(
-            `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-              `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-          );
-        });
-        s.on('error', () => {});
-        s.once('data', () => resolve(s)); // the 101
-        s.resume();
-      }),
-  ),
-);
-for (const s of sockets) s.write(header(1 << 20));
+const sockets = await upgradedSockets(port, PEERS);
+for (const s of sockets) s.write(announce(1 << 20));
 const piece = Buffer.alloc(64 << 10);
 for (let i = 0; i < 16; i++) {
   for (const s of sockets) if (!s.destroyed) s.write(piece);

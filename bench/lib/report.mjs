@@ -25,6 +25,8 @@ export function valueOf(results, bench, system, metric) {
   const b = results.benches[bench];
   if (b === undefined) return NaN;
   if (bench === 'bundle') return b.rows?.find((r) => r.name === system)?.[metric] ?? NaN;
+  // A script's table: its figures by row and metric.
+  if (b.table !== undefined) return b.table.values?.[system]?.[metric] ?? NaN;
   return b.systems?.[system]?.summary?.[metric]?.median ?? NaN;
 }
 
@@ -101,8 +103,8 @@ function bundleTable(results, targets) {
   );
 }
 
-function clusterSection(results) {
-  const c = results.benches['cluster-fanout'];
+/** The table of a bench that is a script of its own (bench/lib/script-table.mjs). */
+function scriptSection(c) {
   if (c.skipped || c.error) return `_${c.skipped ?? `failed: ${c.error}`}._`;
   const t = c.table;
   const parts = [`**${t.title}**`, '', table(t.columns, t.rows)];
@@ -117,7 +119,7 @@ export function renderTables(results) {
   for (const [name, b] of Object.entries(results.benches)) {
     parts.push(`### ${b.title}`, '');
     if (name === 'bundle') parts.push(b.error ? `_failed: ${b.error}_` : bundleTable(results, targets));
-    else if (name === 'cluster-fanout') parts.push(clusterSection(results));
+    else if (b.systems === undefined) parts.push(scriptSection(b));
     else parts.push(systemTable(results, name, targets));
     parts.push('');
   }
@@ -131,7 +133,7 @@ export function renderTables(results) {
           t.percent
             ? fmt(t.value, { percent: true, digits: 1 })
             : t.unit
-              ? num(t.value) + ' B'
+              ? `${num(t.value)} ${t.unit}`
               : ratio(t.value),
           mark(t.met),
         ]),

@@ -38,6 +38,16 @@ export const TARGETS = [
     bound: 0.05,
     percent: true,
   })),
+  // A healthy client's longest wait beside each hostile scenario, and the open of a client from
+  // another address during a flood (bench/hostile-stall.mjs rows).
+  ...['flood', 'flood-open-tcp', 'flood-open-ws', 'prehello', 'budget', 'slow'].map((system) => ({
+    bench: 'hostile-stall',
+    metric: 'max',
+    system,
+    op: '<=',
+    bound: 1000,
+    unit: 'ms',
+  })),
 ];
 
 /** `{ value, met }` for a target given a lookup `valueOf(bench, system, metric)`; value NaN if unmeasured. */

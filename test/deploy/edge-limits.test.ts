@@ -49,18 +49,18 @@ async function silent(port: number, count: number): Promise<net.Socket[]> {
   return opened;
 }
 
-/** A session opened over TCP from `from`: ms from the connect to the WELCOME. */
-async function tcpSession(url: string, from: string): Promise<number> {
-  const t0 = performance.now();
+/**
+ * Opens a session over TCP from `from`, through its WELCOME. Fails after 5 s, half the
+ * handshake deadline: a flood's sockets cannot have timed out first and freed the way.
+ */
+async function tcpSession(url: string, from: string): Promise<void> {
   const p = await peer(url, from);
   p.socket.write(framed(helloBody));
   await expect.poll(() => p.frames.some((f) => f.type === 'welcome'), { timeout: 5_000 }).toBe(true);
-  return performance.now() - t0;
 }
 
-/** A session opened over WebSocket from `from`: ms from the connect to the WELCOME. */
-async function wsSession(url: string, from: string): Promise<number> {
-  const t0 = performance.now();
+/** Opens a session over WebSocket from `from`, through its WELCOME (fails after 5 s, as above). */
+async function wsSession(url: string, from: string): Promise<void> {
   const up = await rawUpgrade(url, { localAddress: from });
   sockets.push(up.socket);
   expect(up.status).toBe(101);
@@ -69,22 +69,20 @@ async function wsSession(url: string, from: string): Promise<number> {
   up.socket.resume();
   up.socket.write(wsFrame(helloBody));
   await expect.poll(() => serverFrames(got).some((f) => f.type === 'welcome'), { timeout: 5_000 }).toBe(true);
-  return performance.now() - t0;
 }
 
 const port = (url: string): number => Number(new URL(url).port);
 
 describe('one address flooding silent connections', () => {
-  it('takes 100 handshake slots over TCP, refuses the other 900 with CLOSE 1013, and a client from another address opens within a second', async () => {
+  it('takes 100 handshake slots over TCP, refuses the other 900 with CLOSE 1013, and a client from another address opens while they are held', async () => {
     const server = await start({ tcp: {} });
     const flood = await Promise.all(Array.from({ length: 1_000 }, () => peer(server.addresses.tcp!)));
     await expect.poll(() => server.metrics().rejected, { timeout: 5_000 }).toBe(900);
     expect(server.metrics().pendingHandshakes).toBe(100);
-    const elapsed = await tcpSession(server.addresses.tcp!, '127.0.0.2');
-    console.log(
-      `[edge-limits] TCP session from 127.0.0.2 opened in ${elapsed.toFixed(0)} ms beside 1,000 silent sockets`,
-    );
-    expect(elapsed).toBeLessThan(1_000);
+    await tcpSession(server.addresses.tcp!, '127.0.0.2');
+    // Opened while the flood still holds every slot it took (how fast: bench/hostile-stall.mjs).
+    expect(server.metrics().pendingHandshakes).toBe(100);
+    expect(server.metrics().connections.tcp).toBe(101);
     // Those turned away were told why and when to come back: the server did not just reset them.
     await expect.poll(() => flood.filter((p) => p.isClosed).length, { timeout: 5_000 }).toBe(900);
     const answered = flood.filter((p) => p.isClosed).map((p) => p.closeFrame());
@@ -96,16 +94,14 @@ describe('one address flooding silent connections', () => {
     expect(server.metrics().pendingHandshakes).toBe(100);
   });
 
-  it('takes 100 handshake slots over WebSocket (sockets that never send their request count), and a client from another address opens within a second', async () => {
+  it('takes 100 handshake slots over WebSocket (sockets that never send their request count), and a client from another address opens while they are held', async () => {
     const server = await start({ ws: {} });
     await silent(port(server.addresses.ws!), 1_000);
     await expect.poll(() => server.metrics().rejected, { timeout: 5_000 }).toBe(900);
     expect(server.metrics().pendingHandshakes).toBe(100);
-    const elapsed = await wsSession(server.addresses.ws!, '127.0.0.2');
-    console.log(
-      `[edge-limits] WebSocket session from 127.0.0.2 opened in ${elapsed.toFixed(0)} ms beside 1,000 silent sockets`,
-    );
-    expect(elapsed).toBeLessThan(1_000);
+    await wsSession(server.addresses.ws!, '127.0.0.2');
+    // Opened while the flood still holds every slot it took (how fast: bench/hostile-stall.mjs).
+    expect(server.metrics().pendingHandshakes).toBe(100);
   });
 
   it('tells a TCP client over its address share CLOSE 1013 naming maxPendingHandshakesPerIp, with reconnectAfter', async () => {

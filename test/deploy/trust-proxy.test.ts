@@ -205,9 +205,9 @@ describe('PROXY protocol on TCP and TLS listeners', () => {
     const late = await streamPeer(server.addresses.tcp!);
     sockets.push(late.socket);
     late.socket.write(Buffer.from('PROXY TCP4 '));
-    const t0 = performance.now();
-    await late.closed;
-    expect(performance.now() - t0).toBeLessThan(2_000);
+    // Half a header, then nothing: only the 300 ms deadline can end it. Waiting at most 5 s,
+    // half the default deadline, tells that the configured one was applied.
+    await expect.poll(() => late.isClosed, { timeout: 5_000 }).toBe(true);
     for (const p of [untrusted, direct, late]) expect(p.frames).toEqual([]);
     expect(server.peers.size).toBe(0);
     // The client may see its socket close before the server counted it.
@@ -260,7 +260,7 @@ describe('PROXY protocol on TCP and TLS listeners', () => {
       tcp: { proxyProtocol: true },
       tls: { cert, key },
       trustProxy: ['127.0.0.1'],
-      handshakeTimeout: 10_000,
+      handshakeTimeout: 600_000,
     });
     await server.listen();
     const half = await streamPeer(server.addresses.tcp!);
@@ -270,10 +270,8 @@ describe('PROXY protocol on TCP and TLS listeners', () => {
     sockets.push(half.socket, silentTls);
     await new Promise((r) => silentTls.once('connect', r));
     await expect.poll(() => server.metrics().pendingHandshakes).toBe(2);
-    const t0 = performance.now();
+    // The deadline (10 minutes) is past the test's timeout: only close() can end them.
     await server.close();
-    // Not the 10 s deadline: close() ends them.
-    expect(performance.now() - t0).toBeLessThan(2_000);
     await half.closed;
   });
 

@@ -131,7 +131,16 @@ describe('verbose and iterate on the compact client', () => {
     const c = compact(url);
     expect(c).toBeInstanceOf(CompactClient);
     c.handle('whoami', () => 'compact');
+    // A result over one frame would need a message stream, which the compact client has not:
+    // refused by name, and the client answers the next request as before.
+    c.handle('big', () => 'x'.repeat(2 << 20));
     await c.opened;
-    await expect((await peer()).request('whoami')).resolves.toBe('compact');
+    const p = await peer();
+    await expect(p.request('whoami')).resolves.toBe('compact');
+    await expect(p.request('big')).rejects.toMatchObject({
+      code: 'ERR_FRAME_TOO_LARGE',
+      message: expect.stringContaining("larger ones need 'sockline/streams'"),
+    });
+    await expect(p.request('whoami')).resolves.toBe('compact');
   });
 });

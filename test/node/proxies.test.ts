@@ -148,13 +148,14 @@ describe('startTcpProxy', () => {
     const { proxy } = await echoProxy();
     proxy.faults.latency = 100;
     const slow = await roundTrip(proxy, Buffer.from('ping'));
+    // Delayed once each way, and not less (how much more is the scheduler's, not asserted).
     expect(slow.ms).toBeGreaterThanOrEqual(195);
-    expect(slow.ms).toBeLessThan(1500);
-    // order is kept with latency
+    // Order is kept with latency, and each chunk waits its own delay beside the others: 20
+    // chunks delayed one after another would take 4 s, past the wait of 2 s.
     const client = await dial(proxy.port);
     for (let i = 0; i < 20; i++) client.socket.write(`${i},`);
     const expected = Array.from({ length: 20 }, (_, i) => `${i},`).join('');
-    await until(() => received(client) >= expected.length);
+    await until(() => received(client) >= expected.length, 2_000);
     expect(client.bytes.toString()).toBe(expected);
   });
 
@@ -179,10 +180,12 @@ describe('startTcpProxy', () => {
     const client = await dial(proxy.port);
     const start = Date.now();
     client.socket.write(randomBytes(10_000));
-    await until(() => sink.conns[0] !== undefined && received(sink.conns[0]) === 10_000);
-    const ms = Date.now() - start;
-    expect(ms).toBeGreaterThanOrEqual(400);
-    expect(ms).toBeLessThan(2000);
+    // At 20,000 B/s: not before 500 ms (less 100 for the first slices, which go out at once)...
+    await until(() => sink.conns[0] !== undefined && received(sink.conns[0]) === 10_000, 5_000);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(400);
+    // ...and shaped in slices of 1/50 s worth (400 B, 25 of them), not held back and sent in
+    // one go (a busy machine may merge a few slices into one read).
+    expect(sink.conns[0]!.chunks.length).toBeGreaterThanOrEqual(5);
   });
 
   it('refuse destroys new client connections without reaching the target', async () => {
@@ -609,11 +612,14 @@ await new Promise((r) => setTimeout(r, 30));
 
 await Promise.all([tcp.close(), udp.close()]);
 if (tcp.pairs !== 0) throw new Error('pairs left: ' + tcp.pairs);
-peer.close();
-target.close();
-echo.close();
-const t0 = Date.now();
-process.on('exit', () => console.log('exit after', Date.now() - t0));
+await Promise.all([peer, target, echo].map((h) => new Promise((r) => h.close(r))));
+// What still keeps the process alive a turn after every close has run (a latency, delay or
+// reorder timer of 3 s and more, a socket), the pipes to this test and this very timer aside:
+// nothing may be left.
+setTimeout(() => {
+  const left = process.getActiveResourcesInfo().filter((r) => r !== 'PipeWrap' && r !== 'TTYWrap');
+  console.log('left ' + JSON.stringify(left.slice(1)) + ' beside ' + left[0]);
+}, 10);
 `,
     );
     const child = spawn(process.execPath, [path.join(dir, 'main.mjs')], {
@@ -628,8 +634,6 @@ process.on('exit', () => console.log('exit after', Date.now() - t0));
       sleep(5000).then(() => 'hung'),
     ]);
     expect({ code, out }).toMatchObject({ code: 0 });
-    const ms = Number(/exit after (\d+)/.exec(out)?.[1]);
-    // a leaked timer (latency, delay, reorder: 3 s and more) would hold the process
-    expect(ms).toBeLessThan(1500);
+    expect(out).toContain('left [] beside Timeout');
   });
 });

@@ -1,7 +1,7 @@
 import { callbackError, ErrorCodes, SocklineError } from '../errors.js';
 import type { AnsweringSide, SideAnswers } from '../protocol/answering.js';
 import { argumentTypeError } from '../options/messages.js';
-import { createAnswers } from '../protocol/endpoint/answers.js';
+import { Answers } from '../protocol/endpoint/answers.js';
 import type { CallsOwner } from '../protocol/endpoint/calls.js';
 import type { PayloadKind } from '../protocol/frames.js';
 
@@ -33,18 +33,22 @@ export function sideAnswers(side: AnsweringSide): SideAnswers {
     frameLimit: () => side.frameLimit(),
     closed: () => side.closed(),
     ready: () => {},
-    large: () => {
+  } as unknown as CallsOwner;
+  const answers = new Answers(
+    owner,
+    ({ id, error, kind, payload }) =>
+      side.respond(
+        KINDS.indexOf(kind) * 16 + (error === undefined ? 0 : 4),
+        error === undefined ? [id, payload] : [id, error.code, error.message, payload],
+      ),
+    // An answer over one frame would head a message stream, which this client cannot send:
+    // refused before anything is encoded (the server is answered ERR_FRAME_TOO_LARGE).
+    () => {
       throw new SocklineError(
         ErrorCodes.FRAME_TOO_LARGE,
         `result over maxFrameSize (${side.frameLimit()} B); larger ones need 'sockline/streams'`,
       );
     },
-  } as unknown as CallsOwner;
-  const answers = createAnswers(owner, ({ id, error, kind, payload }) =>
-    side.respond(
-      KINDS.indexOf(kind) * 16 + (error === undefined ? 0 : 4),
-      error === undefined ? [id, payload] : [id, error.code, error.message, payload],
-    ),
   );
   return {
     handle(method, handler) {

@@ -1,7 +1,7 @@
 import type { Disposer } from '../emitter.js';
 import { ErrorCodes, SocklineError } from '../errors.js';
 import type { Codec } from './codec.js';
-import type { AnswersFactory } from './endpoint/answers.js';
+import type { AnswersFactory, ResponseHeaderEncoder } from './endpoint/answers.js';
 import type { RequestHandler } from './client.js';
 
 /**
@@ -37,7 +37,7 @@ export interface SideAnswers {
  * installed it: an app that never answers one does not bundle the handler code. The server
  * and the Node build always have it.
  */
-let installed: AnswersFactory | null = null;
+let installed: ((header: ResponseHeaderEncoder) => AnswersFactory) | null = null;
 let forSide: ((side: AnsweringSide) => SideAnswers) | null = null;
 
 /**
@@ -45,16 +45,19 @@ let forSide: ((side: AnsweringSide) => SideAnswers) | null = null;
  * and for a client that is not one.
  */
 export function installAnswers(
-  factory: AnswersFactory,
+  factory: (header: ResponseHeaderEncoder) => AnswersFactory,
   sideFactory?: (side: AnsweringSide) => SideAnswers,
 ): void {
   installed = factory;
   forSide = sideFactory ?? forSide;
 }
 
-/** The installed answering code; null: a request of the server is answered `ERR_UNKNOWN_METHOD`. */
-export function installedAnswers(): AnswersFactory | null {
-  return installed;
+/**
+ * The installed answering code, encoding the header of an answer sent as a message stream with
+ * `header`; null: a request of the server is answered `ERR_UNKNOWN_METHOD`.
+ */
+export function installedAnswers(header: ResponseHeaderEncoder): AnswersFactory | null {
+  return installed?.(header) ?? null;
 }
 
 /** The installed answering code for a client that is not an endpoint, or null. */

@@ -18,6 +18,7 @@ import { checkOptions } from '../options/validate.js';
 import { installedAnswers, requireAnswers } from './answering.js';
 import { encodeBatch } from './batch.js';
 import { clientFrames } from './frames-decode.js';
+import { encodeFrame } from './frames-encode.js';
 import { CloseCodes, type CloseFrame } from './frames.js';
 import { validateMethod, validateTopic } from './topics.js';
 import { closedError, closeError, closeFailed, waitingFor } from './client-errors.js';
@@ -158,7 +159,7 @@ export class FullClient extends GuardedEmitter<ClientEvents> implements Sockline
         requestTimeout: options.requestTimeout,
         maxInFlight: options.maxInFlight,
         maxAnswering: Infinity,
-        answers: installedAnswers(),
+        answers: installedAnswers(encodeFrame),
         exposeErrors: false,
         resume: options.resume,
         maxHandshakeSize: options.maxHandshakeSize,

@@ -9,6 +9,9 @@ import type {
   WelcomeFrame,
 } from './frames.js';
 import { ByteReader } from './varint.js';
+import { decodeLimitDefaults, type DecodeLimits } from './decode-limits.js';
+
+export { decodeLimitDefaults, type DecodeLimits };
 
 /*
  * The wire constants live here, with the decoder that is their main reader, rather than in
@@ -88,36 +91,6 @@ export const PayloadKinds = {
   text: 1,
   value: 2,
 } as const;
-
-/**
- * Limits `decodeFrame` applies to the strings it reads, in bytes of UTF-8. A string whose
- * declared length is over its limit is refused (ERR_PROTOCOL) before a byte of it is read.
- * A positive integer or `Infinity`.
- */
-export interface DecodeLimits {
-  /**
-   * Names: method, topic, codec, sessionId, and error codes (RESPONSE, REFUSE, SUBREFUSE).
-   * @default 256
-   */
-  readonly maxNameBytes: number;
-  /**
-   * Human-readable text: the `message` of RESPONSE, REFUSE and SUBREFUSE, the `reason` of CLOSE.
-   * @default 1024
-   */
-  readonly maxTextBytes: number;
-  /**
-   * The token of HELLO.
-   * @default 4096
-   */
-  readonly maxTokenBytes: number;
-}
-
-/** The defaults of {@link DecodeLimits}. */
-export const decodeLimitDefaults: DecodeLimits = Object.freeze({
-  maxNameBytes: 256,
-  maxTextBytes: 1024,
-  maxTokenBytes: 4096,
-});
 
 /** Limits objects returned by {@link resolveDecodeLimits}, so they are not validated again. */
 const resolvedLimits = new WeakSet<DecodeLimits>([decodeLimitDefaults]);

@@ -1,6 +1,6 @@
 import { ErrorCodes, RemoteError, SocklineError, isSocklineError, type ErrorCode } from '../errors.js';
 import { decodePayload, encodePayload, type Codec } from './codec.js';
-import { decodeLimitDefaults } from './frames-decode.js';
+import { decodeLimitDefaults } from './decode-limits.js';
 import type { Frame } from './frames.js';
 import { MAX_VARINT_BYTES } from './varint.js';
 

@@ -1,7 +1,7 @@
 import { ErrorCodes } from '../errors.js';
 import { argumentTypeError } from '../options/messages.js';
 import { checkOptions, isPlainObject } from '../options/validate.js';
-import { decodeLimitDefaults } from '../protocol/frames-decode.js';
+import { decodeLimitDefaults } from '../protocol/decode-limits.js';
 import { clip } from '../protocol/rpc.js';
 
 /** What `openStream` accepts as options (checked on every call). */

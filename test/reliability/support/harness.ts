@@ -29,10 +29,10 @@ export interface Harness {
 }
 
 /**
- * Registers the checks every hostile case shares: after each test, what the test opened is
- * closed, the healthy client must have been served all along (no failure, never a second's
- * wait), the server closes and leaves no handle behind, and `Object.prototype` is what it
- * was before.
+ * Registers the checks every hostile case shares: after each test, the healthy client must
+ * still be answered while what the test opened is open, then that is closed; the healthy
+ * client must have been served all along (no request failed its 5 s timeout), the server
+ * closes and leaves no handle behind, and `Object.prototype` is what it was before.
  */
 export function hostileHarness(): Harness {
   let server: SocklineServer | undefined;
@@ -47,6 +47,9 @@ export function hostileHarness(): Harness {
     handlesBefore = activeHandles();
   });
   afterEach(async () => {
+    // Served while what the case opened is still open: the hostile peers are still connected
+    // (or were refused by the server), so these answers came during the case, not after it.
+    if (healthy !== undefined) await healthy.served(3);
     const things = tracked.splice(0);
     for (const t of things) if ('destroy' in t) t.destroy();
     await Promise.all(clients.splice(0).map((c) => c.close()));

@@ -11,24 +11,30 @@ import type { SocklineServer } from '../../../src/node/server.js';
 export interface HealthReport {
   /** Requests answered correctly. */
   readonly answered: number;
-  /** Requests that failed or were answered wrongly. */
+  /** Requests that failed (not answered within their 5 s timeout) or were answered wrongly. */
   readonly failures: number;
-  /** The longest time between two answers (or from the start to the first), in ms. */
-  readonly maxStall: number;
 }
 
-/** A client that keeps asking `echo` and measures how long it ever waited for an answer. */
+/** A client that keeps asking `echo`, and tells when its answers come. */
 export interface HealthyClient {
   readonly client: SocklineClient;
+  /** Requests answered correctly so far. */
+  readonly answered: number;
+  /**
+   * Resolves once `count` more requests have been answered; rejects at the first that fails
+   * (each has its own 5 s timeout). Called while the hostile case still runs, it proves the
+   * client is served during it, not only once it is over.
+   */
+  served(count?: number): Promise<void>;
   /** Stops asking; resolves with what it saw (the last request is awaited). */
   stop(): Promise<HealthReport>;
 }
 
 /**
  * Connects a sockline client to `url` and keeps it asking the server's `echo` handler (the
- * test registers it), one request at a time with 10 ms between them, until `stop()`. The
- * report says whether every request was answered and how long the longest wait was: the
- * measure of "other clients are unaffected" (asserted loosely by the tests, not a benchmark).
+ * test registers it), one request at a time with 10 ms between them, until `stop()`: the
+ * measure of "other clients are unaffected". How long it waits under each hostile case is
+ * measured by bench/hostile-stall.mjs, not asserted here (a wall-clock bound flakes under load).
  */
 export async function healthyClient(url: string): Promise<HealthyClient> {
   const client = connect(url);
@@ -36,8 +42,7 @@ export async function healthyClient(url: string): Promise<HealthyClient> {
   let running = true;
   let answered = 0;
   let failures = 0;
-  let maxStall = 0;
-  let last = performance.now();
+  const waiters = new Set<() => void>();
   const loop = (async () => {
     for (let n = 0; running; n++) {
       try {
@@ -47,28 +52,43 @@ export async function healthyClient(url: string): Promise<HealthyClient> {
       } catch {
         failures++;
       }
-      const now = performance.now();
-      maxStall = Math.max(maxStall, now - last);
-      last = now;
+      for (const w of waiters) w();
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
   return {
     client,
+    get answered() {
+      return answered;
+    },
+    served(count = 1) {
+      const target = answered + count;
+      const failed = failures;
+      return new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (failures > failed || answered >= target || !running) waiters.delete(check);
+          if (failures > failed)
+            reject(new Error(`the healthy client failed: ${JSON.stringify({ answered, failures })}`));
+          else if (answered >= target) resolve();
+          else if (!running) reject(new Error('the healthy client was stopped before it was served'));
+        };
+        waiters.add(check);
+      });
+    },
     async stop() {
       running = false;
       await loop;
+      for (const w of waiters) w();
       await client.close();
-      return { answered, failures, maxStall };
+      return { answered, failures };
     },
   };
 }
 
-/** The healthy client was served all along: no failure, and never left waiting a second. */
+/** The healthy client was served all along: every request answered, none failed. */
 export function expectHealthy(report: HealthReport): void {
   expect(report.failures, JSON.stringify(report)).toBe(0);
   expect(report.answered, JSON.stringify(report)).toBeGreaterThan(0);
-  expect(report.maxStall, JSON.stringify(report)).toBeLessThan(1_000);
 }
 
 /** The names on Object.prototype, to check that no case changed them. */

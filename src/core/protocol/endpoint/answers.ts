@@ -8,6 +8,13 @@ import type { CallsOwner } from './calls.js';
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Encodes the RESPONSE frame (its payload empty) that heads an answer sent as a message
+ * stream. The host's own encoder: the compact client, which has no message streams, passes one
+ * that refuses, so `sockline/handle` does not carry the full frame encoder into its bundle.
+ */
+export type ResponseHeaderEncoder = (response: ResponseFrame) => Uint8Array;
+
+/**
  * Answers the peer's requests (docs/protocol.md §9): runs their handlers, at most
  * `maxAnswering` at once, and hands each RESPONSE to `queue` — in one frame, or as a message
  * stream when it is larger. The server always has it; a browser client only with
@@ -17,14 +24,16 @@ const EMPTY = new Uint8Array(0);
 export class Answers {
   readonly #owner: CallsOwner;
   readonly #queue: (response: ResponseFrame) => void;
+  readonly #header: ResponseHeaderEncoder;
   /** Requests of the peer running now, in this session. */
   #answering = 0;
   /** Counts sessions: an answer to a request of a lost session is dropped. */
   #epoch = 0;
 
-  constructor(owner: CallsOwner, queue: (response: ResponseFrame) => void) {
+  constructor(owner: CallsOwner, queue: (response: ResponseFrame) => void, header: ResponseHeaderEncoder) {
     this.#owner = owner;
     this.#queue = queue;
+    this.#header = header;
   }
 
   /** A REQUEST of the peer (its sequence checks done): runs its handler and queues the answer. */
@@ -74,7 +83,7 @@ export class Answers {
         );
       }
       owner.large({
-        header: encodeFrame({ ...response, payload: EMPTY }),
+        header: this.#header({ ...response, payload: EMPTY }),
         payload,
         refused: (error) => owner.host.error?.(error),
       });
@@ -94,8 +103,17 @@ export class Answers {
 /** What makes an endpoint's {@link Answers}: `createAnswers`, or null for none. */
 export type AnswersFactory = (owner: CallsOwner, queue: (response: ResponseFrame) => void) => Answers;
 
-/** The {@link AnswersFactory} of a side that answers requests. */
-export const createAnswers: AnswersFactory = (owner, queue) => new Answers(owner, queue);
+/**
+ * The {@link AnswersFactory} of a host whose large answers' headers `header` encodes (the
+ * full client passes the frame encoder it already carries).
+ */
+export const answersWith =
+  (header: ResponseHeaderEncoder): AnswersFactory =>
+  (owner, queue) =>
+    new Answers(owner, queue, header);
+
+/** The {@link AnswersFactory} of a side that answers requests, with the full frame encoder. */
+export const createAnswers: AnswersFactory = (owner, queue) => new Answers(owner, queue, encodeFrame);
 
 /** Whether a RESPONSE (with its seq, ack, id and any error strings at their largest) fits `limit`. */
 function responseFits(response: ResponseFrame, limit: number): boolean {
