@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtocolConnectOptions } from '../../src/node/index.js';
+import { RemoteError } from '../../src/core/errors.js';
 import type { SocklineClient } from '../../src/core/protocol/client.js';
 import { connectAs, type ClientKind } from '../support/clients.js';
 import { constructionOutcome, optionObjects, outcomeOf, type Outcome } from '../support/differential.js';
@@ -287,6 +288,55 @@ describe('the full and the compact client do the same with the same calls', () =
         expect(outcomes[1]).toEqual(outcomes[0]);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("answers the server's requests alike, with handlers that return, throw or refuse", async () => {
+    await import('../../src/core/opt-in/handle.js');
+    const handlers: Record<string, (params: unknown) => unknown> = {
+      echo: (params) => params,
+      nothing: () => undefined,
+      later: async (params) => params,
+      refuse: (params) => {
+        throw new RemoteError('E_NO', 'no', { data: params });
+      },
+      crash: () => {
+        throw new Error('secret');
+      },
+      unencodable: () => 1n,
+    };
+    const calls = fc.array(
+      fc.tuple(fc.constantFrom(...Object.keys(handlers), 'missing', 'x'.repeat(300), '\ud800'), anyValue),
+      { minLength: 1, maxLength: 6 },
+    );
+    await fc.assert(
+      fc.asyncProperty(calls, async (list) => {
+        const seen: Record<string, unknown> = {};
+        for (const kind of ['full', 'compact'] as const) {
+          const client = connectAs(kind, server.wsUrl, { reconnect: false });
+          const errors: string[] = [];
+          client.on('error', (e) => errors.push(e.code));
+          for (const [name, fn] of Object.entries(handlers)) client.handle(name, fn);
+          await client.opened;
+          const session = [...server.sessions].find((s) => s.session?.id === client.sessionId)!;
+          const answers = await Promise.all(
+            list.map(([method, params]) =>
+              (async () => {
+                try {
+                  return { ok: plain(await session.request(method, params)) };
+                } catch (e) {
+                  const { name, code, remoteCode, message, data } = e as RemoteError;
+                  return { name, code, remoteCode, message, data: plain(data) };
+                }
+              })(),
+            ),
+          );
+          seen[kind] = { answers, errors };
+          await client.close();
+        }
+        expect(seen.compact).toEqual(seen.full);
+      }),
+      { numRuns: 100 },
     );
   });
 });
