@@ -1,6 +1,5 @@
 import { ErrorCodes, SocklineError } from '../errors.js';
 import type { Transport, TransportCloseInfo, TransportHandlers } from '../transport.js';
-import type { Liveness } from './liveness.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { LinkState } from './state.js';
 import type { LinkTimers } from './timers.js';
@@ -29,7 +28,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
  * The link's transports, one attempt at a time: opening one through the connector (with the
  * attempt's `connectTimeout`), the callbacks it reports to, the handshake that runs on it, the
- * wire between it and the link, and the messages both ways. Each attempt has an id; callbacks
+ * wire between it and the link, the messages both ways, and liveness (`idleTimeout`: a peer
+ * gone without a FIN, a NAT that forgot the flow). Each attempt has an id; callbacks
  * of an older transport no longer match it and are ignored, so a late event of a replaced
  * socket can never touch the link. What follows the end of a transport (retry, close) is the
  * link's decision: it is told through {@link AttemptsHost.closed}.
@@ -43,7 +43,6 @@ export class Attempts {
   readonly #config: LinkConfig;
   readonly #timers: LinkTimers;
   readonly #retry: RetryPolicy;
-  readonly #liveness: Liveness;
   readonly #host: AttemptsHost;
   readonly #emit: LinkEmit;
   /** Identifies the current attempt; callbacks from older transports are ignored. */
@@ -59,19 +58,23 @@ export class Attempts {
   /** A write found the transport's buffer full: `drain` follows when it empties. */
   needDrain = false;
   #paused = false;
+  /** The liveness deadline: no inbound byte for this long (ms) ends the connection; `false`: none. */
+  idleTimeout: number | false;
+  /** When the last byte came, and when the idle timer was meant to fire (clock ms). */
+  #heard = 0;
+  #idleDue = 0;
 
   constructor(
     config: LinkConfig,
     timers: LinkTimers,
     retry: RetryPolicy,
-    liveness: Liveness,
     host: AttemptsHost,
     emit: LinkEmit,
   ) {
     this.#config = config;
     this.#timers = timers;
     this.#retry = retry;
-    this.#liveness = liveness;
+    this.idleTimeout = config.idleTimeout;
     this.#host = host;
     this.#emit = emit;
   }
@@ -172,6 +175,39 @@ export class Attempts {
     else if (!this.transport!.send(message, volatile)) this.needDrain = true;
   }
 
+  /**
+   * Starts the liveness check for `ms` (none for 0). One timer, re-armed only when it fires:
+   * receiving costs a clock read.
+   */
+  watch(ms: number): void {
+    if (ms <= 0) return;
+    this.#idleDue = this.#config.clock.now() + ms;
+    this.#timers.set('idle', this.#checkIdle, ms);
+  }
+
+  #checkIdle = (): void => {
+    const limit = this.idleTimeout;
+    if (limit === false || this.#host.state() !== 'open') return;
+    const now = this.#config.clock.now();
+    if (now - this.#idleDue > limit) {
+      // The timer fired far too late: the runtime was suspended or throttled (a hidden tab,
+      // a laptop asleep). That says nothing about the peer, so start measuring again.
+      this.#heard = now;
+    }
+    const silent = now - this.#heard;
+    if (silent < limit) {
+      this.watch(limit - silent);
+      return;
+    }
+    this.kill(
+      this.id,
+      new SocklineError(
+        ErrorCodes.IDLE_TIMEOUT,
+        `nothing received for ${silent} ms (idleTimeout ${limit} ms)`,
+      ),
+    );
+  };
+
   #adopt(id: number, transport: Transport): void {
     if (id !== this.id) {
       // The attempt was abandoned (close, reconnect, timeout) while it was being created.
@@ -217,7 +253,7 @@ export class Attempts {
     };
     this.#wire = this.#config.wire?.(transport, sink, this.#config) ?? null;
     this.needDrain = false;
-    this.#liveness.heard = this.#config.clock.now();
+    this.#heard = this.#config.clock.now();
     const handshake = this.#config.handshake;
     if (!handshake) {
       this.#ready(transport);
@@ -290,7 +326,7 @@ export class Attempts {
   }
 
   #data(data: Uint8Array | string): void {
-    this.#liveness.heard = this.#config.clock.now();
+    this.#heard = this.#config.clock.now();
     const wire = this.#wire;
     if (wire?.read === undefined || typeof data === 'string') {
       this.#deliver(data, this.#config.text);

@@ -6,7 +6,6 @@ import { sendTtl } from './send-options.js';
 import { framingDefaults } from '../framing/types.js';
 import type { Transport, TransportCloseInfo } from '../transport.js';
 import { Attempts, type LinkEmit } from './attempts.js';
-import { Liveness } from './liveness.js';
 import type { DisconnectInfo } from './options.js';
 import { Pending } from './pending.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -39,9 +38,9 @@ export { sendTtl } from './send-options.js';
  * any peer (raw mode) and is the base of the protocol session.
  *
  * The link itself is the state machine and the public surface; each concept is an object it
- * owns: the transports and their messages ({@link Attempts}), what follows a disconnect
- * ({@link RetryPolicy}), the outbox while down ({@link Pending}), the liveness check
- * ({@link Liveness}) and the named timers ({@link LinkTimers}).
+ * owns: the transports, their messages and liveness ({@link Attempts}), what follows a
+ * disconnect ({@link RetryPolicy}), the outbox while down ({@link Pending}) and the named
+ * timers ({@link LinkTimers}).
  *
  * @example
  * const link = new Link(config);
@@ -56,7 +55,6 @@ export class Link extends GuardedEmitter<LinkEvents> implements LinkApi {
   readonly #config: LinkConfig;
   readonly #timers: LinkTimers;
   readonly #retry: RetryPolicy;
-  readonly #liveness: Liveness;
   readonly #pending: Pending;
   readonly #attempts: Attempts;
   #state: LinkState = 'connecting';
@@ -71,13 +69,11 @@ export class Link extends GuardedEmitter<LinkEvents> implements LinkApi {
     const emit: LinkEmit = (event, ...args) => this.emit(event, ...args);
     this.#timers = new LinkTimers(config.clock);
     this.#retry = new RetryPolicy(config, emit);
-    this.#liveness = new Liveness(config.idleTimeout);
     this.#pending = new Pending(config, this.#timers, emit);
     this.#attempts = new Attempts(
       config,
       this.#timers,
       this.#retry,
-      this.#liveness,
       {
         state: () => this.#state,
         ready: (transport) => this.#ready(transport),
@@ -296,9 +292,9 @@ export class Link extends GuardedEmitter<LinkEvents> implements LinkApi {
    */
   setIdleTimeout(ms: number | false): void {
     if (ms !== false && !(ms > 0)) throw new RangeError(`Invalid option idleTimeout: ${String(ms)}`);
-    this.#liveness.limit = ms;
+    this.#attempts.idleTimeout = ms;
     this.#timers.clear('idle');
-    if (this.#state === 'open' && ms !== false) this.#armIdle(ms);
+    if (this.#state === 'open' && ms !== false) this.#attempts.watch(ms);
   }
 
   // --- the state machine ---------------------------------------------------------------------
@@ -313,8 +309,8 @@ export class Link extends GuardedEmitter<LinkEvents> implements LinkApi {
     this.#setState('open');
     const uptime = this.#retry.uptime;
     if (uptime !== undefined) this.#timers.set('uptime', () => (this.#retry.failures = 0), uptime);
-    const limit = this.#liveness.limit;
-    this.#armIdle(limit === false ? 0 : limit);
+    const limit = this.#attempts.idleTimeout;
+    this.#attempts.watch(limit === false ? 0 : limit);
     this.#pending.flush(this.#attempts, transport);
     this.#resolveOpened();
     if (!this.#attempts.needDrain) this.#releaseWritable();
@@ -372,20 +368,6 @@ export class Link extends GuardedEmitter<LinkEvents> implements LinkApi {
     this.#writableWaiters = [];
     for (const w of waiters) w.resolve();
   }
-
-  /** One timer for idleness, re-armed only when it fires: receiving costs a clock read. */
-  #armIdle(ms: number): void {
-    if (ms <= 0) return;
-    this.#liveness.armed(this.#config.clock.now(), ms);
-    this.#timers.set('idle', this.#checkIdle, ms);
-  }
-
-  #checkIdle = (): void => {
-    if (this.#state !== 'open') return;
-    const next = this.#liveness.check(this.#config.clock.now());
-    if (typeof next === 'number') this.#armIdle(next);
-    else this.#attempts.kill(this.#attempts.id, next);
-  };
 
   #setState(to: LinkState): void {
     const from = this.#state;
