@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Link } from '../../src/core/link/link.js';
 import { resolveLinkOptions } from '../../src/core/link/options.js';
 import { createFraming } from '../../src/core/framing/index.js';
+import { byteWires } from '../../src/core/link/byte-wires.js';
 import { BaseTransport } from '../../src/core/transport-base.js';
 import type { TransportHandlers } from '../../src/core/transport.js';
 import type { SocklineError } from '../../src/core/errors.js';
@@ -164,6 +165,51 @@ describe('Link: sending and the outbox', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(concat(h.received[1]!)).toEqual(frame('four'));
     await h.link.close();
+  });
+
+  it('keeps what it had not written when the transport dies during the flush, and writes it on the next connection', async () => {
+    // A message transport (a WebSocket's kind): the flush writes each message on its own.
+    const server = new MemoryServer({ kind: 'message' });
+    const received: string[][] = [];
+    server.onConnection = (end) => {
+      const got: string[] = [];
+      received.push(got);
+      end.onData = (d) => got.push(text(typeof d === 'string' ? bytes(d) : d));
+    };
+    let attempts = 0;
+    const link = new Link({
+      ...resolveLinkOptions({ random: () => 0.5, reconnect: { initialDelay: 100, jitter: 0 } }),
+      connector: (handlers) => {
+        const transport = server.connect(new URL('tcp://memory:1'), handlers, { highWaterMark: 1 << 20 });
+        if (++attempts === 1) {
+          // The first connection dies while the flush writes its second message.
+          const send = transport.send.bind(transport);
+          let writes = 0;
+          transport.send = (data, volatile) => {
+            const written = send(data, volatile);
+            if (++writes === 2) transport.destroy();
+            return written;
+          };
+        }
+        return transport;
+      },
+      framing: createFraming('none'),
+      wire: byteWires,
+      text: false,
+    });
+    const drops: unknown[] = [];
+    link.on('drop', (m, reason) => drops.push([m, reason]));
+    link.on('error', () => {});
+    for (const m of ['a', 'b', 'c', 'd']) expect(link.send(m)).toBe('queued');
+    await settle();
+    // 'a' and 'b' were handed to the first transport; 'c' and 'd' wait for the next one.
+    expect(link.state).toBe('reconnecting');
+    expect(link.queued).toBe(2);
+    await vi.advanceTimersByTimeAsync(100);
+    await settle();
+    expect(received.at(-1)).toEqual(['c', 'd']);
+    expect(drops).toEqual([]);
+    await link.close();
   });
 
   it("refuses with ERR_QUEUE_FULL under the default 'reject' policy", async () => {

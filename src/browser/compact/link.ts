@@ -412,8 +412,11 @@ export class CompactLink extends SmallEmitter<LinkEvents> implements Link {
     this.#expire();
     let item: Queued | undefined;
     while (this.#ws === ws && (item = this.#shift()) !== undefined) this.#write(item[0]);
-    this.#clear(EXPIRY);
-    this.#expiryDue = Infinity;
+    // A write may have ended this WebSocket: what is left keeps its expiry for the next one.
+    if (this.queued === 0) {
+      this.#clear(EXPIRY);
+      this.#expiryDue = Infinity;
+    }
     settle(this.#openedWaiters, 0);
     if (!this.#needDrain) settle(this.#writableWaiters, 0);
     // The flush may have ended this WebSocket already (a write error): then there is no open.

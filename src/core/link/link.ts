@@ -588,17 +588,18 @@ export class Link extends GuardedEmitter<LinkEvents> implements LinkApi {
   /** Writes the outbox in order. A message the transport cannot carry is dropped as `invalid`. */
   #flushOutbox(transport: Transport): void {
     this.#expireNow();
-    let item = this.#outbox.shift();
-    while (item !== undefined && this.#transport === transport) {
+    // A write may end the transport (it closed under us): what is left waits for the next one.
+    while (this.#transport === transport) {
+      const item = this.#outbox.shift();
+      if (item === undefined) break;
       try {
         this.#writeMessage(item.message, transport);
       } catch (err) {
         this.emit('error', toSocklineError(err));
         this.emit('drop', item.message, 'invalid');
       }
-      item = this.#outbox.shift();
     }
-    this.#clearTimer('expiry');
+    if (this.#outbox.length === 0) this.#clearTimer('expiry');
   }
 
   /** Hands a message on as text (`true`), as bytes (`false`) or as it came (`undefined`). */
