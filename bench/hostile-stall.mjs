@@ -288,7 +288,10 @@ async function subscriber(url, codec, { silent }) {
   ws.on('error', () => {});
   await new Promise((r) => ws.once('open', r));
   ws.send(codec.hello);
-  await new Promise((r) => ws.once('message', r));
+  const answer = await new Promise((r) => ws.once('message', r));
+  // A refused HELLO would leave nothing to measure: say so rather than report a calm server.
+  const { type } = codec.decodeFrame(new Uint8Array(answer));
+  if (type !== 'welcome') throw new Error(`a subscriber was not welcomed: ${type}`);
   ws.send(codec.subscribe);
   if (silent) ws._socket.pause();
   return ws;
@@ -335,13 +338,14 @@ async function drive() {
   await buildSource('src/node/index.ts', module);
   const { encodeFrame } = await loadSource('src/core/protocol/frames-encode.ts');
   const { decodeFrame } = await loadSource('src/core/protocol/frames-decode.ts');
+  const { SUPPORTED_VERSIONS } = await loadSource('src/core/protocol/frames.ts');
   const { lengthFraming } = await loadSource('src/core/framing/index.ts');
   const { default: WebSocket } = await import('ws');
   const codec = {
     WebSocket,
     decodeFrame,
     framing: lengthFraming(),
-    hello: encodeFrame({ type: 'hello', versions: [2], capabilities: 7, codec: 'json' }),
+    hello: encodeFrame({ type: 'hello', versions: SUPPORTED_VERSIONS, capabilities: 7, codec: 'json' }),
     subscribe: encodeFrame({ type: 'subscribe', topic: 'feed' }),
   };
   const load = loadavg()[0];

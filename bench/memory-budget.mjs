@@ -91,6 +91,7 @@ async function drive() {
   const { connect } = await import(pathToFileURL(fileURLToPath(entry)).href);
   // The frame codec is a building block of `sockline/core`, not of the Node entry.
   const { encodeFrame } = await loadSource('src/core/protocol/frames-encode.ts');
+  const { SUPPORTED_VERSIONS } = await loadSource('src/core/protocol/frames.ts');
   const { default: WebSocket } = await import('ws');
 
   const child = fork(fileURLToPath(import.meta.url), ['--server', '--budget', budget], {
@@ -114,7 +115,7 @@ async function drive() {
 
   const before = await ask(true);
   const sockets = [];
-  const hello = encodeFrame({ type: 'hello', versions: [2], capabilities: 7, codec: 'json' });
+  const hello = encodeFrame({ type: 'hello', versions: SUPPORTED_VERSIONS, capabilities: 7, codec: 'json' });
   const subscribe = encodeFrame({ type: 'subscribe', topic: 'feed' });
   for (let i = 0; i < sessions; i += 50) {
     await Promise.all(
@@ -124,7 +125,9 @@ async function drive() {
         sockets.push(ws);
         await new Promise((r) => ws.once('open', r));
         ws.send(hello);
-        await new Promise((r) => ws.once('message', r));
+        const [answer] = await new Promise((r) => ws.once('message', (...a) => r(a)));
+        // A REFUSE (another protocol version, say) would leave nothing to measure: say so.
+        if (answer[0] !== 0x02) throw new Error(`the server did not welcome a silent session (frame ${answer[0]})`);
         ws.send(subscribe);
         ws._socket.pause(); // reads nothing more, acknowledges nothing
       }),
