@@ -49,6 +49,25 @@ const DATA_HEADER: DataHeader = { kind: 'binary', seq: -1, ack: -1, at: 0 };
 /** What a peer that announced no limits takes of streams and large messages: nothing. */
 const NO_LIMITS: ReceiveLimits = Object.freeze({ maxFrameSize: 0, maxMessageSize: 0, maxStreams: 0 });
 
+/** The limits {@link sharedLimits} returned last. */
+let lastLimits: ReceiveLimits = NO_LIMITS;
+
+/**
+ * What a peer takes, as a frozen object shared with the sessions whose peers announced the
+ * same: the clients of one server mostly announce one set of limits, and an object each
+ * would be kept by every idle session.
+ */
+function sharedLimits(maxFrameSize: number, maxMessageSize: number, maxStreams: number): ReceiveLimits {
+  const last = lastLimits;
+  if (
+    last.maxFrameSize === maxFrameSize &&
+    last.maxMessageSize === maxMessageSize &&
+    last.maxStreams === maxStreams
+  )
+    return last;
+  return (lastLimits = Object.freeze({ maxFrameSize, maxMessageSize, maxStreams }));
+}
+
 /**
  * One side of a sockline session, both roles, as a sans-I/O state machine (docs/protocol.md):
  * frame bodies in (`receive`), the clock in (`tick`), application calls in (`send`,
@@ -194,11 +213,11 @@ export class Endpoint implements SequencedSource {
     this.#peerLimits =
       limits === undefined
         ? NO_LIMITS
-        : {
-            maxFrameSize: limits.maxFrameSize,
-            maxMessageSize: (capabilities & Capabilities.LARGE) !== 0 ? limits.maxMessageSize : 0,
-            maxStreams: (capabilities & Capabilities.STREAMS) !== 0 ? limits.maxStreams : 0,
-          };
+        : sharedLimits(
+            limits.maxFrameSize,
+            (capabilities & Capabilities.LARGE) !== 0 ? limits.maxMessageSize : 0,
+            (capabilities & Capabilities.STREAMS) !== 0 ? limits.maxStreams : 0,
+          );
     // A client that told its own maxFrameSize gets no larger frame (docs/protocol.md §1).
     const own = this.#config.delivery.maxFrameSize ?? Infinity;
     this.delivery.frameLimit = limits === undefined ? own : Math.min(own, limits.maxFrameSize);
@@ -258,11 +277,7 @@ export class Endpoint implements SequencedSource {
     this.delivery.frameLimit = Math.min(this.#config.delivery.maxFrameSize ?? Infinity, frame.maxFrameSize);
     this.#window = frame.maxInFlight;
     if (this.#calls !== null) this.#calls.window = frame.maxInFlight;
-    this.#peerLimits = {
-      maxFrameSize: frame.maxFrameSize,
-      maxMessageSize: frame.maxMessageSize,
-      maxStreams: frame.maxStreams,
-    };
+    this.#peerLimits = sharedLimits(frame.maxFrameSize, frame.maxMessageSize, frame.maxStreams);
     this.#interval = frame.heartbeatInterval;
     this.#keep =
       frame.resumeWindow === 0 ? -1 : frame.resumeWindow + frame.heartbeatInterval + frame.heartbeatTimeout;
