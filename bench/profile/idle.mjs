@@ -12,6 +12,9 @@
 //                                                       --keep leaves the .heapsnapshot files
 //   node bench/profile/idle.mjs --spaces                also prints each V8 heap space's used and
 //                                                       committed bytes per connection
+//   node bench/profile/idle.mjs --maps                 also splits RSS by mapping (/proc/self/smaps): the
+//                                                       malloc heap ([heap], brk), anonymous mappings (V8's
+//                                                       pages, malloc's mmaps and thread arenas), the rest
 //   node bench/profile/idle.mjs --allocations           also samples what the server allocates while the
 //                                                       N connections open (transient and kept), by site
 //   node bench/profile/idle.mjs --server-flag --trace-gc
@@ -142,6 +145,21 @@ async function startServer(kind, bundle) {
   };
 }
 
+/** Resident bytes by mapping kind (Linux): `[heap]` (malloc's brk arena), anonymous, the rest. */
+async function residentByMapping() {
+  const { readFile } = await import('node:fs/promises');
+  const out = { brk: 0, anon: 0, other: 0 };
+  let kind = 'other';
+  for (const line of (await readFile('/proc/self/smaps', 'utf8').catch(() => '')).split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head !== null) kind = head[1] === '[heap]' ? 'brk' : head[1] === '' ? 'anon' : 'other';
+    else if (line.startsWith('Rss:')) out[kind] += Number(line.split(/\s+/)[1]) * 1024;
+  }
+  // RegExp's last match would keep a line of the file, and the whole file through it, alive.
+  /x/.exec('x');
+  return out;
+}
+
 function timersAlive() {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 }
@@ -181,6 +199,7 @@ async function serve(kind, bundle) {
         );
         reply({
           spaces,
+          maps: m.maps ? await residentByMapping() : undefined,
           rss: u.rss,
           heapUsed: u.heapUsed,
           heapTotal: u.heapTotal,
@@ -334,7 +353,7 @@ async function runOnce(kind, n, idleMs, bundle, snapshotDir, allocations = false
     await sleep(500);
     if (snapshotDir)
       await ask(server, { cmd: 'snapshot', path: join(snapshotDir, `${kind}-before.heapsnapshot`) });
-    const before = await ask(server, { cmd: 'measure' });
+    const before = await ask(server, { cmd: 'measure', maps: args.includes('--maps') });
     if (allocations) await ask(server, { cmd: 'alloc-start' });
     const opened = await ask(client, { cmd: 'open', count: n });
     if (allocations) {
@@ -348,7 +367,7 @@ async function runOnce(kind, n, idleMs, bundle, snapshotDir, allocations = false
     }
     if (opened.opened === 0) throw new Error(`no connection opened: ${opened.firstError}`);
     await sleep(idleMs);
-    const after = await ask(server, { cmd: 'measure' });
+    const after = await ask(server, { cmd: 'measure', maps: args.includes('--maps') });
     if (snapshotDir)
       await ask(server, { cmd: 'snapshot', path: join(snapshotDir, `${kind}-after.heapsnapshot`) });
     const count = opened.opened;
@@ -360,8 +379,14 @@ async function runOnce(kind, n, idleMs, bundle, snapshotDir, allocations = false
         return [name, { size: (a.size - b.size) / count, used: (a.used - b.used) / count }];
       }),
     );
+    const maps =
+      after.maps &&
+      Object.fromEntries(
+        Object.keys(after.maps).map((name) => [name, (after.maps[name] - before.maps[name]) / count]),
+      );
     return {
       spaces,
+      maps,
       connections: count,
       failed: opened.failed,
       firstError: opened.firstError,
@@ -445,6 +470,10 @@ async function main() {
             .filter(([, d]) => Math.abs(d.size) >= 5 || Math.abs(d.used) >= 5)
             .map(([name, d]) => `${name} ${kb(d.used)}/${kb(d.size)}`);
           console.log(`      V8 spaces, used/committed KB/conn: ${cells.join(', ')}`);
+        }
+        if (args.includes('--maps')) {
+          const cells = Object.entries(r.maps).map(([name, bytes]) => `${name} ${kb(bytes)}`);
+          console.log(`      RSS by mapping KB/conn: ${cells.join(', ')}`);
         }
       }
     }

@@ -12,6 +12,16 @@ export interface PeerEvents {
 const NO_ROOMS: ReadonlySet<string> = new Set();
 const NO_REQUESTS: ReadonlySet<Promise<unknown>> = new Set();
 
+/**
+ * The connection that carries a peer's session now: its server role and its wire (the
+ * server's `Connection`). A peer reads its transport and address there rather than keeping
+ * copies of its own.
+ */
+export interface PeerConnection {
+  readonly session: ServerSession;
+  readonly wire: { readonly transport: ServerTransport; readonly remoteAddress: string };
+}
+
 /** What a {@link Peer} hears from its server. */
 export interface PeerControl {
   /** Ends the session for good (deletes it from the store, emits `disconnect`). */
@@ -29,13 +39,7 @@ export interface PeerControl {
  * to the server only (`peerDriver()`), so none of it is part of a Peer's API.
  */
 export interface PeerDriver {
-  create(
-    state: SessionState,
-    session: ServerSession,
-    transport: ServerTransport,
-    remoteAddress: string,
-    control: PeerControl,
-  ): Peer;
+  create(state: SessionState, connection: PeerConnection, control: PeerControl): Peer;
   /** The session the peer stands for. */
   state(peer: Peer): SessionState;
   /** The server role of the connection carrying the session now. */
@@ -45,7 +49,7 @@ export interface PeerDriver {
   /** Counts `request` in `inFlight` until it settles. */
   track(peer: Peer, request: Promise<unknown>): void;
   /** A new connection carries the session (a resume). */
-  attach(peer: Peer, session: ServerSession, transport: ServerTransport, remoteAddress: string): void;
+  attach(peer: Peer, connection: PeerConnection): void;
   /** A message from the client, for the application. */
   deliver(peer: Peer, value: unknown): void;
   /**
@@ -74,18 +78,15 @@ export class Peer extends Emitter<PeerEvents> {
   readonly #control: PeerControl;
   /** Made on the first join: most peers never join a room, and an empty Set costs memory. */
   #rooms: Set<string> | null = null;
-  #session: ServerSession;
-  #transport: ServerTransport;
-  #remoteAddress: string;
+  #connection: PeerConnection;
   /** Made on the first request: most peers have none in flight most of the time. */
   #inFlight: Set<Promise<unknown>> | null = null;
 
   static {
     driver = {
-      create: (state, session, transport, remoteAddress, control) =>
-        new Peer(state, session, transport, remoteAddress, control),
+      create: (state, connection, control) => new Peer(state, connection, control),
       state: (peer) => peer.#state,
-      session: (peer) => peer.#session,
+      session: (peer) => peer.#connection.session,
       inFlight: (peer) => peer.#inFlight ?? NO_REQUESTS,
       track(peer, request) {
         const inFlight = (peer.#inFlight ??= new Set());
@@ -93,10 +94,8 @@ export class Peer extends Emitter<PeerEvents> {
         const done = (): void => void inFlight.delete(request);
         request.then(done, done);
       },
-      attach(peer, session, transport, remoteAddress) {
-        peer.#session = session;
-        peer.#transport = transport;
-        peer.#remoteAddress = remoteAddress;
+      attach(peer, connection) {
+        peer.#connection = connection;
       },
       deliver: (peer, value) => peer.emit('message', value),
       detach(peer) {
@@ -105,18 +104,10 @@ export class Peer extends Emitter<PeerEvents> {
     };
   }
 
-  private constructor(
-    state: SessionState,
-    session: ServerSession,
-    transport: ServerTransport,
-    remoteAddress: string,
-    control: PeerControl,
-  ) {
+  private constructor(state: SessionState, connection: PeerConnection, control: PeerControl) {
     super();
     this.#state = state;
-    this.#session = session;
-    this.#transport = transport;
-    this.#remoteAddress = remoteAddress;
+    this.#connection = connection;
     this.#control = control;
   }
 
@@ -129,11 +120,11 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   get transport(): ServerTransport {
-    return this.#transport;
+    return this.#connection.wire.transport;
   }
 
   get remoteAddress(): string {
-    return this.#remoteAddress;
+    return this.#connection.wire.remoteAddress;
   }
 
   /** What `authenticate` returned for the latest handshake. */
@@ -199,7 +190,7 @@ export class Peer extends Emitter<PeerEvents> {
    * forgets the session. With 1001 (GOING_AWAY) the client reconnects, but to a new session.
    */
   close(code: number = CloseCodes.NORMAL, reason = ''): void {
-    this.#session.close(code, reason);
+    this.#connection.session.close(code, reason);
     this.#control.end(this, reason || 'closed by the server');
   }
 

@@ -622,13 +622,12 @@ export class SocklineServer extends Emitter<ServerEvents> {
       conn.wire.ticket.opened();
     }
     if (resumed) this.#counters.resumes++;
-    const { transport, remoteAddress } = conn.wire;
     const known = this.#peers.get(state.publicId);
     if (known !== undefined && peers.state(known) === state) {
-      peers.attach(known, conn.session, transport, remoteAddress);
+      peers.attach(known, conn);
       return;
     }
-    const peer = peers.create(state, conn.session, transport, remoteAddress, this.#control);
+    const peer = peers.create(state, conn, this.#control);
     this.#peers.set(state.publicId, peer);
     const rooms = this.#adoptedRooms.get(state.id);
     if (rooms !== undefined) {

@@ -42,18 +42,23 @@ function pooledBytes(size: number): Uint8Array {
   return Buffer.allocUnsafe(size);
 }
 
+/** What every wire of one listener shares: kept once, not in each wire. */
+interface StreamKind {
+  readonly transport: 'tcp' | 'tls';
+  readonly writer: FrameWriter;
+  readonly maxFrameSize: number;
+}
+
 /**
  * A TCP/TLS socket as a {@link Wire}. A class rather than an object literal per connection:
  * its methods live on the prototype (an object literal with a getter is also kept in
  * dictionary mode by V8, several hundred bytes per idle connection).
  */
 class StreamWire implements Wire, ChunkSink {
-  readonly transport: 'tcp' | 'tls';
   readonly remoteAddress: string;
   readonly ticket: Ticket;
   readonly #socket: net.Socket;
-  readonly #writer: FrameWriter;
-  readonly #maxFrameSize: number;
+  readonly #kind: StreamKind;
   /**
    * The frames written in one tick leave in one write (one system call, not one per frame).
    * Made by the first write of a tick and dropped when it flushes: an idle connection holds none.
@@ -66,20 +71,15 @@ class StreamWire implements Wire, ChunkSink {
   /** True until the sink's handshake completes: frames are capped at the HELLO size. */
   #handshaking = true;
 
-  constructor(
-    socket: net.Socket,
-    transport: 'tcp' | 'tls',
-    remoteAddress: string,
-    ticket: Ticket,
-    writer: FrameWriter,
-    maxFrameSize: number,
-  ) {
-    this.transport = transport;
+  constructor(socket: net.Socket, kind: StreamKind, remoteAddress: string, ticket: Ticket) {
     this.remoteAddress = remoteAddress;
     this.ticket = ticket;
     this.#socket = socket;
-    this.#writer = writer;
-    this.#maxFrameSize = maxFrameSize;
+    this.#kind = kind;
+  }
+
+  get transport(): 'tcp' | 'tls' {
+    return this.#kind.transport;
   }
 
   /** The frames of one tick, joined by `#out`: it has nothing pending any more. */
@@ -95,7 +95,7 @@ class StreamWire implements Wire, ChunkSink {
     const socket = this.#socket;
     if (socket.destroyed) return false;
     const out = (this.#out ??= new Coalescer(this, concat, DIRECT_BYTES, this.#hint, pooledBytes));
-    out.pushFrame(frame, this.#writer); // throws ERR_FRAME_TOO_LARGE before anything is written
+    out.pushFrame(frame, this.#kind.writer); // throws ERR_FRAME_TOO_LARGE before anything is written
     return socket.writableLength + out.bytes < socket.writableHighWaterMark;
   }
 
@@ -123,7 +123,7 @@ class StreamWire implements Wire, ChunkSink {
     // Before the handshake completes, a frame is a HELLO: a header declaring more than the
     // HELLO cap is refused at once, so an unauthenticated peer cannot make the server hold
     // up to maxFrameSize (docs/protocol.md §6.3). The full limit applies once the session is open.
-    const maxFrameSize = this.#maxFrameSize;
+    const maxFrameSize = this.#kind.maxFrameSize;
     this.#handshaking = sink.handshaking !== false;
     this.#decoder = createLengthDecoder(
       sink,
@@ -138,7 +138,7 @@ class StreamWire implements Wire, ChunkSink {
     if (sink === null || decoder === null) return;
     if (this.#handshaking && sink.handshaking !== true) {
       this.#handshaking = false;
-      decoder.maxFrameSize = this.#maxFrameSize;
+      decoder.maxFrameSize = this.#kind.maxFrameSize;
     }
     try {
       decoder.push(plainBytes(chunk));
@@ -195,7 +195,7 @@ function destroyOnError(this: net.Socket): void {
  * steps: it is a wire at once, with no timer or closure of its own.
  */
 class StreamListener {
-  readonly #transport: 'tcp' | 'tls';
+  readonly #kind: StreamKind;
   readonly #hooks: ListenerHooks;
   readonly #framing: ReturnType<typeof lengthFraming>;
   readonly #context: tls.SecureContext | undefined;
@@ -205,9 +205,9 @@ class StreamListener {
   readonly #admitting = new Set<net.Socket>();
 
   constructor(transport: 'tcp' | 'tls', o: StreamOptions, hooks: ListenerHooks) {
-    this.#transport = transport;
     this.#hooks = hooks;
     this.#framing = lengthFraming({ maxFrameSize: hooks.maxFrameSize });
+    this.#kind = Object.freeze({ transport, writer: this.#framing.writer, maxFrameSize: hooks.maxFrameSize });
     this.#proxy = o.proxyProtocol === true;
     this.#context =
       transport === 'tls'
@@ -310,14 +310,7 @@ class StreamListener {
   /** The connection is accepted: from now on its bytes are frames for the server. */
   #wire(socket: net.Socket, address: string, ticket: Ticket): void {
     const hooks = this.#hooks;
-    const wire = new StreamWire(
-      socket,
-      this.#transport,
-      address,
-      ticket,
-      this.#framing.writer,
-      hooks.maxFrameSize,
-    );
+    const wire = new StreamWire(socket, this.#kind, address, ticket);
     // Listeners shared by every connection find their wire on the socket (no closures each).
     (socket as WiredSocket)[STREAM_WIRE] = wire;
     socket.on('close', onStreamClose);

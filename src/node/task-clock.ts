@@ -1,5 +1,11 @@
 import { systemClock, type Clock } from '../core/clock.js';
 
+/**
+ * Where the clock's time starts: a day before this module was loaded, so that a wall clock
+ * set back by less than that still reads a positive time.
+ */
+const ORIGIN = Date.now() - 86_400_000;
+
 /** The time read in the current task, or -1 when it must be read again. */
 let now = -1;
 
@@ -14,7 +20,14 @@ function forget(): void {
 }
 
 /**
- * The system clock, with `now()` read once per task: the first call reads `Date.now()` and
+ * The system clock in ms since {@link ORIGIN}, with `now()` read once per task. Small
+ * integers, not milliseconds since 1970: V8 keeps an integer below 2^31 in the field that
+ * holds it, while a larger one is a heap number of its own (16 B), and every idle session
+ * holds a few times (its heartbeat, its slot in the server's deadlines). Under 2^31 ms for the
+ * first 23 days of the process; later times are as correct, only boxed. Nothing the server
+ * times leaves the process: every time is compared with another read from this clock.
+ *
+ * Read once per task: the first call reads `Date.now()` and
  * every call until the task's microtasks run returns that value. A server session notes the
  * time of every frame it reads (its heartbeat ends a connection silent too long), and a
  * socket read holds a hundred frames of a busy connection: one read of the clock for them
@@ -25,7 +38,7 @@ function forget(): void {
 export const taskClock: Clock = Object.freeze({
   now(): number {
     if (now < 0) {
-      now = Date.now();
+      now = Date.now() - ORIGIN;
       void settled.then(forget);
     }
     return now;

@@ -95,7 +95,6 @@ function onSocketDrain(this: Socket): void {
 
 /** A WebSocket as a {@link Wire} (a class, for the reasons given at `StreamWire`). */
 class WsWire implements Wire, ChunkSink {
-  readonly transport = 'ws' as const;
   readonly remoteAddress: string;
   readonly ticket: Ticket;
   /** Where the messages go, once the server accepted the connection. */
@@ -125,6 +124,11 @@ class WsWire implements Wire, ChunkSink {
     this.remoteAddress = remoteAddress;
     this.ticket = ticket;
     this.#headers = headers;
+  }
+
+  /** On the prototype, not a field: one field less in every connection. */
+  get transport(): 'ws' {
+    return 'ws';
   }
 
   get headers(): IncomingHttpHeaders | undefined {

@@ -24,6 +24,20 @@ describe('taskClock', () => {
     expect(second).toBeLessThanOrEqual(Date.now());
   });
 
+  it('reads whole milliseconds since its origin, below 2^31, advancing with the system clock', async () => {
+    const first = taskClock.now();
+    const wall = Date.now();
+    expect(Number.isInteger(first)).toBe(true);
+    // Small integers: V8 keeps them in the field that holds them (no heap number per time).
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(2 ** 31);
+    await new Promise((r) => setTimeout(r, 20));
+    const later = taskClock.now();
+    // It moves as Date.now() does: the same elapsed time, give or take the read of each.
+    expect(later - first).toBeGreaterThanOrEqual(Date.now() - wall - 5);
+    expect(later - first).toBeLessThanOrEqual(Date.now() - wall + 5);
+  });
+
   it('runs timers as the system clock does', async () => {
     let fired = false;
     const done = new Promise<void>((resolve) => {

@@ -16,9 +16,9 @@ import { isStreamFrame, readDataHeader, readFrame, type DataHeader } from '../fr
 import { encodeFrame, encodeMessage, messageFits, tooLarge } from '../frames-encode.js';
 import { subscriptionError, validateMethod, validatePattern, validateTopic } from '../topics.js';
 import { Delivery, type OutgoingMessage, type SequencedSource } from './delivery.js';
-import { DEAD, Heartbeat } from './heartbeat.js';
+import { DEAD, Heartbeat, type HeartbeatTiming } from './heartbeat.js';
 import type { EndpointHost, Welcomed } from './host.js';
-import type { EndpointConfig } from './options.js';
+import type { Announced, EndpointConfig } from './options.js';
 import { Calls } from './calls.js';
 import { Subscriptions, type SubscriptionHandler } from './subscriptions.js';
 import type { LargeMessage, TransferHost, Transfers, WholeMessage } from './transfer.js';
@@ -48,6 +48,39 @@ const DATA_HEADER: DataHeader = { kind: 'binary', seq: -1, ack: -1, at: 0 };
 
 /** What a peer that announced no limits takes of streams and large messages: nothing. */
 const NO_LIMITS: ReceiveLimits = Object.freeze({ maxFrameSize: 0, maxMessageSize: 0, maxStreams: 0 });
+
+/** The heartbeat of each server's connections, by what its WELCOME announces. */
+const TIMINGS = new WeakMap<Announced, HeartbeatTiming>();
+
+/** A server's heartbeat: a PING every interval, the end of a connection silent for interval + timeout. */
+function serverTiming(announce: Announced): HeartbeatTiming {
+  let timing = TIMINGS.get(announce);
+  if (timing === undefined) {
+    const interval = announce.heartbeatInterval;
+    timing = Object.freeze({ interval, silence: interval + announce.heartbeatTimeout });
+    TIMINGS.set(announce, timing);
+  }
+  return timing;
+}
+
+/** The limits {@link sharedLimits} returned last. */
+let lastLimits: ReceiveLimits = NO_LIMITS;
+
+/**
+ * What a peer takes, as a frozen object shared with the sessions whose peers announced the
+ * same: the clients of one server mostly announce one set of limits, and an object each
+ * would be kept by every idle session.
+ */
+function sharedLimits(maxFrameSize: number, maxMessageSize: number, maxStreams: number): ReceiveLimits {
+  const last = lastLimits;
+  if (
+    last.maxFrameSize === maxFrameSize &&
+    last.maxMessageSize === maxMessageSize &&
+    last.maxStreams === maxStreams
+  )
+    return last;
+  return (lastLimits = Object.freeze({ maxFrameSize, maxMessageSize, maxStreams }));
+}
 
 /**
  * One side of a sockline session, both roles, as a sans-I/O state machine (docs/protocol.md):
@@ -194,11 +227,11 @@ export class Endpoint implements SequencedSource {
     this.#peerLimits =
       limits === undefined
         ? NO_LIMITS
-        : {
-            maxFrameSize: limits.maxFrameSize,
-            maxMessageSize: (capabilities & Capabilities.LARGE) !== 0 ? limits.maxMessageSize : 0,
-            maxStreams: (capabilities & Capabilities.STREAMS) !== 0 ? limits.maxStreams : 0,
-          };
+        : sharedLimits(
+            limits.maxFrameSize,
+            (capabilities & Capabilities.LARGE) !== 0 ? limits.maxMessageSize : 0,
+            (capabilities & Capabilities.STREAMS) !== 0 ? limits.maxStreams : 0,
+          );
     // A client that told its own maxFrameSize gets no larger frame (docs/protocol.md §1).
     const own = this.#config.delivery.maxFrameSize ?? Infinity;
     this.delivery.frameLimit = limits === undefined ? own : Math.min(own, limits.maxFrameSize);
@@ -218,13 +251,8 @@ export class Endpoint implements SequencedSource {
     // silence to its link.
     this.#heartbeat =
       announce !== null
-        ? new Heartbeat(
-            now,
-            announce.heartbeatInterval,
-            announce.heartbeatInterval + announce.heartbeatTimeout,
-            now + announce.heartbeatInterval,
-          )
-        : new Heartbeat(now, this.#interval, 0, now);
+        ? new Heartbeat(now, serverTiming(announce), now + announce.heartbeatInterval)
+        : new Heartbeat(now, { interval: this.#interval, silence: 0 }, now);
     this.#beat(now);
     const subscriptions = this.#subscriptions;
     if (subscriptions !== null) {
@@ -258,11 +286,7 @@ export class Endpoint implements SequencedSource {
     this.delivery.frameLimit = Math.min(this.#config.delivery.maxFrameSize ?? Infinity, frame.maxFrameSize);
     this.#window = frame.maxInFlight;
     if (this.#calls !== null) this.#calls.window = frame.maxInFlight;
-    this.#peerLimits = {
-      maxFrameSize: frame.maxFrameSize,
-      maxMessageSize: frame.maxMessageSize,
-      maxStreams: frame.maxStreams,
-    };
+    this.#peerLimits = sharedLimits(frame.maxFrameSize, frame.maxMessageSize, frame.maxStreams);
     this.#interval = frame.heartbeatInterval;
     this.#keep =
       frame.resumeWindow === 0 ? -1 : frame.resumeWindow + frame.heartbeatInterval + frame.heartbeatTimeout;

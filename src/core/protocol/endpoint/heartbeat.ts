@@ -4,6 +4,17 @@ import type { SocklineError } from '../../errors.js';
 export const DEAD = -1;
 
 /**
+ * The periods of a {@link Heartbeat}: the same for every connection of a server, so one object
+ * its connections share rather than fields in each.
+ */
+export interface HeartbeatTiming {
+  /** A PING every `interval` ms (0: none but the first). */
+  readonly interval: number;
+  /** Silence after which the peer is dead, in ms; 0: a lower layer watches it (the client's link). */
+  readonly silence: number;
+}
+
+/**
  * The heartbeat of one connection (docs/protocol.md §8): a PING every `interval` ms whose
  * PONG measures the round trip, `ping()` on demand, and, where this side watches the peer,
  * the end of a connection silent for `silence` ms. Made when a connection opens, dropped
@@ -11,11 +22,7 @@ export const DEAD = -1;
  * `deadline` and calls `due(now)`.
  */
 export class Heartbeat {
-  readonly #interval: number;
-  /** 0: a lower layer watches the silence (the client's link). */
-  readonly #silence: number;
-  /** Whether this side ends a silent connection itself, and so notes when each frame came. */
-  readonly watching: boolean;
+  readonly #timing: HeartbeatTiming;
   /** When the last frame came (while `watching`): any frame is a sign of life. */
   lastHeard: number;
   #pingDue: number;
@@ -28,17 +35,21 @@ export class Heartbeat {
     null;
 
   /** `firstPing`: when the first PING is due (a client pings at once, a server after an interval). */
-  constructor(now: number, interval: number, silence: number, firstPing: number) {
-    this.#interval = interval;
-    this.#silence = silence;
-    this.watching = silence > 0;
+  constructor(now: number, timing: HeartbeatTiming, firstPing: number) {
+    this.#timing = timing;
     this.lastHeard = now;
     this.#pingDue = firstPing;
   }
 
+  /** Whether this side ends a silent connection itself, and so notes when each frame came. */
+  get watching(): boolean {
+    return this.#timing.silence > 0;
+  }
+
   /** When `due` has something to do: the next PING, or the end of the silence. */
   get deadline(): number {
-    const silent = this.#silence > 0 ? this.lastHeard + this.#silence : Infinity;
+    const { silence } = this.#timing;
+    const silent = silence > 0 ? this.lastHeard + silence : Infinity;
     return silent < this.#pingDue ? silent : this.#pingDue;
   }
 
@@ -47,9 +58,10 @@ export class Heartbeat {
    * of a PING to write now (the next one is then due an interval later), or 0 for nothing.
    */
   due(now: number): number {
-    if (this.#silence > 0 && now - this.lastHeard >= this.#silence) return DEAD;
+    const { interval, silence } = this.#timing;
+    if (silence > 0 && now - this.lastHeard >= silence) return DEAD;
     if (now < this.#pingDue) return 0;
-    this.#pingDue = this.#interval > 0 ? now + this.#interval : Infinity;
+    this.#pingDue = interval > 0 ? now + interval : Infinity;
     this.#beat = ++this.#nonce;
     this.#beatSent = now;
     return this.#beat;
