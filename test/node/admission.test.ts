@@ -100,7 +100,13 @@ describe('handshake admission control', () => {
       expect(closed).toEqual([]);
       expect(admitted).toHaveLength(300);
       const m = server.metrics();
-      expect(m.admissionRefused).toBeGreaterThanOrEqual(300 - BURST - RATE);
+      // The bucket paced the 300: no faster than the burst and then the rate allow. (How many
+      // HELLOs were told to come back depends on how fast this machine sends them: a loaded one
+      // spreads them by itself, so that count is not asserted.) The rate bound is worstExcess.
+      const span = Math.max(...admitted) - Math.min(...admitted);
+      expect(span, `refused ${m.admissionRefused}`).toBeGreaterThanOrEqual(
+        ((300 - BURST) / RATE) * 1000 - SLACK,
+      );
       // A HELLO told to come back later made no session and is no handshake failure.
       expect(server.store.size).toBe(300);
       expect(m.handshakeFailures).toBe(0);
