@@ -127,7 +127,8 @@ async function drive() {
         ws.send(hello);
         const [answer] = await new Promise((r) => ws.once('message', (...a) => r(a)));
         // A REFUSE (another protocol version, say) would leave nothing to measure: say so.
-        if (answer[0] !== 0x02) throw new Error(`the server did not welcome a silent session (frame ${answer[0]})`);
+        if (answer[0] !== 0x02)
+          throw new Error(`the server did not welcome a silent session (frame ${answer[0]})`);
         ws.send(subscribe);
         ws._socket.pause(); // reads nothing more, acknowledges nothing
       }),
