@@ -84,6 +84,15 @@ export function renderBeforeAfter(results) {
   const skipped = Object.entries(base.skipped ?? {}).filter(([name]) => name in results.benches);
   if (skipped.length > 0)
     parts.push(`Not run for ${rev}: ${skipped.map(([name, why]) => `\`${name}\` (${why})`).join('; ')}.`, '');
+  // Scripts of their own (a cluster, hostile peers) import the current source only.
+  const scripts = Object.entries(results.benches)
+    .filter(([name, b]) => b.systems === undefined && name !== 'bundle')
+    .map(([name]) => `\`${name}\``);
+  if (scripts.length > 0)
+    parts.push(
+      `${scripts.join(' and ')} ${scripts.length === 1 ? 'measures' : 'measure'} the current source only (scripts of their own).`,
+      '',
+    );
   const rows = Object.entries(results.benches)
     .filter(([, b]) => b.systems !== undefined)
     .flatMap(([name]) => networkRows(results, name, rev));
