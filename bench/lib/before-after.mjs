@@ -1,7 +1,7 @@
 // The section of a --baseline run: sockline at the old revision and now, measured in the same
 // run, per bench, transport and metric, with each one's ratio to its raw transport.
 import { baselineOf, splitSystem } from '../systems/index.mjs';
-import { fmt, num, ratio, table, valueOf } from './report.mjs';
+import { firstLine, fmt, num, ratio, table, valueOf } from './report.mjs';
 
 /** A commit date as `2026-12-03 08:52 UTC`. */
 const when = (iso) => `${new Date(iso).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -11,10 +11,7 @@ function failure(bench, system) {
   const reps = bench.systems?.[system]?.reps ?? [];
   const failed = reps.filter((r) => r.error !== undefined);
   if (reps.length === 0 || failed.length < reps.length) return undefined;
-  return `failed: ${failed[0].error
-    .split('\n')[0]
-    .replace(/^Error: /, '')
-    .slice(0, 120)}`;
+  return `failed: ${firstLine(failed[0].error, 120)}`;
 }
 
 /** One row per metric of each of the old revision's systems in a network bench. */

@@ -22,6 +22,13 @@ export const fmt = (v, metric) =>
 export const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—');
 const mark = (met) => (met === undefined ? '—' : met ? 'met' : 'MISSED');
 
+/** The first line of an error, without its `Error: `, at most `max` characters. */
+export const firstLine = (error, max) =>
+  error
+    .split('\n')[0]
+    .replace(/^Error: /, '')
+    .slice(0, max);
+
 /** The median of `metric` for `system` in `bench`, NaN when not measured. */
 export function valueOf(results, bench, system, metric) {
   const b = results.benches[bench];
@@ -62,12 +69,7 @@ function systemTable(results, name, targets) {
     const row = [system];
     const failed = s.reps.filter((r) => r.error !== undefined);
     if (failed.length === s.reps.length) {
-      row.push(
-        `failed: ${failed[0].error
-          .split('\n')[0]
-          .replace(/^Error: /, '')
-          .slice(0, 160)}`,
-      );
+      row.push(`failed: ${firstLine(failed[0].error, 160)}`);
       rows.push(row);
       continue;
     }
