@@ -3,13 +3,15 @@
 //
 //   loadSource(entry)            bundles for any platform into a temporary module and imports it
 //   buildSource(entry, outfile)  bundles for Node (npm packages and node: built-ins stay
-//                                external) into `outfile`, for child processes to import
+//                                external) into `outfile`, for child processes to import;
+//                                `{ root }` builds another checkout's source (bench --baseline)
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const fromRoot = (entry) => fileURLToPath(new URL(`../${entry}`, import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const fromRoot = (entry, root = ROOT) => join(root, entry);
 
 /** `entry` is relative to the repository root, e.g. 'src/core/framing/index.ts'. */
 export async function loadSource(entry) {
@@ -34,13 +36,14 @@ export async function loadSource(entry) {
 
 /**
  * Bundles `entry` for Node into `outfile` (ESM). Packages stay external, so `outfile` must lie
- * inside the repository for `ws` and friends to resolve from node_modules.
+ * inside the repository for `ws` and friends to resolve from node_modules. `root` is the
+ * checkout `entry` is relative to (this repository unless given).
  */
-export async function buildSource(entry, outfile) {
+export async function buildSource(entry, outfile, { root } = {}) {
   const { build } = await import('esbuild');
   await mkdir(dirname(outfile), { recursive: true });
   await build({
-    entryPoints: [fromRoot(entry)],
+    entryPoints: [fromRoot(entry, root)],
     bundle: true,
     format: 'esm',
     platform: 'node',

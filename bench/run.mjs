@@ -7,12 +7,15 @@
 //   npm run bench -- --systems raw-ws,sockline-ws  some systems
 //   npm run bench -- --reps 5                      more repetitions
 //   npm run bench -- --docs                        write docs/benchmarks.md even for a partial run
+//   npm run bench -- --baseline fe04ca7            also sockline at that revision, same run
 //   npm run bench -- --render bench/results/latest.json
 //                                                  write docs/benchmarks.md again from a saved run
 //
 // Each network bench starts a server process (CPU 0) and a client process (CPU 1) per
 // repetition; see bench/cases/*.mjs for what each measures and bench/systems/*.mjs for how each
-// system is driven. Results: a table on stdout, bench/results/latest.json (and a dated copy),
+// system is driven. With --baseline, sockline at that revision (bench/lib/baseline.mjs) runs
+// beside the current source as systems of its own (`sockline-tcp@<rev>`), and the report gets a
+// before-and-after section (bench/lib/before-after.mjs). Results: a table on stdout, bench/results/latest.json (and a dated copy),
 // docs/benchmarks.md.
 import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,9 +27,11 @@ import { machine, installedVersion } from './lib/machine.mjs';
 import { canPin, killAll } from './lib/procs.mjs';
 import { Progress } from './lib/progress.mjs';
 import { StepContext } from './lib/context.mjs';
+import { prepareBaseline } from './lib/baseline.mjs';
 import { summarize } from './lib/stats.mjs';
 import { checkTargets, renderDocument, renderTables } from './lib/report.mjs';
-import { SYSTEM_NAMES } from './systems/index.mjs';
+import { renderBeforeAfter } from './lib/before-after.mjs';
+import { SYSTEM_NAMES, revisionSystems } from './systems/index.mjs';
 
 const CASES = [
   'rtt',
@@ -70,7 +75,16 @@ function parseArgs(argv) {
       .map((s) => s.trim())
       .filter(Boolean);
   };
-  const known = new Set(['--quick', '--only', '--systems', '--reps', '--docs', '--render', '--help']);
+  const known = new Set([
+    '--quick',
+    '--only',
+    '--systems',
+    '--reps',
+    '--docs',
+    '--render',
+    '--baseline',
+    '--help',
+  ]);
   for (let i = 0; i < argv.length; i++) {
     if (!argv[i].startsWith('--')) continue;
     if (!known.has(argv[i])) throw new Error(`unknown flag ${argv[i]} (try --help)`);
@@ -87,7 +101,12 @@ function parseArgs(argv) {
   const reps = repsIndex === -1 ? (quick ? 1 : 3) : Number(argv[repsIndex + 1]);
   if (!(Number.isInteger(reps) && reps >= 1)) throw new Error('--reps needs a positive integer');
   const renderIndex = argv.indexOf('--render');
+  const baselineIndex = argv.indexOf('--baseline');
+  const baseline = baselineIndex === -1 ? undefined : argv[baselineIndex + 1];
+  if (baselineIndex !== -1 && (baseline === undefined || baseline.startsWith('--')))
+    throw new Error('--baseline needs a git revision (a commit, tag or branch)');
   return {
+    baseline,
     render: renderIndex === -1 ? undefined : argv[renderIndex + 1],
     help: argv.includes('--help'),
     quick,
@@ -104,15 +123,33 @@ async function loadCase(name) {
   return mod.bench;
 }
 
+/**
+ * Why `c` cannot run for the old revision (its entry lacks an export the case needs), or
+ * undefined.
+ */
+function unsupported(c, baseline) {
+  const missing = (c.needs ?? []).filter((name) => !baseline.exports.includes(name));
+  return missing.length === 0
+    ? undefined
+    : `its src/node/index.ts has no ${missing.map((m) => `\`${m}\``).join(', ')}`;
+}
+
+/** The systems `c` runs: the chosen ones, then the old revision's beside the current sockline ones. */
+function systemsOf(c, opts, baseline) {
+  const systems = c.systems.filter((s) => opts.systems.includes(s));
+  if (baseline === undefined || unsupported(c, baseline)) return systems;
+  return [...systems, ...revisionSystems(systems, baseline.rev)];
+}
+
 /** The steps of the run, in order: repetitions round-robin over the systems. */
-function plan(cases, opts) {
+function plan(cases, opts, baseline) {
   const steps = [];
   for (const c of cases) {
     if (c.local) {
       steps.push({ bench: c, label: c.name });
       continue;
     }
-    const systems = c.systems.filter((s) => opts.systems.includes(s));
+    const systems = systemsOf(c, opts, baseline);
     for (let rep = 1; rep <= opts.reps; rep++)
       for (const system of systems)
         steps.push({ bench: c, system, rep, label: `${c.name} ${system} rep ${rep}/${opts.reps}` });
@@ -124,7 +161,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
     console.log(
-      `usage: npm run bench -- [--quick] [--only ${CASES.join(',')}] [--systems ${SYSTEM_NAMES.join(',')}] [--reps N] [--docs] [--render results.json]`,
+      `usage: npm run bench -- [--quick] [--only ${CASES.join(',')}] [--systems ${SYSTEM_NAMES.join(',')}] [--reps N] [--baseline REV] [--docs] [--render results.json]`,
     );
     return;
   }
@@ -157,9 +194,24 @@ async function main() {
   const removeBuild = () => rm(buildFile, { force: true });
   // Also on Ctrl-C, which exits from the signal handler.
   process.once('exit', () => rmSync(buildFile, { force: true }));
+  const baseline = opts.baseline === undefined ? undefined : await prepareBaseline(opts.baseline);
+  if (baseline !== undefined) {
+    env.SOCKLINE_BENCH_BASELINE_MODULE = baseline.module;
+    console.log(`baseline: sockline at ${baseline.rev} (${baseline.commit.slice(0, 12)}, ${baseline.date})`);
+  }
 
+  try {
+    await measure({ opts, info, pinning, env, baseline, started });
+  } finally {
+    await removeBuild();
+    baseline?.remove();
+  }
+}
+
+/** Runs the steps, then writes the results and the report. */
+async function measure({ opts, info, pinning, env, baseline, started }) {
   const cases = await Promise.all(opts.cases.map(loadCase));
-  const steps = plan(cases, opts);
+  const steps = plan(cases, opts, baseline);
   const progress = new Progress(steps.length);
   const results = {
     meta: {
@@ -170,6 +222,19 @@ async function main() {
       reps: opts.reps,
       argv: process.argv.slice(2),
       loadBefore: loadavg()[0],
+      ...(baseline && {
+        baseline: {
+          rev: baseline.rev,
+          commit: baseline.commit,
+          date: baseline.date,
+          subject: baseline.subject,
+          skipped: Object.fromEntries(
+            cases
+              .filter((c) => !c.local && unsupported(c, baseline))
+              .map((c) => [c.name, unsupported(c, baseline)]),
+          ),
+        },
+      }),
     },
     benches: {},
   };
@@ -180,16 +245,14 @@ async function main() {
       metrics: c.metrics,
       primary: c.primary,
       ratios: c.ratios,
-      systems: Object.fromEntries(
-        c.systems.filter((s) => opts.systems.includes(s)).map((s) => [s, { reps: [] }]),
-      ),
+      systems: Object.fromEntries(systemsOf(c, opts, baseline).map((s) => [s, { reps: [] }])),
     };
   }
 
   try {
     for (const step of steps) {
       progress.step(step.label);
-      const ctx = new StepContext({ quick: opts.quick, env });
+      const ctx = new StepContext({ quick: opts.quick, env, baseline });
       try {
         const r = await step.bench.run(ctx, step.system);
         if (step.bench.local) {
@@ -207,14 +270,13 @@ async function main() {
     }
   } finally {
     progress.end();
-    await removeBuild();
   }
 
   for (const c of cases) {
     const b = results.benches[c.name];
     if (c.name === 'bundle' && b.rows)
       for (const row of b.rows)
-        row.version = row.package === 'sockline' ? 'src' : installedVersion(row.package);
+        row.version = row.revision ?? (row.package === 'sockline' ? 'src' : installedVersion(row.package));
     if (c.local) continue;
     for (const s of Object.values(b.systems)) {
       const ok = s.reps.filter((r) => r.error === undefined);
@@ -231,6 +293,7 @@ async function main() {
   results.targets = checkTargets(results);
 
   console.log(`\n${renderTables(results)}`);
+  if (baseline !== undefined) console.log(renderBeforeAfter(results));
   await mkdir(RESULTS, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
   const stamp = results.meta.date.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');

@@ -1,10 +1,11 @@
 // browser bundle: bytes a browser downloads for the client, min + gzip (level 9, node:zlib).
 // Runs in the harness process: no sockets, nothing to pin.
 import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const BROWSER_ENTRY = `${root}src/browser/index.ts`;
+const browserEntry = (tree) => join(tree, 'src/browser/index.ts');
 const IIFE_ENTRY = `${root}src/browser/iife.ts`;
 
 /** What each entry imports; `sockline` resolves to the current browser source. */
@@ -31,7 +32,8 @@ const ENTRIES = [
 
 const sizes = (bytes) => ({ min: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
 
-async function bundle(code) {
+/** `code` bundled, `sockline` resolved to the browser entry of the checkout `tree`. */
+async function bundle(code, tree = root, logLevel = 'error') {
   const { build } = await import('esbuild');
   const result = await build({
     stdin: { contents: code, resolveDir: root, loader: 'js' },
@@ -41,8 +43,8 @@ async function bundle(code) {
     platform: 'browser',
     target: 'es2022',
     write: false,
-    logLevel: 'error',
-    alias: { sockline: BROWSER_ENTRY },
+    alias: { sockline: browserEntry(tree) },
+    logLevel,
   });
   return result.outputFiles[0].contents;
 }
@@ -70,6 +72,24 @@ async function iife() {
   };
 }
 
+/**
+ * The sockline rows of the old revision of a --baseline run (its src/browser/index.ts); an
+ * export it does not have is a row without sizes and says so.
+ */
+async function revisionRows(baseline) {
+  const rows = [];
+  for (const e of ENTRIES.filter((x) => x.package === 'sockline')) {
+    const row = { name: e.name, package: 'sockline', revision: baseline.rev, source: 'esbuild esm' };
+    try {
+      rows.push({ ...row, ...sizes(await bundle(e.code, baseline.root, 'silent')) });
+    } catch (err) {
+      const missing = /No matching export[^\n]*/.exec(String(err?.message ?? err));
+      rows.push({ ...row, min: NaN, gzip: NaN, missing: missing ? missing[0] : String(err?.message ?? err) });
+    }
+  }
+  return rows;
+}
+
 export const bench = {
   name: 'bundle',
   title: 'Browser bundle: min + gzip',
@@ -81,13 +101,14 @@ export const bench = {
     "`import { io } from 'socket.io-client'`, `import mqtt from 'mqtt'` (its browser build), partysocket " +
     'and reconnecting-websocket. gzip level 9 (node:zlib).',
   local: true,
-  async run() {
+  async run(ctx) {
     const rows = [];
     const i = await iife();
     rows.push({ name: 'sockline (IIFE)', package: 'sockline', source: i.source, ...sizes(i.bytes) });
     for (const e of ENTRIES) {
       rows.push({ name: e.name, package: e.package, source: 'esbuild esm', ...sizes(await bundle(e.code)) });
     }
+    if (ctx.baseline !== undefined) rows.push(...(await revisionRows(ctx.baseline)));
     return { rows };
   },
 };

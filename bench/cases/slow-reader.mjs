@@ -16,6 +16,8 @@ export const bench = {
     'socket buffers) sampled every 500 ms. The stream window (what the reader holds before the ' +
     'application reads it: the credit its writer gets) is 4 MiB.',
   systems: ['sockline-tcp', 'sockline-ws'],
+  /** What sockline's Node entry must export for the case (bench --baseline skips it otherwise). */
+  needs: ['streams'],
   ratios: false,
   metrics: [
     { key: 'stream', label: 'MB/s', digits: 0 },

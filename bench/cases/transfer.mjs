@@ -18,6 +18,8 @@ export const bench = {
     'the stream, in the sender (client) and the receiver (server): the growth of RSS sampled every 5 ms ' +
     '(garbage included), and of what stays after a full GC (heap and ArrayBuffers) sampled every 500 ms.',
   systems: ['raw-net', 'raw-ws', 'sockline-tcp', 'sockline-ws'],
+  /** What sockline's Node entry must export for the case (bench --baseline skips it otherwise). */
+  needs: ['streams'],
   metrics: [
     { key: 'stream', label: 'stream MB/s', digits: 0 },
     { key: 'msg1', label: '1 MiB msgs MB/s', digits: 0 },

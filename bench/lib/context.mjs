@@ -5,9 +5,11 @@ import { CPU, Worker } from './procs.mjs';
 export class StepContext {
   #workers = [];
 
-  constructor({ quick, env }) {
+  /** `baseline`: the old revision of a --baseline run (bench/lib/baseline.mjs), or undefined. */
+  constructor({ quick, env, baseline }) {
     this.quick = quick;
     this.env = env;
+    this.baseline = baseline;
   }
 
   /** Starts `system`'s server in its own pinned process; resolves with `{ worker, port }`. */

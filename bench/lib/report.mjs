@@ -1,6 +1,7 @@
 // Markdown from the results: one table per bench, ratios and targets, and the whole of
 // docs/benchmarks.md.
-import { SYSTEMS, baselineOf } from '../systems/index.mjs';
+import { SYSTEMS, baselineOf, splitSystem } from '../systems/index.mjs';
+import { renderBeforeAfter } from './before-after.mjs';
 import { TARGETS, check, describeBound } from './targets.mjs';
 
 /** A markdown table; `align` per column: 'l' or 'r'. */
@@ -12,19 +13,28 @@ export function table(columns, rows, align = columns.map((_, i) => (i === 0 ? 'l
   return out.join('\n');
 }
 
-const num = (v, digits = 0) =>
+export const num = (v, digits = 0) =>
   Number.isFinite(v)
     ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : '—';
-const fmt = (v, metric) => (metric.percent ? `${num(v * 100, metric.digits)}%` : num(v, metric.digits));
-const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—');
+export const fmt = (v, metric) =>
+  metric.percent ? `${num(v * 100, metric.digits)}%` : num(v, metric.digits);
+export const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—');
 const mark = (met) => (met === undefined ? '—' : met ? 'met' : 'MISSED');
+
+/** The first line of an error, without its `Error: `, at most `max` characters. */
+export const firstLine = (error, max) =>
+  error
+    .split('\n')[0]
+    .replace(/^Error: /, '')
+    .slice(0, max);
 
 /** The median of `metric` for `system` in `bench`, NaN when not measured. */
 export function valueOf(results, bench, system, metric) {
   const b = results.benches[bench];
   if (b === undefined) return NaN;
-  if (bench === 'bundle') return b.rows?.find((r) => r.name === system)?.[metric] ?? NaN;
+  if (bench === 'bundle')
+    return b.rows?.find((r) => r.name === system && r.revision === undefined)?.[metric] ?? NaN;
   // A script's table: its figures by row and metric.
   if (b.table !== undefined) return b.table.values?.[system]?.[metric] ?? NaN;
   return b.systems?.[system]?.summary?.[metric]?.median ?? NaN;
@@ -54,15 +64,12 @@ function systemTable(results, name, targets) {
   if (absolute) columns.push('target');
   const rows = [];
   for (const [system, s] of Object.entries(b.systems)) {
+    // The old revision of a --baseline run has a section of its own (bench/lib/before-after.mjs).
+    if (splitSystem(system).revision !== undefined) continue;
     const row = [system];
     const failed = s.reps.filter((r) => r.error !== undefined);
     if (failed.length === s.reps.length) {
-      row.push(
-        `failed: ${failed[0].error
-          .split('\n')[0]
-          .replace(/^Error: /, '')
-          .slice(0, 160)}`,
-      );
+      row.push(`failed: ${firstLine(failed[0].error, 160)}`);
       rows.push(row);
       continue;
     }
@@ -87,7 +94,7 @@ function systemTable(results, name, targets) {
 }
 
 function bundleTable(results, targets) {
-  const rows = results.benches.bundle.rows;
+  const rows = results.benches.bundle.rows.filter((r) => r.revision === undefined);
   const esm = rows.find((r) => r.name.startsWith('sockline (ESM'));
   return table(
     ['bundle', 'version', 'measured', 'min (B)', 'min+gzip (B)', '× sockline ESM (gzip)', 'target'],
@@ -209,6 +216,7 @@ export function renderDocument(results, cases) {
       'for ws:// ones; "target" says whether the goal set for sockline is met in this run.',
     '',
     renderTables(results),
+    renderBeforeAfter(results),
   ];
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -63,22 +63,44 @@ export const SYSTEMS = Object.freeze({
 
 export const SYSTEM_NAMES = Object.keys(SYSTEMS);
 
+/**
+ * sockline at another revision (npm run bench -- --baseline <rev>) is a system named after the
+ * current one: `sockline-tcp@fe04ca7`. Returns `{ base, revision }`, `revision` undefined for a
+ * system of the current source.
+ */
+export function splitSystem(name) {
+  const at = name.indexOf('@');
+  return at === -1
+    ? { base: name, revision: undefined }
+    : { base: name.slice(0, at), revision: name.slice(at + 1) };
+}
+
+/** The old revision's systems for the current sockline systems among `systems`. */
+export function revisionSystems(systems, revision) {
+  return systems.filter((s) => SYSTEMS[s]?.module === 'sockline').map((s) => `${s}@${revision}`);
+}
+
 /** The raw baseline of a system's transport (none for UDP). */
 export function baselineOf(name) {
-  const t = SYSTEMS[name]?.transport;
-  if (name.startsWith('raw-')) return undefined;
+  const { base } = splitSystem(name);
+  const t = SYSTEMS[base]?.transport;
+  if (base.startsWith('raw-')) return undefined;
   return t === 'tcp' ? 'raw-net' : t === 'ws' ? 'raw-ws' : undefined;
 }
 
 /** Loads a system's module: `{ name, variant, startServer(opts), connectClient(opts) }`. */
 export async function loadSystem(name) {
-  const info = SYSTEMS[name];
-  if (info === undefined) throw new Error(`unknown system ${name}`);
+  const { base, revision } = splitSystem(name);
+  const info = SYSTEMS[base];
+  if (info === undefined || (revision !== undefined && info.module !== 'sockline'))
+    throw new Error(`unknown system ${name}`);
   const mod = await import(`./${info.module}.mjs`);
+  const own = { variant: info.variant, revision };
   return {
     name,
     ...info,
-    startServer: (opts) => mod.startServer({ ...opts, variant: info.variant }),
-    connectClient: (opts) => mod.connectClient({ ...opts, variant: info.variant }),
+    revision,
+    startServer: (opts) => mod.startServer({ ...opts, ...own }),
+    connectClient: (opts) => mod.connectClient({ ...opts, ...own }),
   };
 }

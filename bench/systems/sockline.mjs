@@ -5,7 +5,9 @@
 // `publish`. The client keeps its default reconnect (backoff with full jitter).
 //
 // The module is the current source compiled by bench/run.mjs (SOCKLINE_BENCH_MODULE), or
-// compiled here when this file is used on its own.
+// compiled here when this file is used on its own. A system of another revision
+// (`sockline-tcp@<rev>`, npm run bench -- --baseline <rev>) uses that revision's source, compiled
+// by bench/run.mjs (SOCKLINE_BENCH_BASELINE_MODULE).
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,7 +18,8 @@ import { HOST, MAX_MESSAGE } from './index.mjs';
 const TOPIC = 'fan';
 
 let loaded;
-async function sockline() {
+async function sockline(revision) {
+  if (revision !== undefined) return baseline(revision);
   loaded ??= (async () => {
     let file = process.env.SOCKLINE_BENCH_MODULE;
     if (!file) {
@@ -32,8 +35,17 @@ async function sockline() {
   return loaded;
 }
 
-export async function startServer({ port = 0, variant, mode }) {
-  const { createServer } = await sockline();
+let loadedBaseline;
+async function baseline(revision) {
+  const file = process.env.SOCKLINE_BENCH_BASELINE_MODULE;
+  if (!file)
+    throw new Error(`sockline at ${revision}: run it through npm run bench -- --baseline ${revision}`);
+  loadedBaseline ??= import(pathToFileURL(file).href);
+  return loadedBaseline;
+}
+
+export async function startServer({ port = 0, variant, revision, mode }) {
+  const { createServer } = await sockline(revision);
   const sink = mode === 'sink' || mode === 'sink-slow';
   const server = createServer({
     [variant]: { host: HOST, port },
@@ -88,8 +100,15 @@ function serveSink(server, slow) {
   });
 }
 
-export async function connectClient({ port, variant, mode, onMessage = () => {}, onOpen = () => {} }) {
-  const { connect, streams } = await sockline();
+export async function connectClient({
+  port,
+  variant,
+  revision,
+  mode,
+  onMessage = () => {},
+  onOpen = () => {},
+}) {
+  const { connect, streams } = await sockline(revision);
   const sink = mode === 'sink' || mode === 'sink-slow';
   const client = connect(
     `${variant}://${HOST}:${port}${variant === 'ws' ? '/' : ''}`,
