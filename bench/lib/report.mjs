@@ -172,6 +172,7 @@ export function renderDocument(results, cases) {
     'npm run bench -- --quick                        # a smoke run: 1 rep, smaller counts',
     'npm run bench -- --only rtt,pipelined           # some benches',
     'npm run bench -- --systems raw-ws,sockline-ws   # some systems',
+    'npm run bench -- --baseline fe04ca7             # sockline at that revision too: before and after',
     '```',
     '',
     'It compiles src/ with esbuild first, so it measures the working tree, not dist/. Results also go to ' +
