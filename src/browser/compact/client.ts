@@ -12,7 +12,7 @@ import type { ClientEvents, ProtocolSendOptions, RequestOptions } from '../../co
 import type { SocklineClient } from '../../core/protocol/client-api.js';
 import type { CompactOptions } from './session-options.js';
 import { argumentTypeError, optionRangeError } from '../../core/options/messages.js';
-import { decodePayload, encodePayload } from '../../core/protocol/codec.js';
+import { PAYLOAD_KINDS, decodePayload, encodePayload } from '../../core/protocol/codec.js';
 import { topicMatches, validateMethod, validatePattern, validateTopic } from '../../core/protocol/topics.js';
 import * as F from './codec.js';
 import { checkSchema, sendTtl } from './options.js';
@@ -62,8 +62,6 @@ interface Call extends Item {
   end: () => void;
 }
 
-/** The flag bits of each payload kind (docs/protocol.md §3.2). */
-const KIND_FLAGS = { binary: 0, text: 0x10, value: 0x20 } as const;
 /** Received frames acknowledged at once, without waiting for ackDelay (as the full client). */
 const ACK_EVERY = 32;
 const HELLO_CAPS = 1 | 2 | 4 | 16; // RELIABLE, PUBSUB, RPC, SUBREFUSE: no BATCH, LARGE, STREAMS
@@ -485,7 +483,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
   /** The payload kind's flag bits and bytes, by the rules every sockline sender follows. */
   #payload(value: unknown): [number, Uint8Array] {
     const { kind, payload } = encodePayload(value, this.#o.codec);
-    return [KIND_FLAGS[kind], payload];
+    return [PAYLOAD_KINDS.indexOf(kind) << 4, payload];
   }
 
   #fits(size: number, what: string): void {
@@ -828,8 +826,7 @@ export class CompactClient extends SmallEmitter<ClientEvents> implements Socklin
   }
 
   #value(flags: number, payload: Uint8Array): unknown {
-    const kind = flags & 0x30;
-    return decodePayload(kind === 0 ? 'binary' : kind === 0x10 ? 'text' : 'value', payload, this.#o.codec);
+    return decodePayload(PAYLOAD_KINDS[(flags >> 4) & 3]!, payload, this.#o.codec);
   }
 
   /** The server has every frame up to `seq`; false (and the connection dropped) for one never sent. */

@@ -3,10 +3,9 @@ import type { AnsweringSide, SideAnswers } from '../protocol/answering.js';
 import { argumentTypeError } from '../options/messages.js';
 import { Answers } from '../protocol/endpoint/answers.js';
 import type { CallsOwner } from '../protocol/endpoint/calls.js';
-import type { PayloadKind } from '../protocol/frames.js';
+import { PAYLOAD_KINDS } from '../protocol/codec.js';
 
 /** Payload kinds by their flag bits (0x30) over 16 (docs/protocol.md §3.2). */
-const KINDS: readonly PayloadKind[] = ['binary', 'text', 'value'];
 
 /**
  * The answering code of `sockline/handle` for a client that is not an endpoint (the compact
@@ -38,7 +37,7 @@ export function sideAnswers(side: AnsweringSide): SideAnswers {
     owner,
     ({ id, error, kind, payload }) =>
       side.respond(
-        KINDS.indexOf(kind) * 16 + (error === undefined ? 0 : 4),
+        PAYLOAD_KINDS.indexOf(kind) * 16 + (error === undefined ? 0 : 4),
         error === undefined ? [id, payload] : [id, error.code, error.message, payload],
       ),
     // An answer over one frame would head a message stream, which this client cannot send:
@@ -62,7 +61,7 @@ export function sideAnswers(side: AnsweringSide): SideAnswers {
       };
     },
     answer: (flags, id, method, payload) =>
-      answers.answer({ type: 'request', id, method, kind: KINDS[(flags >> 4) & 3]!, payload }),
+      answers.answer({ type: 'request', id, method, kind: PAYLOAD_KINDS[(flags >> 4) & 3]!, payload }),
     reset: () => answers.reset(),
   };
 }

@@ -47,6 +47,9 @@ const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor',
  */
 const MAY_HOLD_FORBIDDEN_KEY = /"(?:__proto__|constructor|prototype)"\s*:|\\u00[5-7]/;
 
+/** The payload kinds in the order of their flag bits (0x00, 0x10, 0x20; docs/protocol.md §3.2). */
+export const PAYLOAD_KINDS: readonly PayloadKind[] = ['binary', 'text', 'value'];
+
 /** A UTF-16 unit no pair completes: with the `u` flag a well-formed pair is one code point, not `Cs`. */
 export const LONE_SURROGATE = /\p{Cs}/u;
 
