@@ -1,7 +1,8 @@
 /**
  * Topics are `/`-separated levels. In a subscription pattern `+` matches exactly one level
  * and `#` matches any number of trailing levels (zero included) and may only come last —
- * the MQTT rules, which users already know. A published topic has no wildcards.
+ * the MQTT rules, which users already know. A published topic has no wildcards. Topics and
+ * request method names share the wire's name rules (1 to 256 UTF-8 bytes, well-formed).
  */
 
 import type { SocklineError } from '../errors.js';
